@@ -1,0 +1,220 @@
+"""The one module that talks to Toxiproxy (through toxiproxy-python, pinned at 0.1.1).
+
+toxiproxy-python keeps the server's host and port as *class attributes* (process-global), sets no
+request timeout, returns nothing from ``add_toxic`` and raises only on 400/404/409. This wrapper
+makes it safe to use: every call pins the host under a lock, every HTTP request gets a timeout,
+5xx answers and connection failures become :class:`~gauntlet.errors.ToxiproxyError`, and toxic
+types and attributes are checked before they are sent. The rest of gauntlet sees only
+:class:`ToxiproxyClient`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import toxiproxy.api as _tp_api
+from toxiproxy import Toxiproxy
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
+
+from gauntlet.errors import ConfigError, ToxiproxyError
+
+# type -> attributes it accepts (Toxiproxy v2 README). ``down`` is not a toxic: it is
+# ``enabled: false`` on the proxy, handled by :meth:`ToxiproxyClient.set_enabled`.
+TOXIC_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "latency": frozenset({"latency", "jitter"}),
+    "bandwidth": frozenset({"rate"}),
+    "slow_close": frozenset({"delay"}),
+    "timeout": frozenset({"timeout"}),
+    "reset_peer": frozenset({"timeout"}),
+    "slicer": frozenset({"average_size", "size_variation", "delay"}),
+    "limit_data": frozenset({"bytes"}),
+}
+STREAMS = ("upstream", "downstream")
+
+
+def validate_toxic(kind: str, attributes: dict[str, Any], stream: str, toxicity: float) -> None:
+    """Raise a one-line :class:`ConfigError` for an unknown toxic or attribute."""
+    if kind not in TOXIC_ATTRIBUTES:
+        known = ", ".join([*sorted(TOXIC_ATTRIBUTES), "down"])
+        raise ConfigError(f"unknown toxic {kind!r} (known: {known})")
+    extra = set(attributes) - TOXIC_ATTRIBUTES[kind]
+    if extra:
+        allowed = ", ".join(sorted(TOXIC_ATTRIBUTES[kind]))
+        raise ConfigError(f"toxic {kind!r}: unknown attribute {sorted(extra)[0]!r} ({allowed})")
+    for key, value in attributes.items():
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"toxic {kind!r}: attribute {key!r} must be a number >= 0")
+    if stream not in STREAMS:
+        raise ConfigError(f"toxic stream must be 'upstream' or 'downstream' (got {stream!r})")
+    if not 0.0 <= toxicity <= 1.0:
+        raise ConfigError(f"toxicity must be within 0..1 (got {toxicity})")
+
+
+class _TimedRequests:
+    """Stands in for the ``requests`` module inside toxiproxy-python: adds timeouts, raises 5xx."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+
+    def _call(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout_s)
+        try:
+            response = requests.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise ToxiproxyError(f"Toxiproxy API unreachable at {url}: {exc}") from exc
+        if response.status_code >= 500:
+            raise ToxiproxyError(
+                f"Toxiproxy API {method} {url} answered {response.status_code}: "
+                f"{response.text.strip()[:200]}"
+            )
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._call("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._call("POST", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> requests.Response:
+        return self._call("DELETE", url, **kwargs)
+
+
+_lock = threading.RLock()
+_tp_api.requests = _TimedRequests(timeout_s=5.0)  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class ProxyInfo:
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool
+
+    @property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class ToxiproxyClient:
+    """A Toxiproxy server at ``url`` (``http://127.0.0.1:8474``)."""
+
+    def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
+        parts = urlsplit(url)
+        if not parts.hostname or not parts.port:
+            raise ConfigError(f"Toxiproxy URL needs a host and a port: {url!r}")
+        self.url = url.rstrip("/")
+        self.host = parts.hostname
+        self.port = parts.port
+        self.timeout_s = timeout_s
+
+    @contextmanager
+    def _api(self) -> Iterator[Toxiproxy]:
+        with _lock:
+            _tp_api.APIConsumer.host = self.host
+            _tp_api.APIConsumer.port = self.port
+            _tp_api.requests.timeout_s = self.timeout_s  # type: ignore[attr-defined]
+            try:
+                yield Toxiproxy()
+            except (InvalidToxic, ProxyExists, NotFound) as exc:
+                raw = exc.args[0] if exc.args else exc
+                detail = raw.decode() if isinstance(raw, bytes) else raw
+                raise ToxiproxyError(f"Toxiproxy refused: {detail}") from exc
+
+    # -- server ---------------------------------------------------------------------------------
+    def version(self) -> str:
+        with self._api():
+            return str(_tp_api.APIConsumer.get("/version").text.strip())
+
+    def is_up(self) -> bool:
+        try:
+            self.version()
+        except ToxiproxyError:
+            return False
+        return True
+
+    def wait_up(self, timeout_s: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not self.is_up():
+            if time.monotonic() > deadline:
+                raise ToxiproxyError(f"Toxiproxy API not answering at {self.url}")
+            time.sleep(0.05)
+
+    def reset(self) -> None:
+        """Re-enable every proxy and remove every toxic: the last safety net of a run."""
+        with self._api() as tp:
+            tp.reset()
+
+    # -- proxies --------------------------------------------------------------------------------
+    def proxies(self) -> dict[str, ProxyInfo]:
+        with self._api():
+            raw = _tp_api.APIConsumer.get("/proxies").json()
+        return {
+            name: ProxyInfo(name, p["listen"], p["upstream"], bool(p["enabled"]))
+            for name, p in raw.items()
+        }
+
+    def create_proxy(self, name: str, *, listen: str, upstream: str) -> ProxyInfo:
+        with self._api() as tp:
+            tp.create(upstream=upstream, name=name, listen=listen, enabled=True)
+        return self.proxies()[name]
+
+    def delete_proxy(self, name: str) -> None:
+        with self._api():
+            _tp_api.APIConsumer.delete(f"/proxies/{name}")
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        with self._api() as tp:
+            found = tp.get_proxy(proxy)
+            if found is None:
+                raise ToxiproxyError(f"no proxy {proxy!r} on {self.url}")
+            if enabled:
+                found.enable()
+            else:
+                found.disable()
+
+    # -- toxics ---------------------------------------------------------------------------------
+    def add_toxic(
+        self,
+        proxy: str,
+        kind: str,
+        *,
+        name: str,
+        attributes: dict[str, Any],
+        stream: str = "downstream",
+        toxicity: float = 1.0,
+    ) -> None:
+        validate_toxic(kind, attributes, stream, toxicity)
+        with self._api() as tp:
+            found = tp.get_proxy(proxy)
+            if found is None:
+                raise ToxiproxyError(f"no proxy {proxy!r} on {self.url}")
+            found.add_toxic(
+                type=kind, name=name, stream=stream, toxicity=toxicity, attributes=attributes
+            )
+        if name not in {t["name"] for t in self.toxics(proxy)}:
+            raise ToxiproxyError(f"toxic {name!r} on {proxy!r} was not applied")
+
+    def remove_toxic(self, proxy: str, name: str) -> None:
+        """Remove a toxic; one that is already gone is not an error (undo must be idempotent)."""
+        with _lock:
+            _tp_api.APIConsumer.host = self.host
+            _tp_api.APIConsumer.port = self.port
+            with suppress(NotFound):
+                _tp_api.APIConsumer.delete(f"/proxies/{proxy}/toxics/{name}")
+
+    def toxics(self, proxy: str) -> list[dict[str, Any]]:
+        with self._api():
+            result: list[dict[str, Any]] = _tp_api.APIConsumer.get(
+                f"/proxies/{proxy}/toxics"
+            ).json()
+            return result
+
+    def all_toxics(self) -> dict[str, list[dict[str, Any]]]:
+        return {name: self.toxics(name) for name in self.proxies()}

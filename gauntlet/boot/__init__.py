@@ -1,0 +1,39 @@
+"""Booting a stack: ``boot(suite) -> Stack``, one interface over every backend.
+
+    with boot(suite) as stack:
+        httpx.get(stack.base_url + "/health/ready")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from gauntlet.boot.stack import PROXY_NAMES, Service, Stack
+from gauntlet.config import Suite
+from gauntlet.errors import ConfigError
+
+__all__ = ["PROXY_NAMES", "Service", "Stack", "boot"]
+
+
+@contextmanager
+def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
+    backend = suite.stack.backend
+    if backend == "local":
+        from gauntlet.boot.local import boot_local
+
+        with boot_local(suite.stack, suite.resolved_policy, logs_dir) as stack:
+            yield stack
+    elif backend == "external":
+        from gauntlet.boot.external import boot_external
+
+        with boot_external(suite.stack, suite.resolved_policy) as stack:
+            yield stack
+    elif backend == "compose":
+        from gauntlet.boot.compose import boot_compose  # type: ignore[import-not-found]
+
+        with boot_compose(suite.stack, suite.resolved_policy, logs_dir) as stack:
+            yield stack
+    else:  # pragma: no cover - the schema forbids it
+        raise ConfigError(f"unknown backend {backend!r}")

@@ -1,0 +1,247 @@
+"""The ``gauntlet`` command line: the only place that calls ``sys.exit``.
+
+    gauntlet run suites/default.toml      boot, load, judge, write a run dir
+    gauntlet up [--suite S]               boot a stack and keep it for manual poking (^C stops)
+    gauntlet down                         stop a stack started by ``gauntlet up``
+    gauntlet report RUN_DIR               rebuild a run's verdicts and report from its files
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gauntlet import cleanup
+from gauntlet.boot import Stack, boot
+from gauntlet.config import Suite, load_suite, parse_suite
+from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
+from gauntlet.outcome import ExitCode
+from gauntlet.runner import Hooks, RunOutcome, run_suite
+
+console = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def _fail(exc: BaseException) -> None:
+    """One line for the person, the evidence after it, the exit code from the error's kind."""
+    code = exc.exit_code if isinstance(exc, GauntletError) else ExitCode.INFRASTRUCTURE
+    console.print(f"[bold red]gauntlet: error:[/] {exc}", soft_wrap=True)
+    if isinstance(exc, InfrastructureError) and exc.logs:
+        console.print("[dim]" + exc.logs.replace("[", r"\[") + "[/]")
+    sys.exit(int(code))
+
+
+def _ms(value: Any) -> str:
+    try:
+        return f"{float(value):.1f}"
+    except (TypeError, ValueError):
+        return "-"
+
+
+def print_outcome(outcome: RunOutcome) -> None:
+    summary = outcome.summary
+    overall = summary.get("overall")
+    if overall and overall.get("count"):
+        table = Table(title=f"{summary['suite']}: {overall['count']} requests, "
+                            f"{overall['rps']:.1f} req/s ({summary.get('latency_basis')} latency)")
+        for col in ("endpoint", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "429"):
+            table.add_column(col, justify="right" if col != "endpoint" else "left")
+        rows = [("overall", overall), *summary.get("endpoints", {}).items()]
+        for name, fig in rows:
+            table.add_row(name, str(fig["count"]), _ms(fig["p50_ms"]), _ms(fig["p95_ms"]),
+                          _ms(fig["p99_ms"]), _ms(fig["max_ms"]),
+                          f"{fig['error_rate'] * 100:.2f} %", str(fig["count_429"]))
+        out.print(table)
+        out.print(
+            f"p50 {overall['p50_ms']:.1f} ms · p95 {overall['p95_ms']:.1f} ms · "
+            f"p99 {overall['p99_ms']:.1f} ms · error rate {overall['error_rate'] * 100:.2f} %"
+        )
+    gen = summary.get("generator")
+    if gen and not gen.get("reliable", True):
+        out.print("[yellow]generator unreliable:[/] " + "; ".join(gen.get("reasons", [])))
+    for v in outcome.verdicts:
+        mark = "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"
+        flag = " [yellow](unreliable)[/]" if v.unreliable else ""
+        out.print(f"{mark} {v.check}: {v.name} — {v.reason}{flag}", soft_wrap=True)
+    if outcome.error is not None and not isinstance(outcome.error, Interrupted | KeyboardInterrupt):
+        console.print(f"[bold red]gauntlet: error:[/] {outcome.error}", soft_wrap=True)
+        if isinstance(outcome.error, InfrastructureError) and outcome.error.logs:
+            console.print("[dim]" + outcome.error.logs.replace("[", r"\[") + "[/]")
+    elif outcome.error is not None:
+        console.print("[yellow]interrupted[/]: everything gauntlet started was torn down")
+    out.print(f"run dir: {outcome.run_dir}")
+    report = outcome.run_dir / "index.html"
+    if report.exists():
+        out.print(f"report: {report}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="gauntlet")
+def main() -> None:
+    """gauntlet: prove that a service's resilience mechanisms work under load."""
+
+
+def _load(path: str) -> tuple[Suite, str]:
+    try:
+        text = Path(path).read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read suite file ({exc.strerror})") from exc
+    return load_suite(Path(path)), text
+
+
+@main.command()
+@click.argument("suite_file", type=click.Path(dir_okay=False))
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None,
+              help="Where run dirs go (default: the suite's output_dir, reports/runs).")
+@click.option("--workers", type=int, default=None, help="Locust worker processes (load.workers).")
+def run(suite_file: str, output_dir: str | None, workers: int | None) -> None:
+    """Run SUITE_FILE: boot the stack, drive the load, judge it, write a run dir."""
+    try:
+        suite, text = _load(suite_file)
+        if workers is not None and suite.load is not None:
+            suite = suite.model_copy(
+                update={"load": suite.load.model_copy(update={"workers": workers})})
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
+    _finish(outcome)
+
+
+def _finish(outcome: RunOutcome) -> None:
+    try:
+        from reports.build import build_report
+
+        build_report(outcome.run_dir)
+    except ImportError:
+        pass
+    except Exception as exc:  # the run's own outcome matters more than its report
+        console.print(f"[yellow]report not built:[/] {exc}")
+    print_outcome(outcome)
+    sys.exit(outcome.exit_code)
+
+
+def _run_with_progress(suite: Suite, text: str, output_dir: Path | None) -> RunOutcome:
+    total = suite.load.total_duration_s if suite.load else 0.0
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as progress:
+        task = progress.add_task("boot", total=total or None, info="")
+
+        def on_boot(stack: Stack) -> None:
+            console.print(f"stack up ({stack.backend}) in {stack.boot_time_s:.2f} s — "
+                          f"{stack.base_url}")
+
+        def on_tick(load: Any) -> None:
+            progress.update(task, description="load", completed=min(load.elapsed_s(), total),
+                            info=f"~{load.samples_so_far()} requests")
+
+        def on_phase(name: str) -> None:
+            progress.update(task, description=name)
+
+        return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
+                                            on_phase=on_phase), output_dir)
+
+
+def _state_file() -> Path:
+    base = Path(os.environ.get("XDG_RUNTIME_DIR") or Path.home() / ".cache" / "gauntlet")
+    base.mkdir(parents=True, exist_ok=True)
+    return base / "gauntlet-up.json"
+
+
+@main.command()
+@click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
+              help="Take the stack section (backend, profile, policy, broken) from a suite.")
+@click.option("--broken", multiple=True, help="Switch a mechanism off (repeatable).")
+def up(suite_file: str | None, broken: tuple[str, ...]) -> None:
+    """Boot a stack and keep it running for manual poking; Ctrl-C (or `gauntlet down`) stops it."""
+    try:
+        if suite_file:
+            suite, _ = _load(suite_file)
+        else:
+            suite = parse_suite({"name": "up", "experiments": [{"name": "none"}]}, "up")
+        if broken:
+            stack_cfg = suite.stack.model_copy(update={"broken": [*suite.stack.broken, *broken]})
+            suite = parse_suite({**suite.model_dump(exclude={"resolved_policy"}),
+                                 "stack": stack_cfg.model_dump()}, "up")
+        with cleanup.signal_handlers(), boot(suite) as stack:
+            state = {"pid": os.getpid(), "base_url": stack.base_url,
+                     "api_direct_url": stack.api_direct_url,
+                     "toxiproxy_url": stack.toxiproxy.url if stack.toxiproxy else None,
+                     "proxies": dict(stack.proxies), "database_url": stack.database_url,
+                     "logs_dir": str(stack.logs_dir)}
+            _state_file().write_text(json.dumps(state, indent=2))
+            out.print(f"stack up in {stack.boot_time_s:.2f} s")
+            out.print_json(json.dumps(state))
+            out.print("Ctrl-C or `gauntlet down` stops it.")
+            while True:
+                time.sleep(1)
+    except (Interrupted, KeyboardInterrupt):
+        console.print("stack stopped")
+        sys.exit(0)
+    except GauntletError as exc:
+        _fail(exc)
+    finally:
+        _state_file().unlink(missing_ok=True)
+
+
+@main.command()
+@click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True)
+def down(timeout_s: float) -> None:
+    """Stop the stack a `gauntlet up` keeps running."""
+    path = _state_file()
+    if not path.exists():
+        console.print("gauntlet: no stack is up")
+        sys.exit(0)
+    pid = int(json.loads(path.read_text())["pid"])
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        path.unlink(missing_ok=True)
+        console.print("gauntlet: the stack's owner had already exited")
+        sys.exit(0)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            console.print("stack stopped")
+            sys.exit(0)
+        time.sleep(0.1)
+    console.print(f"gauntlet: error: stack owner {pid} still running after {timeout_s:.0f} s")
+    sys.exit(int(ExitCode.INFRASTRUCTURE))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+def report(run_dir: str) -> None:
+    """Rebuild verdicts, summary and report of RUN_DIR from its files alone."""
+    from gauntlet.rebuild import rebuild
+
+    try:
+        outcome = rebuild(Path(run_dir))
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    _finish(outcome)
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

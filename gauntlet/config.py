@@ -1,0 +1,238 @@
+"""The suite file: a TOML document validated by a typed schema.
+
+A suite names the stack to boot (backend, profile, policy overrides, broken mechanisms), the load
+to drive (a scenario from ``scenarios/`` with a closed or open model), the SLO gates, and the
+chaos experiments. Every problem is reported as one line that names the key, and raises
+:class:`~gauntlet.errors.ConfigError` (exit 2) before anything is started.
+
+    suite = load_suite(Path("suites/default.toml"))
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gauntlet.errors import ConfigError
+from gauntlet.policy import Mechanism, Policy
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = REPO_ROOT / "scenarios"
+# modules of the scenarios package that are the harness' machinery, not locustfiles
+LIBRARY_MODULES = frozenset({"capture", "openmodel", "runner", "schedule", "shapes"})
+
+ErrorClass = Literal["5xx", "4xx", "429", "connect", "timeout", "reset"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StackConfig(_Strict):
+    backend: Literal["local", "compose", "external"] = "local"
+    profile: str = "lazy-foundry"
+    policy: dict[str, Any] = Field(default_factory=dict)
+    broken: list[Mechanism] = Field(default_factory=list)
+    boot_timeout_s: float = Field(60.0, gt=0)
+    # external backend
+    base_url: str | None = None
+    toxiproxy_url: str | None = None
+    proxies: dict[str, str] = Field(default_factory=dict)
+    database_url: str | None = None
+    allow_remote: bool = False
+
+    @model_validator(mode="after")
+    def _external_needs_url(self) -> StackConfig:
+        if self.backend == "external" and not self.base_url:
+            raise ValueError("backend 'external' needs stack.base_url")
+        if self.backend != "external" and self.base_url:
+            raise ValueError(f"stack.base_url is only for backend 'external', not {self.backend!r}")
+        return self
+
+
+class Stage(_Strict):
+    """One step of a closed-model shape: reach ``users`` at ``spawn_rate``, hold to the end."""
+
+    duration_s: float = Field(gt=0)
+    users: int = Field(ge=0)
+    spawn_rate: float | None = Field(None, gt=0)
+
+
+class RateStage(_Strict):
+    """One step of an open-model shape: ramp linearly to ``rate`` requests/s over the step."""
+
+    duration_s: float = Field(gt=0)
+    rate: float = Field(ge=0)
+
+
+class LoadConfig(_Strict):
+    scenario: str = "api_mix"
+    model: Literal["closed", "open"] = "closed"
+    users: int | None = Field(None, ge=1)
+    spawn_rate: float | None = Field(None, gt=0)
+    duration_s: float | None = Field(None, gt=0)
+    stages: list[Stage] | None = None
+    rate: float | None = Field(None, gt=0)
+    rate_stages: list[RateStage] | None = None
+    max_concurrency: int = Field(200, ge=1)
+    workers: int = Field(1, ge=1, le=64)
+    warmup_s: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _shape(self) -> LoadConfig:
+        if self.model == "closed":
+            if self.rate is not None or self.rate_stages:
+                raise ValueError("load.rate/rate_stages need load.model = 'open'")
+            if self.stages:
+                if self.users or self.duration_s:
+                    raise ValueError("give either load.stages or load.users + load.duration_s")
+            elif not (self.users and self.duration_s):
+                raise ValueError("closed model needs load.users and load.duration_s (or stages)")
+        else:
+            if self.users or self.stages:
+                raise ValueError("load.users/stages are for model 'closed'; open uses load.rate")
+            if self.rate_stages:
+                if self.rate or self.duration_s:
+                    raise ValueError("give either load.rate_stages or load.rate + load.duration_s")
+            elif not (self.rate and self.duration_s):
+                raise ValueError("open model needs load.rate and load.duration_s (or rate_stages)")
+        return self
+
+    @property
+    def total_duration_s(self) -> float:
+        if self.stages:
+            return sum(stage.duration_s for stage in self.stages)
+        if self.rate_stages:
+            return sum(stage.duration_s for stage in self.rate_stages)
+        assert self.duration_s is not None
+        return self.duration_s
+
+    def scenario_path(self) -> Path:
+        return resolve_scenario(self.scenario)
+
+
+class Thresholds(_Strict):
+    """Gates on one population of requests; unset means not gated."""
+
+    p50_ms: float | None = Field(None, gt=0)
+    p90_ms: float | None = Field(None, gt=0)
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    p999_ms: float | None = Field(None, gt=0)
+    max_ms: float | None = Field(None, gt=0)
+    error_rate: float | None = Field(None, ge=0, le=1)
+    rate_429: float | None = Field(None, ge=0, le=1)
+    min_rps: float | None = Field(None, ge=0)
+
+
+class SloConfig(Thresholds):
+    errors: list[ErrorClass] = Field(default_factory=lambda: ["5xx", "connect", "timeout", "reset"])
+    latency: Literal["service", "corrected"] = "corrected"
+    endpoints: dict[str, Thresholds] = Field(default_factory=dict)
+
+
+class ExperimentConfig(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class Suite(_Strict):
+    name: str
+    description: str = ""
+    stack: StackConfig = Field(default_factory=StackConfig)
+    load: LoadConfig | None = None
+    slo: SloConfig = Field(default_factory=SloConfig)
+    experiments: list[ExperimentConfig] = Field(default_factory=list)
+    output_dir: str = "reports/runs"
+
+    # Filled by load_suite from the profile + overrides; not a TOML key.
+    resolved_policy: Policy = Field(default_factory=Policy, exclude=True)
+
+
+def resolve_scenario(name: str) -> Path:
+    """``api_mix`` → ``scenarios/api_mix.py``; a path to a locustfile is taken as it is."""
+    candidate = Path(name)
+    if candidate.suffix == ".py":
+        path = candidate if candidate.is_absolute() else Path.cwd() / candidate
+    else:
+        path = SCENARIO_DIR / f"{name}.py"
+    if not path.is_file():
+        known = sorted(
+            p.stem for p in SCENARIO_DIR.glob("*.py")
+            if not p.stem.startswith("_") and p.stem not in LIBRARY_MODULES
+        )
+        raise ConfigError(f"load.scenario: no scenario {name!r} (known: {', '.join(known)})")
+    return path
+
+
+def load_profile(name: str) -> dict[str, Any]:
+    files = resources.files("gauntlet") / "profiles"
+    path = files / f"{name}.toml"
+    if not path.is_file():
+        known = sorted(
+            p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml")
+        )
+        raise ConfigError(f"stack.profile: no profile {name!r} (known: {', '.join(known)})")
+    with path.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"] if part not in ("function-after",))
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: unknown key '{loc}'"
+    if kind == "missing":
+        return f"{source}: missing key '{loc}'"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    where = f"'{loc}': " if loc else ""
+    suffix = f" (got {got!r})" if kind != "value_error" and not isinstance(got, dict) else ""
+    more = len(err.errors()) - 1
+    tail = f" [+{more} more]" if more else ""
+    return f"{source}: {where}{msg}{suffix}{tail}"
+
+
+def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
+    """Validate a suite document (already parsed TOML) and resolve its policy and scenario."""
+    try:
+        suite = Suite.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, source)) from exc
+    try:
+        profile = load_profile(suite.stack.profile)
+        if suite.load is not None:
+            suite.load.scenario_path()
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    merged_policy = {**profile.get("policy", {}), **suite.stack.policy}
+    try:
+        policy = Policy.model_validate(merged_policy)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, f"{source}: stack.policy")) from exc
+    # profile SLOs are defaults; the suite's own [slo] keys win
+    slo_data = {**profile.get("slo", {}), **data.get("slo", {})}
+    try:
+        slo = SloConfig.model_validate(slo_data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, f"{source}: slo")) from exc
+    if suite.load is None and not suite.experiments:
+        raise ConfigError(f"{source}: nothing to do: give a [load] section or [[experiments]]")
+    return suite.model_copy(update={"resolved_policy": policy, "slo": slo})
+
+
+def load_suite(path: Path) -> Suite:
+    """Read and validate a suite file; every failure is a one-line :class:`ConfigError`."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such suite file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_suite(data, str(path))

@@ -1,0 +1,204 @@
+"""A child process with a bounded start, a bounded stop, and its log on disk.
+
+Every external program gauntlet runs (PostgreSQL, Redis, Toxiproxy, the stack, Locust) goes
+through :class:`ManagedProcess` so that the rules hold everywhere:
+
+* it runs in its own session, so a Ctrl-C in the terminal reaches gauntlet only and teardown
+  happens in our order, not all at once;
+* it gets a parent-death signal (Linux ``PR_SET_PDEATHSIG``), so even ``kill -9`` of gauntlet
+  takes the stack down with it;
+* stopping is SIGTERM (or the service's own stop signal), a bounded wait, then SIGKILL, and the
+  result says whether it had to be forced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from gauntlet import cleanup
+from gauntlet.errors import BootError
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(sig: int) -> Callable[[], None]:
+    def preexec() -> None:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+
+    return preexec
+
+
+@dataclass(frozen=True)
+class StopResult:
+    name: str
+    returncode: int | None
+    forced: bool
+    took_s: float
+
+
+class ManagedProcess:
+    """Start with ``start()`` (or as a context manager), stop with ``stop()``; both idempotent."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
+        stop_signal: int = signal.SIGTERM,
+        stop_timeout_s: float = 10.0,
+        death_signal: int = signal.SIGKILL,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.log_path = log_path
+        self.env = dict(env) if env is not None else None
+        self.cwd = cwd
+        self.user = user
+        self.stop_signal = stop_signal
+        self.stop_timeout_s = stop_timeout_s
+        self.death_signal = death_signal
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self._token: int | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> ManagedProcess:
+        if self._proc is not None:
+            return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        try:
+            self._proc = subprocess.Popen(
+                self.argv,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                cwd=self.cwd,
+                user=self.user,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(self.death_signal),
+            )
+        except OSError as exc:
+            self._log.close()
+            self._log = None
+            raise BootError(f"{self.name}: cannot start {self.argv[0]}: {exc}") from exc
+        self._token = cleanup.register(f"stop {self.name}", self.kill)
+        return self
+
+    def __enter__(self) -> ManagedProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    @property
+    def returncode(self) -> int | None:
+        return self._proc.poll() if self._proc else None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def send_signal(self, sig: int) -> None:
+        if self.alive() and self._proc is not None:
+            self._proc.send_signal(sig)
+
+    def wait(self, timeout_s: float | None = None) -> int | None:
+        if self._proc is None:
+            return None
+        try:
+            return self._proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout_s: float | None = None) -> StopResult:
+        """SIGTERM (or ``stop_signal``), wait up to the bound, then SIGKILL the process group."""
+        started = time.monotonic()
+        forced = False
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.send_signal(self.stop_signal)
+                proc.wait(timeout=self.stop_timeout_s if timeout_s is None else timeout_s)
+            except subprocess.TimeoutExpired:
+                forced = True
+                self._kill_group()
+                proc.wait(timeout=5)
+        if proc is not None:
+            # children of the service (postgres backends) must not outlive it
+            self._kill_group()
+        self._release()
+        return StopResult(
+            self.name, proc.returncode if proc else None, forced, time.monotonic() - started
+        )
+
+    def kill(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._kill_group()
+            self._proc.wait(timeout=5)
+        self._release()
+
+    def _kill_group(self) -> None:
+        if self._proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+
+    def _release(self) -> None:
+        if self._token is not None:
+            cleanup.unregister(self._token)
+            self._token = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    # -- readiness ---------------------------------------------------------------------------
+    def tail(self, lines: int = 20) -> str:
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_until(self, ready: Callable[[], bool], *, timeout_s: float, what: str) -> float:
+        """Poll ``ready`` until true; fail early if the process dies. Returns seconds waited."""
+        started = time.monotonic()
+        delay = 0.01
+        while True:
+            if not self.alive():
+                raise BootError(
+                    f"{self.name} exited with code {self.returncode} before {what}",
+                    logs=self.tail(),
+                    hint=f"see {self.log_path}",
+                )
+            try:
+                if ready():
+                    return time.monotonic() - started
+            except OSError:
+                pass
+            if time.monotonic() - started > timeout_s:
+                raise BootError(
+                    f"{self.name} not {what} after {timeout_s:.0f} s",
+                    logs=self.tail(),
+                    hint=f"see {self.log_path}",
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, 0.2)

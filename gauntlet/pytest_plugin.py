@@ -1,0 +1,181 @@
+"""pytest fixtures for resilience tests: ``stack``, ``fresh_stack``, ``faults``, ``load``.
+
+Loaded automatically when gauntlet is installed (entry point ``pytest11``). A test declares the
+stack it needs with a marker; stacks with the same declaration are booted once per session and
+shared (booting costs seconds), while ``fresh_stack`` boots one for a test that will break it
+(SIGTERM, kill)::
+
+    @pytest.mark.stack(policy={"breaker_open_s": 2}, broken=["retries"])
+    def test_breaker_opens(stack, faults, load):
+        with faults.inject(Fault(proxy="upstream", kind="timeout", attributes={"timeout": 0})):
+            result = load(users=10, duration_s=5)
+        assert result.figures.error_rate < 0.01
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from chaos.faults import FaultInjector
+from gauntlet.boot import Stack, boot
+from gauntlet.clock import RunClock
+from gauntlet.config import LoadConfig, Suite, parse_suite
+from gauntlet.latency import Figures, figures
+from gauntlet.samples import load_samples
+from gauntlet.timeline import EVENTS_FILE, Timeline
+from scenarios.runner import LoadResult, LoadRun
+
+MAX_CACHED_STACKS = 2
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "stack(backend='local', profile=..., policy={...}, broken=[...]): the stack a test needs",
+    )
+
+
+def suite_for(marker: pytest.Mark | None, name: str = "pytest") -> Suite:
+    """A suite holding only the stack declaration of a ``stack`` marker."""
+    kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    doc = {"name": name, "stack": kwargs, "experiments": [{"name": "pytest"}]}
+    return parse_suite(doc, f"@pytest.mark.stack{kwargs}")
+
+
+class _StackCache:
+    """Booted stacks keyed by their declaration; the oldest is stopped past the limit."""
+
+    def __init__(self) -> None:
+        self._stacks: OrderedDict[str, tuple[ExitStack, Stack]] = OrderedDict()
+
+    def get(self, suite: Suite) -> Stack:
+        key = json.dumps(suite.stack.model_dump(), sort_keys=True, default=str)
+        if key in self._stacks:
+            self._stacks.move_to_end(key)
+            return self._stacks[key][1]
+        while len(self._stacks) >= MAX_CACHED_STACKS:
+            _, (old, _) = self._stacks.popitem(last=False)
+            old.close()
+        exit_stack = ExitStack()
+        try:
+            stack = exit_stack.enter_context(boot(suite))
+        except BaseException:
+            exit_stack.close()
+            raise
+        self._stacks[key] = (exit_stack, stack)
+        return stack
+
+    def discard(self, stack: Stack) -> None:
+        for key, (exit_stack, cached) in list(self._stacks.items()):
+            if cached is stack:
+                del self._stacks[key]
+                exit_stack.close()
+
+    def close(self) -> None:
+        while self._stacks:
+            _, (exit_stack, _) = self._stacks.popitem()
+            exit_stack.close()
+
+
+@pytest.fixture(scope="session")
+def _gauntlet_stack_cache() -> Iterator[_StackCache]:
+    cache = _StackCache()
+    yield cache
+    cache.close()
+
+
+@pytest.fixture
+def stack(request: pytest.FixtureRequest, _gauntlet_stack_cache: _StackCache) -> Iterator[Stack]:
+    """A running stack as the test's ``stack`` marker declares it, shared with like tests.
+
+    Faults are reset after the test; a stack whose API died is dropped from the cache.
+    """
+    suite = suite_for(request.node.get_closest_marker("stack"))
+    booted = _gauntlet_stack_cache.get(suite)
+    yield booted
+    if booted.toxiproxy is not None:
+        booted.toxiproxy.reset()
+    api = booted.services.get("api")
+    if api is not None and not api.alive():
+        _gauntlet_stack_cache.discard(booted)
+
+
+@pytest.fixture
+def fresh_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """A stack of the test's own, booted for it and torn down after it."""
+    suite = suite_for(request.node.get_closest_marker("stack"))
+    with boot(suite) as booted:
+        yield booted
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "run"
+    (path / "logs").mkdir(parents=True)
+    return path
+
+
+@pytest.fixture
+def timeline(run_dir: Path) -> Iterator[Timeline]:
+    with Timeline(run_dir / EVENTS_FILE, RunClock()) as tl:
+        yield tl
+
+
+def _stack_of(request: pytest.FixtureRequest) -> Stack:
+    for name in ("fresh_stack", "stack"):
+        if name in request.fixturenames:
+            value: Stack = request.getfixturevalue(name)
+            return value
+    value = request.getfixturevalue("stack")
+    return value
+
+
+@pytest.fixture
+def faults(request: pytest.FixtureRequest, timeline: Timeline) -> Iterator[FaultInjector]:
+    """Fault injector on the test's stack; every fault is undone and Toxiproxy reset after."""
+    injector = _stack_of(request).faults(timeline)
+    yield injector
+    injector.reset()
+
+
+@dataclass
+class LoadOutcome:
+    result: LoadResult
+    samples: pd.DataFrame
+    figures: Figures
+    run_dir: Path
+
+
+@pytest.fixture
+def load(request: pytest.FixtureRequest, run_dir: Path,
+         timeline: Timeline) -> Callable[..., LoadOutcome]:
+    """``load(users=10, duration_s=5, scenario="api_mix", **LoadConfig fields)`` → LoadOutcome.
+
+    Runs Locust against the test's stack to the end and returns its samples and figures.
+    Successive calls in one test write into fresh sub-directories.
+    """
+    target = _stack_of(request)
+    calls = {"n": 0}
+
+    def run(**fields: Any) -> LoadOutcome:
+        calls["n"] += 1
+        sub = run_dir / f"load-{calls['n']}"
+        (sub / "logs").mkdir(parents=True, exist_ok=True)
+        fields.setdefault("scenario", "api_mix")
+        config = LoadConfig.model_validate(fields)
+        with LoadRun(config, target.base_url, sub, timeline) as running:
+            result = running.wait()
+        samples = load_samples(sub)
+        return LoadOutcome(result, samples, figures(samples, corrected=config.model == "open"),
+                           sub)
+
+    return run
