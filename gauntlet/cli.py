@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -36,9 +37,9 @@ out = Console(highlight=False)
 def _fail(exc: BaseException) -> None:
     """One line for the person, the evidence after it, the exit code from the error's kind."""
     code = exc.exit_code if isinstance(exc, GauntletError) else ExitCode.INFRASTRUCTURE
-    console.print(f"[bold red]gauntlet: error:[/] {exc}", soft_wrap=True)
+    console.print(f"[bold red]gauntlet: error:[/] {escape(str(exc))}", soft_wrap=True)
     if isinstance(exc, InfrastructureError) and exc.logs:
-        console.print("[dim]" + exc.logs.replace("[", r"\[") + "[/]")
+        console.print("[dim]" + escape(exc.logs) + "[/]")
     sys.exit(int(code))
 
 
@@ -56,7 +57,10 @@ def print_outcome(outcome: RunOutcome) -> None:
         table = Table(title=f"{summary['suite']}: {overall['count']} requests, "
                             f"{overall['rps']:.1f} req/s ({summary.get('latency_basis')} latency)")
         for col in ("endpoint", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "429"):
-            table.add_column(col, justify="right" if col != "endpoint" else "left")
+            if col == "endpoint":
+                table.add_column(col, no_wrap=True)
+            else:
+                table.add_column(col, justify="right")
         rows = [("overall", overall), *summary.get("endpoints", {}).items()]
         for name, fig in rows:
             table.add_row(name, str(fig["count"]), _ms(fig["p50_ms"]), _ms(fig["p95_ms"]),
@@ -73,11 +77,13 @@ def print_outcome(outcome: RunOutcome) -> None:
     for v in outcome.verdicts:
         mark = "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"
         flag = " [yellow](unreliable)[/]" if v.unreliable else ""
-        out.print(f"{mark} {v.check}: {v.name} — {v.reason}{flag}", soft_wrap=True)
+        out.print(f"{mark} {escape(v.check)}: {escape(v.name)} — {escape(v.reason)}{flag}",
+                  soft_wrap=True)
     if outcome.error is not None and not isinstance(outcome.error, Interrupted | KeyboardInterrupt):
-        console.print(f"[bold red]gauntlet: error:[/] {outcome.error}", soft_wrap=True)
+        console.print(f"[bold red]gauntlet: error:[/] {escape(str(outcome.error))}",
+                      soft_wrap=True)
         if isinstance(outcome.error, InfrastructureError) and outcome.error.logs:
-            console.print("[dim]" + outcome.error.logs.replace("[", r"\[") + "[/]")
+            console.print("[dim]" + escape(outcome.error.logs) + "[/]")
     elif outcome.error is not None:
         console.print("[yellow]interrupted[/]: everything gauntlet started was torn down")
     out.print(f"run dir: {outcome.run_dir}")
@@ -153,6 +159,77 @@ def _run_with_progress(suite: Suite, text: str, output_dir: Path | None) -> RunO
 
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
                                             on_phase=on_phase), output_dir)
+
+
+def _parse_param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise ConfigError(f"--param wants KEY=VALUE (got {text!r})")
+    key, raw = text.split("=", 1)
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string
+    return key.strip(), value
+
+
+@main.command()
+@click.argument("experiment")
+@click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
+              help="Take the stack section (backend, profile, policy, broken) from a suite.")
+@click.option("--broken", multiple=True,
+              help="Switch a mechanism of the reference stack off (repeatable), e.g. breaker.")
+@click.option("--param", "params", multiple=True, help="Experiment parameter KEY=VALUE.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
+def chaos(experiment: str, suite_file: str | None, broken: tuple[str, ...],
+          params: tuple[str, ...], output_dir: str | None) -> None:
+    """Run one chaos EXPERIMENT (breaker, retries, ratelimit, shutdown, dependency_down,
+    slow_dependency) against a freshly booted stack and judge it."""
+    try:
+        from chaos.experiments import get_experiment
+
+        get_experiment(experiment)
+        stack: dict[str, Any] = {}
+        name = f"chaos-{experiment}"
+        if suite_file:
+            base, _ = _load(suite_file)
+            stack = base.stack.model_dump()
+            name = f"{base.name}-{experiment}"
+        if broken:
+            stack["broken"] = [*stack.get("broken", []), *broken]
+        doc = {"name": name, "stack": stack,
+               "experiments": [{"name": experiment, "params": dict(map(_parse_param, params))}]}
+        suite = parse_suite(doc, "chaos")
+        text = _suite_toml(doc)
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
+    _finish(outcome)
+
+
+def _suite_toml(doc: dict[str, Any]) -> str:
+    """A suite document as TOML (the run dir keeps what was run)."""
+    lines = [f"name = {json.dumps(doc['name'])}", "", "[stack]"]
+    for key, value in doc.get("stack", {}).items():
+        if value is not None and value != {} and value != []:
+            lines.append(f"{key} = {_toml_value(value)}")
+    for exp in doc.get("experiments", []):
+        lines += ["", "[[experiments]]", f"name = {json.dumps(exp['name'])}"]
+        if exp.get("params"):
+            lines.append(f"params = {_toml_value(exp['params'])}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))
 
 
 def _state_file() -> Path:
@@ -236,11 +313,6 @@ def report(run_dir: str) -> None:
         _fail(exc)
         return
     _finish(outcome)
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
 
 
 if __name__ == "__main__":  # pragma: no cover

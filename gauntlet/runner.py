@@ -121,27 +121,20 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     timeline = Timeline(run_dir / EVENTS_FILE, clock)
     try:
         with cleanup.signal_handlers():
-            timeline.emit("phase", name="boot")
-            hooks.on_phase("boot")
-            with boot(suite, logs_dir=run_dir / "logs") as stack:
-                timeline.emit("stack.ready", boot_time_s=stack.boot_time_s,
-                              backend=stack.backend)
-                summary.update(boot_time_s=stack.boot_time_s, versions=dict(stack.versions),
-                               base_url=stack.base_url)
-                hooks.on_boot(stack)
-                if suite.load is not None:
+            if suite.load is not None:
+                timeline.emit("phase", name="boot")
+                hooks.on_phase("boot")
+                with boot(suite, logs_dir=run_dir / "logs") as stack:
+                    timeline.emit("stack.ready", boot_time_s=stack.boot_time_s,
+                                  backend=stack.backend)
+                    summary.update(boot_time_s=stack.boot_time_s, versions=dict(stack.versions),
+                                   base_url=stack.base_url)
+                    hooks.on_boot(stack)
                     _drive_load(suite, stack, run_dir, timeline, summary, hooks)
-                if suite.experiments:
-                    from chaos.experiments import run_experiments
-
-                    timeline.emit("phase", name="experiments")
-                    hooks.on_phase("experiments")
-                    summary["experiment_verdicts"] = [
-                        v.as_dict()
-                        for v in run_experiments(suite, stack, run_dir, timeline, hooks)
-                    ]
-                timeline.emit("phase", name="teardown")
-                hooks.on_phase("teardown")
+                    timeline.emit("phase", name="teardown")
+                    hooks.on_phase("teardown")
+            if suite.experiments:
+                _run_experiments(suite, run_dir, timeline, summary, hooks)
     except (Interrupted, KeyboardInterrupt) as exc:
         error = exc
         summary["status"] = "interrupted"
@@ -169,6 +162,27 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     write_verdicts(run_dir, verdicts)
     write_json(run_dir / SUMMARY_FILE, summary)
     return RunOutcome(run_dir, verdicts, summary, error, int(code))
+
+
+def _run_experiments(suite: Suite, run_dir: Path, timeline: Timeline, summary: dict[str, Any],
+                     hooks: Hooks) -> None:
+    """Each experiment in a run dir of its own under ``experiments/``, with its own stack."""
+    from chaos.experiments.base import run_experiment
+
+    summary["experiment_verdicts"] = []
+    summary["experiments"] = []
+    for index, config in enumerate(suite.experiments, 1):
+        sub = run_dir / "experiments" / f"{index:02d}-{config.name}"
+        timeline.emit("experiment.started", name=config.name, dir=str(sub.relative_to(run_dir)))
+        hooks.on_phase(f"experiment {config.name}")
+        verdicts, exp_summary = run_experiment(suite, config, sub, on_tick=hooks.on_load_tick,
+                                               on_boot=hooks.on_boot)
+        timeline.emit("experiment.finished", name=config.name,
+                      passed=all(v.passed for v in verdicts))
+        summary["experiment_verdicts"] += [v.as_dict() for v in verdicts]
+        summary["experiments"].append({"name": config.name, "dir": str(sub.relative_to(run_dir)),
+                                       **exp_summary})
+        write_json(run_dir / SUMMARY_FILE, summary)
 
 
 def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,

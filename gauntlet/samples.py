@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from scenarios.columns import COLUMNS
+
 SAMPLES_FILE = "samples.parquet"
 RAW_DIR = "raw"
 
@@ -26,7 +28,7 @@ DTYPES: dict[str, str] = {
     "worker": "category",
     "ref": "string",
 }
-COLUMNS = tuple(DTYPES)
+assert tuple(DTYPES) == COLUMNS, "samples schema and capture columns disagree"
 
 
 def empty() -> pd.DataFrame:

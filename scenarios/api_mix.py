@@ -1,62 +1,41 @@
 """A realistic mix against the reference API: log in once, then list, read, create and generate.
 
-Each simulated user presents its own client address in ``X-Forwarded-For`` (from the
-198.18.0.0/15 benchmarking range — a header, not a target; the API sits behind a proxy and keys
-its per-IP limits on it), so per-client limits behave as they would with real clients.
-Creates carry an ``Idempotency-Key`` and a unique item token, recorded as the sample's ``ref``
-so the integrity check can read every acknowledged write back from PostgreSQL.
+Each simulated user presents its own client address (``X-Forwarded-For``), so per-client limits
+behave as they would with real clients. Creates carry an ``Idempotency-Key`` and a unique item
+token, recorded as the sample's ``ref`` so the integrity check can read every acknowledged write
+back from PostgreSQL.
 
-Plain Locust: ``locust -f scenarios/api_mix.py --host http://127.0.0.1:PORT`` works too.
+Plain Locust works too: ``locust -f scenarios/api_mix.py --host http://127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
 
-import itertools
 import random
 import uuid
 
 from locust import FastHttpUser, between, task
 
-_clients = itertools.count(1)
-
-
-def _client_ip(n: int) -> str:
-    return f"198.18.{(n >> 8) & 0xFF}.{n & 0xFF}"
+from scenarios._common import login
 
 
 class ApiUser(FastHttpUser):
     wait_time = between(0.5, 1.5)
 
     def on_start(self) -> None:
-        n = next(_clients)
-        self.username = f"user-{uuid.uuid4().hex[:12]}"
-        self.client_headers = {"X-Forwarded-For": _client_ip(n)}
+        self.headers = login(self, f"user-{uuid.uuid4().hex[:12]}")
         self.order_ids: list[int] = []
-        with self.client.post(
-            "/auth/login",
-            json={"username": self.username, "password": "gauntlet"},
-            headers=self.client_headers,
-            name="POST /auth/login",
-            catch_response=True,
-        ) as response:
-            if response.status_code == 200:
-                token = response.json()["access_token"]
-                self.client_headers["Authorization"] = f"Bearer {token}"
-            else:
-                response.failure(f"login failed: {response.status_code}")
 
     @task(4)
     def list_orders(self) -> None:
-        self.client.get("/api/orders", headers=self.client_headers, name="GET /api/orders")
+        self.client.get("/api/orders", headers=self.headers, name="GET /api/orders")
 
     @task(3)
     def get_order(self) -> None:
         if not self.order_ids:
             return self.create_order()
         order_id = random.choice(self.order_ids)
-        self.client.get(
-            f"/api/orders/{order_id}", headers=self.client_headers, name="GET /api/orders/{id}"
-        )
+        self.client.get(f"/api/orders/{order_id}", headers=self.headers,
+                        name="GET /api/orders/{id}")
 
     @task(2)
     def create_order(self) -> None:
@@ -64,7 +43,7 @@ class ApiUser(FastHttpUser):
         with self.client.post(
             "/api/orders",
             json={"item": f"gauntlet-{token}", "quantity": random.randint(1, 5)},
-            headers={**self.client_headers, "Idempotency-Key": token},
+            headers={**self.headers, "Idempotency-Key": token},
             name="POST /api/orders",
             context={"ref": f"gauntlet-{token}"},
             catch_response=True,
@@ -78,6 +57,6 @@ class ApiUser(FastHttpUser):
         self.client.post(
             "/api/generate",
             json={"prompt": f"summarise order {random.randint(1, 1000)}"},
-            headers=self.client_headers,
+            headers=self.headers,
             name="POST /api/generate",
         )

@@ -15,16 +15,15 @@ import atexit
 import json
 import os
 import socket
+import time
 from typing import IO, Any
 
 from locust import events
 
-COLUMNS = (
-    "t_intended_s", "t_start_s", "latency_ms", "method", "name", "status", "error", "bytes",
-    "worker", "ref",
-)
+from scenarios.columns import COLUMNS
 
-_state: dict[str, Any] = {"fh": None, "pid": None, "worker": ""}
+_state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0}
+FLUSH_EVERY_S = 0.5  # rows reach the disk at least this often: progress and crash evidence
 
 
 def _file() -> IO[str] | None:
@@ -92,6 +91,10 @@ def _on_request(
         f"{_clean(name)},{status},{classify(exception, status)},{int(response_length or 0)},"
         f"{_state['worker']},{_clean(str(ref))}\n"
     )
+    now = time.monotonic()
+    if now - _state["flushed"] > FLUSH_EVERY_S:
+        _state["flushed"] = now
+        fh.flush()
 
 
 def _close() -> None:

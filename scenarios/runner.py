@@ -91,22 +91,29 @@ class LoadRun:
     """One Locust run: ``start()``, do anything, ``wait()``; a context manager stops it early."""
 
     def __init__(
-        self, load: LoadConfig, base_url: str, run_dir: Path, timeline: Timeline | None = None
+        self,
+        load: LoadConfig,
+        base_url: str,
+        run_dir: Path,
+        timeline: Timeline | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.load = load
         self.base_url = base_url
         self.run_dir = run_dir
         self.timeline = timeline
         self.samples_dir = run_dir / RAW_DIR
+        self.extra_env = dict(extra_env or {})
         self._proc: ManagedProcess | None = None
         self._started = 0.0
+        self._stopped_early = False
 
     def start(self) -> LoadRun:
         self.samples_dir.mkdir(parents=True, exist_ok=True)
         self._proc = ManagedProcess(
             "locust",
             locust_argv(self.load, self.base_url, self.run_dir),
-            env=locust_env(self.load, self.samples_dir),
+            env={**locust_env(self.load, self.samples_dir), **self.extra_env},
             cwd=REPO_ROOT,
             log_path=self.run_dir / "logs" / "locust.log",
             stop_signal=2,  # SIGINT: Locust stops users and writes its stats
@@ -124,6 +131,15 @@ class LoadRun:
     def __exit__(self, *exc: object) -> None:
         if self._proc is not None and self._proc.alive():
             self._proc.stop()
+
+    def stop(self) -> None:
+        """End the load early (Locust writes its stats and exits); ``wait`` returns normally."""
+        self._stopped_early = True
+        if self._proc is not None and self._proc.alive():
+            self._proc.stop()
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.alive()
 
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started if self._started else 0.0
@@ -146,7 +162,7 @@ class LoadRun:
                 on_tick(self)
             self._proc.wait(timeout_s=0.5)
         code = self._proc.returncode
-        if code not in (0, None):
+        if code not in (0, None) and not self._stopped_early:
             raise InfrastructureError(
                 f"Locust exited with code {code}", logs=self._proc.tail(30),
                 hint=f"see {self._proc.log_path}")

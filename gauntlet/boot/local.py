@@ -131,6 +131,11 @@ def _pg_template(bindir: Path, user: str | None) -> Path:
     return template
 
 
+def _reset_quietly(client: ToxiproxyClient) -> None:
+    with contextlib.suppress(Exception):
+        client.reset()
+
+
 def _http_ok(url: str, timeout_s: float = 0.5) -> bool:
     try:
         return httpx.get(url, timeout=timeout_s).status_code == 200
@@ -246,7 +251,7 @@ def boot_local(
             )
             proxies[name] = name
         # the last net: whatever happened, no toxic survives the stack
-        stack.callback(lambda: contextlib.suppress(Exception)(client.reset)())
+        stack.callback(_reset_quietly, client)
 
         database_url = f"postgresql://{DB_USER}@127.0.0.1:{ports['proxy_postgres']}/{DB_NAME}"
         api_env = {
