@@ -191,6 +191,8 @@ class ToxiproxyClient:
         toxicity: float = 1.0,
     ) -> None:
         validate_toxic(kind, attributes, stream, toxicity)
+        # every Toxiproxy attribute is an int64 on the server; 500.0 would be refused
+        attributes = {key: round(value) for key, value in attributes.items()}
         with self._api() as tp:
             found = tp.get_proxy(proxy)
             if found is None:

@@ -34,7 +34,8 @@ def default_bounds(policy: Policy) -> BreakerBounds:
     call_s = policy.upstream_timeout_s * policy.retry_attempts + policy.retry_max_s
     return BreakerBounds(
         open_within_s=policy.breaker_window_s + call_s + 1.0,
-        fail_fast_ms=min(250.0, policy.upstream_timeout_s * 100.0),
+        # "far below the call timeout": a quarter of it, and never more than 250 ms
+        fail_fast_ms=min(250.0, policy.upstream_timeout_s * 250.0),
         close_within_s=policy.breaker_open_s + policy.upstream_timeout_s + 2.0,
     )
 

@@ -81,5 +81,6 @@ def p95(values: Sequence[float] | np.ndarray) -> float:
 
 
 def backoff_budget_s(attempts: int, initial_s: float, max_s: float) -> float:
-    """The most that retry sleeps can add: full jitter never sleeps longer than the cap."""
-    return sum(min(max_s, initial_s * 2**i) for i in range(max(0, attempts - 1)))
+    """The most that retry sleeps can add: each sleep is at most ``initial·2^n`` plus a jitter
+    of up to ``initial``, capped at ``max`` (exponential backoff with jitter)."""
+    return sum(min(max_s, initial_s * 2**i + initial_s) for i in range(max(0, attempts - 1)))

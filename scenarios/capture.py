@@ -1,9 +1,16 @@
 """Raw sample capture, loaded inside the Locust process (never import this from the harness).
 
-One CSV row per request, written by a listener on ``events.request`` into a file per worker
-process (``samples-<pid>.csv`` in ``$GAUNTLET_SAMPLES_DIR``). Latency is Locust's float
-milliseconds from ``time.perf_counter`` — not its rounded statistics buckets. The harness merges
-the files into one columnar ``samples.parquet`` after the run.
+The one listener on ``events.request``. ``$GAUNTLET_SAMPLE_MODE`` picks what it keeps:
+
+* ``rows`` (default): one CSV row per request, in a file per worker process
+  (``samples-<pid>.csv`` in ``$GAUNTLET_SAMPLES_DIR``). Latency is Locust's float milliseconds
+  from ``time.perf_counter`` — not its rounded statistics buckets. The harness merges the files
+  into one columnar ``samples.parquet`` after the run.
+* ``hdr``: for long runs, where a row per request is too much disk and memory. Each worker keeps
+  one HdrHistogram per (second of the intended start, method, name) of corrected and of service
+  latency in integer microseconds (1 µs .. 1 h, 3 significant digits) plus counters of the error
+  classes, and appends finished seconds to ``hdr-<pid>.jsonl`` as JSON lines (the histograms
+  base64-encoded, HdrHistogram's own wire format). :mod:`gauntlet.hdr` merges and reads them.
 
 For the open model each request carries its *intended* start in its context
 (``t_intended_s``); for the closed model the intended start is the actual start.
@@ -22,8 +29,23 @@ from locust import events
 
 from scenarios.columns import COLUMNS
 
-_state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0}
+_state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0, "hdr": None}
 FLUSH_EVERY_S = 0.5  # rows reach the disk at least this often: progress and crash evidence
+
+# hdr mode. The harness reads the histogram's range from each encoded histogram, so these
+# numbers live here only; LATE_MS must equal gauntlet.latency.LATE_MS (no gauntlet import here).
+HDR_LOWEST_US = 1
+HDR_HIGHEST_US = 3_600_000_000  # 1 h
+HDR_DIGITS = 3
+HDR_SETTLE_S = 2  # a second is written once it is this far behind the clock
+LATE_MS = 10.0
+
+
+def sample_mode() -> str:
+    mode = os.environ.get("GAUNTLET_SAMPLE_MODE", "rows") or "rows"
+    if mode not in ("rows", "hdr"):
+        raise ValueError(f"GAUNTLET_SAMPLE_MODE must be 'rows' or 'hdr', not {mode!r}")
+    return mode
 
 
 def _file() -> IO[str] | None:
@@ -34,13 +56,112 @@ def _file() -> IO[str] | None:
     if _state["pid"] != pid:  # first request in this (possibly forked) worker process
         _state["pid"] = pid
         _state["worker"] = f"{socket.gethostname()}:{pid}"
-        path = os.path.join(directory, f"samples-{pid}.csv")
-        fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115 - lives all run
-        if fh.tell() == 0:
-            fh.write(",".join(COLUMNS) + "\n")
+        if sample_mode() == "hdr":
+            path = os.path.join(directory, f"hdr-{pid}.jsonl")
+            fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives all run
+            _state["hdr"] = _HdrSeconds(fh, _state["worker"])
+        else:
+            _state["hdr"] = None
+            path = os.path.join(directory, f"samples-{pid}.csv")
+            fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115
+            if fh.tell() == 0:
+                fh.write(",".join(COLUMNS) + "\n")
         _state["fh"] = fh
     fh_open: IO[str] | None = _state["fh"]
     return fh_open
+
+
+class _HdrCell:
+    """One (second, method, name) of one worker: two histograms and the error-class counters."""
+
+    __slots__ = ("corrected", "count", "counters", "late", "max_ms", "service", "service_max_ms",
+                 "service_sum_ms", "sum_ms", "t_end_s", "t_first_s")
+
+    def __init__(self) -> None:
+        from hdrh.histogram import HdrHistogram
+
+        self.corrected = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
+        self.service = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
+        self.count = 0
+        self.counters = {"errors_5xx": 0, "s4xx": 0, "s429": 0, "transport": 0,
+                         "connect": 0, "timeout": 0, "reset": 0}
+        self.late = 0
+        self.sum_ms = self.service_sum_ms = 0.0
+        self.max_ms = self.service_max_ms = 0.0
+        self.t_first_s = float("inf")
+        self.t_end_s = float("-inf")
+
+
+def _us(latency_ms: float) -> int:
+    """Integer microseconds as the histogram records them: rounded, clamped into its range."""
+    return min(max(round(latency_ms * 1000.0), 0), HDR_HIGHEST_US)
+
+
+class _HdrSeconds:
+    """hdr mode of one worker process: histograms per second, written once the second settles."""
+
+    def __init__(self, fh: IO[str], worker: str) -> None:
+        self.fh = fh
+        self.worker = worker
+        self.cells: dict[tuple[int, str, str], _HdrCell] = {}
+        self.next_flush_s = 0.0
+
+    def record(self, t_intended: float, t_start: float, latency_ms: float, method: str,
+               name: str, status: int, error: str) -> None:
+        key = (int(t_intended), method, name)
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = _HdrCell()
+        lag_ms = (t_start - t_intended) * 1000.0
+        corrected_ms = latency_ms + max(lag_ms, 0.0)
+        cell.corrected.record_value(_us(corrected_ms))
+        cell.service.record_value(_us(latency_ms))
+        cell.count += 1
+        cell.sum_ms += corrected_ms
+        cell.service_sum_ms += latency_ms
+        cell.max_ms = max(cell.max_ms, corrected_ms)
+        cell.service_max_ms = max(cell.service_max_ms, latency_ms)
+        cell.t_first_s = min(cell.t_first_s, t_start)
+        cell.t_end_s = max(cell.t_end_s, t_start + latency_ms / 1000.0)
+        if lag_ms > LATE_MS:
+            cell.late += 1
+        counters = cell.counters
+        if status >= 500:
+            counters["errors_5xx"] += 1
+        elif status == 429:
+            counters["s429"] += 1
+        elif status >= 400:
+            counters["s4xx"] += 1
+        elif status == 0 and error:
+            counters["transport"] += 1
+            if error in ("connect", "timeout", "reset"):
+                counters[error] += 1
+        now = time.time()
+        if now >= self.next_flush_s:
+            self.next_flush_s = now + 1.0
+            self.flush(before_second=int(now) - HDR_SETTLE_S)
+
+    def flush(self, before_second: int | None = None) -> None:
+        """Write (and forget) the seconds before ``before_second``; every second when None.
+
+        A request that completes after its second was written starts a new cell for the same
+        key: the harness adds lines with equal keys, so nothing is lost, only a line more.
+        """
+        done = [k for k in self.cells if before_second is None or k[0] < before_second]
+        for key in sorted(done):
+            cell = self.cells.pop(key)
+            line = {
+                "second": key[0], "method": key[1], "name": key[2], "worker": self.worker,
+                "hist": cell.corrected.encode().decode("ascii"),
+                "service_hist": cell.service.encode().decode("ascii"),
+                "count": cell.count, **cell.counters, "late": cell.late,
+                "sum_ms": cell.sum_ms, "service_sum_ms": cell.service_sum_ms,
+                "max_ms": cell.max_ms, "service_max_ms": cell.service_max_ms,
+                "t_first_s": cell.t_first_s, "t_end_s": cell.t_end_s,
+            }
+            self.fh.write(json.dumps(line, separators=(",", ":")) + "\n")
+        if done:
+            self.fh.flush()
 
 
 def classify(exception: BaseException | None, status: int) -> str:
@@ -85,6 +206,11 @@ def _on_request(
     ctx = context or {}
     t_start = float(start_time) if start_time is not None else 0.0
     t_intended = float(ctx.get("t_intended_s", t_start))
+    hdr: _HdrSeconds | None = _state["hdr"]
+    if hdr is not None:
+        hdr.record(t_intended, t_start, float(response_time or 0.0), request_type, name, status,
+                   classify(exception, status))
+        return
     ref = ctx.get("ref", "")
     fh.write(
         f"{t_intended:.6f},{t_start:.6f},{float(response_time or 0.0):.4f},{request_type},"
@@ -97,13 +223,24 @@ def _on_request(
         fh.flush()
 
 
+def _flush() -> None:
+    fh = _state.get("fh")
+    if fh is None or fh.closed:
+        return
+    hdr: _HdrSeconds | None = _state.get("hdr")
+    if hdr is not None:
+        hdr.flush()  # every second, settled or not: the run is over
+    fh.flush()
+
+
 def _close() -> None:
     fh = _state.get("fh")
     if fh is not None and not fh.closed:
-        fh.flush()
+        _flush()
         fh.close()
     _state["fh"] = None
     _state["pid"] = None
+    _state["hdr"] = None
 
 
 def _write_generator_stats(environment: Any) -> None:
@@ -128,9 +265,7 @@ def _write_generator_stats(environment: Any) -> None:
 
 @events.test_stop.add_listener
 def _on_test_stop(environment: Any, **_: Any) -> None:
-    fh = _state.get("fh")
-    if fh is not None:
-        fh.flush()
+    _flush()
     _write_generator_stats(environment)
 
 

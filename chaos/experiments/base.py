@@ -140,6 +140,10 @@ class Experiment:
     broken_variant: ClassVar[str] = ""
     checks_integrity: ClassVar[bool] = True
 
+    def writes(self, params: Any) -> bool:
+        """Whether this run creates orders, and so owes an integrity verdict."""
+        return self.checks_integrity
+
     def parse_params(self, raw: dict[str, Any]) -> Any:
         try:
             return self.params_model.model_validate(raw)
@@ -174,7 +178,7 @@ def judge_dir(experiment: Experiment, run_dir: Path, policy: Policy, params: Any
     facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
     record = Record(load_samples(run_dir), read_events(run_dir / EVENTS_FILE), facts)
     verdicts = experiment.judge(record, policy, params)
-    if experiment.checks_integrity:
+    if experiment.writes(params):
         verdicts.append(integrity_verdict(facts.get("integrity"), experiment.name))
     return verdicts
 
@@ -226,7 +230,7 @@ def run_experiment(
             finally:
                 if stack.toxiproxy is not None:
                     stack.faults(timeline).reset()
-            if experiment.checks_integrity:
+            if experiment.writes(params):
                 tokens = acknowledged_tokens(run_dir)
                 if stack.database_url:
                     rows = count_rows(stack.database_url, tokens)

@@ -76,7 +76,7 @@ class SlowDependencyExperiment(Experiment):
     policy: dict[str, Any] = {  # noqa: RUF012
         **FAST_DB,
         "db_pool_max": 5,
-        "db_pool_min": 1,
+        "db_pool_min": 5,  # all connections made before the fault: 503s are exhaustion only
         "db_acquire_timeout_s": 0.5,
         "db_command_timeout_s": 5.0,
         "request_deadline_s": 1.5,

@@ -13,6 +13,8 @@ from checks.verdict import Verdict
 from gauntlet.config import LoadConfig
 from gauntlet.policy import Policy
 
+# the stack labels its retries by what it retried: the upstream, or the database
+METRIC_TARGET = {"upstream": "upstream", "postgres": "database"}
 ENDPOINTS = {
     "upstream": ("POST /api/generate",),
     "postgres": ("GET /api/orders", "GET /api/orders/{id}", "POST /api/orders"),
@@ -46,6 +48,9 @@ class RetriesExperiment(Experiment):
         "rate_limit_api": "1000000/minute",
     }
 
+    def writes(self, params: Any) -> bool:
+        return bool(params.target == "postgres")
+
     def run(self, ctx: Context) -> None:
         p: RetriesParams = ctx.params
         steps = [TimedFault(p.steady_s + i * p.every_s, p.down_ms / 1000.0,
@@ -76,5 +81,6 @@ def _retries(metrics_text: str, target: str) -> float:
     for family in text_string_to_metric_families(metrics_text):
         if family.name == "retries":
             total += sum(s.value for s in family.samples
-                         if s.name == "retries_total" and s.labels.get("target") == target)
+                         if s.name == "retries_total"
+                         and s.labels.get("target") == METRIC_TARGET[target])
     return total

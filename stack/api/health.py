@@ -1,0 +1,69 @@
+"""The endpoints probes poll: ``/health/live``, ``/health/ready`` and ``/metrics``.
+
+Liveness says only "the process runs": restarting the API cannot fix PostgreSQL, so a
+dependency outage must never fail it. Readiness says "send me traffic": both dependencies
+answer and no drain is under way. Each dependency check runs concurrently under
+``HEALTH_TIMEOUT_S`` (0.5 s), so readiness answers within ~0.5 s even when a dependency hangs
+instead of refusing (Toxiproxy's ``timeout`` toxic). None of these is rate limited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from stack.api.metrics import CONTENT_TYPE
+from stack.api.services import ServicesDep
+
+
+async def live() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+async def ready(services: ServicesDep) -> JSONResponse:
+    s = services.settings
+    if s.disable_readiness_checks:  # broken variant: always ready, even while draining
+        return JSONResponse({"status": "ready", "checks": {}})
+    if services.drain.draining:
+        return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
+    timeout_s = s.health_timeout_s
+    database, redis = await asyncio.gather(
+        _check(lambda: services.db.ping(timeout_s), timeout_s),
+        _check(services.cache.ping, timeout_s),
+    )
+    if database["status"] == "up" and not services.db.ready:
+        database = {**database, "status": "starting", "error": "pool or schema not ready yet"}
+    checks = {"database": database, "redis": redis}
+    ok = all(check["status"] == "up" for check in checks.values())
+    return JSONResponse(
+        {"status": "ready" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+async def _check(probe: Callable[[], Awaitable[float]], timeout_s: float) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        async with asyncio.timeout(timeout_s):
+            latency_ms = await probe()
+    except Exception as exc:
+        elapsed_ms = (loop.time() - started) * 1000
+        timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__cause__, TimeoutError)
+        reason = "timeout" if timed_out else f"{type(exc).__name__}: {str(exc)[:120]}"
+        return {"status": "down", "latency_ms": round(elapsed_ms, 3), "error": reason}
+    return {"status": "up", "latency_ms": round(latency_ms, 3)}
+
+
+async def metrics(services: ServicesDep) -> Response:
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def register(app: FastAPI) -> None:
+    app.add_api_route("/health/live", live, methods=["GET"])
+    app.add_api_route("/health/ready", ready, methods=["GET"])
+    app.add_api_route("/metrics", metrics, methods=["GET"])

@@ -1,0 +1,130 @@
+"""The API's long-lived collaborators, built without I/O and started/stopped by the lifespan.
+
+Why one container: routes get everything through one typed dependency (``ServicesDep``) instead
+of module globals, so a test can build two apps side by side, and start-up/shut-down order is
+written down in one place. Building does no I/O — nothing here can fail because PostgreSQL or
+Redis is down; connections are made lazily (Redis) or by a background task (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from stack.api.breaker import CircuitBreaker, CircuitState
+from stack.api.cache import Cache
+from stack.api.config import DEFAULT_JWT_SECRET, Settings
+from stack.api.db import Database
+from stack.api.logs import log_event
+from stack.api.metrics import Metrics
+from stack.api.ratelimit import RateLimiter
+from stack.api.redisguard import RedisGuard, redis_breaker
+from stack.api.shutdown import DrainState
+from stack.api.tokens import MIN_KEY_BYTES, TokenService
+from stack.api.upstream import UpstreamClient
+
+logger = logging.getLogger("stack.api")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    drain: DrainState
+    tokens: TokenService
+    db: Database
+    cache: Cache
+    limiter: RateLimiter
+    breaker: CircuitBreaker
+    upstream: UpstreamClient
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, settings: Settings, drain: DrainState) -> Services:
+        metrics = Metrics()
+
+        def on_transition(old: CircuitState, new: CircuitState) -> None:
+            metrics.breaker_transition("upstream", new)
+            log_event(logger, logging.WARNING, "breaker_transition", name="upstream",
+                      old=old.value, new=new.value)
+
+        breaker = CircuitBreaker(
+            "upstream",
+            failure_rate=settings.breaker_failure_rate,
+            window_s=settings.breaker_window_s,
+            min_calls=settings.breaker_min_calls,
+            open_s=settings.breaker_open_s,
+            half_open_probes=settings.breaker_half_open_probes,
+            on_transition=on_transition,
+        )
+        metrics.set_breaker_state("upstream", CircuitState.CLOSED)
+        upstream = UpstreamClient(settings, breaker, metrics)
+
+        def on_redis_transition(old: CircuitState, new: CircuitState) -> None:
+            metrics.breaker_transition("redis", new)
+            log_event(logger, logging.WARNING, "breaker_transition", name="redis",
+                      old=old.value, new=new.value)
+
+        guard = RedisGuard(settings.redis_timeout_s, redis_breaker(on_redis_transition))
+        metrics.set_breaker_state("redis", CircuitState.CLOSED)
+        # an OPEN breaker turns HALF_OPEN lazily, on its next use; a scrape counts as one
+        metrics.on_scrape(lambda: metrics.set_breaker_state("upstream", upstream.circuit_state))
+        return cls(
+            settings=settings,
+            metrics=metrics,
+            drain=drain,
+            tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_s),
+            db=Database(settings, metrics),
+            cache=Cache(settings, guard),
+            limiter=RateLimiter(settings, metrics, guard),
+            breaker=breaker,
+            upstream=upstream,
+        )
+
+    async def start(self) -> None:
+        s = self.settings
+        if s.jwt_secret == DEFAULT_JWT_SECRET:
+            log_event(logger, logging.WARNING, "default_jwt_secret",
+                      hint="set JWT_SECRET; tokens are forgeable by anyone who reads this repo")
+        elif len(s.jwt_secret.encode()) < MIN_KEY_BYTES:
+            log_event(logger, logging.WARNING, "short_jwt_secret",
+                      hint=f"shorter than {MIN_KEY_BYTES} bytes: signing with its SHA-256")
+        broken = [name for name in (
+            "disable_breaker", "disable_retries", "disable_rate_limit", "limiter_fail_closed",
+            "disable_cache_fallback", "disable_readiness_checks", "disable_drain",
+            "disable_pool_timeout", "disable_deadline", "disable_idempotency", "unsafe_ack",
+        ) if getattr(s, name)]
+        log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
+        self.db.start()
+
+    async def close(self) -> None:
+        """Release every connection; each step is bounded and a failure does not stop the next."""
+        lost = [t for t in self.background if not t.done()]
+        if lost:
+            log_event(logger, logging.WARNING, "background_writes_abandoned", count=len(lost))
+        for closer in (self.upstream.close, self.cache.close, self.limiter.close, self.db.close):
+            try:
+                await asyncio.wait_for(closer(), timeout=5.0)
+            except Exception as exc:
+                log_event(logger, logging.WARNING, "close_failed", what=closer.__qualname__,
+                          error=f"{type(exc).__name__}: {exc}")
+        log_event(logger, logging.INFO, "connections_closed")
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a fire-and-forget task, keeping a reference so it is not garbage-collected."""
+        task = asyncio.create_task(coro, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]

@@ -1,0 +1,124 @@
+"""The CLI as a user meets it: a run end to end, SLO gates, bad input, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+
+from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
+
+SMALL = """
+name = "small"
+[stack]
+backend = "local"
+[load]
+scenario = "api_mix"
+users = 10
+spawn_rate = 10
+duration_s = {duration}
+[slo]
+p95_ms = {p95}
+error_rate = 0.01
+"""
+
+
+def write_suite(tmp_path: Path, duration: int = 5, p95: float = 500) -> Path:
+    path = tmp_path / "suite.toml"
+    path.write_text(SMALL.format(duration=duration, p95=p95))
+    return path
+
+
+def run_dir_of(stdout: str) -> Path:
+    line = next(x for x in stdout.splitlines() if x.startswith("run dir: "))
+    return ROOT / line.removeprefix("run dir: ").strip()
+
+
+def test_run_prints_figures_writes_run_dir_and_passes(tmp_path: Path) -> None:
+    result = gauntlet("run", str(write_suite(tmp_path)), "--output", str(tmp_path / "runs"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "p50" in result.stdout and "p95" in result.stdout and "p99" in result.stdout
+    assert "error rate" in result.stdout
+    run_dir = Path(result.stdout.split("run dir: ")[1].split()[0])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["status"] == "pass" and summary["overall"]["count"] > 20
+    assert (run_dir / "samples.parquet").exists() and (run_dir / "events.jsonl").exists()
+    assert "stack up (local) in" in result.stderr
+
+
+def test_unmeetable_slo_exits_1_naming_the_gate(tmp_path: Path) -> None:
+    result = gauntlet("run", str(write_suite(tmp_path, p95=0.01)), "--output",
+                      str(tmp_path / "runs"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAIL slo: p95_ms [overall]" in result.stdout
+
+
+def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    cases = {
+        "unknown key": ('name = "x"\n[load]\nscenario = "api_mix"\nusers = 1\nduration_s = 1\n'
+                        'colour = "red"\n', "unknown key 'load.colour'"),
+        "wrong type": ('name = "x"\n[load]\nscenario = "api_mix"\nusers = "many"\n'
+                       'duration_s = 1\n', "'load.users'"),
+        "missing scenario": ('name = "x"\n[load]\nscenario = "nope"\nusers = 1\n'
+                             'duration_s = 1\n', "no scenario 'nope'"),
+    }
+    before = {p.pid for p in psutil.process_iter()}
+    for label, (text, expected) in cases.items():
+        path = tmp_path / f"{label.replace(' ', '_')}.toml"
+        path.write_text(text)
+        result = gauntlet("run", str(path), timeout=60)
+        assert result.returncode == 2, label
+        lines = [x for x in result.stderr.strip().splitlines() if x.strip()]
+        assert len(lines) == 1, (label, result.stderr)
+        assert expected in lines[0], (label, lines[0])
+    after = {p.pid for p in psutil.process_iter() if p.name() in ("postgres", "redis-server",
+                                                                   "toxiproxy-server")}
+    assert after <= before
+
+
+def test_ctrl_c_mid_run_tears_everything_down(tmp_path: Path) -> None:
+    suite = write_suite(tmp_path, duration=60)
+    proc = subprocess.Popen([*GAUNTLET, "run", str(suite), "--output", str(tmp_path / "runs")],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "COLUMNS": "200"})
+    try:
+        owner = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 60
+        started: set[int] = set()
+        while time.monotonic() < deadline:  # wait until Locust runs (the load phase)
+            started = {p.pid for p in owner.children(recursive=True)}
+            names = {p.name() for p in owner.children(recursive=True)}
+            if any("python" in n for n in names) and len(started) >= 7:
+                break
+            time.sleep(0.2)
+        time.sleep(3)
+        started = {p.pid for p in owner.children(recursive=True)}
+        tmpdirs = [Path(d) for d in _gauntlet_tmpdirs(proc.pid)]
+        assert tmpdirs, "the stack's temp dir should exist while it runs"
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 130, stderr
+        alive = [pid for pid in started if psutil.pid_exists(pid)
+                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        assert alive == [], alive
+        assert not any(d.exists() for d in tmpdirs)
+        assert "interrupted" in stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _gauntlet_tmpdirs(owner_pid: int) -> list[str]:
+    import tempfile
+
+    found = []
+    for path in Path(tempfile.gettempdir()).glob("gauntlet-*"):
+        owner = path / "owner.pid"
+        if owner.exists() and owner.read_text().strip() == str(owner_pid):
+            found.append(str(path))
+    return found

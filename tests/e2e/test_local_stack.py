@@ -1,0 +1,139 @@
+"""The local backend: boot, proxies in every path, readiness follows dependencies, teardown."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from chaos.faults import Fault, FaultInjector
+from gauntlet.boot import Stack, boot
+from gauntlet.config import parse_suite
+
+
+def wait_status(url: str, status: int, within_s: float) -> float | None:
+    """Seconds until ``url`` answers ``status``, or None if it does not within the bound."""
+    started = time.monotonic()
+    while time.monotonic() - started < within_s:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == status:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    return None
+
+
+def test_boot_reaches_ready_through_the_api_proxy(stack: Stack) -> None:
+    assert stack.boot_time_s > 0
+    assert httpx.get(stack.base_url + "/health/ready").status_code == 200
+    assert set(stack.proxies) == {"api", "postgres", "redis", "upstream"}
+
+
+def test_api_proxy_is_in_the_load_path(stack: Stack, faults: FaultInjector) -> None:
+    def timed(url: str) -> float:
+        started = time.monotonic()
+        httpx.get(url, timeout=5.0)
+        return (time.monotonic() - started) * 1000.0
+
+    with faults.inject(Fault("api", "latency", {"latency": 300})):
+        slowed = timed(stack.base_url + "/health/live")
+        direct = timed(stack.probe_url + "/health/live")
+    assert slowed >= 300
+    assert direct < 300
+
+
+@pytest.mark.parametrize("dependency", ["postgres", "redis"])
+def test_dependency_down_turns_ready_503_and_back(stack: Stack, faults: FaultInjector,
+                                                  dependency: str) -> None:
+    ready = stack.probe_url + "/health/ready"
+    live = stack.probe_url + "/health/live"
+    with faults.inject(Fault(dependency, "down")):
+        took = wait_status(ready, 503, within_s=2.0)
+        assert took is not None, f"/health/ready not 503 within 2 s of {dependency} down"
+        assert httpx.get(live).status_code == 200
+    back = wait_status(ready, 200, within_s=5.0)
+    assert back is not None, f"/health/ready not 200 again after {dependency} came back"
+
+
+def test_dependency_links_go_through_toxiproxy(stack: Stack, faults: FaultInjector) -> None:
+    """A latency toxic on the upstream proxy shows up in /api/generate's latency."""
+    client = httpx.Client(base_url=stack.base_url, timeout=10.0,
+                          headers={"X-Forwarded-For": "198.18.200.1"})
+    token = client.post("/auth/login", json={"username": "proxy-check",
+                                             "password": "gauntlet"}).json()["access_token"]
+    client.headers["Authorization"] = f"Bearer {token}"
+
+    def generate_ms() -> float:
+        started = time.monotonic()
+        assert client.post("/api/generate", json={"prompt": "x"}).status_code == 200
+        return (time.monotonic() - started) * 1000.0
+
+    with faults.inject(Fault("upstream", "latency", {"latency": 400})):
+        slowed = generate_ms()
+    assert slowed >= 400
+
+
+def _descendants() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_teardown_leaves_no_process_dir_or_toxic() -> None:
+    suite = parse_suite({"name": "teardown", "experiments": [{"name": "x"}]})
+    before = _descendants()
+    with boot(suite) as stack:
+        started = _descendants() - before
+        tmp = Path(stack.services["postgres"].argv[2]).parent  # type: ignore[attr-defined]
+        assert tmp.exists() and len(started) >= 5
+        toxiproxy_url = stack.toxiproxy.url if stack.toxiproxy else ""
+    alive = [pid for pid in started if psutil.pid_exists(pid)
+             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == []
+    assert not tmp.exists()
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(toxiproxy_url + "/version", timeout=1.0)
+
+
+def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> None:
+    """kill -9 of the process that booted the stack must not leave the stack running."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "boot_and_hang.py"
+    script.write_text(
+        "import os, sys, time\n"
+        "from gauntlet.config import parse_suite\n"
+        "from gauntlet.boot import boot\n"
+        "suite = parse_suite({'name': 'k', 'experiments': [{'name': 'x'}]})\n"
+        "with boot(suite):\n"
+        "    print('up', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "up"
+        children = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(children) >= 5
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            alive = [pid for pid in children if psutil.pid_exists(pid)
+                     and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+            if not alive:
+                break
+            time.sleep(0.1)
+        assert alive == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -1,0 +1,81 @@
+"""Retry policy: attempts, full-jitter bounds, and what is never retried (no real sleeping)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from stack.api.retry import RetryPolicy, call_with_retries
+
+
+class Transient(Exception):
+    pass
+
+
+class Permanent(Exception):
+    pass
+
+
+def run(fails: list[BaseException], policy: RetryPolicy) -> tuple[object, int, list[float], int]:
+    calls = 0
+    sleeps: list[float] = []
+    retried = 0
+
+    async def op() -> str:
+        nonlocal calls
+        calls += 1
+        if fails:
+            raise fails.pop(0)
+        return "ok"
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    def on_retry(_: BaseException) -> None:
+        nonlocal retried
+        retried += 1
+
+    async def main() -> object:
+        try:
+            return await call_with_retries(
+                op, policy, lambda e: isinstance(e, Transient), on_retry, sleep=fake_sleep
+            )
+        except Exception as exc:
+            return exc
+
+    return asyncio.run(main()), calls, sleeps, retried
+
+
+def test_transient_errors_are_retried_until_success() -> None:
+    result, calls, sleeps, retried = run([Transient(), Transient()], RetryPolicy(3, 1.0, 8.0))
+    assert (result, calls, retried) == ("ok", 3, 2)
+    # exponential floor (1 s, 2 s) plus up to one initial delay of jitter
+    assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0
+
+
+def test_attempts_count_the_first_try() -> None:
+    result, calls, _, retried = run([Transient()] * 5, RetryPolicy(3, 1.0, 8.0))
+    assert isinstance(result, Transient)  # the last error, unwrapped
+    assert (calls, retried) == (3, 2)
+
+
+def test_permanent_errors_are_not_retried() -> None:
+    result, calls, sleeps, _ = run([Permanent()], RetryPolicy(3, 1.0, 8.0))
+    assert isinstance(result, Permanent)
+    assert (calls, sleeps) == (1, [])
+
+
+def test_disabled_policy_tries_once() -> None:
+    result, calls, _, _ = run([Transient()], RetryPolicy.disabled())
+    assert isinstance(result, Transient) and calls == 1
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_backoff_never_exceeds_the_cap(seed: int) -> None:
+    import random
+
+    random.seed(seed)
+    _, _, sleeps, _ = run([Transient()] * 9, RetryPolicy(10, 1.0, 8.0))
+    assert all(0 <= s <= 8.0 for s in sleeps)
+    assert all(min(8.0, 2**i) <= s <= 2**i + 1.0 for i, s in enumerate(sleeps))
