@@ -4,6 +4,9 @@
     gauntlet up [--suite S]               boot a stack and keep it for manual poking (^C stops)
     gauntlet down                         stop a stack started by ``gauntlet up``
     gauntlet report RUN_DIR               rebuild a run's verdicts and report from its files
+    gauntlet chaos NAME [--broken X]      one chaos experiment on a fresh stack
+    gauntlet compare RUN BASELINE         per-endpoint deltas; exit 1 on a regression
+    gauntlet trend RUN...                 key figures across runs, as a plot
 """
 
 from __future__ import annotations
@@ -159,6 +162,41 @@ def _run_with_progress(suite: Suite, text: str, output_dir: Path | None) -> RunO
 
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
                                             on_phase=on_phase), output_dir)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("baseline_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--noise", type=float, default=0.10, show_default=True,
+              help="Relative change in p95/p99 below which nothing is flagged.")
+def compare(run_dir: str, baseline_dir: str, noise: float) -> None:
+    """Compare RUN_DIR with BASELINE_DIR per endpoint (p95, p99, error rate); exit 1 on a
+    regression beyond the noise band."""
+    from reports.compare import compare_runs, render_text
+
+    try:
+        comparison = compare_runs(Path(run_dir), Path(baseline_dir), noise=noise)
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    out.print(escape(render_text(comparison)))
+    if not comparison.comparable:
+        console.print("gauntlet: error: the runs have no comparable figures")
+        sys.exit(int(ExitCode.USAGE))
+    sys.exit(int(ExitCode.VERDICT_FAILED if comparison.regressed else ExitCode.PASSED))
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, required=True,
+                type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_png", type=click.Path(dir_okay=False), default="trend.png",
+              show_default=True)
+def trend(run_dirs: tuple[str, ...], out_png: str) -> None:
+    """Plot p50/p95/p99, error rate and throughput across RUN_DIRS (e.g. nightly runs)."""
+    from reports.trend import build_trend
+
+    path = build_trend([Path(d) for d in run_dirs], Path(out_png))
+    out.print(f"trend: {path}")
 
 
 def _parse_param(text: str) -> tuple[str, Any]:

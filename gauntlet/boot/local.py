@@ -34,7 +34,7 @@ from gauntlet.boot.binaries import find, postgres_bindir
 from gauntlet.boot.stack import Stack
 from gauntlet.config import REPO_ROOT, StackConfig
 from gauntlet.errors import BootError
-from gauntlet.net import free_port
+from gauntlet.net import free_ports
 from gauntlet.policy import Policy, broken_env
 from gauntlet.procs import ManagedProcess
 
@@ -193,10 +193,9 @@ def boot_local(
         tmp = stack.enter_context(_tempdir())
         logs = logs_dir or tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        ports = {name: free_port() for name in (
-            "postgres", "redis", "toxiproxy", "upstream", "api",
-            "proxy_postgres", "proxy_redis", "proxy_upstream", "proxy_api",
-        )}
+        names = ("postgres", "redis", "toxiproxy", "upstream", "api",
+                 "proxy_postgres", "proxy_redis", "proxy_upstream", "proxy_api")
+        ports = dict(zip(names, free_ports(len(names)), strict=True))
 
         # PostgreSQL: copy the template cluster, run the postmaster in the foreground
         pgdata = tmp / "pgdata"

@@ -1,0 +1,69 @@
+"""Fault windows and event marks from the timeline."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gauntlet.timeline import Event
+from reports.marks import event_marks, fault_windows
+
+
+def fault(at_s: float, kind: str, proxy: str = "upstream", what: str = "latency",
+          description: str = "latency 500 ms") -> Event:
+    return Event(at_s, kind, {"proxy": proxy, "fault": what, "description": description})
+
+
+def test_applied_and_removed_pair_by_proxy_fault_and_description() -> None:
+    events = [
+        fault(10, "fault.applied"),
+        fault(12, "fault.applied", proxy="postgres", what="down", description="down"),
+        fault(20, "fault.removed", proxy="postgres", what="down", description="down"),
+        fault(25, "fault.removed"),
+    ]
+    windows = fault_windows(events)
+    assert [(w.start_s, w.end_s) for w in windows] == [(10, 25), (12, 20)]
+    assert windows[0].label == "upstream: latency 500 ms"
+    assert windows[1].label == "postgres: down"
+
+
+def test_unmatched_applied_stays_open_and_stray_removal_is_ignored() -> None:
+    windows = fault_windows([fault(3, "fault.removed"), fault(5, "fault.applied")])
+    assert [(w.start_s, w.end_s) for w in windows] == [(5, None)]
+
+
+def test_reset_closes_open_faults() -> None:
+    windows = fault_windows([fault(5, "fault.applied"), Event(9, "toxiproxy.reset")])
+    assert [(w.start_s, w.end_s) for w in windows] == [(5, 9)]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 100, allow_nan=False), st.booleans(),
+                          st.sampled_from(["upstream", "postgres"])), max_size=30))
+def test_every_applied_fault_gets_exactly_one_window(
+    rows: list[tuple[float, bool, str]],
+) -> None:
+    events = [fault(at, "fault.applied" if applied else "fault.removed", proxy=proxy)
+              for at, applied, proxy in rows]
+    windows = fault_windows(events)
+    assert len(windows) == sum(applied for _, applied, _ in rows)
+    assert all(w.end_s is None or w.end_s >= w.start_s for w in windows)
+
+
+def test_marks_signals_exits_breaker_transitions_and_experiment_phases() -> None:
+    events = [
+        Event(0, "phase", {"name": "boot"}),
+        Event(1, "phase", {"name": "steady"}),
+        Event(2, "breaker.state", {"name": "upstream", "state": "closed"}),
+        Event(3, "breaker.state", {"name": "upstream", "state": "open"}),
+        Event(4, "breaker.state", {"name": "upstream", "state": "open"}),
+        Event(5, "signal.sent", {"service": "api", "signal": "SIGTERM"}),
+        Event(6, "process.exit", {"service": "api", "code": 0, "after_s": 1.0}),
+        Event(7, "probe", {"target": "ready", "status": 200}),
+        Event(8, "phase", {"name": "done"}),
+    ]
+    marks = event_marks(events)
+    assert [(m.at_s, m.label) for m in marks] == [
+        (1, "steady"), (3, "breaker upstream: open"), (5, "SIGTERM → api"),
+        (6, "api exited (0)"),
+    ]
