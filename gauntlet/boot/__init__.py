@@ -31,7 +31,7 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
         with boot_external(suite.stack, suite.resolved_policy) as stack:
             yield stack
     elif backend == "compose":
-        from gauntlet.boot.compose import boot_compose  # type: ignore[import-not-found]
+        from gauntlet.boot.compose import boot_compose
 
         with boot_compose(suite.stack, suite.resolved_policy, logs_dir) as stack:
             yield stack

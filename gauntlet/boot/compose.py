@@ -21,6 +21,7 @@ cleanup net force-removes the project should even that be skipped.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -39,8 +40,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
 import httpx
 from testcontainers.compose import DockerCompose
 from testcontainers.core.exceptions import NoSuchPortExposed
@@ -52,7 +51,13 @@ from gauntlet.config import REPO_ROOT, StackConfig
 from gauntlet.errors import BootError, InfrastructureError
 from gauntlet.policy import Policy, broken_env
 
-__all__ = ["COMPOSE_FILE", "ContainerService", "boot_compose", "sweep_stale_projects"]
+__all__ = [
+    "COMPOSE_FILE",
+    "ContainerService",
+    "boot_compose",
+    "require_docker",
+    "sweep_stale_projects",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -110,53 +115,85 @@ def images(env: Mapping[str, str]) -> dict[str, str]:
     return {var: env.get(var) or default for var, default in IMAGE_VARS.items()}
 
 
+def stack_digest(root: Path = REPO_ROOT) -> str:
+    """What the app image is built from (stack/, pyproject.toml), as bootstrap-containers.sh
+    labels it (``org.gauntlet.stack-digest``): sha256 over ``sha256sum``'s listing."""
+    paths = sorted(
+        [p.relative_to(root).as_posix() for p in (root / "stack").rglob("*")
+         if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts
+         and p.suffix != ".pyc"] + ["pyproject.toml"]
+    )
+    listing = "".join(f"{hashlib.sha256((root / p).read_bytes()).hexdigest()}  {p}\n"
+                      for p in paths)
+    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+
+
 def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-# -- the Docker engine ----------------------------------------------------------------------------
-def docker_client(timeout_s: float = 10.0) -> docker.DockerClient:
-    """A client on a Docker engine that answers, or the one-line infrastructure error."""
+# -- the Docker engine, through its CLI ----------------------------------------------------------
+# The docker CLI rather than the docker SDK: the repository's own docker/ folder (Dockerfiles)
+# shadows the SDK's package name for mypy and ruff, and compose needs the CLI anyway.
+def _docker(*args: str, timeout_s: float = COMMAND_TIMEOUT_S,
+            check: bool = False) -> subprocess.CompletedProcess[str]:
     try:
-        client = docker.from_env(timeout=int(math.ceil(timeout_s)))
-        client.ping()
-    except Exception as exc:  # DockerException, requests' errors, a missing socket
+        return subprocess.run(["docker", *args], capture_output=True, text=True, check=check,
+                              timeout=timeout_s, env={**os.environ, "DOCKER_CLI_HINTS": "false"})
+    except FileNotFoundError as exc:
+        raise InfrastructureError("docker CLI not found", hint=HINT) from exc
+
+
+def require_docker(timeout_s: float = 10.0) -> str:
+    """The engine's version, or the one-line infrastructure error when none answers."""
+    try:
+        done = _docker("info", "--format", "{{.ServerVersion}}", timeout_s=timeout_s)
+    except subprocess.TimeoutExpired as exc:
         raise InfrastructureError("Docker engine not reachable", hint=HINT) from exc
-    return client
+    version = done.stdout.strip()
+    if done.returncode != 0 or not version or version == "<no value>":
+        raise InfrastructureError("Docker engine not reachable", hint=HINT)
+    return version
 
 
-def _require_compose_v2(env: Mapping[str, str]) -> None:
+def _require_compose_v2(env: Mapping[str, str]) -> str:
     try:
         done = subprocess.run(["docker", "compose", "version", "--short"], env=dict(env),
-                              capture_output=True, timeout=COMMAND_TIMEOUT_S, check=False)
+                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+                              check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise InfrastructureError("docker CLI not usable", hint=HINT) from exc
     if done.returncode != 0:
         raise InfrastructureError("docker compose v2 not installed (the docker CLI plugin)",
                                   hint=HINT)
+    return done.stdout.strip()
 
 
-def force_remove_project(client: docker.DockerClient, project: str) -> int:
+def _ids(*args: str) -> list[str]:
+    return _docker(*args).stdout.split()
+
+
+def force_remove_project(project: str) -> int:
     """Remove a project's containers (with their volumes) and networks without compose."""
-    removed = 0
-    for container in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
-        with suppress(docker.errors.NotFound):
-            container.remove(force=True, v=True)
-            removed += 1
-    for network in client.networks.list(filters={"label": f"{PROJECT_LABEL}={project}"}):
-        with suppress(docker.errors.NotFound, docker.errors.APIError):
-            network.remove()
-    return removed
+    label = f"label={PROJECT_LABEL}={project}"
+    containers = _ids("ps", "-a", "-q", "--filter", label)
+    if containers:
+        _docker("rm", "--force", "--volumes", *containers)
+    networks = _ids("network", "ls", "-q", "--filter", label)
+    if networks:
+        _docker("network", "rm", *networks)
+    return len(containers)
 
 
-def sweep_stale_projects(client: docker.DockerClient) -> list[str]:
+def sweep_stale_projects() -> list[str]:
     """Remove projects booted on this host by a gauntlet process that no longer exists."""
     host = socket.gethostname()
+    listing = _docker("ps", "-a", "--filter", f"label={OWNER_LABEL}", "--format",
+                      f'{{{{.Label "{OWNER_LABEL}"}}}} {{{{.Label "{PROJECT_LABEL}"}}}}').stdout
     stale: set[str] = set()
-    for container in client.containers.list(all=True, filters={"label": OWNER_LABEL}):
-        labels = container.labels or {}
-        owner_host, _, pid_text = str(labels.get(OWNER_LABEL, "")).rpartition(":")
-        project = str(labels.get(PROJECT_LABEL, ""))
+    for line in listing.splitlines():
+        owner, _, project = line.strip().partition(" ")
+        owner_host, _, pid_text = owner.rpartition(":")
         if owner_host != host or not project.startswith(PROJECT_PREFIX) or not pid_text.isdigit():
             continue
         pid = int(pid_text)
@@ -170,60 +207,66 @@ def sweep_stale_projects(client: docker.DockerClient) -> list[str]:
             continue
     for project in sorted(stale):
         logger.warning("removing compose project %s left by a gauntlet that died", project)
-        force_remove_project(client, project)
+        force_remove_project(project)
     return sorted(stale)
+
+
+def _image_present(name: str) -> bool:
+    return _docker("image", "inspect", "--format", "{{.Id}}", name).returncode == 0
+
+
+def _warn_if_stale(app_image: str) -> None:
+    """An app image labelled with another stack digest runs code that is not in the tree."""
+    done = _docker("image", "inspect", "--format",
+                   '{{ index .Config.Labels "org.gauntlet.stack-digest" }}', app_image)
+    built_from = done.stdout.strip() if done.returncode == 0 else ""
+    if built_from and built_from != "<no value>" and built_from != stack_digest():
+        logger.warning("app image %s was built from another stack/ than the tree's: run "
+                       "scripts/bootstrap-containers.sh to rebuild it", app_image)
 
 
 # -- one service = one container ------------------------------------------------------------------
 class ContainerService:
     """A compose service as the :class:`~gauntlet.boot.stack.Service` protocol sees it."""
 
-    def __init__(self, name: str, container_id: str, client: docker.DockerClient) -> None:
+    def __init__(self, name: str, container_id: str) -> None:
         self.name = name
         self.container_id = container_id
-        self._client = client
 
-    def _state(self) -> dict[str, Any]:
-        try:
-            attrs = self._client.api.inspect_container(self.container_id)
-        except docker.errors.NotFound:
-            return {"Status": "removed", "ExitCode": None}
-        state: dict[str, Any] = attrs.get("State", {})
-        return state
+    def status(self) -> str:
+        """Docker's state: created, running, exited, dead, ... or "removed"."""
+        done = _docker("inspect", "--format", "{{.State.Status}}", self.container_id)
+        return done.stdout.strip() if done.returncode == 0 else "removed"
 
     def send_signal(self, sig: int) -> None:
         """``docker kill --signal``: the signal reaches PID 1 of the container, the service."""
-        try:
-            self._client.api.kill(self.container_id, signal=signal.Signals(sig).name)
-        except docker.errors.APIError as exc:
-            raise InfrastructureError(f"cannot signal compose service {self.name!r}: "
-                                      f"{exc.explanation or exc}") from exc
+        name = signal.Signals(sig).name
+        done = _docker("kill", "--signal", name, self.container_id)
+        if done.returncode != 0:
+            raise InfrastructureError(f"cannot send {name} to compose service {self.name!r}: "
+                                      f"{done.stderr.strip()}")
 
     def alive(self) -> bool:
-        return self._state().get("Status") in ("running", "restarting", "paused")
+        return self.status() in ("running", "restarting", "paused")
 
     def wait(self, timeout_s: float | None = None) -> int | None:
-        """The container's exit code once it has stopped; None if it still runs at the bound."""
-        deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        delay_s = 0.02
-        while True:
-            state = self._state()
-            if state.get("Status") in ("exited", "dead"):
-                code = state.get("ExitCode")
-                return int(code) if code is not None else None
-            if state.get("Status") == "removed":
-                return None
-            if deadline is not None and time.monotonic() >= deadline:
-                return None
-            time.sleep(delay_s if deadline is None else min(delay_s, deadline - time.monotonic()))
-            delay_s = min(delay_s * 2, 0.25)
+        """``docker wait``: the exit code once stopped; None if it still runs at the bound."""
+        try:
+            done = subprocess.run(["docker", "wait", self.container_id], capture_output=True,
+                                  text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        text = done.stdout.strip()
+        return int(text) if done.returncode == 0 and text.lstrip("-").isdigit() else None
 
     def logs(self) -> str:
+        """stdout and stderr of the container, interleaved as the engine returns them."""
         try:
-            raw: bytes = self._client.api.logs(self.container_id, stdout=True, stderr=True)
-        except docker.errors.APIError:
+            done = subprocess.run(["docker", "logs", self.container_id], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=COMMAND_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
             return ""
-        return raw.decode("utf-8", errors="replace")
+        return done.stdout.decode("utf-8", errors="replace")
 
 
 # -- DockerCompose, with a project name, an environment and bounded commands ----------------------
@@ -244,12 +287,12 @@ class _Compose(DockerCompose):
     def _run_command(self, cmd: str | list[str],
                      context: str | None = None) -> subprocess.CompletedProcess[bytes]:
         argv = cmd.split() if isinstance(cmd, str) else cmd
-        return subprocess.run(argv, capture_output=True, check=True, cwd=context or str(self.context),
-                              env=self.env, timeout=self.timeout_s)
+        return subprocess.run(argv, capture_output=True, check=True, env=self.env,
+                              cwd=context or str(self.context), timeout=self.timeout_s)
 
     def up(self, wait_timeout_s: float) -> None:
         """``up --wait``: every container started and healthy, or a CalledProcessError."""
-        bound = int(math.ceil(wait_timeout_s))
+        bound = math.ceil(wait_timeout_s)
         saved, self.timeout_s = self.timeout_s, wait_timeout_s + 30
         try:
             self._run_command([*self.compose_command_property, "up", "--wait",
@@ -289,52 +332,42 @@ def _published(container: Any, port: int, service: str) -> int:
     return int(published)
 
 
-def _diagnose(compose: _Compose, client: docker.DockerClient, waited_s: float,
-              stderr: str) -> BootError:
+def _diagnose(compose: _Compose, waited_s: float, stderr: str, logs_dir: Path) -> BootError:
     """Which service broke the start, in one line, with its last log lines."""
     try:
         containers = compose.get_containers(include_all=True)
     except Exception:
         containers = []
     by_service = {c.Service: c for c in containers if c.Service}
-    # the API first: when a dependency fails the API never starts, and its logs say nothing
+    # the API first, it is what usually breaks; an API left "created" means a dependency broke
     order = ["api", "upstream", "toxiproxy", "postgres", "redis"]
     for name in sorted(by_service, key=lambda n: order.index(n) if n in order else len(order)):
         c = by_service[name]
-        logs = ContainerService(name, c.ID or "", client).logs() if c.ID else ""
+        logs = ContainerService(name, c.ID).logs() if c.ID else ""
         if c.State in ("exited", "dead"):
             return BootError(f"compose service {name!r} exited with code {c.ExitCode} during start",
-                             logs=_tail(logs))
+                             hint=f"its log is {logs_dir / name}.log", logs=_tail(logs))
         if c.Health in ("unhealthy", "starting"):
             return BootError(f"compose service {name!r} not healthy within {waited_s:.0f} s",
-                             logs=_tail(logs))
+                             hint=f"its log is {logs_dir / name}.log", logs=_tail(logs))
     detail = _tail(stderr, 1) or "no output"
-    missing = [img for img in images(compose.env).values() if not _image_present(client, img)]
+    missing = [img for img in images(compose.env).values() if not _image_present(img)]
     hint = f"images missing: {', '.join(missing)}; {HINT}" if missing else None
     return BootError(f"docker compose up failed: {detail}", hint=hint, logs=_tail(stderr))
 
 
-def _image_present(client: docker.DockerClient, name: str) -> bool:
-    try:
-        client.images.get(name)
-    except docker.errors.ImageNotFound:
-        return False
-    except docker.errors.APIError:
-        return True  # not ours to judge here; compose will say
-    return True
-
-
-def _save_logs(compose: _Compose, client: docker.DockerClient, logs_dir: Path) -> None:
+def _save_logs(project: str, logs_dir: Path) -> None:
     """Each container's log as ``<service>.log``; best effort, never raises."""
     try:
-        found = client.containers.list(all=True,
-                                       filters={"label": f"{PROJECT_LABEL}={compose.project}"})
-    except Exception:
+        listing = _docker("ps", "-a", "--filter", f"label={PROJECT_LABEL}={project}", "--format",
+                          f'{{{{.ID}}}} {{{{.Label "{SERVICE_LABEL}"}}}}').stdout
+    except (InfrastructureError, subprocess.TimeoutExpired):
         return
-    for container in found:
-        name = (container.labels or {}).get(SERVICE_LABEL, container.name)
-        with suppress(Exception):
-            (logs_dir / f"{name}.log").write_text(ContainerService(name, container.id, client).logs())
+    for line in listing.splitlines():
+        container_id, _, name = line.strip().partition(" ")
+        with suppress(OSError):
+            text = ContainerService(name, container_id).logs()
+            (logs_dir / f"{name or container_id}.log").write_text(text)
 
 
 def _http_ok(url: str, timeout_s: float = 1.0) -> bool:
@@ -359,9 +392,9 @@ def boot_compose(
     """
     started = time.monotonic()
     env = compose_environment()
-    client = docker_client()
-    _require_compose_v2(env)
-    sweep_stale_projects(client)
+    require_docker()
+    compose_version = _require_compose_v2(env)
+    sweep_stale_projects()
     project = f"{PROJECT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
 
     exits = ExitStack()
@@ -382,37 +415,42 @@ def boot_compose(
 
         # the net first, then teardown: logs copied, then down -v, then the net lifted
         token = cleanup.register(f"remove compose project {project}",
-                                 lambda: force_remove_project(client, project))
+                                 lambda: force_remove_project(project))
 
         def teardown() -> None:
-            _save_logs(compose, client, logs)
+            _save_logs(project, logs)
             try:
                 compose.down()
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
                 logger.warning("compose down %s failed (%s); removing its containers", project, exc)
-                force_remove_project(client, project)
+                force_remove_project(project)
             cleanup.unregister(token)
 
         exits.callback(teardown)
 
-        missing = [img for img in images(env).values() if not _image_present(client, img)]
+        missing = [img for img in images(env).values() if not _image_present(img)]
         local_missing = [img for img in missing if img.startswith("gauntlet-")]
         if local_missing:
-            raise InfrastructureError(f"images not built: {', '.join(local_missing)}", hint=HINT)
+            raise InfrastructureError(
+                f"images not built: {', '.join(local_missing)}",
+                hint=f"{HINT}, or where images can be pulled: "
+                     f"docker compose -f {compose_file.name} build",
+            )
+        _warn_if_stale(images(env)["GAUNTLET_IMAGE_APP"])
         wait_s = config.boot_timeout_s + (PULL_ALLOWANCE_S if missing else 0.0)
         try:
             compose.up(wait_timeout_s=wait_s)
         except subprocess.CalledProcessError as exc:
             stderr = exc.stderr.decode("utf-8", errors="replace") if exc.stderr else ""
-            raise _diagnose(compose, client, time.monotonic() - started, stderr) from exc
+            raise _diagnose(compose, time.monotonic() - started, stderr, logs) from exc
         except subprocess.TimeoutExpired as exc:
-            raise _diagnose(compose, client, time.monotonic() - started, "up timed out") from exc
+            raise _diagnose(compose, time.monotonic() - started, "up timed out", logs) from exc
 
         containers = {c.Service: c for c in compose.get_containers(include_all=True) if c.Service}
         absent = [name for name in SERVICES if name not in containers]
         if absent:
             raise BootError(f"compose services missing after up: {', '.join(absent)}")
-        services = {name: ContainerService(name, containers[name].ID or "", client)
+        services = {name: ContainerService(name, containers[name].ID or "")
                     for name in SERVICES}
         toxiproxy_port = _published(containers["toxiproxy"], TOXIPROXY_PORT, "toxiproxy")
         proxy_api_port = _published(containers["toxiproxy"], API_PROXY_PORT, "toxiproxy")
@@ -442,7 +480,8 @@ def boot_compose(
                                 logs=_tail(services["api"].logs()))
             if time.monotonic() > deadline:
                 raise BootError(f"compose service 'api' not ready (/health/ready) within "
-                                f"{config.boot_timeout_s:.0f} s", logs=_tail(services["api"].logs()))
+                                f"{config.boot_timeout_s:.0f} s",
+                                logs=_tail(services["api"].logs()))
             time.sleep(0.1)
 
         boot_time_s = time.monotonic() - started
@@ -459,7 +498,8 @@ def boot_compose(
             services=services,
             logs_dir=logs,
             boot_time_s=boot_time_s,
-            versions={"toxiproxy": toxiproxy.version(), "compose_project": project,
+            versions={"toxiproxy": toxiproxy.version(), "compose": compose_version,
+                      "compose_project": project,
                       **{var.removeprefix("GAUNTLET_IMAGE_").lower() + "_image": name
                          for var, name in images(env).items()}},
             broken=tuple(config.broken),
