@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# The test command: set up what is missing, lint, then run the tests (unit + end-to-end against
-# real PostgreSQL, Redis and Toxiproxy). Slow suites are opt-in: GAUNTLET_SLOW=1.
+# The test command: set up what is missing, lint, then run the tests — unit tests and
+# end-to-end tests against real PostgreSQL, Redis, Toxiproxy and the reference stack.
+#
+#   GAUNTLET_CONTAINERS=1  also install/start a Docker engine and build the stack's images
+#                          (scripts/bootstrap-containers.sh), so the compose tests run; without
+#                          it they run only when a Docker engine already answers, else skip.
+#   GAUNTLET_SLOW=1        include the tests marked slow.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "${GAUNTLET_CONTAINERS:-0}" = "1" ]; then
+    bash scripts/bootstrap-containers.sh >/dev/null
+fi
 .venv/bin/ruff check .
 markers="not slow"
 if [ "${GAUNTLET_SLOW:-0}" = "1" ]; then markers=""; fi

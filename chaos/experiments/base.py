@@ -161,10 +161,12 @@ class Experiment:
 
 
 def experiment_suite(suite: Suite, experiment: Experiment, params: Any) -> Suite:
-    """The suite an experiment boots: its own fast policy, unless the stack is external."""
+    """The suite an experiment boots. On a stack gauntlet boots, the experiment's own policy
+    (what it needs to finish in seconds) overrides the suite's, and ``params.policy`` overrides
+    both; an external stack's policy is what the suite declares, since nothing can change it."""
     stack = suite.stack.model_dump()
     if suite.stack.backend != "external":
-        stack["policy"] = {**experiment.policy, **suite.stack.policy, **params.policy}
+        stack["policy"] = {**suite.stack.policy, **experiment.policy, **params.policy}
     else:
         stack["policy"] = {**suite.stack.policy, **params.policy}
     doc = {"name": f"{suite.name}:{experiment.name}", "stack": stack,

@@ -78,15 +78,18 @@ def test_dependency_links_go_through_toxiproxy(stack: Stack, faults: FaultInject
     assert slowed >= 400
 
 
-def _descendants() -> set[int]:
-    return {p.pid for p in psutil.Process().children(recursive=True)}
+def _tree(pid: int) -> set[int]:
+    root = psutil.Process(pid)
+    return {pid} | {p.pid for p in root.children(recursive=True)}
 
 
 def test_teardown_leaves_no_process_dir_or_toxic() -> None:
     suite = parse_suite({"name": "teardown", "experiments": [{"name": "x"}]})
-    before = _descendants()
     with boot(suite) as stack:
-        started = _descendants() - before
+        # this stack's processes only: other stacks of the session fork children too
+        started: set[int] = set()
+        for service in stack.services.values():
+            started |= _tree(service.pid)  # type: ignore[attr-defined]
         tmp = Path(stack.services["postgres"].argv[2]).parent  # type: ignore[attr-defined]
         assert tmp.exists() and len(started) >= 5
         toxiproxy_url = stack.toxiproxy.url if stack.toxiproxy else ""

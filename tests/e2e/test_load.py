@@ -1,0 +1,35 @@
+"""Load models end to end: staged closed model, open model on a schedule, several workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from gauntlet.boot import Stack
+from gauntlet.pytest_plugin import LoadOutcome
+
+
+def test_stages_run_to_their_end(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
+    result = load(scenario="api_mix",
+                  stages=[{"duration_s": 3, "users": 4, "spawn_rate": 4},
+                          {"duration_s": 3, "users": 8, "spawn_rate": 8}])
+    assert len(result.samples) > 20
+    span = result.samples["t_start_s"].max() - result.samples["t_start_s"].min()
+    assert 4.0 <= span <= 8.0
+
+
+def test_open_model_sends_on_schedule(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
+    result = load(scenario="orders_open", model="open", rate=40, duration_s=5,
+                  max_concurrency=20)
+    sent = len(result.samples)
+    assert 0.9 * 200 <= sent <= 1.02 * 200, sent
+    lag = result.samples["t_start_s"] - result.samples["t_intended_s"]
+    assert (lag >= 0).all()
+    assert result.figures.late <= 0.01 * sent
+    (gen,) = result.result.generator
+    assert gen["model"] == "open" and gen["slots_unsent"] < 2
+
+
+def test_two_workers_merge_their_samples(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
+    result = load(scenario="api_mix", users=6, spawn_rate=6, duration_s=5, workers=2)
+    workers = set(result.samples["worker"].astype(str))
+    assert len(workers) == 2, workers
