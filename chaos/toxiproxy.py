@@ -87,7 +87,7 @@ class _TimedRequests:
 
 
 _lock = threading.RLock()
-_tp_api.requests = _TimedRequests(timeout_s=5.0)  # type: ignore[assignment]
+_tp_api.requests = _TimedRequests(timeout_s=5.0)
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,7 @@ class ToxiproxyClient:
         with _lock:
             _tp_api.APIConsumer.host = self.host
             _tp_api.APIConsumer.port = self.port
-            _tp_api.requests.timeout_s = self.timeout_s  # type: ignore[attr-defined]
+            _tp_api.requests.timeout_s = self.timeout_s
             try:
                 yield Toxiproxy()
             except (InvalidToxic, ProxyExists, NotFound) as exc:

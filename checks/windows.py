@@ -55,7 +55,8 @@ def overlapping(df: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFrame:
 def failed(df: pd.DataFrame) -> np.ndarray:
     """5xx or no answer at all (connect, timeout, reset): what a user would call a failure."""
     status = df["status"].to_numpy()
-    return (status >= 500) | (status == TRANSPORT_FAILURE)
+    mask: np.ndarray = (status >= 500) | (status == TRANSPORT_FAILURE)
+    return mask
 
 
 def ok_fraction(df: pd.DataFrame) -> float:
@@ -83,4 +84,5 @@ def p95(values: Sequence[float] | np.ndarray) -> float:
 def backoff_budget_s(attempts: int, initial_s: float, max_s: float) -> float:
     """The most that retry sleeps can add: each sleep is at most ``initial·2^n`` plus a jitter
     of up to ``initial``, capped at ``max`` (exponential backoff with jitter)."""
-    return sum(min(max_s, initial_s * 2**i + initial_s) for i in range(max(0, attempts - 1)))
+    return float(sum(min(max_s, initial_s * 2**i + initial_s)
+                     for i in range(max(0, attempts - 1))))

@@ -130,7 +130,9 @@ class Thresholds(_Strict):
 
 
 class SloConfig(Thresholds):
-    errors: list[ErrorClass] = Field(default_factory=lambda: ["5xx", "connect", "timeout", "reset"])
+    errors: list[ErrorClass] = Field(
+        default_factory=lambda: ["5xx", "connect", "timeout", "reset"]  # type: ignore[arg-type]
+    )
     latency: Literal["service", "corrected"] = "corrected"
     endpoints: dict[str, Thresholds] = Field(default_factory=dict)
 

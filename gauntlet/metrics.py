@@ -57,7 +57,6 @@ def crosscheck(
             server[f"{key[0]} {_normalise(key[1])}"] += delta
     rows: dict[str, dict[str, float]] = {}
     for endpoint, n in client.items():
-        key = _normalise(endpoint)
-        seen = server.get(key, 0.0)
+        seen = server.get(_normalise(endpoint), 0.0)
         rows[endpoint] = {"client": float(n), "server": seen, "diff": float(n) - seen}
     return rows

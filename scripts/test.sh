@@ -14,6 +14,7 @@ if [ "${GAUNTLET_CONTAINERS:-0}" = "1" ]; then
     bash scripts/bootstrap-containers.sh >/dev/null
 fi
 .venv/bin/ruff check .
+.venv/bin/mypy
 markers="not slow"
 if [ "${GAUNTLET_SLOW:-0}" = "1" ]; then markers=""; fi
 set +e

@@ -3,7 +3,7 @@ close again once the upstream is back."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from chaos.faults import Fault
@@ -32,7 +32,7 @@ class BreakerExperiment(Experiment):
     params_model = BreakerParams
     broken_variant = "breaker"
     checks_integrity = False
-    policy: dict[str, Any] = {  # noqa: RUF012 - read-only data
+    policy: ClassVar[dict[str, Any]] = {
         "upstream_timeout_s": 1.0,
         "breaker_failure_rate": 0.5,
         "breaker_window_s": 5.0,

@@ -3,7 +3,7 @@ PostgreSQL slow (deadlines and pool exhaustion)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from chaos.faults import Fault
@@ -43,7 +43,7 @@ class DependencyDownExperiment(Experiment):
     description = "a dependency down: ready 503, live 200, writes fail fast, reads degrade"
     params_model = DependencyDownParams
     broken_variant = "readiness"
-    policy: dict[str, Any] = FAST_DB
+    policy: ClassVar[dict[str, Any]] = FAST_DB
 
     def run(self, ctx: Context) -> None:
         p: DependencyDownParams = ctx.params
@@ -73,7 +73,7 @@ class SlowDependencyExperiment(Experiment):
     description = "PostgreSQL slow: latency shows, deadline holds, pool exhaustion answers 503"
     params_model = SlowDependencyParams
     broken_variant = "pool_timeout"
-    policy: dict[str, Any] = {  # noqa: RUF012
+    policy: ClassVar[dict[str, Any]] = {
         **FAST_DB,
         "db_pool_max": 5,
         "db_pool_min": 5,  # all connections made before the fault: 503s are exhaustion only

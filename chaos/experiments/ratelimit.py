@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -33,7 +33,7 @@ class RateLimitExperiment(Experiment):
     params_model = RateLimitParams
     broken_variant = "rate_limit"
     checks_integrity = False
-    policy: dict[str, Any] = {"rate_limit_api": "10/5seconds"}  # noqa: RUF012
+    policy: ClassVar[dict[str, Any]] = {"rate_limit_api": "10/5seconds"}
 
     def run(self, ctx: Context) -> None:
         asyncio.run(self._run(ctx))

@@ -3,7 +3,7 @@ backoff; no idempotent create is duplicated."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from chaos.faults import Fault
@@ -37,7 +37,7 @@ class RetriesExperiment(Experiment):
     description = "transient outages of a dependency are absorbed by retries with backoff"
     params_model = RetriesParams
     broken_variant = "retries"
-    policy: dict[str, Any] = {  # noqa: RUF012 - read-only data
+    policy: ClassVar[dict[str, Any]] = {
         "retry_attempts": 3,
         "retry_initial_s": 0.2,
         "retry_max_s": 1.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from checks.shutdown import shutdown_verdicts
@@ -26,7 +26,7 @@ class ShutdownExperiment(Experiment):
     description = "SIGTERM under load: readiness 503 at once, drain, exit 0, nothing lost"
     params_model = ShutdownParams
     broken_variant = "drain"
-    policy: dict[str, Any] = {  # noqa: RUF012
+    policy: ClassVar[dict[str, Any]] = {
         "drain_delay_s": 2.0,
         "shutdown_deadline_s": 10.0,
         "upstream_latency_ms": 300.0,

@@ -62,19 +62,15 @@ def test_dependency_down_turns_ready_503_and_back(stack: Stack, faults: FaultInj
 
 def test_dependency_links_go_through_toxiproxy(stack: Stack, faults: FaultInjector) -> None:
     """A latency toxic on the upstream proxy shows up in /api/generate's latency."""
-    client = httpx.Client(base_url=stack.base_url, timeout=10.0,
-                          headers={"X-Forwarded-For": "198.18.200.1"})
-    token = client.post("/auth/login", json={"username": "proxy-check",
-                                             "password": "gauntlet"}).json()["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
-
-    def generate_ms() -> float:
-        started = time.monotonic()
-        assert client.post("/api/generate", json={"prompt": "x"}).status_code == 200
-        return (time.monotonic() - started) * 1000.0
-
-    with faults.inject(Fault("upstream", "latency", {"latency": 400})):
-        slowed = generate_ms()
+    with httpx.Client(base_url=stack.base_url, timeout=10.0,
+                      headers={"X-Forwarded-For": "198.18.200.1"}) as client:
+        token = client.post("/auth/login", json={"username": "proxy-check",
+                                                 "password": "gauntlet"}).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        with faults.inject(Fault("upstream", "latency", {"latency": 400})):
+            started = time.monotonic()
+            assert client.post("/api/generate", json={"prompt": "x"}).status_code == 200
+            slowed = (time.monotonic() - started) * 1000.0
     assert slowed >= 400
 
 
