@@ -59,6 +59,9 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
     """Verdicts and figures from the run dir alone (samples, events, earlier summary)."""
     previous = read_summary(run_dir)
     df = load_samples(run_dir)
+    if suite.load is not None and suite.load.warmup_s and not df.empty:
+        # the ramp-up is not what the SLO speaks of: gates judge what follows it
+        df = df[df["t_start_s"] >= df["t_start_s"].min() + suite.load.warmup_s]
     corrected = suite.load is not None and suite.load.model == "open" and \
         suite.slo.latency == "corrected"
     errors = list(suite.slo.errors)

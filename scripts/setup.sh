@@ -48,8 +48,12 @@ if [ ! -x "$VENV/bin/toxiproxy-server" ] || [ ! -x "$VENV/bin/toxiproxy-cli" ]; 
     command -v go >/dev/null 2>&1 || { log "Go is required to build Toxiproxy (apt-get install golang)"; exit 3; }
     log "building toxiproxy $TOXIPROXY_VERSION with Go"
     gobin=$(mktemp -d)
-    GOBIN=$gobin GOFLAGS=-mod=mod go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
-    GOBIN=$gobin GOFLAGS=-mod=mod go install "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
+    # stamp the version (a plain `go install` reports "git")
+    ldflags="-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}"
+    GOBIN=$gobin GOFLAGS=-mod=mod go install -ldflags "$ldflags" \
+        "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+    GOBIN=$gobin GOFLAGS=-mod=mod go install -ldflags "$ldflags" \
+        "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
     install -m 0755 "$gobin/server" "$VENV/bin/toxiproxy-server"
     install -m 0755 "$gobin/cli" "$VENV/bin/toxiproxy-cli"
     rm -rf "$gobin"
