@@ -89,6 +89,11 @@ def print_outcome(outcome: RunOutcome) -> None:
             console.print("[dim]" + escape(outcome.error.logs) + "[/]")
     elif outcome.error is not None:
         console.print("[yellow]interrupted[/]: everything gauntlet started was torn down")
+    started, finished = summary.get("started_at_s"), summary.get("finished_at_s")
+    if started and finished:
+        passed = sum(v.passed for v in outcome.verdicts)
+        out.print(f"{passed} of {len(outcome.verdicts)} verdicts passed; wall time "
+                  f"{finished - started:.1f} s")
     out.print(f"run dir: {outcome.run_dir}")
     report = outcome.run_dir / "index.html"
     if report.exists():
