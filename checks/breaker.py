@@ -104,7 +104,8 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event], policy: Policy,
         earliest = t_open + 0.9 * policy.breaker_open_s
         latest = t_open + policy.breaker_open_s + policy.upstream_timeout_s + 2.0
         half_open = [e for e in events if e.kind == "breaker.state"
-                     and e.data.get("state") == "half-open" and e.at_s >= earliest]
+                     and e.data.get("name") == proxy and e.data.get("state") == "half-open"
+                     and e.at_s >= earliest]
         after = df[(df["t_start_s"] >= earliest) & ~is_open_fallback]
         candidates = [float(after["t_start_s"].min())] if len(after) else []
         candidates += [e.at_s for e in half_open]
