@@ -81,6 +81,9 @@ class LoadConfig(_Strict):
     max_concurrency: int = Field(200, ge=1)
     workers: int = Field(1, ge=1, le=64)
     warmup_s: float = Field(0.0, ge=0)
+    # rows: one sample per request (samples.parquet); hdr: per-second HdrHistograms
+    # (latency-hdr.jsonl) for long runs, see docs/load-engine.md
+    samples: Literal["rows", "hdr"] = "rows"
 
     @model_validator(mode="after")
     def _shape(self) -> LoadConfig:

@@ -20,6 +20,7 @@ from gauntlet.clock import RunClock
 from gauntlet.config import Suite
 from gauntlet.errors import Interrupted
 from gauntlet.generator import CpuMonitor, GeneratorHealth, assess
+from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import LATE_MS, by_endpoint, endpoint_keys, figures
 from gauntlet.metrics import crosscheck, scrape_requests
 from gauntlet.outcome import exit_code
@@ -58,16 +59,23 @@ class Hooks:
 def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]:
     """Verdicts and figures from the run dir alone (samples, events, earlier summary)."""
     previous = read_summary(run_dir)
-    df = load_samples(run_dir)
-    if suite.load is not None and suite.load.warmup_s and not df.empty:
-        # the ramp-up is not what the SLO speaks of: gates judge what follows it
-        df = df[df["t_start_s"] >= df["t_start_s"].min() + suite.load.warmup_s]
+    warmup_s = suite.load.warmup_s if suite.load is not None else 0.0
     corrected = suite.load is not None and suite.load.model == "open" and \
         suite.slo.latency == "corrected"
     errors = list(suite.slo.errors)
-    overall = figures(df, errors=errors, corrected=corrected)
-    endpoints = by_endpoint(df, errors=errors, corrected=corrected,
-                            duration_s=overall.duration_s or None)
+    if has_hdr(run_dir):  # HDR mode (load.samples = "hdr"): per-second histograms, no rows
+        hdr = load_hdr(run_dir, warmup_s=warmup_s)
+        overall = hdr.figures(errors=errors, corrected=corrected)
+        endpoints = hdr.by_endpoint(errors=errors, corrected=corrected,
+                                    duration_s=overall.duration_s or None)
+    else:
+        df = load_samples(run_dir)
+        if warmup_s and not df.empty:
+            # the ramp-up is not what the SLO speaks of: gates judge what follows it
+            df = df[df["t_start_s"] >= df["t_start_s"].min() + warmup_s]
+        overall = figures(df, errors=errors, corrected=corrected)
+        endpoints = by_endpoint(df, errors=errors, corrected=corrected,
+                                duration_s=overall.duration_s or None)
     gen = previous.get("generator", {})
     unreliable = bool(gen) and not gen.get("reliable", True)
     thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints"})
@@ -91,6 +99,8 @@ def previous_experiment_verdicts(summary: dict[str, Any]) -> list[Verdict]:
 
 
 def _client_counts(run_dir: Path) -> dict[str, int]:
+    if has_hdr(run_dir):
+        return load_hdr(run_dir).endpoint_counts()
     df = load_samples(run_dir, columns=["method", "name"])
     if df.empty:
         return {}
@@ -217,9 +227,12 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     late = 0
     requests = sum(client.values())
     unsent = sum(float(g.get("slots_unsent", 0.0)) for g in result.generator)
-    df = load_samples(run_dir, columns=["t_intended_s", "t_start_s"])
-    if not df.empty:
-        late = int(((df["t_start_s"] - df["t_intended_s"]) * 1000.0 > LATE_MS).sum())
+    if has_hdr(run_dir):
+        late = load_hdr(run_dir).late
+    else:
+        df = load_samples(run_dir, columns=["t_intended_s", "t_start_s"])
+        if not df.empty:
+            late = int(((df["t_start_s"] - df["t_intended_s"]) * 1000.0 > LATE_MS).sum())
     health: GeneratorHealth = assess(
         monitor.samples if monitor else [], monitor.max_processes if monitor else 0,
         late, unsent, requests, suite.load.model == "open")

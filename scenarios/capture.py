@@ -49,26 +49,28 @@ def sample_mode() -> str:
 
 
 def _file() -> IO[str] | None:
+    pid = os.getpid()
+    if _state["pid"] == pid:  # every request but the first of a process: keep this path short
+        fh_open: IO[str] | None = _state["fh"]
+        return fh_open
+    # first request in this (possibly forked) worker process
+    _state["pid"] = pid
+    _state["worker"] = f"{socket.gethostname()}:{pid}"
+    _state["fh"] = _state["hdr"] = None
     directory = os.environ.get("GAUNTLET_SAMPLES_DIR")
     if not directory:
         return None
-    pid = os.getpid()
-    if _state["pid"] != pid:  # first request in this (possibly forked) worker process
-        _state["pid"] = pid
-        _state["worker"] = f"{socket.gethostname()}:{pid}"
-        if sample_mode() == "hdr":
-            path = os.path.join(directory, f"hdr-{pid}.jsonl")
-            fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives all run
-            _state["hdr"] = _HdrSeconds(fh, _state["worker"])
-        else:
-            _state["hdr"] = None
-            path = os.path.join(directory, f"samples-{pid}.csv")
-            fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115
-            if fh.tell() == 0:
-                fh.write(",".join(COLUMNS) + "\n")
-        _state["fh"] = fh
-    fh_open: IO[str] | None = _state["fh"]
-    return fh_open
+    if sample_mode() == "hdr":
+        path = os.path.join(directory, f"hdr-{pid}.jsonl")
+        fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives all run
+        _state["hdr"] = _HdrSeconds(fh, _state["worker"])
+    else:
+        path = os.path.join(directory, f"samples-{pid}.csv")
+        fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115
+        if fh.tell() == 0:
+            fh.write(",".join(COLUMNS) + "\n")
+    _state["fh"] = fh
+    return fh
 
 
 class _HdrCell:
@@ -183,8 +185,21 @@ def classify(exception: BaseException | None, status: int) -> str:
     return "other"
 
 
+_cleaned: dict[str, str] = {}
+
+
 def _clean(text: str) -> str:
     return text.replace(",", ";").replace("\n", " ").replace('"', "'")
+
+
+def _clean_name(name: str) -> str:
+    """``_clean`` for endpoint names, memoised: a scenario has few names and this runs per row."""
+    cleaned = _cleaned.get(name)
+    if cleaned is None:
+        cleaned = _clean(name)
+        if len(_cleaned) < 10_000:  # a scenario that puts ids in names must not grow this
+            _cleaned[name] = cleaned
+    return cleaned
 
 
 @events.request.add_listener
@@ -203,19 +218,21 @@ def _on_request(
     if fh is None:
         return
     status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-    ctx = context or {}
     t_start = float(start_time) if start_time is not None else 0.0
-    t_intended = float(ctx.get("t_intended_s", t_start))
+    t_intended = float(context.get("t_intended_s", t_start)) if context else t_start
+    error = classify(exception, status) if exception is not None else ""
     hdr: _HdrSeconds | None = _state["hdr"]
     if hdr is not None:
         hdr.record(t_intended, t_start, float(response_time or 0.0), request_type, name, status,
-                   classify(exception, status))
+                   error)
         return
-    ref = ctx.get("ref", "")
+    ref = _clean(str(context.get("ref", ""))) if context else ""
+    # one f-string, names memoised: this is the generator's per-request overhead (see
+    # benchmarks/bench_generator.py)
     fh.write(
         f"{t_intended:.6f},{t_start:.6f},{float(response_time or 0.0):.4f},{request_type},"
-        f"{_clean(name)},{status},{classify(exception, status)},{int(response_length or 0)},"
-        f"{_state['worker']},{_clean(str(ref))}\n"
+        f"{_clean_name(name)},{status},{error},{int(response_length or 0)},"
+        f"{_state['worker']},{ref}\n"
     )
     now = time.monotonic()
     if now - _state["flushed"] > FLUSH_EVERY_S:
@@ -248,15 +265,24 @@ def _write_generator_stats(environment: Any) -> None:
     directory = os.environ.get("GAUNTLET_SAMPLES_DIR")
     if not directory:
         return
+    from locust.runners import MasterRunner
+
+    if isinstance(getattr(environment, "runner", None), MasterRunner):
+        # the master (--processes, remote workers) sends nothing: its share of the open-model
+        # schedule would read as that many slots never sent
+        return
     from scenarios import openmodel
 
     stats = {"pid": os.getpid(), **openmodel.stats()}
     try:
         import psutil
 
-        stats["cpu_percent"] = psutil.Process().cpu_percent(interval=None)
-        times = psutil.Process().cpu_times()
+        process = psutil.Process()
+        times = process.cpu_times()
         stats["cpu_s"] = times.user + times.system
+        # mean over the process' life (a first cpu_percent(interval=None) call is always 0.0)
+        alive_s = max(time.time() - process.create_time(), 1e-3)
+        stats["cpu_percent"] = 100.0 * stats["cpu_s"] / alive_s
     except Exception:  # psutil is optional inside a remote worker
         pass
     with open(os.path.join(directory, f"generator-{os.getpid()}.json"), "w") as fh:

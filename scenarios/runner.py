@@ -20,6 +20,7 @@ from typing import Any
 
 from gauntlet.config import REPO_ROOT, LoadConfig
 from gauntlet.errors import InfrastructureError
+from gauntlet.hdr import merge_raw_hdr
 from gauntlet.procs import ManagedProcess
 from gauntlet.samples import RAW_DIR, merge_raw
 from gauntlet.timeline import Timeline
@@ -68,6 +69,7 @@ def locust_env(load: LoadConfig, samples_dir: Path) -> dict[str, str]:
         **os.environ,
         "GAUNTLET_SAMPLES_DIR": str(samples_dir),
         "GAUNTLET_WORKERS": str(load.workers),
+        "GAUNTLET_SAMPLE_MODE": load.samples,
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(
             p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
@@ -182,6 +184,7 @@ class LoadRun:
             except (OSError, ValueError):
                 continue
         samples = merge_raw(self.run_dir)
+        merge_raw_hdr(self.run_dir)
         return LoadResult(
             returncode=self._proc.returncode if self._proc else None,
             duration_s=duration,

@@ -1,0 +1,386 @@
+"""HDR mode of the samples record: per-second histograms instead of one row per request.
+
+For long runs a row per request costs too much disk and memory, so ``GAUNTLET_SAMPLE_MODE=hdr``
+makes every Locust worker (:mod:`scenarios.capture`) write ``raw/hdr-<pid>.jsonl``: one JSON line
+per (second of the intended start, method, name) with two HdrHistograms — corrected and service
+latency in integer microseconds, 1 µs .. 1 h, 3 significant digits, base64 as HdrHistogram
+encodes them — and the counters :func:`gauntlet.latency.figures` needs (error classes, 429s,
+late sends, exact sums, maxima, first start and last end).
+
+This module merges those lines (HdrHistogram's ``decode``/``add``) and computes the same
+:class:`~gauntlet.latency.Figures` as :func:`gauntlet.latency.figures` would from the rows.
+Counts, error figures, rates, ``late``, ``mean_ms``, ``max_ms`` and ``duration_s`` are exact;
+the percentiles are the nearest rank of the merged histogram, reported as the top of the
+histogram bucket that holds that rank, so each is within 0.1 % (+ 0.5 µs of rounding to whole
+microseconds) of the exact nearest-rank percentile of the rows, and never below it by more than
+that rounding: a gate "p99 ≤ T" can only err on the strict side.
+
+    merge_raw_hdr(run_dir)                       # raw/hdr-*.jsonl → latency-hdr.jsonl
+    run = load_hdr(run_dir)
+    overall = run.figures(corrected=True)
+    endpoints = run.by_endpoint(duration_s=overall.duration_s or None)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hdrh.histogram import HdrHistogram
+
+from gauntlet.latency import DEFAULT_ERRORS, PERCENTILES, TRANSPORT_ERRORS, Figures
+from gauntlet.samples import RAW_DIR
+
+HDR_FILE = "latency-hdr.jsonl"
+RAW_GLOB = "hdr-*.jsonl"
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000  # 1 h
+DIGITS = 3
+COUNTERS = ("errors_5xx", "s4xx", "s429", "transport", "connect", "timeout", "reset", "late")
+
+
+def new_histogram() -> HdrHistogram:
+    """An empty histogram with the range and precision the workers record with."""
+    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
+
+
+def to_us(latency_ms: float) -> int:
+    """Float ms → the integer µs a worker records: rounded, clamped into the range."""
+    return min(max(round(latency_ms * 1000.0), 0), HIGHEST_US)
+
+
+def endpoint_key(method: str, name: str) -> str:
+    """Same rule as :func:`gauntlet.latency.endpoint_keys`, for one name."""
+    return name if name.split(" ", 1)[0] == method else f"{method} {name}"
+
+
+def _counts(hist: HdrHistogram) -> np.ndarray:
+    """The histogram's counters as a numpy view (no copy)."""
+    return np.frombuffer(hist.counts, dtype=np.int64, count=hist.counts_len)
+
+
+def nearest_rank_index(n: int, q: float) -> int:
+    """0-based rank of the q-th percentile among n sorted values, exactly as numpy's
+    ``percentile(..., method="inverted_cdf")`` computes it (same float operations)."""
+    virtual = n * np.true_divide(np.float64(q), 100) - 1
+    previous = np.floor(virtual)
+    index = previous if virtual - previous == 0 else previous + 1
+    return int(min(max(index, 0), n - 1))
+
+
+def percentile_us(hist: HdrHistogram, q: float) -> float:
+    """Nearest-rank percentile in µs: the highest value equivalent to the bucket of that rank.
+
+    Within 1/1024 of the recorded value (3 significant digits); NaN for an empty histogram.
+    """
+    counts = _counts(hist)
+    total = int(counts.sum())
+    if total == 0:
+        return float("nan")
+    rank = nearest_rank_index(total, q)
+    index = int(np.searchsorted(np.cumsum(counts), rank + 1, side="left"))
+    value = hist.get_value_from_index(index)
+    return float(hist.get_highest_equivalent_value(value))
+
+
+@dataclass
+class Cell:
+    """Latencies and counters of one population: one line, one endpoint, or the whole run."""
+
+    corrected: HdrHistogram = field(default_factory=new_histogram)
+    service: HdrHistogram = field(default_factory=new_histogram)
+    count: int = 0
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+    sum_ms: float = 0.0
+    service_sum_ms: float = 0.0
+    max_ms: float = float("-inf")
+    service_max_ms: float = float("-inf")
+    t_first_s: float = float("inf")
+    t_end_s: float = float("-inf")
+
+    @classmethod
+    def from_values(
+        cls,
+        latency_ms: Sequence[float],
+        *,
+        lag_ms: Sequence[float] | None = None,
+        status: Sequence[int] | None = None,
+        error: Sequence[str] | None = None,
+        t_start_s: Sequence[float] | None = None,
+    ) -> Cell:
+        """Record requests the way a worker does (tests and synthetic data)."""
+        cell = cls()
+        n = len(latency_ms)
+        for i in range(n):
+            lag = lag_ms[i] if lag_ms is not None else 0.0
+            start = t_start_s[i] if t_start_s is not None else 0.0
+            cell.record(latency_ms[i], lag, status[i] if status is not None else 200,
+                        error[i] if error is not None else "", start)
+        return cell
+
+    def record(self, latency_ms: float, lag_ms: float, status: int, error: str,
+               t_start_s: float) -> None:
+        """One request; mirrors ``scenarios.capture._HdrSeconds.record``."""
+        corrected_ms = latency_ms + max(lag_ms, 0.0)
+        self.corrected.record_value(to_us(corrected_ms))
+        self.service.record_value(to_us(latency_ms))
+        self.count += 1
+        self.sum_ms += corrected_ms
+        self.service_sum_ms += latency_ms
+        self.max_ms = max(self.max_ms, corrected_ms)
+        self.service_max_ms = max(self.service_max_ms, latency_ms)
+        self.t_first_s = min(self.t_first_s, t_start_s)
+        self.t_end_s = max(self.t_end_s, t_start_s + latency_ms / 1000.0)
+        c = self.counters
+        if lag_ms > 10.0:  # gauntlet.latency.LATE_MS
+            c["late"] += 1
+        if status >= 500:
+            c["errors_5xx"] += 1
+        elif status == 429:
+            c["s429"] += 1
+        elif status >= 400:
+            c["s4xx"] += 1
+        elif status == 0 and error:
+            c["transport"] += 1
+            if error in TRANSPORT_ERRORS:
+                c[error] += 1
+
+    @classmethod
+    def from_line(cls, line: Mapping[str, Any]) -> Cell:
+        return cls(
+            corrected=HdrHistogram.decode(line["hist"]),
+            service=HdrHistogram.decode(line["service_hist"]),
+            count=int(line["count"]),
+            counters={k: int(line.get(k, 0)) for k in COUNTERS},
+            sum_ms=float(line["sum_ms"]),
+            service_sum_ms=float(line["service_sum_ms"]),
+            max_ms=float(line["max_ms"]),
+            service_max_ms=float(line["service_max_ms"]),
+            t_first_s=float(line["t_first_s"]),
+            t_end_s=float(line["t_end_s"]),
+        )
+
+    def to_line(self, **key: Any) -> dict[str, Any]:
+        return {
+            **key,
+            "hist": self.corrected.encode().decode("ascii"),
+            "service_hist": self.service.encode().decode("ascii"),
+            "count": self.count,
+            **self.counters,
+            "sum_ms": self.sum_ms,
+            "service_sum_ms": self.service_sum_ms,
+            "max_ms": self.max_ms,
+            "service_max_ms": self.service_max_ms,
+            "t_first_s": self.t_first_s,
+            "t_end_s": self.t_end_s,
+        }
+
+    def add(self, other: Cell) -> None:
+        """Merge ``other`` into this cell (histograms with HdrHistogram's ``add``)."""
+        if other.count == 0:
+            return
+        self.corrected.add(other.corrected)
+        self.service.add(other.service)
+        self.count += other.count
+        for key, value in other.counters.items():
+            self.counters[key] = self.counters.get(key, 0) + value
+        self.sum_ms += other.sum_ms
+        self.service_sum_ms += other.service_sum_ms
+        self.max_ms = max(self.max_ms, other.max_ms)
+        self.service_max_ms = max(self.service_max_ms, other.service_max_ms)
+        self.t_first_s = min(self.t_first_s, other.t_first_s)
+        self.t_end_s = max(self.t_end_s, other.t_end_s)
+
+    def errors(self, classes: Iterable[str] = DEFAULT_ERRORS) -> int:
+        """Requests counted as errors, with :func:`gauntlet.latency.error_mask`'s rules."""
+        classes = list(classes)
+        n = 0
+        for cls in classes:
+            if cls == "5xx":
+                n += self.counters["errors_5xx"]
+            elif cls == "4xx":
+                n += self.counters["s4xx"]
+            elif cls == "429":
+                n += self.counters["s429"]
+            elif cls not in TRANSPORT_ERRORS:
+                raise ValueError(f"unknown error class {cls!r}")
+        # any transport class counts every failure without a response (as error_mask does)
+        if any(c in TRANSPORT_ERRORS for c in classes):
+            n += self.counters["transport"]
+        return n
+
+    def figures(
+        self,
+        *,
+        errors: Iterable[str] = DEFAULT_ERRORS,
+        corrected: bool = True,
+        duration_s: float | None = None,
+    ) -> Figures:
+        """The :class:`Figures` :func:`gauntlet.latency.figures` gives for the same requests."""
+        count = self.count
+        hist = self.corrected if corrected else self.service
+        if duration_s is None:
+            duration_s = max(self.t_end_s - self.t_first_s, 1e-9) if count else 0.0
+        n_err = self.errors(errors) if count else 0
+        n_429 = self.counters["s429"]
+        nan = float("nan")
+        pct = {key: percentile_us(hist, q) / 1000.0 for key, q in PERCENTILES.items()}
+        return Figures(
+            count=count,
+            duration_s=float(duration_s),
+            rps=count / duration_s if duration_s else 0.0,
+            max_ms=(self.max_ms if corrected else self.service_max_ms) if count else nan,
+            mean_ms=(self.sum_ms if corrected else self.service_sum_ms) / count if count else nan,
+            errors=n_err,
+            error_rate=n_err / count if count else 0.0,
+            count_429=n_429,
+            rate_429=n_429 / count if count else 0.0,
+            service_p50_ms=percentile_us(self.service, 50.0) / 1000.0,
+            service_p99_ms=percentile_us(self.service, 99.0) / 1000.0,
+            late=self.counters["late"],
+            **pct,
+        )
+
+
+@dataclass
+class HdrRun:
+    """A run's HDR record reduced to the whole run and each endpoint (``METHOD name``)."""
+
+    overall: Cell = field(default_factory=Cell)
+    endpoints: dict[str, Cell] = field(default_factory=dict)
+    seconds: int = 0
+    workers: set[str] = field(default_factory=set)
+
+    def add_line(self, line: Mapping[str, Any]) -> None:
+        cell = Cell.from_line(line)
+        self.overall.add(cell)
+        key = endpoint_key(str(line["method"]), str(line["name"]))
+        self.endpoints.setdefault(key, Cell()).add(cell)
+        self.workers.update(str(w) for w in str(line.get("worker", "")).split(" ") if w)
+
+    def figures(self, *, errors: Iterable[str] = DEFAULT_ERRORS, corrected: bool = True,
+                duration_s: float | None = None) -> Figures:
+        return self.overall.figures(errors=errors, corrected=corrected, duration_s=duration_s)
+
+    def by_endpoint(self, *, errors: Iterable[str] = DEFAULT_ERRORS, corrected: bool = True,
+                    duration_s: float | None = None) -> dict[str, Figures]:
+        return {
+            key: self.endpoints[key].figures(errors=errors, corrected=corrected,
+                                             duration_s=duration_s)
+            for key in sorted(self.endpoints)
+        }
+
+    def endpoint_counts(self) -> dict[str, int]:
+        """Requests per endpoint key, as the metrics cross-check wants them."""
+        return {key: cell.count for key, cell in self.endpoints.items()}
+
+    @property
+    def late(self) -> int:
+        return self.overall.counters["late"]
+
+
+def read_lines(paths: Iterable[Path]) -> Iterator[dict[str, Any]]:
+    """Every line of the given files; a torn last line (a killed worker) is skipped."""
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for text in fh:
+                try:
+                    line = json.loads(text)
+                except ValueError:
+                    continue
+                if isinstance(line, dict) and "hist" in line:
+                    yield line
+
+
+def _sources(run_dir: Path) -> list[Path]:
+    """The merged file and any raw file still beside it: merging removes the raw files, so one
+    still there arrived later (a remote worker's copy) and counts too."""
+    merged = run_dir / HDR_FILE
+    raw = sorted((run_dir / RAW_DIR).glob(RAW_GLOB))
+    return [merged, *raw] if merged.exists() else raw
+
+
+def has_hdr(run_dir: Path) -> bool:
+    """Whether the run kept HDR histograms (merged or still raw)."""
+    return bool(_sources(run_dir))
+
+
+def load_hdr(run_dir: Path, *, warmup_s: float = 0.0) -> HdrRun:
+    """The run's histograms, merged: ``latency-hdr.jsonl`` and any raw worker files.
+
+    Memory stays flat whatever the run's length: lines are streamed, each decoded histogram is
+    added and dropped, and only one pair of histograms per endpoint (~0.4 MB) is kept.
+    ``warmup_s`` leaves out the ramp-up as ``load.warmup_s`` does for rows, to the second: every
+    second that begins before ``first start + warmup_s`` is left out.
+    """
+    sources = _sources(run_dir)
+    first_second = -math.inf
+    if warmup_s > 0:
+        starts = [float(line["t_first_s"]) for line in read_lines(sources)]
+        if starts:
+            first_second = math.ceil(min(starts) + warmup_s)
+    run = HdrRun()
+    seconds: set[int] = set()
+    for line in read_lines(sources):
+        if int(line["second"]) < first_second:
+            continue
+        run.add_line(line)
+        seconds.add(int(line["second"]))
+    run.seconds = len(seconds)
+    return run
+
+
+def merge_raw_hdr(run_dir: Path, *, remove_raw: bool = True) -> Path | None:
+    """Merge ``raw/hdr-*.jsonl`` into ``latency-hdr.jsonl``: one line per (second, method, name)
+    over all workers, in time order. Idempotent, and a later merge folds newly arrived raw files
+    (remote workers' copies) into the existing file. None when the run kept no histograms.
+
+    Two passes keep memory flat: the first indexes every line's key and file offset, the second
+    reads one key's lines at a time, adds them and writes the sum.
+    """
+    raw = sorted((run_dir / RAW_DIR).glob(RAW_GLOB))
+    target = run_dir / HDR_FILE
+    if not raw:
+        return target if target.exists() else None
+    sources = [*raw, target] if target.exists() else raw
+    index: list[tuple[int, str, str, int, int, int]] = []
+    for file_no, path in enumerate(sources):
+        with path.open("rb") as fh:
+            offset = 0
+            for text in fh:
+                try:
+                    line = json.loads(text)
+                    index.append((int(line["second"]), str(line["method"]), str(line["name"]),
+                                  file_no, offset, len(text)))
+                except (ValueError, KeyError, TypeError):
+                    pass  # a torn last line of a killed worker
+                offset += len(text)
+    index.sort()
+    tmp = target.with_name(HDR_FILE + ".tmp")
+    with ExitStack() as files:
+        handles = [files.enter_context(path.open("rb")) for path in sources]
+        out = files.enter_context(tmp.open("w", encoding="utf-8"))
+        for key, group in groupby(index, key=lambda row: row[:3]):
+            cell = Cell()
+            workers: set[str] = set()
+            for *_, file_no, offset, length in group:
+                handles[file_no].seek(offset)
+                line = json.loads(handles[file_no].read(length))
+                cell.add(Cell.from_line(line))
+                workers.update(w for w in str(line.get("worker", "")).split(" ") if w)
+            merged = cell.to_line(second=key[0], method=key[1], name=key[2],
+                                  worker=" ".join(sorted(workers)))
+            out.write(json.dumps(merged, separators=(",", ":")) + "\n")
+    os.replace(tmp, target)
+    if remove_raw:
+        for path in raw:
+            path.unlink()
+    return target
