@@ -23,7 +23,9 @@ from gauntlet.policy import Mechanism, Policy
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO_ROOT / "scenarios"
 # modules of the scenarios package that are the harness' machinery, not locustfiles
-LIBRARY_MODULES = frozenset({"capture", "columns", "openmodel", "runner", "schedule", "shapes"})
+LIBRARY_MODULES = frozenset(
+    {"capture", "columns", "hdrcell", "openmodel", "runner", "schedule", "shapes"}
+)
 
 ErrorClass = Literal["5xx", "4xx", "429", "connect", "timeout", "reset"]
 

@@ -38,25 +38,13 @@ from hdrh.histogram import HdrHistogram
 
 from gauntlet.latency import DEFAULT_ERRORS, PERCENTILES, TRANSPORT_ERRORS, Figures
 from gauntlet.samples import RAW_DIR
+from scenarios.hdrcell import COUNTERS, Cell, new_histogram, to_us
+
+__all__ = ["COUNTERS", "HDR_FILE", "Cell", "cell_errors", "cell_figures", "cell_from_values",
+           "new_histogram", "to_us"]
 
 HDR_FILE = "latency-hdr.jsonl"
 RAW_GLOB = "hdr-*.jsonl"
-LOWEST_US = 1
-HIGHEST_US = 3_600_000_000  # 1 h
-DIGITS = 3
-COUNTERS = ("errors_5xx", "s4xx", "s429", "transport", "connect", "timeout", "reset", "late")
-
-
-def new_histogram() -> HdrHistogram:
-    """An empty histogram with the range and precision the workers record with."""
-    return HdrHistogram(LOWEST_US, HIGHEST_US, DIGITS)
-
-
-def to_us(latency_ms: float) -> int:
-    """Float ms → the integer µs a worker records: rounded, clamped into the range."""
-    return min(max(round(latency_ms * 1000.0), 0), HIGHEST_US)
-
-
 def endpoint_key(method: str, name: str) -> str:
     """Same rule as :func:`gauntlet.latency.endpoint_keys`, for one name."""
     return name if name.split(" ", 1)[0] == method else f"{method} {name}"
@@ -91,163 +79,74 @@ def percentile_us(hist: HdrHistogram, q: float) -> float:
     return float(hist.get_highest_equivalent_value(value))
 
 
-@dataclass
-class Cell:
-    """Latencies and counters of one population: one line, one endpoint, or the whole run."""
+def cell_from_values(
+    latency_ms: Sequence[float],
+    *,
+    lag_ms: Sequence[float] | None = None,
+    status: Sequence[int] | None = None,
+    error: Sequence[str] | None = None,
+    t_start_s: Sequence[float] | None = None,
+) -> Cell:
+    """Record requests the way a worker does (tests and synthetic data)."""
+    cell = Cell()
+    for i in range(len(latency_ms)):
+        cell.record(latency_ms[i], lag_ms[i] if lag_ms is not None else 0.0,
+                    status[i] if status is not None else 200,
+                    error[i] if error is not None else "",
+                    t_start_s[i] if t_start_s is not None else 0.0)
+    return cell
 
-    corrected: HdrHistogram = field(default_factory=new_histogram)
-    service: HdrHistogram = field(default_factory=new_histogram)
-    count: int = 0
-    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
-    sum_ms: float = 0.0
-    service_sum_ms: float = 0.0
-    max_ms: float = float("-inf")
-    service_max_ms: float = float("-inf")
-    t_first_s: float = float("inf")
-    t_end_s: float = float("-inf")
 
-    @classmethod
-    def from_values(
-        cls,
-        latency_ms: Sequence[float],
-        *,
-        lag_ms: Sequence[float] | None = None,
-        status: Sequence[int] | None = None,
-        error: Sequence[str] | None = None,
-        t_start_s: Sequence[float] | None = None,
-    ) -> Cell:
-        """Record requests the way a worker does (tests and synthetic data)."""
-        cell = cls()
-        n = len(latency_ms)
-        for i in range(n):
-            lag = lag_ms[i] if lag_ms is not None else 0.0
-            start = t_start_s[i] if t_start_s is not None else 0.0
-            cell.record(latency_ms[i], lag, status[i] if status is not None else 200,
-                        error[i] if error is not None else "", start)
-        return cell
+def cell_errors(cell: Cell, classes: Iterable[str] = DEFAULT_ERRORS) -> int:
+    """Requests counted as errors, with :func:`gauntlet.latency.error_mask`'s rules."""
+    classes = list(classes)
+    n = 0
+    for cls in classes:
+        if cls == "5xx":
+            n += cell.counters["errors_5xx"]
+        elif cls == "4xx":
+            n += cell.counters["s4xx"]
+        elif cls == "429":
+            n += cell.counters["s429"]
+        elif cls not in TRANSPORT_ERRORS:
+            raise ValueError(f"unknown error class {cls!r}")
+    # any transport class counts every failure without a response (as error_mask does)
+    if any(c in TRANSPORT_ERRORS for c in classes):
+        n += cell.counters["transport"]
+    return n
 
-    def record(self, latency_ms: float, lag_ms: float, status: int, error: str,
-               t_start_s: float) -> None:
-        """One request; mirrors ``scenarios.capture._HdrSeconds.record``."""
-        corrected_ms = latency_ms + max(lag_ms, 0.0)
-        self.corrected.record_value(to_us(corrected_ms))
-        self.service.record_value(to_us(latency_ms))
-        self.count += 1
-        self.sum_ms += corrected_ms
-        self.service_sum_ms += latency_ms
-        self.max_ms = max(self.max_ms, corrected_ms)
-        self.service_max_ms = max(self.service_max_ms, latency_ms)
-        self.t_first_s = min(self.t_first_s, t_start_s)
-        self.t_end_s = max(self.t_end_s, t_start_s + latency_ms / 1000.0)
-        c = self.counters
-        if lag_ms > 10.0:  # gauntlet.latency.LATE_MS
-            c["late"] += 1
-        if status >= 500:
-            c["errors_5xx"] += 1
-        elif status == 429:
-            c["s429"] += 1
-        elif status >= 400:
-            c["s4xx"] += 1
-        elif status == 0 and error:
-            c["transport"] += 1
-            if error in TRANSPORT_ERRORS:
-                c[error] += 1
 
-    @classmethod
-    def from_line(cls, line: Mapping[str, Any]) -> Cell:
-        return cls(
-            corrected=HdrHistogram.decode(line["hist"]),
-            service=HdrHistogram.decode(line["service_hist"]),
-            count=int(line["count"]),
-            counters={k: int(line.get(k, 0)) for k in COUNTERS},
-            sum_ms=float(line["sum_ms"]),
-            service_sum_ms=float(line["service_sum_ms"]),
-            max_ms=float(line["max_ms"]),
-            service_max_ms=float(line["service_max_ms"]),
-            t_first_s=float(line["t_first_s"]),
-            t_end_s=float(line["t_end_s"]),
-        )
-
-    def to_line(self, **key: Any) -> dict[str, Any]:
-        return {
-            **key,
-            "hist": self.corrected.encode().decode("ascii"),
-            "service_hist": self.service.encode().decode("ascii"),
-            "count": self.count,
-            **self.counters,
-            "sum_ms": self.sum_ms,
-            "service_sum_ms": self.service_sum_ms,
-            "max_ms": self.max_ms,
-            "service_max_ms": self.service_max_ms,
-            "t_first_s": self.t_first_s,
-            "t_end_s": self.t_end_s,
-        }
-
-    def add(self, other: Cell) -> None:
-        """Merge ``other`` into this cell (histograms with HdrHistogram's ``add``)."""
-        if other.count == 0:
-            return
-        self.corrected.add(other.corrected)
-        self.service.add(other.service)
-        self.count += other.count
-        for key, value in other.counters.items():
-            self.counters[key] = self.counters.get(key, 0) + value
-        self.sum_ms += other.sum_ms
-        self.service_sum_ms += other.service_sum_ms
-        self.max_ms = max(self.max_ms, other.max_ms)
-        self.service_max_ms = max(self.service_max_ms, other.service_max_ms)
-        self.t_first_s = min(self.t_first_s, other.t_first_s)
-        self.t_end_s = max(self.t_end_s, other.t_end_s)
-
-    def errors(self, classes: Iterable[str] = DEFAULT_ERRORS) -> int:
-        """Requests counted as errors, with :func:`gauntlet.latency.error_mask`'s rules."""
-        classes = list(classes)
-        n = 0
-        for cls in classes:
-            if cls == "5xx":
-                n += self.counters["errors_5xx"]
-            elif cls == "4xx":
-                n += self.counters["s4xx"]
-            elif cls == "429":
-                n += self.counters["s429"]
-            elif cls not in TRANSPORT_ERRORS:
-                raise ValueError(f"unknown error class {cls!r}")
-        # any transport class counts every failure without a response (as error_mask does)
-        if any(c in TRANSPORT_ERRORS for c in classes):
-            n += self.counters["transport"]
-        return n
-
-    def figures(
-        self,
-        *,
-        errors: Iterable[str] = DEFAULT_ERRORS,
-        corrected: bool = True,
-        duration_s: float | None = None,
-    ) -> Figures:
-        """The :class:`Figures` :func:`gauntlet.latency.figures` gives for the same requests."""
-        count = self.count
-        hist = self.corrected if corrected else self.service
-        if duration_s is None:
-            duration_s = max(self.t_end_s - self.t_first_s, 1e-9) if count else 0.0
-        n_err = self.errors(errors) if count else 0
-        n_429 = self.counters["s429"]
-        nan = float("nan")
-        pct = {key: percentile_us(hist, q) / 1000.0 for key, q in PERCENTILES.items()}
-        return Figures(
-            count=count,
-            duration_s=float(duration_s),
-            rps=count / duration_s if duration_s else 0.0,
-            max_ms=(self.max_ms if corrected else self.service_max_ms) if count else nan,
-            mean_ms=(self.sum_ms if corrected else self.service_sum_ms) / count if count else nan,
-            errors=n_err,
-            error_rate=n_err / count if count else 0.0,
-            count_429=n_429,
-            rate_429=n_429 / count if count else 0.0,
-            service_p50_ms=percentile_us(self.service, 50.0) / 1000.0,
-            service_p99_ms=percentile_us(self.service, 99.0) / 1000.0,
-            late=self.counters["late"],
-            **pct,
-        )
+def cell_figures(
+    cell: Cell,
+    *,
+    errors: Iterable[str] = DEFAULT_ERRORS,
+    corrected: bool = True,
+    duration_s: float | None = None,
+) -> Figures:
+    """The :class:`Figures` :func:`gauntlet.latency.figures` gives for the same requests."""
+    count = cell.count
+    hist = cell.corrected if corrected else cell.service
+    if duration_s is None:
+        duration_s = max(cell.t_end_s - cell.t_first_s, 1e-9) if count else 0.0
+    n_err = cell_errors(cell, errors) if count else 0
+    n_429 = cell.counters["s429"]
+    nan = float("nan")
+    pct = {key: percentile_us(hist, q) / 1000.0 for key, q in PERCENTILES.items()}
+    return Figures(
+        count=count,
+        duration_s=float(duration_s),
+        rps=count / duration_s if duration_s else 0.0,
+        max_ms=(cell.max_ms if corrected else cell.service_max_ms) if count else nan,
+        mean_ms=(cell.sum_ms if corrected else cell.service_sum_ms) / count if count else nan,
+        errors=n_err,
+        error_rate=n_err / count if count else 0.0,
+        count_429=n_429,
+        rate_429=n_429 / count if count else 0.0,
+        service_p50_ms=percentile_us(cell.service, 50.0) / 1000.0,
+        service_p99_ms=percentile_us(cell.service, 99.0) / 1000.0,
+        late=cell.counters["late"],
+        **pct,
+    )
 
 
 @dataclass
@@ -268,12 +167,13 @@ class HdrRun:
 
     def figures(self, *, errors: Iterable[str] = DEFAULT_ERRORS, corrected: bool = True,
                 duration_s: float | None = None) -> Figures:
-        return self.overall.figures(errors=errors, corrected=corrected, duration_s=duration_s)
+        return cell_figures(self.overall, errors=errors, corrected=corrected,
+                            duration_s=duration_s)
 
     def by_endpoint(self, *, errors: Iterable[str] = DEFAULT_ERRORS, corrected: bool = True,
                     duration_s: float | None = None) -> dict[str, Figures]:
         return {
-            key: self.endpoints[key].figures(errors=errors, corrected=corrected,
+            key: cell_figures(self.endpoints[key], errors=errors, corrected=corrected,
                                              duration_s=duration_s)
             for key in sorted(self.endpoints)
         }

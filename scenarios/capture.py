@@ -28,17 +28,12 @@ from typing import IO, Any
 from locust import events
 
 from scenarios.columns import COLUMNS
+from scenarios.hdrcell import Cell
 
 _state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0, "hdr": None}
 FLUSH_EVERY_S = 0.5  # rows reach the disk at least this often: progress and crash evidence
 
-# hdr mode. The harness reads the histogram's range from each encoded histogram, so these
-# numbers live here only; LATE_MS must equal gauntlet.latency.LATE_MS (no gauntlet import here).
-HDR_LOWEST_US = 1
-HDR_HIGHEST_US = 3_600_000_000  # 1 h
-HDR_DIGITS = 3
-HDR_SETTLE_S = 2  # a second is written once it is this far behind the clock
-LATE_MS = 10.0
+HDR_SETTLE_S = 2  # hdr mode: a second is written once it is this far behind the clock
 
 
 def sample_mode() -> str:
@@ -73,39 +68,13 @@ def _file() -> IO[str] | None:
     return fh
 
 
-class _HdrCell:
-    """One (second, method, name) of one worker: two histograms and the error-class counters."""
-
-    __slots__ = ("corrected", "count", "counters", "late", "max_ms", "service", "service_max_ms",
-                 "service_sum_ms", "sum_ms", "t_end_s", "t_first_s")
-
-    def __init__(self) -> None:
-        from hdrh.histogram import HdrHistogram
-
-        self.corrected = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
-        self.service = HdrHistogram(HDR_LOWEST_US, HDR_HIGHEST_US, HDR_DIGITS)
-        self.count = 0
-        self.counters = {"errors_5xx": 0, "s4xx": 0, "s429": 0, "transport": 0,
-                         "connect": 0, "timeout": 0, "reset": 0}
-        self.late = 0
-        self.sum_ms = self.service_sum_ms = 0.0
-        self.max_ms = self.service_max_ms = 0.0
-        self.t_first_s = float("inf")
-        self.t_end_s = float("-inf")
-
-
-def _us(latency_ms: float) -> int:
-    """Integer microseconds as the histogram records them: rounded, clamped into its range."""
-    return min(max(round(latency_ms * 1000.0), 0), HDR_HIGHEST_US)
-
-
 class _HdrSeconds:
     """hdr mode of one worker process: histograms per second, written once the second settles."""
 
     def __init__(self, fh: IO[str], worker: str) -> None:
         self.fh = fh
         self.worker = worker
-        self.cells: dict[tuple[int, str, str], _HdrCell] = {}
+        self.cells: dict[tuple[int, str, str], Cell] = {}
         self.next_flush_s = 0.0
 
     def record(self, t_intended: float, t_start: float, latency_ms: float, method: str,
@@ -113,31 +82,8 @@ class _HdrSeconds:
         key = (int(t_intended), method, name)
         cell = self.cells.get(key)
         if cell is None:
-            cell = self.cells[key] = _HdrCell()
-        lag_ms = (t_start - t_intended) * 1000.0
-        corrected_ms = latency_ms + max(lag_ms, 0.0)
-        cell.corrected.record_value(_us(corrected_ms))
-        cell.service.record_value(_us(latency_ms))
-        cell.count += 1
-        cell.sum_ms += corrected_ms
-        cell.service_sum_ms += latency_ms
-        cell.max_ms = max(cell.max_ms, corrected_ms)
-        cell.service_max_ms = max(cell.service_max_ms, latency_ms)
-        cell.t_first_s = min(cell.t_first_s, t_start)
-        cell.t_end_s = max(cell.t_end_s, t_start + latency_ms / 1000.0)
-        if lag_ms > LATE_MS:
-            cell.late += 1
-        counters = cell.counters
-        if status >= 500:
-            counters["errors_5xx"] += 1
-        elif status == 429:
-            counters["s429"] += 1
-        elif status >= 400:
-            counters["s4xx"] += 1
-        elif status == 0 and error:
-            counters["transport"] += 1
-            if error in ("connect", "timeout", "reset"):
-                counters[error] += 1
+            cell = self.cells[key] = Cell()
+        cell.record(latency_ms, (t_start - t_intended) * 1000.0, status, error, t_start)
         now = time.time()
         if now >= self.next_flush_s:
             self.next_flush_s = now + 1.0
@@ -152,15 +98,7 @@ class _HdrSeconds:
         done = [k for k in self.cells if before_second is None or k[0] < before_second]
         for key in sorted(done):
             cell = self.cells.pop(key)
-            line = {
-                "second": key[0], "method": key[1], "name": key[2], "worker": self.worker,
-                "hist": cell.corrected.encode().decode("ascii"),
-                "service_hist": cell.service.encode().decode("ascii"),
-                "count": cell.count, **cell.counters, "late": cell.late,
-                "sum_ms": cell.sum_ms, "service_sum_ms": cell.service_sum_ms,
-                "max_ms": cell.max_ms, "service_max_ms": cell.service_max_ms,
-                "t_first_s": cell.t_first_s, "t_end_s": cell.t_end_s,
-            }
+            line = cell.to_line(second=key[0], method=key[1], name=key[2], worker=self.worker)
             self.fh.write(json.dumps(line, separators=(",", ":")) + "\n")
         if done:
             self.fh.flush()

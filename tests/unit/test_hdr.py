@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from gauntlet.hdr import (
     HDR_FILE,
     Cell,
+    cell_figures,
+    cell_from_values,
     load_hdr,
     merge_raw_hdr,
     nearest_rank_index,
@@ -65,7 +67,7 @@ def test_rank_is_numpys_nearest_rank(n: int, q: float) -> None:
 @settings(max_examples=150, deadline=None)
 @given(latencies, quantiles)
 def test_percentile_within_a_tenth_of_a_percent_of_exact(values: list[float], q: float) -> None:
-    cell = Cell.from_values(values)
+    cell = cell_from_values(values)
     got_ms = percentile_us(cell.service, q) / 1000.0
     want_ms = exact(values, q)
     assert close_enough(got_ms, want_ms), (got_ms, want_ms)
@@ -83,7 +85,7 @@ def test_corrected_percentiles_follow_the_rows(pairs: list[tuple[float, float]])
     want = figures(df, corrected=True)
     # the lag as both sides see it: the difference of two epoch timestamps
     seen_lag = ((df["t_start_s"] - df["t_intended_s"]) * 1000.0).tolist()
-    got = Cell.from_values(lat, lag_ms=seen_lag, t_start_s=df["t_start_s"].tolist()).figures()
+    got = cell_figures(cell_from_values(lat, lag_ms=seen_lag, t_start_s=df["t_start_s"].tolist()))
     for key in [*PERCENTILES, "service_p50_ms", "service_p99_ms"]:
         assert close_enough(getattr(got, key), getattr(want, key)), key
     assert got.late == want.late
@@ -110,9 +112,9 @@ def test_error_figures_are_exact(rows: list[tuple[float, int, str]], classes: li
                                                                               strict=True)]
     df = frame(lat, [0.0] * len(lat), status, error)
     want = figures(df, errors=classes, corrected=False)
-    got = Cell.from_values(lat, status=status, error=error,
-                           t_start_s=df["t_start_s"].tolist()).figures(errors=classes,
-                                                                       corrected=False)
+    got = cell_figures(cell_from_values(lat, status=status, error=error,
+                                        t_start_s=df["t_start_s"].tolist()),
+                       errors=classes, corrected=False)
     assert (got.count, got.errors, got.count_429) == (want.count, want.errors, want.count_429)
     assert got.error_rate == pytest.approx(want.error_rate)
     assert got.rate_429 == pytest.approx(want.rate_429)
@@ -120,7 +122,7 @@ def test_error_figures_are_exact(rows: list[tuple[float, int, str]], classes: li
 
 def test_unknown_error_class_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown error class"):
-        Cell.from_values([1.0]).figures(errors=["5xx", "teapot"])
+        cell_figures(cell_from_values([1.0]), errors=["5xx", "teapot"])
 
 
 def _same(a: Cell, b: Cell) -> None:
@@ -128,7 +130,7 @@ def _same(a: Cell, b: Cell) -> None:
                           np.frombuffer(b.corrected.counts, dtype=np.int64))
     assert np.array_equal(np.frombuffer(a.service.counts, dtype=np.int64),
                           np.frombuffer(b.service.counts, dtype=np.int64))
-    fa, fb = a.figures().as_dict(), b.figures().as_dict()
+    fa, fb = cell_figures(a).as_dict(), cell_figures(b).as_dict()
     for key, value in fa.items():
         if isinstance(value, float) and math.isnan(value):
             assert math.isnan(fb[key]), key
@@ -149,7 +151,7 @@ def test_merging_two_halves_equals_one_histogram_of_all(
     start = [T0 + i * 0.01 for i in range(len(rows))]
 
     def cell(lo: int, hi: int) -> Cell:
-        return Cell.from_values(lat[lo:hi], lag_ms=lag[lo:hi], status=status[lo:hi],
+        return cell_from_values(lat[lo:hi], lag_ms=lag[lo:hi], status=status[lo:hi],
                                 error=error[lo:hi], t_start_s=start[lo:hi])
 
     whole = cell(0, len(rows))
@@ -180,7 +182,7 @@ def test_run_dir_merge_adds_workers_and_seconds(tmp_path: Path) -> None:
         lines = [(s, n, c) for (s, n, w), c in sorted(cells.items()) if w == worker]
         _write_worker(raw / f"hdr-{100 + worker}.jsonl", f"h:{100 + worker}", lines)
     # a late completion: a second line for a key already written, and a torn last line
-    _write_worker(raw / "hdr-102.jsonl", "h:102", [(int(T0), "GET /a", Cell.from_values(
+    _write_worker(raw / "hdr-102.jsonl", "h:102", [(int(T0), "GET /a", cell_from_values(
         [7.0], t_start_s=[T0]))])
     with (raw / "hdr-102.jsonl").open("a") as fh:
         fh.write('{"second": 17000')
@@ -212,7 +214,7 @@ def test_run_dir_merge_adds_workers_and_seconds(tmp_path: Path) -> None:
     # idempotent; a later raw file (a remote worker's copy) is folded into the merged file
     assert merge_raw_hdr(tmp_path) == target
     _write_worker(raw / "hdr-200.jsonl", "remote:200", [(int(T0) + 9, "GET /a",
-                                                         Cell.from_values([1.0, 2.0]))])
+                                                         cell_from_values([1.0, 2.0]))])
     assert load_hdr(tmp_path).figures().count == 4003  # read beside the merged file
     merge_raw_hdr(tmp_path)
     assert load_hdr(tmp_path).figures().count == 4003
@@ -222,3 +224,10 @@ def test_no_histograms_means_nothing_to_merge(tmp_path: Path) -> None:
     assert merge_raw_hdr(tmp_path) is None
     run = load_hdr(tmp_path)
     assert run.figures().count == 0 and math.isnan(run.figures().p99_ms)
+
+
+def test_worker_and_harness_agree_on_lateness() -> None:
+    from gauntlet.latency import LATE_MS, TRANSPORT_ERRORS
+    from scenarios import hdrcell
+
+    assert hdrcell.LATE_MS == LATE_MS and hdrcell.TRANSPORT_ERRORS == TRANSPORT_ERRORS
