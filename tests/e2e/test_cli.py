@@ -59,6 +59,16 @@ def test_unmeetable_slo_exits_1_naming_the_gate(tmp_path: Path) -> None:
     assert "FAIL slo: p95_ms [overall]" in result.stdout
 
 
+def _tagged(tag: str) -> list[int]:
+    """Processes whose environment carries ``tag``: anything a tagged gauntlet started."""
+    found = []
+    for proc in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if proc.environ().get("GAUNTLET_TEST_TAG") == tag:
+                found.append(proc.pid)
+    return found
+
+
 def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
     cases = {
         "unknown key": ('name = "x"\n[load]\nscenario = "api_mix"\nusers = 1\nduration_s = 1\n'
@@ -68,19 +78,16 @@ def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) 
         "missing scenario": ('name = "x"\n[load]\nscenario = "nope"\nusers = 1\n'
                              'duration_s = 1\n', "no scenario 'nope'"),
     }
-    before = {p.pid for p in psutil.process_iter()}
+    tag = f"invalid-{os.getpid()}-{time.monotonic_ns()}"
     for label, (text, expected) in cases.items():
         path = tmp_path / f"{label.replace(' ', '_')}.toml"
         path.write_text(text)
-        result = gauntlet("run", str(path), timeout=60)
+        result = gauntlet("run", str(path), timeout=60, env={"GAUNTLET_TEST_TAG": tag})
         assert result.returncode == 2, label
         lines = [x for x in result.stderr.strip().splitlines() if x.strip()]
         assert len(lines) == 1, (label, result.stderr)
         assert expected in lines[0], (label, lines[0])
-    # process_iter with attrs tolerates processes that vanish while it iterates
-    after = {p.pid for p in psutil.process_iter(["name"])
-             if p.info["name"] in ("postgres", "redis-server", "toxiproxy-server")}
-    assert after <= before
+    assert _tagged(tag) == []
 
 
 def test_ctrl_c_mid_run_tears_everything_down(tmp_path: Path) -> None:
