@@ -5,11 +5,22 @@
 #   GAUNTLET_CONTAINERS=1  also install/start a Docker engine and build the stack's images
 #                          (scripts/bootstrap-containers.sh), so the compose tests run; without
 #                          it they run only when a Docker engine already answers, else skip.
+#   GAUNTLET_BROWSER=1     install Debian's Chromium if missing, so the report screenshot test
+#                          renders the page instead of skipping.
 #   GAUNTLET_SLOW=1        include the tests marked slow.
 # Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "${GAUNTLET_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "[test] installing chromium" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || {
+        $SUDO apt-get update -qq
+        $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    }
+fi
 if [ "${GAUNTLET_CONTAINERS:-0}" = "1" ]; then
     bash scripts/bootstrap-containers.sh >/dev/null
 fi
