@@ -21,15 +21,12 @@ cleanup net force-removes the project should even that be skipped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -46,6 +43,26 @@ from testcontainers.core.exceptions import NoSuchPortExposed
 
 from chaos.toxiproxy import ToxiproxyClient
 from gauntlet import cleanup
+from gauntlet.boot.engine import (
+    COMMAND_TIMEOUT_S,
+    HINT,
+    OWNER_LABEL,
+    PROJECT_LABEL,
+    PROJECT_PREFIX,
+    SERVICE_LABEL,
+    ContainerService,
+    compose_environment,
+    docker_cli,
+    force_remove_project,
+    image_present,
+    images,
+    log_tail,
+    owner_tag,
+    require_compose_v2,
+    require_docker,
+    sweep_stale_projects,
+    warn_if_stale,
+)
 from gauntlet.boot.stack import PROXY_NAMES, Stack
 from gauntlet.config import REPO_ROOT, StackConfig
 from gauntlet.errors import BootError, InfrastructureError
@@ -62,211 +79,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.test.yml"
-IMAGES_ENV = REPO_ROOT / "docker" / "images.env"
-IMAGE_VARS = {
-    "GAUNTLET_IMAGE_POSTGRES": "postgres:15",
-    "GAUNTLET_IMAGE_REDIS": "redis:7",
-    "GAUNTLET_IMAGE_TOXIPROXY": "ghcr.io/shopify/toxiproxy:2.12.0",
-    "GAUNTLET_IMAGE_APP": "gauntlet-stack:dev",
-}
-HINT = "run scripts/bootstrap-containers.sh"
-PROJECT_PREFIX = "gauntlet-"
-PROJECT_LABEL = "com.docker.compose.project"
-SERVICE_LABEL = "com.docker.compose.service"
-OWNER_LABEL = "org.gauntlet.owner"  # "<hostname>:<pid>" of the gauntlet that booted it
 SERVICES = ("postgres", "redis", "toxiproxy", "upstream", "api")
-# container ports, as docker-compose.test.yml and docker/toxiproxy.json define them
 API_PORT = 8000
 API_PROXY_PORT = 28000
 TOXIPROXY_PORT = 8474
 POSTGRES_PORT = 5432
 DB_USER = DB_PASSWORD = DB_NAME = "gauntlet"
-COMMAND_TIMEOUT_S = 60.0  # any compose command but `up`
 PULL_ALLOWANCE_S = 600.0  # extra time for `up` when an image has to be pulled or built first
-LOG_TAIL_LINES = 40
-
-
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def image_env(path: Path = IMAGES_ENV) -> dict[str, str]:
-    """``export NAME=value`` lines of ``docker/images.env``; missing file → nothing."""
-    found: dict[str, str] = {}
-    with suppress(OSError):
-        for line in path.read_text().splitlines():
-            line = line.strip().removeprefix("export ").strip()
-            if line and not line.startswith("#") and "=" in line:
-                name, _, value = line.partition("=")
-                found[name.strip()] = value.strip().strip("'\"")
-    return found
-
-
-def compose_environment(images_file: Path = IMAGES_ENV) -> dict[str, str]:
-    """The environment compose runs in: images.env under the caller's environment."""
-    env = {**image_env(images_file), **os.environ}
-    env["TESTCONTAINERS_RYUK_DISABLED"] = "true"  # Ryuk's image cannot be pulled; we clean up
-    for name in ("COMPOSE_PROJECT_NAME", "COMPOSE_FILE", "COMPOSE_PROFILES"):
-        env.pop(name, None)  # a user's shell must not redirect our project
-    return env
-
-
-def images(env: Mapping[str, str]) -> dict[str, str]:
-    return {var: env.get(var) or default for var, default in IMAGE_VARS.items()}
-
-
-def stack_digest(root: Path = REPO_ROOT) -> str:
-    """What the app image is built from (stack/, pyproject.toml), as bootstrap-containers.sh
-    labels it (``org.gauntlet.stack-digest``): sha256 over ``sha256sum``'s listing."""
-    paths = sorted(
-        [p.relative_to(root).as_posix() for p in (root / "stack").rglob("*")
-         if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts
-         and p.suffix != ".pyc"] + ["pyproject.toml"]
-    )
-    listing = "".join(f"{hashlib.sha256((root / p).read_bytes()).hexdigest()}  {p}\n"
-                      for p in paths)
-    return hashlib.sha256(listing.encode()).hexdigest()[:16]
-
-
-def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-# -- the Docker engine, through its CLI ----------------------------------------------------------
-# The docker CLI rather than the docker SDK: the repository's own docker/ folder (Dockerfiles)
-# shadows the SDK's package name for mypy and ruff, and compose needs the CLI anyway.
-def _docker(*args: str, timeout_s: float = COMMAND_TIMEOUT_S,
-            check: bool = False) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(["docker", *args], capture_output=True, text=True, check=check,
-                              timeout=timeout_s, env={**os.environ, "DOCKER_CLI_HINTS": "false"})
-    except FileNotFoundError as exc:
-        raise InfrastructureError("docker CLI not found", hint=HINT) from exc
-
-
-def require_docker(timeout_s: float = 10.0) -> str:
-    """The engine's version, or the one-line infrastructure error when none answers."""
-    try:
-        done = _docker("info", "--format", "{{.ServerVersion}}", timeout_s=timeout_s)
-    except subprocess.TimeoutExpired as exc:
-        raise InfrastructureError("Docker engine not reachable", hint=HINT) from exc
-    version = done.stdout.strip()
-    if done.returncode != 0 or not version or version == "<no value>":
-        raise InfrastructureError("Docker engine not reachable", hint=HINT)
-    return version
-
-
-def _require_compose_v2(env: Mapping[str, str]) -> str:
-    try:
-        done = subprocess.run(["docker", "compose", "version", "--short"], env=dict(env),
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InfrastructureError("docker CLI not usable", hint=HINT) from exc
-    if done.returncode != 0:
-        raise InfrastructureError("docker compose v2 not installed (the docker CLI plugin)",
-                                  hint=HINT)
-    return done.stdout.strip()
-
-
-def _ids(*args: str) -> list[str]:
-    return _docker(*args).stdout.split()
-
-
-def force_remove_project(project: str) -> int:
-    """Remove a project's containers (with their volumes) and networks without compose."""
-    label = f"label={PROJECT_LABEL}={project}"
-    containers = _ids("ps", "-a", "-q", "--filter", label)
-    if containers:
-        _docker("rm", "--force", "--volumes", *containers)
-    networks = _ids("network", "ls", "-q", "--filter", label)
-    if networks:
-        _docker("network", "rm", *networks)
-    return len(containers)
-
-
-def sweep_stale_projects() -> list[str]:
-    """Remove projects booted on this host by a gauntlet process that no longer exists."""
-    host = socket.gethostname()
-    listing = _docker("ps", "-a", "--filter", f"label={OWNER_LABEL}", "--format",
-                      f'{{{{.Label "{OWNER_LABEL}"}}}} {{{{.Label "{PROJECT_LABEL}"}}}}').stdout
-    stale: set[str] = set()
-    for line in listing.splitlines():
-        owner, _, project = line.strip().partition(" ")
-        owner_host, _, pid_text = owner.rpartition(":")
-        if owner_host != host or not project.startswith(PROJECT_PREFIX) or not pid_text.isdigit():
-            continue
-        pid = int(pid_text)
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            stale.add(project)
-        except PermissionError:
-            continue
-    for project in sorted(stale):
-        logger.warning("removing compose project %s left by a gauntlet that died", project)
-        force_remove_project(project)
-    return sorted(stale)
-
-
-def _image_present(name: str) -> bool:
-    return _docker("image", "inspect", "--format", "{{.Id}}", name).returncode == 0
-
-
-def _warn_if_stale(app_image: str) -> None:
-    """An app image labelled with another stack digest runs code that is not in the tree."""
-    done = _docker("image", "inspect", "--format",
-                   '{{ index .Config.Labels "org.gauntlet.stack-digest" }}', app_image)
-    built_from = done.stdout.strip() if done.returncode == 0 else ""
-    if built_from and built_from != "<no value>" and built_from != stack_digest():
-        logger.warning("app image %s was built from another stack/ than the tree's: run "
-                       "scripts/bootstrap-containers.sh to rebuild it", app_image)
-
-
-# -- one service = one container ------------------------------------------------------------------
-class ContainerService:
-    """A compose service as the :class:`~gauntlet.boot.stack.Service` protocol sees it."""
-
-    def __init__(self, name: str, container_id: str) -> None:
-        self.name = name
-        self.container_id = container_id
-
-    def status(self) -> str:
-        """Docker's state: created, running, exited, dead, ... or "removed"."""
-        done = _docker("inspect", "--format", "{{.State.Status}}", self.container_id)
-        return done.stdout.strip() if done.returncode == 0 else "removed"
-
-    def send_signal(self, sig: int) -> None:
-        """``docker kill --signal``: the signal reaches PID 1 of the container, the service."""
-        name = signal.Signals(sig).name
-        done = _docker("kill", "--signal", name, self.container_id)
-        if done.returncode != 0:
-            raise InfrastructureError(f"cannot send {name} to compose service {self.name!r}: "
-                                      f"{done.stderr.strip()}")
-
-    def alive(self) -> bool:
-        return self.status() in ("running", "restarting", "paused")
-
-    def wait(self, timeout_s: float | None = None) -> int | None:
-        """``docker wait``: the exit code once stopped; None if it still runs at the bound."""
-        try:
-            done = subprocess.run(["docker", "wait", self.container_id], capture_output=True,
-                                  text=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return None
-        text = done.stdout.strip()
-        return int(text) if done.returncode == 0 and text.lstrip("-").isdigit() else None
-
-    def logs(self) -> str:
-        """stdout and stderr of the container, interleaved as the engine returns them."""
-        try:
-            done = subprocess.run(["docker", "logs", self.container_id], stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, timeout=COMMAND_TIMEOUT_S, check=False)
-        except subprocess.TimeoutExpired:
-            return ""
-        return done.stdout.decode("utf-8", errors="replace")
 
 
 # -- DockerCompose, with a project name, an environment and bounded commands ----------------------
@@ -308,7 +127,7 @@ class _Compose(DockerCompose):
 
 def _override(policy: Policy, broken: list[str], api_env: Mapping[str, str]) -> dict[str, Any]:
     """The per-boot compose override: the API's policy and switches, owner labels on all."""
-    labels = {OWNER_LABEL: _owner()}
+    labels = {OWNER_LABEL: owner_tag()}
     environment = {
         **policy.to_env(),
         **broken_env(broken),
@@ -346,20 +165,20 @@ def _diagnose(compose: _Compose, waited_s: float, stderr: str, logs_dir: Path) -
         logs = ContainerService(name, c.ID).logs() if c.ID else ""
         if c.State in ("exited", "dead"):
             return BootError(f"compose service {name!r} exited with code {c.ExitCode} during start",
-                             hint=f"its log is {logs_dir / name}.log", logs=_tail(logs))
+                             hint=f"its log is {logs_dir / name}.log", logs=log_tail(logs))
         if c.Health in ("unhealthy", "starting"):
             return BootError(f"compose service {name!r} not healthy within {waited_s:.0f} s",
-                             hint=f"its log is {logs_dir / name}.log", logs=_tail(logs))
-    detail = _tail(stderr, 1) or "no output"
-    missing = [img for img in images(compose.env).values() if not _image_present(img)]
+                             hint=f"its log is {logs_dir / name}.log", logs=log_tail(logs))
+    detail = log_tail(stderr, 1) or "no output"
+    missing = [img for img in images(compose.env).values() if not image_present(img)]
     hint = f"images missing: {', '.join(missing)}; {HINT}" if missing else None
-    return BootError(f"docker compose up failed: {detail}", hint=hint, logs=_tail(stderr))
+    return BootError(f"docker compose up failed: {detail}", hint=hint, logs=log_tail(stderr))
 
 
 def _save_logs(project: str, logs_dir: Path) -> None:
     """Each container's log as ``<service>.log``; best effort, never raises."""
     try:
-        listing = _docker("ps", "-a", "--filter", f"label={PROJECT_LABEL}={project}", "--format",
+        listing = docker_cli("ps", "-a", "--filter", f"label={PROJECT_LABEL}={project}", "--format",
                           f'{{{{.ID}}}} {{{{.Label "{SERVICE_LABEL}"}}}}').stdout
     except (InfrastructureError, subprocess.TimeoutExpired):
         return
@@ -393,7 +212,7 @@ def boot_compose(
     started = time.monotonic()
     env = compose_environment()
     require_docker()
-    compose_version = _require_compose_v2(env)
+    compose_version = require_compose_v2(env)
     sweep_stale_projects()
     project = f"{PROJECT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -428,7 +247,7 @@ def boot_compose(
 
         exits.callback(teardown)
 
-        missing = [img for img in images(env).values() if not _image_present(img)]
+        missing = [img for img in images(env).values() if not image_present(img)]
         local_missing = [img for img in missing if img.startswith("gauntlet-")]
         if local_missing:
             raise InfrastructureError(
@@ -436,7 +255,7 @@ def boot_compose(
                 hint=f"{HINT}, or where images can be pulled: "
                      f"docker compose -f {compose_file.name} build",
             )
-        _warn_if_stale(images(env)["GAUNTLET_IMAGE_APP"])
+        warn_if_stale(images(env)["GAUNTLET_IMAGE_APP"])
         wait_s = config.boot_timeout_s + (PULL_ALLOWANCE_S if missing else 0.0)
         try:
             compose.up(wait_timeout_s=wait_s)
@@ -477,11 +296,11 @@ def boot_compose(
             if not services["api"].alive():
                 raise BootError(f"compose service 'api' exited with code "
                                 f"{services['api'].wait(1.0)} before ready",
-                                logs=_tail(services["api"].logs()))
+                                logs=log_tail(services["api"].logs()))
             if time.monotonic() > deadline:
                 raise BootError(f"compose service 'api' not ready (/health/ready) within "
                                 f"{config.boot_timeout_s:.0f} s",
-                                logs=_tail(services["api"].logs()))
+                                logs=log_tail(services["api"].logs()))
             time.sleep(0.1)
 
         boot_time_s = time.monotonic() - started
