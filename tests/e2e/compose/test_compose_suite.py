@@ -1,0 +1,52 @@
+"""The SLO run and the breaker, retries and graceful-shutdown experiments on the compose
+backend: the same verdicts as on the local backend, against the stack in containers."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from chaos.experiments.base import run_experiment
+from gauntlet.boot.engine import require_docker
+from gauntlet.config import ExperimentConfig, parse_suite
+from gauntlet.errors import InfrastructureError
+from gauntlet.runner import run_suite
+
+pytestmark = pytest.mark.compose
+
+
+@pytest.fixture(scope="module", autouse=True)
+def docker_engine() -> None:
+    try:
+        require_docker(timeout_s=5.0)
+    except InfrastructureError:
+        pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
+
+
+def _no_gauntlet_containers() -> list[str]:
+    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=gauntlet-"],
+                         capture_output=True, text=True, check=True, timeout=30).stdout
+    return out.split()
+
+
+def test_slo_run_on_compose(tmp_path: Path) -> None:
+    suite = parse_suite({"name": "compose-slo", "stack": {"backend": "compose"},
+                         "load": {"scenario": "api_mix", "users": 10, "spawn_rate": 10,
+                                  "duration_s": 10},
+                         "slo": {"p95_ms": 500, "error_rate": 0.01}})
+    outcome = run_suite(suite, output_dir=tmp_path)
+    assert outcome.exit_code == 0, [v.reason for v in outcome.verdicts if not v.passed]
+    assert outcome.summary["overall"]["count"] > 50
+    assert _no_gauntlet_containers() == []
+
+
+@pytest.mark.parametrize("name", ["breaker", "retries", "shutdown"])
+def test_experiment_on_compose(tmp_path: Path, name: str) -> None:
+    suite = parse_suite({"name": "compose-chaos", "stack": {"backend": "compose"},
+                         "experiments": [{"name": name}]})
+    verdicts, _ = run_experiment(suite, ExperimentConfig(name=name), tmp_path / name)
+    failed = [f"{v.name}: {v.reason}" for v in verdicts if not v.passed]
+    assert verdicts and not failed, failed
+    assert _no_gauntlet_containers() == []
