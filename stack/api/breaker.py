@@ -1,7 +1,7 @@
 """A circuit breaker that opens on a failure *rate* over a rolling time window.
 
 Why our own: the claim under test (lazy-foundry, Quemiai) is "opens at 50 % errors over a 10 s
-rolling window". The maintained Python breakers we checked — aiobreaker (pinned), pybreaker,
+rolling window". The maintained Python breakers we checked — aiobreaker, pybreaker,
 purgatory, circuitbreaker/aiocircuitbreaker — all count *consecutive* failures, so a steady
 40 % error rate never opens them and a burst of 5 errors among 1,000 successes does. Wrapping
 aiobreaker would mean overriding its state storage and transition logic, i.e. writing this
