@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from chaos.faults import Fault, FaultInjector
 from gauntlet.boot import Stack, boot
+from gauntlet.boot.local import sweep_stale_tempdirs
 from gauntlet.config import parse_suite
 
 
@@ -130,6 +132,13 @@ def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> N
                 break
             time.sleep(0.1)
         assert alive == []
+        # its temp dir outlives a kill -9; the next boot's sweep removes it
+        left = [d for d in Path(tempfile.gettempdir()).glob("gauntlet-*")
+                if (d / "owner.pid").exists()
+                and (d / "owner.pid").read_text().strip() == str(proc.pid)]
+        assert left, "the killed owner's temp dir should still be there before a sweep"
+        sweep_stale_tempdirs()
+        assert not any(d.exists() for d in left)
     finally:
         if proc.poll() is None:
             proc.kill()
