@@ -34,7 +34,8 @@ from gauntlet.outcome import ExitCode
 from gauntlet.runner import Hooks, RunOutcome, run_suite
 
 console = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# piped into a CI log, rich would assume 80 columns and wrap the figures table
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 def _fail(exc: BaseException) -> None:
