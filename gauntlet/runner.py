@@ -209,8 +209,8 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
 
     def tick(run: LoadRun) -> None:
         nonlocal monitor
-        if monitor is None and run._proc is not None and run._proc.pid:
-            monitor = CpuMonitor(run._proc.pid)
+        if monitor is None and run.pid:
+            monitor = CpuMonitor(run.pid)
         if monitor is not None:
             monitor.tick()
         hooks.on_load_tick(run)

@@ -143,6 +143,11 @@ class LoadRun:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.alive()
 
+    @property
+    def pid(self) -> int | None:
+        """Locust's (master) process id once started: what the generator-health monitor watches."""
+        return self._proc.pid if self._proc is not None else None
+
     def elapsed_s(self) -> float:
         return time.monotonic() - self._started if self._started else 0.0
 
