@@ -2,8 +2,8 @@
 
 Each configured threshold becomes one verdict with the observed value, the threshold and a
 reason. A gate on latency passes when observed ≤ threshold; a gate on throughput when observed ≥
-threshold. An endpoint named in the suite but absent from the samples fails: a gate with no data
-is not a passed gate.
+threshold. An endpoint named in the suite but absent from the samples is inconclusive: a gate with
+no data is neither a passed gate nor a failed one.
 """
 
 from __future__ import annotations
@@ -32,12 +32,13 @@ def gate(scope: str, key: str, threshold: float, figures: Figures | None,
     name = f"{key} [{scope}]"
     unit = "ratio" if key in ("error_rate", "rate_429") else ("req/s" if key == "min_rps" else "ms")
     if figures is None or figures.count == 0:
-        return Verdict("slo", name, False, f"no requests for {scope}: nothing to judge",
-                       None, threshold, unit, unreliable)
+        return Verdict.missing("slo", name, f"no requests for {scope}: nothing to judge",
+                               threshold, unit, unreliable=unreliable,
+                               evidence=f"requests of {scope}")
     observed = figures.rps if key == "min_rps" else float(getattr(figures, key))
     if math.isnan(observed):
-        return Verdict("slo", name, False, f"{key} undefined for {scope}", None, threshold, unit,
-                       unreliable)
+        return Verdict.judge("slo", name, False, f"{key} undefined for {scope}", None, threshold,
+                             unit, unreliable=unreliable)
     if key in _LOWER:
         passed = observed >= threshold
         relation = "≥" if passed else "<"
@@ -46,7 +47,8 @@ def gate(scope: str, key: str, threshold: float, figures: Figures | None,
         relation = "≤" if passed else ">"
     reason = (f"{scope}: {key} {_fmt(key, observed)} {relation} {_fmt(key, threshold)}"
               f" over {figures.count} requests")
-    return Verdict("slo", name, passed, reason, observed, threshold, unit, unreliable)
+    return Verdict.judge("slo", name, passed, reason, observed, threshold, unit,
+                         unreliable=unreliable)
 
 
 def slo_verdicts(

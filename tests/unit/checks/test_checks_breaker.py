@@ -1,0 +1,161 @@
+"""Breaker verdicts on synthetic runs: a healthy breaker passes every verdict, each broken
+behaviour fails its verdict, withheld evidence makes a verdict inconclusive, and a service with
+no breaker passes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from checks.breaker import bounds, breaker_verdicts
+from checks.markers import marked
+from gauntlet.contract import BreakerClaim, Marker
+from tests.unit.checks.factory import GEN, ask, by_name, fault, frame, run, state
+
+OPEN = {"X-Fallback": "circuit-open"}
+CLAIM = BreakerClaim(
+    name="upstream", link="upstream", requests=[GEN], failure_rate=0.5, window_s=5, min_calls=5,
+    open_s=3, call_timeout_s=1, max_call_s=2,
+    open_answer=Marker(status=503, header="X-Fallback", value="circuit-open"))
+FAULT = fault("upstream", 4, 16, "timeout")
+NAMES = ["opens after the fault starts", "fails fast while open",
+         "probes after the open duration", "closes after the fault", "error rate recovers"]
+
+
+def opened(start: float, end: float, ms: float = 5.0) -> list[dict[str, Any]]:
+    return run(start, end, 0.1, ms=ms, status=503, headers=OPEN)
+
+
+def healthy(**change: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A breaker that opens 2.5 s into the fault, probes at +3.1 s, closes after it."""
+    parts = {
+        "steady": run(0, 4, 0.1),
+        "failing": run(4, 6.5, 0.1, ms=1000, status=504),
+        "open": opened(6.5, 9.6),
+        "probe": [ask(9.6, 1000, 504)],
+        "reopen": opened(9.8, 16),
+        "after": run(16.5, 26.5, 0.1),
+    }
+    parts.update(change)
+    return [row for rows in parts.values() for row in rows]
+
+
+def verdicts(rows: list[dict[str, Any]], events: list[Any] | None = None) -> dict[str, Any]:
+    return by_name(breaker_verdicts(frame(rows), FAULT if events is None else events, CLAIM))
+
+
+def test_bounds_follow_the_claim() -> None:
+    b = bounds(CLAIM)
+    assert (b.open_within_s, b.fail_fast_ms, b.close_within_s) == (5 + 2 + 1, 250, 3 + 2 + 2)
+    consecutive = CLAIM.model_copy(update={"failure_rate": None, "window_s": None,
+                                           "consecutive_failures": 4})
+    assert bounds(consecutive).open_within_s == 4 * 2 + 1
+    both = CLAIM.model_copy(update={"consecutive_failures": 4})
+    assert bounds(both).open_within_s == 4 * 2 + 1 + 5
+
+
+def test_healthy_breaker_passes_every_verdict() -> None:
+    got = verdicts(healthy())
+    assert list(got) == NAMES
+    assert all(v.passed for v in got.values()), [v.reason for v in got.values()]
+    assert all(v.claim == "breaker.upstream" and v.name.endswith("[upstream]")
+               for v in got.values())
+    assert got["opens after the fault starts"].observed == pytest.approx(2.5)
+
+
+def test_naive_service_without_a_breaker_passes_nothing() -> None:
+    got = verdicts(run(0, 4, 0.1) + run(4, 16, 0.1, ms=1000, status=504) + run(16, 30, 0.1))
+    assert got["opens after the fault starts"].failed
+    assert "never opened" in got["opens after the fault starts"].reason
+    for name in NAMES[1:]:
+        assert got[name].inconclusive and "never opened" in got[name].reason, name
+    assert not any(v.passed for v in got.values())
+
+
+def test_opens_too_late_fails() -> None:
+    late = healthy(failing=run(4, 13, 0.1, ms=1000, status=504), open=opened(13, 16),
+                   probe=[], reopen=[])
+    assert verdicts(late)["opens after the fault starts"].failed
+
+
+def test_no_request_during_the_fault_or_no_fault_is_inconclusive() -> None:
+    quiet = run(0, 4, 0.1) + run(16.5, 26.5, 0.1)
+    assert all(v.inconclusive for v in verdicts(quiet).values())
+    assert all(v.inconclusive for v in verdicts(healthy(), events=[]).values())
+
+
+def test_slow_open_answers_fail_fast_verdict() -> None:
+    got = verdicts(healthy(open=opened(6.5, 9.6, ms=900), reopen=opened(9.8, 16, ms=900)))
+    assert got["fails fast while open"].failed
+
+
+def test_breaker_stuck_open_fails_probe_and_close() -> None:
+    got = verdicts(healthy(probe=[], reopen=opened(9.6, 16), after=opened(16, 26.5)))
+    assert got["probes after the open duration"].failed
+    assert "still answering as open" in got["probes after the open duration"].reason
+    assert got["closes after the fault"].failed
+    assert got["error rate recovers"].failed
+
+
+def test_breaker_that_does_not_hold_open_fails_the_probe_verdict() -> None:
+    leaky = healthy(open=[*opened(6.5, 7.5), ask(7.5, 1000, 504), *opened(7.6, 9.6)])
+    got = verdicts(leaky)
+    assert got["probes after the open duration"].failed
+    assert "does not hold open" in got["probes after the open duration"].reason
+
+
+def test_probe_seen_only_in_the_state_metric_passes() -> None:
+    rows = healthy(probe=[], reopen=opened(9.6, 16))
+    events = [*FAULT, state(9.55, "breaker.upstream", "half_open")]
+    assert verdicts(rows, events)["probes after the open duration"].passed
+    # a half_open state of another claim is no evidence
+    other = [*FAULT, state(9.55, "breaker.other", "half_open")]
+    assert verdicts(rows, other)["probes after the open duration"].failed
+
+
+def test_traffic_stopping_after_opening_leaves_probe_close_and_recovery_inconclusive() -> None:
+    got = verdicts(run(0, 4, 0.1) + run(4, 6.5, 0.1, ms=1000, status=504) + opened(6.5, 8.5))
+    assert got["opens after the fault starts"].passed
+    assert got["probes after the open duration"].inconclusive
+    assert got["closes after the fault"].inconclusive
+    assert got["error rate recovers"].inconclusive
+
+
+def test_recovery_inconclusive_without_requests_after_the_close_bound() -> None:
+    got = verdicts(healthy(after=run(16.5, 20, 0.1)))
+    assert got["closes after the fault"].passed
+    assert got["error rate recovers"].inconclusive
+
+
+def test_errors_after_recovery_fail_the_recovery_verdict() -> None:
+    flaky = run(16.5, 26.5, 0.2) + run(16.6, 26.6, 0.2, status=500)
+    assert verdicts(healthy(after=flaky))["error rate recovers"].failed
+
+
+def test_rate_limited_answers_are_not_probes() -> None:
+    rows = healthy(probe=[ask(8.0, 3, 429)], reopen=opened(9.6, 16))
+    assert verdicts(rows)["probes after the open duration"].failed  # stuck open, 429 ignored
+
+
+def test_open_answer_recognised_by_body_marker() -> None:
+    claim = CLAIM.model_copy(update={"open_answer": Marker(status=503, body="circuit open")})
+    rows = healthy(open=run(6.5, 9.6, 0.1, ms=5, status=503,
+                            markers={"breaker.upstream": 1}),
+                   reopen=run(9.8, 16, 0.1, ms=5, status=503, markers={"breaker.upstream": 1}))
+    got = by_name(breaker_verdicts(frame(rows), FAULT, claim))
+    assert all(v.passed for v in got.values()), [v.reason for v in got.values()]
+
+
+def test_marker_needs_every_condition_it_gives() -> None:
+    df = frame(ask(0, status=503, headers={"X-Fallback": "circuit-open"}),
+               ask(1, status=503), ask(2, status=200, headers={"X-Fallback": "circuit-open"}),
+               ask(3, status=503, headers={"X-Fallback": "stale"}))
+    assert marked(df, CLAIM.open_answer, None).tolist() == [True, False, False, False]
+    present = Marker(header="X-Fallback")
+    assert marked(df, present, None).tolist() == [True, False, True, True]
+    assert not marked(frame(ask(0, status=503)), present, None).any()  # no header column
+    body = Marker(body="open")
+    assert not marked(df, body, None).any() and not marked(df, body, "marker:nope").any()
+    with_body = frame(ask(0, markers={"b": 1}), ask(1, markers={"b": 0}))
+    assert marked(with_body, body, "marker:b").tolist() == [True, False]

@@ -1,0 +1,98 @@
+"""Retry verdicts: a retried transient fault passes; failures, a silent metric and slow retries
+fail; without evidence that anything was retried the verdicts are inconclusive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.retry import retry_verdicts
+from checks.windows import backoff_budget_s
+from gauntlet.contract import Metric, RetriesClaim
+from tests.unit.checks.factory import GEN, ask, by_name, fault, frame, run
+
+CLAIM = RetriesClaim(name="upstream", link="upstream", requests=[GEN], attempts=3,
+                     initial_s=0.2, max_s=1.0, call_timeout_s=1,
+                     metric=Metric(name="retries_total", labels={"target": "upstream"}))
+NO_METRIC = CLAIM.model_copy(update={"metric": None})
+EVENTS = fault("upstream", 3.0, 3.3)
+STEADY = run(0, 10, 0.05)
+ABSORBED, VISIBLE, BUDGET = ("transient fault absorbed", "retries visible in metrics",
+                             "added latency within the backoff budget")
+
+
+def judge(rows: list[dict[str, Any]], delta: float | None, claim: RetriesClaim = CLAIM,
+          min_success: float = 0.995, events: list[Any] | None = None) -> dict[str, Any]:
+    return by_name(retry_verdicts(frame(rows), EVENTS if events is None else events, claim,
+                                  metric_delta=delta, min_success=min_success))
+
+
+def test_backoff_budget_is_the_capped_sum_of_floors_plus_jitter() -> None:
+    assert backoff_budget_s(3, 0.2, 1.0) == (0.2 + 0.2) + (0.4 + 0.2)
+    assert backoff_budget_s(1, 1.0, 8.0) == 0.0
+    assert backoff_budget_s(5, 1.0, 3.0) == 2 + 3 + 3 + 3
+
+
+def test_retried_fault_passes() -> None:
+    got = judge([*STEADY, ask(3.0, 450)], delta=3)
+    assert list(got) == [ABSORBED, VISIBLE, BUDGET]
+    assert all(v.passed for v in got.values()), [v.reason for v in got.values()]
+    assert got[ABSORBED].claim == "retries.upstream"
+
+
+def test_failures_around_the_fault_fail_absorbed() -> None:
+    lost = STEADY + [ask(3.0 + i / 100, 5, 0) for i in range(5)]
+    got = judge(lost, delta=3)
+    assert got[ABSORBED].failed
+    assert got[VISIBLE].passed
+    assert got[BUDGET].passed  # retries happened (metric), and nothing was slow
+
+
+def test_failures_without_any_retry_evidence_fail_even_within_tolerance() -> None:
+    got = judge([*STEADY, ask(3.0, 5, 0)], delta=0, min_success=0.5)
+    assert got[ABSORBED].failed and "not retried" in got[ABSORBED].reason
+
+
+def test_untouched_requests_leave_absorbed_inconclusive() -> None:
+    got = judge(STEADY, delta=0)
+    assert got[ABSORBED].inconclusive
+    assert got[VISIBLE].inconclusive
+    assert got[BUDGET].inconclusive
+
+
+def test_unreadable_metric_fails_visibility() -> None:
+    got = judge([*STEADY, ask(3.0, 450)], delta=None)
+    assert got[VISIBLE].failed and "not readable" in got[VISIBLE].reason
+    # the slowed success still shows the retry for the other verdicts
+    assert got[ABSORBED].passed and got[BUDGET].passed
+
+
+def test_silent_metric_fails_visibility_when_requests_were_touched() -> None:
+    got = judge([*STEADY, ask(3.0, 5, 0)], delta=0)
+    assert got[VISIBLE].failed
+
+
+def test_slow_retries_fail_the_budget() -> None:
+    got = judge([*STEADY, ask(3.0, 5000)], delta=3)
+    assert got[BUDGET].failed
+
+
+def test_without_a_metric_slowed_successes_are_the_evidence() -> None:
+    got = judge([*STEADY, ask(3.0, 450)], delta=None, claim=NO_METRIC)
+    assert list(got) == [ABSORBED, BUDGET]
+    assert all(v.passed for v in got.values())
+    untouched = judge(STEADY, delta=None, claim=NO_METRIC)
+    assert all(v.inconclusive for v in untouched.values())
+
+
+def test_no_fault_or_no_overlapping_request_is_inconclusive() -> None:
+    assert all(v.inconclusive for v in judge(STEADY, delta=3, events=[]).values())
+    assert all(v.inconclusive for v in judge(run(5, 10, 0.1), delta=3).values())
+
+
+def test_naive_service_without_retries_passes_nothing() -> None:
+    # every request hitting the fault fails at once; the metric stays at 0
+    naive = [*STEADY, *(ask(3.0 + i / 50, 2, 503) for i in range(15))]
+    got = judge(naive, delta=0)
+    assert got[ABSORBED].failed and got[VISIBLE].failed and got[BUDGET].inconclusive
+    got = judge(naive, delta=None, claim=NO_METRIC)
+    assert not any(v.passed for v in got.values())

@@ -1,0 +1,124 @@
+"""Shutdown verdicts: a draining service passes; in-flight failures, no drain, a late or wrong
+exit fail; a record without the evidence (no probes, nothing in flight) is inconclusive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from checks.shutdown import shutdown_verdicts
+from gauntlet.contract import ShutdownClaim
+from gauntlet.timeline import Event
+from tests.unit.checks.factory import (
+    GEN,
+    LIST,
+    ask,
+    by_name,
+    exited,
+    frame,
+    probes,
+    run,
+    signal,
+)
+
+CLAIM = ShutdownClaim(name="sigterm", service="api", requests=[GEN, LIST], drain_delay_s=2,
+                      deadline_s=10, ready_within_s=1)
+READY, INFLIGHT, DRAIN, EXIT = ("readiness unready after the signal",
+                                "no failed request started before the signal",
+                                "served during the drain delay", "exits 0 within the deadline")
+BASE = run(0, 4.8, 0.1, ms=10, name=LIST)
+INFLIGHT_OK = [ask(4.9, 400, 200, GEN)]
+DRAINED = run(5.1, 6.6, 0.1, ms=10, name=LIST)
+
+
+def ready_probes(flip_at: float = 5.05, step: float = 0.1, until: float = 7.0) -> list[Event]:
+    return probes(0, until, step, "ready", lambda at: 503 if at >= flip_at else 200)
+
+
+def events(*, ready: list[Event] | None = None, exit_: list[Event] | None = None) -> list[Event]:
+    return [signal(5), *(ready_probes() if ready is None else ready),
+            *([exited(8, 0, 3.0)] if exit_ is None else exit_)]
+
+
+def judge(rows: list[dict[str, Any]], evs: list[Event],
+          claim: ShutdownClaim = CLAIM) -> dict[str, Any]:
+    return by_name(shutdown_verdicts(frame(rows), evs, claim))
+
+
+def test_draining_service_passes_every_verdict() -> None:
+    got = judge(BASE + INFLIGHT_OK + DRAINED, events())
+    assert list(got) == [READY, INFLIGHT, DRAIN, EXIT]
+    assert all(v.passed for v in got.values()), [v.reason for v in got.values()]
+    assert all(v.claim == "shutdown.sigterm" for v in got.values())
+
+
+@settings(max_examples=50)
+@given(st.floats(min_value=0.0, max_value=0.9), st.integers(min_value=1, max_value=20))
+def test_inflight_failures_fail_the_verdict(when: float, inflight: int) -> None:
+    evs = events(ready=ready_probes(flip_at=5 + when))
+    good = BASE + [ask(4.9, 400, 200, GEN)] * inflight + DRAINED
+    bad = BASE + [ask(4.9, 400, 0, GEN)] * inflight + DRAINED
+    assert all(v.passed for v in judge(good, evs).values())
+    assert judge(bad, evs)[INFLIGHT].failed
+
+
+def test_naive_service_without_drain_passes_nothing() -> None:
+    # no handler: the process dies on the signal, killed by it, readiness never flips
+    evs = [signal(5), *probes(0, 5, 0.1, "ready", 200), *probes(5, 7, 0.1, "ready", 0),
+           exited(5.01, -15, 0.01)]
+    got = judge([*BASE, ask(4.9, 100, 0, GEN), ask(5.5, 1, 0, GEN)], evs)
+    assert not any(v.passed for v in got.values())
+    assert got[READY].failed and got[INFLIGHT].failed and got[DRAIN].failed and got[EXIT].failed
+
+
+def test_readiness_that_never_flips_fails_and_missing_probes_are_inconclusive() -> None:
+    assert judge(BASE + INFLIGHT_OK + DRAINED,
+                 events(ready=probes(0, 7, 0.1, "ready", 200)))[READY].failed
+    assert judge(BASE + INFLIGHT_OK + DRAINED, events(ready=[]))[READY].inconclusive
+    assert judge(BASE + INFLIGHT_OK + DRAINED,
+                 events(ready=probes(0, 4.9, 0.1, "ready", 200)))[READY].inconclusive
+
+
+def test_readiness_flip_seen_late_by_a_sparse_probe_is_marginal_or_fails() -> None:
+    sparse = events(ready=ready_probes(flip_at=6.3, step=0.5, until=9))
+    verdict = judge(BASE + INFLIGHT_OK + DRAINED, sparse)[READY]
+    assert verdict.inconclusive and verdict.marginal  # seen at 1.5 s, could be 1.0 s
+    late = events(ready=ready_probes(flip_at=7.0, step=0.1, until=9))
+    assert judge(BASE + INFLIGHT_OK + DRAINED, late)[READY].failed
+
+
+def test_nothing_in_flight_or_started_in_the_drain_is_inconclusive() -> None:
+    got = judge(BASE, events())
+    assert got[INFLIGHT].inconclusive and got[DRAIN].inconclusive
+
+
+def test_failures_in_the_drain_delay_fail() -> None:
+    assert judge(BASE + INFLIGHT_OK + [ask(5.5, 1, 503, LIST)], events())[DRAIN].failed
+
+
+def test_no_drain_verdict_without_a_drain_delay_nor_readiness_without_the_claim() -> None:
+    claim = CLAIM.model_copy(update={"drain_delay_s": 0, "ready_flips_first": False})
+    assert list(judge(BASE + INFLIGHT_OK, events(), claim)) == [INFLIGHT, EXIT]
+
+
+def test_exit_code_and_time_are_judged() -> None:
+    rows = BASE + INFLIGHT_OK + DRAINED
+    assert judge(rows, events(exit_=[exited(8, 1, 3.0)]))[EXIT].failed
+    assert judge(rows, events(exit_=[exited(20, 0, 15.0)]))[EXIT].failed
+    any_code = CLAIM.model_copy(update={"exit_code": None})
+    assert judge(rows, events(exit_=[exited(8, 1, 3.0)]), any_code)[
+        "exits any code within the deadline"].passed
+
+
+def test_missing_exit_fails_only_when_the_timeline_outlasts_the_bound() -> None:
+    rows = BASE + INFLIGHT_OK + DRAINED
+    assert judge(rows, events(exit_=[]))[EXIT].inconclusive  # timeline ends at 7 s
+    long = events(exit_=[Event(signal(5).at_s + 14, "phase", {"name": "end"})])
+    assert judge(rows, long)[EXIT].failed
+
+
+def test_no_signal_is_inconclusive() -> None:
+    got = judge(BASE, ready_probes())
+    assert all(v.inconclusive for v in got.values())

@@ -1,0 +1,117 @@
+"""Slow-dependency verdicts: the precondition (the fault shows in latency), the deadline and the
+pool; a fault not in the path demotes both to inconclusive."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks.slowdep import deadline_verdicts, fault_in_path, max_in_flight, pool_verdicts
+from checks.steady import demote
+from checks.windows import Window
+from gauntlet.contract import DeadlineClaim, PoolClaim
+from tests.unit.checks.factory import CREATE, ITEM, T0, ask, fault, frame, run
+
+DEADLINE = DeadlineClaim(name="request", requests=[ITEM, CREATE], deadline_s=3, link="postgres",
+                         status=504)
+POOL = PoolClaim(name="postgres", link="postgres", requests=[ITEM, CREATE], size=5,
+                 acquire_timeout_s=0.5, status=503)
+FAULT = fault("postgres", 2, 10, "latency")
+STEADY = run(0, 2, 0.1, name=ITEM)
+Rows = list[dict[str, Any]]
+
+
+def deadline(rows: Rows, added_ms: float = 5000, events: list[Any] | None = None) -> Any:
+    [verdict] = deadline_verdicts(frame(rows), FAULT if events is None else events, DEADLINE,
+                                  added_ms=added_ms)
+    return verdict
+
+
+def pool(rows: Rows, events: list[Any] | None = None) -> Any:
+    [verdict] = pool_verdicts(frame(rows), FAULT if events is None else events, POOL,
+                              added_ms=500)
+    return verdict
+
+
+def cut(ms: float = 3050, status: int = 504) -> Rows:
+    return run(3, 8, 0.5, ms=ms, status=status, name=CREATE)
+
+
+def exhausted(busy_ms: float = 520, busy_status: int = 503, held_ms: float = 1000) -> Rows:
+    """Ten requests at once against a pool of five: five hold a connection, five are refused."""
+    return ([ask(3 + i * 0.001, held_ms, 201, CREATE) for i in range(5)]
+            + [ask(3.01 + i * 0.001, busy_ms, busy_status, ITEM) for i in range(5)])
+
+
+def test_fault_in_path_precondition() -> None:
+    shown = fault_in_path(frame(STEADY + cut()), FAULT, "postgres", [ITEM, CREATE], 5000)
+    assert shown.passed and shown.check == "precondition" and shown.claim == ""
+    hidden = fault_in_path(frame(STEADY + run(3, 8, 0.5, name=CREATE)), FAULT, "postgres",
+                           [ITEM, CREATE], 5000)
+    assert hidden.failed and "not in their path" in hidden.reason
+    assert fault_in_path(frame(STEADY), FAULT, "postgres", [ITEM], 5000).inconclusive
+    assert fault_in_path(frame(STEADY + cut()), [], "postgres", [ITEM], 5000).inconclusive
+
+
+def test_a_deadline_cutting_early_still_shows_the_fault() -> None:
+    early = STEADY + run(3, 8, 0.5, ms=1000, status=504, name=CREATE)
+    assert fault_in_path(frame(early), FAULT, "postgres", [CREATE], 5000).passed
+
+
+def test_deadline_cutting_requests_passes() -> None:
+    verdict = deadline(STEADY + cut())
+    assert verdict.passed, verdict.reason
+    assert verdict.name == "no request exceeds the 3 s deadline [request]"
+    assert verdict.claim == "deadline.request"
+
+
+def test_request_outliving_the_deadline_fails() -> None:
+    assert deadline(STEADY + cut(ms=6000, status=200)).failed
+
+
+def test_slowest_within_resolution_of_the_bound_is_marginal() -> None:
+    verdict = deadline(STEADY + cut(ms=3450))
+    assert verdict.inconclusive and verdict.marginal
+
+
+def test_latency_never_near_the_deadline_is_inconclusive() -> None:
+    verdict = deadline(STEADY + cut(ms=520, status=200), added_ms=500)
+    assert verdict.inconclusive and "never pushed" in verdict.reason
+    assert deadline(STEADY + cut(), events=[]).inconclusive
+
+
+def test_fault_not_in_path_demotes_the_deadline_verdict() -> None:
+    rows = STEADY + run(3, 8, 0.25, name=CREATE) + [ask(5, 6000, 200, CREATE)]
+    assert deadline(rows).failed  # one request did outlive it
+    precondition = fault_in_path(frame(rows), FAULT, "postgres", [ITEM, CREATE], 5000)
+    [demoted] = demote([deadline(rows)], precondition)
+    assert demoted.inconclusive and "precondition not met" in demoted.reason
+
+
+def test_naive_service_without_deadline_or_pool_timeout_passes_nothing() -> None:
+    assert deadline(STEADY + cut(ms=5100, status=200)).failed
+    queued = [ask(3 + i * 0.001, 3500, 200, CREATE) for i in range(10)]
+    assert pool(STEADY + queued).failed
+
+
+def test_pool_answering_quickly_passes() -> None:
+    verdict = pool(STEADY + exhausted())
+    assert verdict.passed, verdict.reason
+    assert verdict.name == "pool exhaustion answers 503 quickly [postgres]"
+
+
+def test_pool_answering_slowly_fails() -> None:
+    assert pool(STEADY + exhausted(busy_ms=2000, held_ms=2500)).failed
+
+
+def test_pool_never_exhausted_is_inconclusive() -> None:
+    few = [ask(3 + i * 0.001, 600, 201, CREATE) for i in range(3)]
+    verdict = pool(STEADY + few)
+    assert verdict.inconclusive and "never exhausted" in verdict.reason
+    busy_but_quick = [ask(3 + i * 0.001, 600, 201, CREATE) for i in range(10)]
+    assert pool(STEADY + busy_but_quick).inconclusive
+    assert pool(STEADY + exhausted(), events=[]).inconclusive
+
+
+def test_max_in_flight_counts_overlaps_and_ends_before_starts() -> None:
+    df = frame(ask(0, 1000), ask(0.5, 1000), ask(1.0, 1000), ask(1.0, 100))
+    assert max_in_flight(df, Window(T0, T0 + 10)) == 3

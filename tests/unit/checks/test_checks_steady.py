@@ -1,0 +1,76 @@
+"""The steady state before a fault, and demotion of every claim verdict when it is missing."""
+
+from __future__ import annotations
+
+from checks.slo import gate
+from checks.steady import demote, steady_state
+from checks.verdict import Verdict
+from checks.windows import fault_windows, first_seen
+from gauntlet.timeline import Event
+from tests.unit.checks.factory import T0, ask, fault, frame, run
+
+
+def steady(rows: list[dict[str, object]], p95_ms: float | None = None) -> Verdict:
+    return steady_state(frame(rows), start_s=T0, end_s=T0 + 4, max_error_rate=0.01,
+                        p95_ms=p95_ms)
+
+
+def test_healthy_steady_state_passes() -> None:
+    verdict = steady(run(0, 4, 0.1), p95_ms=100)
+    assert verdict.passed and verdict.check == "steady-state" and verdict.claim == ""
+
+
+def test_failing_stack_before_the_fault_fails_with_a_reason() -> None:
+    rows = run(0, 4, 0.1) + [ask(0.05 + i * 0.5, 5, 500) for i in range(5)]
+    verdict = steady(rows)
+    assert verdict.failed
+    assert verdict.reason.startswith("the stack was already failing before the fault: 11.1 % "
+                                     "errors in the steady phase (limit 1.0 %")
+
+
+def test_slow_stack_before_the_fault_fails() -> None:
+    assert steady(run(0, 4, 0.1, ms=800), p95_ms=500).failed
+    assert steady(run(0, 4, 0.1, ms=800)).passed  # no latency limit given
+
+
+def test_no_sample_in_the_window_is_inconclusive() -> None:
+    assert steady(run(5, 8, 0.1)).inconclusive
+    # still in flight when the fault began: does not speak for the steady state
+    assert steady([ask(3.9, 500, 0)]).inconclusive
+
+
+def test_demote_turns_claim_verdicts_inconclusive_unless_steady_passed() -> None:
+    claims = [Verdict.judge("breaker", "opens [x]", True, "ok"),
+              Verdict.judge("breaker", "fails fast [x]", False, "slow"),
+              Verdict.missing("breaker", "probes [x]", "never opened")]
+    good = steady(run(0, 4, 0.1))
+    assert demote(claims, good) == claims
+    bad = steady(run(0, 4, 0.1, status=500))
+    demoted = demote(claims, bad)
+    assert all(v.inconclusive for v in demoted)
+    assert "no steady state" in demoted[0].reason and "measured: ok" in demoted[0].reason
+    assert demoted[2] == claims[2]
+    assert demote([bad, *claims], bad)[0] is bad
+    assert all(v.inconclusive for v in demote(claims, steady([])))
+
+
+def test_slo_gate_without_requests_is_inconclusive() -> None:
+    verdict = gate("GET /x", "p95_ms", 100.0, None)
+    assert verdict.inconclusive and "no requests" in verdict.reason
+
+
+def test_fault_windows_pair_and_leave_unmatched_open() -> None:
+    events = [
+        *fault("a", 1, 2),
+        Event(T0 + 3, "fault.applied", {"proxy": "b", "description": "b down"}),
+        Event(T0 + 9, "probe", {}),
+    ]
+    windows = fault_windows(events)
+    assert [(w.start_s - T0, w.end_s - T0) for w in windows] == [(1, 2), (3, 9)]
+    assert [w.start_s - T0 for w in fault_windows(events, "b")] == [3]
+
+
+def test_first_seen_allows_one_observation_interval() -> None:
+    assert first_seen(0.9, 1.0, 0.5) == ("pass", False)
+    assert first_seen(1.4, 1.0, 0.5) == ("inconclusive", True)
+    assert first_seen(1.6, 1.0, 0.5) == ("fail", False)
