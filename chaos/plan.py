@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chaos.faults import Fault, FaultInjector
+from gauntlet import cleanup
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class FaultPlan:
         """Block until every step has run its course."""
         for thread in self._threads:
             while thread.is_alive():
+                cleanup.check()  # the main flow notices a signal between short joins
                 thread.join(0.2)
 
     @contextmanager

@@ -1,92 +1,108 @@
-"""Probes: a background poller of the API's health endpoints and breaker state.
+"""Probes: a background poller of the service's health endpoints and claimed state metrics.
 
 Verdicts about readiness and breakers need to know *when* things changed, at a finer grain than
-load requests give. The prober polls ``/health/live``, ``/health/ready`` and ``/metrics`` on the
-API's direct address (not through the ``api`` proxy, so an API fault does not blind it) and
-writes every result to the timeline: ``probe`` events, and a ``breaker.state`` event whenever the
-breaker gauge changes.
+load requests give. The prober polls the live and ready paths the contract names on the
+service's direct address (not through its proxy, so a fault on the service does not blind it)
+and writes every answer to the timeline as a ``probe`` event; it scrapes the metrics path for
+the state metrics claims name and writes a ``metric.state`` event whenever one changes.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import ClassVar
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from gauntlet.contract import Metric, Probes
 from gauntlet.timeline import Timeline
 
-BREAKER_STATES = {0.0: "closed", 1.0: "open", 2.0: "half-open"}
 
-
-def breaker_states(metrics_text: str) -> dict[str, str]:
-    states: dict[str, str] = {}
+def metric_values(metrics_text: str, metric: Metric) -> list[float]:
+    """Values of the samples of ``metric`` (family or sample name) whose labels match."""
+    values: list[float] = []
     for family in text_string_to_metric_families(metrics_text):
-        if family.name != "breaker_state":
-            continue
         for sample in family.samples:
-            states[sample.labels.get("name", "")] = BREAKER_STATES.get(sample.value, "unknown")
-    return states
+            if metric.name not in (family.name, sample.name):
+                continue
+            if sample.name.endswith("_created"):
+                continue
+            if all(sample.labels.get(k) == v for k, v in metric.labels.items()):
+                values.append(float(sample.value))
+    return values
 
 
-def counter_total(metrics_text: str, family_name: str) -> float:
-    """Sum of a counter family over its labels (``retries`` → ``retries_total``)."""
-    total = 0.0
-    for family in text_string_to_metric_families(metrics_text):
-        if family.name == family_name:
-            total += sum(s.value for s in family.samples if s.name == f"{family_name}_total")
-    return total
+def metric_total(metrics_text: str, metric: Metric) -> float | None:
+    """Sum over the matching samples, or None when the family is absent."""
+    if not has_family(metrics_text, metric):
+        return None
+    return sum(metric_values(metrics_text, metric))
+
+
+def has_family(metrics_text: str, metric: Metric) -> bool:
+    names = {metric.name, metric.name.removesuffix("_total")}
+    return any(f.name in names for f in text_string_to_metric_families(metrics_text))
+
+
+def metric_state(metrics_text: str, metric: Metric) -> str | None:
+    """The state a state gauge says (``metric.states`` maps names to values)."""
+    values = metric_values(metrics_text, metric)
+    if not values:
+        return None
+    for name, value in metric.states.items():
+        if values[0] == value:
+            return name
+    return f"unknown({values[0]:g})"
 
 
 class Prober:
-    def __init__(self, base_url: str, timeline: Timeline, *, interval_s: float = 0.1,
-                 targets: tuple[str, ...] = ("live", "ready", "metrics"),
+    def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
+                 states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
                  timeout_s: float = 1.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeline = timeline
+        self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready)) if p}
+        self.metrics_path = probes.metrics if states else None
+        self.states = list(states)
         self.interval_s = interval_s
-        self.targets = targets
         self.timeout_s = timeout_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._breakers: dict[str, str] = {}
+        self._last: dict[str, str] = {}
 
-    _PATHS: ClassVar[dict[str, str]] = {
-        "live": "/health/live", "ready": "/health/ready", "metrics": "/metrics",
-    }
-
-    def _poll(self, client: httpx.Client, target: str) -> None:
+    def _poll(self, client: httpx.Client, target: str, path: str) -> None:
         started = time.monotonic()
-        status = 0
-        text = ""
         try:
-            response = client.get(self.base_url + self._PATHS[target])
-            status = response.status_code
-            if target == "metrics":
-                text = response.text
+            status = client.get(self.base_url + path).status_code
         except httpx.HTTPError:
             status = 0
-        latency_ms = (time.monotonic() - started) * 1000.0
-        if target == "metrics":
-            if text:
-                for name, state in breaker_states(text).items():
-                    if self._breakers.get(name) != state:
-                        self._breakers[name] = state
-                        self.timeline.emit("breaker.state", name=name, state=state)
+        self.timeline.emit("probe", target=target, status=status,
+                           latency_ms=(time.monotonic() - started) * 1000.0)
+
+    def _scrape(self, client: httpx.Client) -> None:
+        assert self.metrics_path is not None
+        try:
+            text = client.get(self.base_url + self.metrics_path).text
+        except httpx.HTTPError:
             return
-        self.timeline.emit("probe", target=target, status=status, latency_ms=latency_ms)
+        for claim, metric in self.states:
+            state = metric_state(text, metric)
+            if state is not None and self._last.get(claim) != state:
+                self._last[claim] = state
+                self.timeline.emit("metric.state", claim=claim, state=state)
 
     def _run(self) -> None:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
-        with httpx.Client(timeout=self.timeout_s, limits=httpx.Limits(max_keepalive_connections=0)
-                          ) as client:
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(timeout=self.timeout_s, limits=limits) as client:
             while not self._stop.is_set():
-                for target in self.targets:
-                    self._poll(client, target)
+                for target, path in self.paths.items():
+                    self._poll(client, target, path)
+                if self.metrics_path:
+                    self._scrape(client)
                 self._stop.wait(self.interval_s)
 
     def start(self) -> Prober:

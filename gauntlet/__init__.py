@@ -2,33 +2,58 @@
 
 The public surface, for suites written in Python or pytest (see ``gauntlet.pytest_plugin``)::
 
-    from gauntlet import boot, load_suite, run_suite
+    from gauntlet import load_suite, run_suite
     suite = load_suite(Path("suites/default.toml"))
     outcome = run_suite(suite)
+
+Names are imported on first use (PEP 562): ``gauntlet`` is also the package of the harness'
+lowest layer (errors, the contract, the timeline), which ``chaos``, ``checks`` and ``scenarios``
+import; importing the top layer (boot, runner) here eagerly would make every one of those
+imports go round a cycle.
 """
 
 from __future__ import annotations
 
-from chaos.faults import Fault, FaultInjector
-from chaos.plan import FaultPlan, TimedFault
-from checks.verdict import Verdict
-from gauntlet.boot import Stack, boot
-from gauntlet.config import Suite, load_suite, parse_suite
-from gauntlet.errors import (
-    BootError,
-    ConfigError,
-    GauntletError,
-    InfrastructureError,
-    Interrupted,
-    ToxiproxyError,
-)
-from gauntlet.outcome import ExitCode, exit_code
-from gauntlet.policy import Policy
-from gauntlet.runner import RunOutcome, run_suite
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chaos.faults import Fault, FaultInjector
+    from chaos.plan import FaultPlan, TimedFault
+    from checks.verdict import Verdict
+    from gauntlet.boot import Stack, boot
+    from gauntlet.config import Suite, load_suite, parse_suite
+    from gauntlet.contract import Contract, load_contract, parse_contract
+    from gauntlet.errors import (
+        BootError,
+        ConfigError,
+        GauntletError,
+        InfrastructureError,
+        Interrupted,
+        ToxiproxyError,
+    )
+    from gauntlet.outcome import ExitCode, exit_code
+    from gauntlet.runner import RunOutcome, run_suite
+
+_WHERE = {
+    "Fault": "chaos.faults", "FaultInjector": "chaos.faults",
+    "FaultPlan": "chaos.plan", "TimedFault": "chaos.plan",
+    "Verdict": "checks.verdict",
+    "Stack": "gauntlet.boot", "boot": "gauntlet.boot",
+    "Suite": "gauntlet.config", "load_suite": "gauntlet.config", "parse_suite": "gauntlet.config",
+    "Contract": "gauntlet.contract", "load_contract": "gauntlet.contract",
+    "parse_contract": "gauntlet.contract",
+    "BootError": "gauntlet.errors", "ConfigError": "gauntlet.errors",
+    "GauntletError": "gauntlet.errors", "InfrastructureError": "gauntlet.errors",
+    "Interrupted": "gauntlet.errors", "ToxiproxyError": "gauntlet.errors",
+    "ExitCode": "gauntlet.outcome", "exit_code": "gauntlet.outcome",
+    "RunOutcome": "gauntlet.runner", "run_suite": "gauntlet.runner",
+}
 
 __all__ = [
     "BootError",
     "ConfigError",
+    "Contract",
     "ExitCode",
     "Fault",
     "FaultInjector",
@@ -36,7 +61,6 @@ __all__ = [
     "GauntletError",
     "InfrastructureError",
     "Interrupted",
-    "Policy",
     "RunOutcome",
     "Stack",
     "Suite",
@@ -45,7 +69,21 @@ __all__ = [
     "Verdict",
     "boot",
     "exit_code",
+    "load_contract",
     "load_suite",
+    "parse_contract",
     "parse_suite",
     "run_suite",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'gauntlet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

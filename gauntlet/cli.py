@@ -1,10 +1,11 @@
 """The ``gauntlet`` command line: the only place that calls ``sys.exit``.
 
+    gauntlet verify CONTRACT              every experiment the contract's claims call for
     gauntlet run suites/default.toml      boot, load, judge, write a run dir
-    gauntlet up [--suite S]               boot a stack and keep it for manual poking (^C stops)
+    gauntlet up [--contract C]            boot a stack and keep it for manual poking (^C stops)
     gauntlet down                         stop a stack started by ``gauntlet up``
     gauntlet report RUN_DIR               rebuild a run's verdicts and report from its files
-    gauntlet chaos NAME [--broken X]      one chaos experiment on a fresh stack
+    gauntlet chaos NAME [--variant X]     one chaos experiment on a fresh stack
     gauntlet compare RUN BASELINE         per-endpoint deltas; exit 1 on a regression
     gauntlet trend RUN...                 key figures across runs, as a plot
 """
@@ -29,6 +30,7 @@ from rich.table import Table
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.config import Suite, load_suite, parse_suite
+from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
 from gauntlet.outcome import ExitCode
 from gauntlet.runner import Hooks, RunOutcome, run_suite
@@ -78,23 +80,36 @@ def print_outcome(outcome: RunOutcome) -> None:
     gen = summary.get("generator")
     if gen and not gen.get("reliable", True):
         out.print("[yellow]generator unreliable:[/] " + "; ".join(gen.get("reasons", [])))
+    marks = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]",
+             "inconclusive": "[bold yellow]INCONCLUSIVE[/]"}
     for v in outcome.verdicts:
-        mark = "[green]PASS[/]" if v.passed else "[bold red]FAIL[/]"
-        flag = " [yellow](unreliable)[/]" if v.unreliable else ""
-        out.print(f"{mark} {escape(v.check)}: {escape(v.name)} — {escape(v.reason)}{flag}",
-                  soft_wrap=True)
+        flag = " [yellow](marginal)[/]" if v.marginal else ""
+        flag += " [yellow](unreliable)[/]" if v.unreliable else ""
+        claim = f"[{v.claim}]" if v.claim and v.claim not in v.name else ""
+        out.print(f"{marks.get(v.status, v.status)} {escape(v.check + claim)}: {escape(v.name)} "
+                  f"— {escape(v.reason)}{flag}", soft_wrap=True)
     if outcome.error is not None and not isinstance(outcome.error, Interrupted | KeyboardInterrupt):
         console.print(f"[bold red]gauntlet: error:[/] {escape(str(outcome.error))}",
                       soft_wrap=True)
         if isinstance(outcome.error, InfrastructureError) and outcome.error.logs:
             console.print("[dim]" + escape(outcome.error.logs) + "[/]")
+        if summary.get("traceback"):
+            console.print(f"[dim]traceback: {escape(str(outcome.run_dir / summary['traceback']))}"
+                          "[/]", soft_wrap=True)
     elif outcome.error is not None:
         console.print("[yellow]interrupted[/]: everything gauntlet started was torn down")
+    forced = [k for k in summary.get("forced_kills") or [] if isinstance(k, dict)]
+    if forced:
+        console.print(f"[yellow]had to SIGKILL {len(forced)}:[/] " + escape("; ".join(
+            f"{k.get('name')} (pid {k.get('pid')}): {k.get('how')}" for k in forced)),
+            soft_wrap=True)
     started, finished = summary.get("started_at_s"), summary.get("finished_at_s")
+    n = {o: sum(v.status == o for v in outcome.verdicts) for o in marks}
+    line = (f"{n['pass']} passed, {n['fail']} failed, {n['inconclusive']} inconclusive of "
+            f"{len(outcome.verdicts)} verdicts")
     if started and finished:
-        passed = sum(v.passed for v in outcome.verdicts)
-        out.print(f"{passed} of {len(outcome.verdicts)} verdicts passed; wall time "
-                  f"{finished - started:.1f} s")
+        line += f"; wall time {finished - started:.1f} s"
+    out.print(line)
     out.print(f"run dir: {outcome.run_dir}")
     report = outcome.run_dir / "index.html"
     if report.exists():
@@ -148,6 +163,16 @@ def _finish(outcome: RunOutcome) -> None:
 
 
 def _run_with_progress(suite: Suite, text: str, output_dir: Path | None) -> RunOutcome:
+    """Run with a progress bar; a configuration error found before the run starts (an unknown
+    experiment or claim, bad parameters, a remote target) ends the command with exit 2."""
+    try:
+        return _progress_run(suite, text, output_dir)
+    except ConfigError as exc:
+        _fail(exc)
+        raise  # unreachable: _fail exits
+
+
+def _progress_run(suite: Suite, text: str, output_dir: Path | None) -> RunOutcome:
     total = suite.load.total_duration_s if suite.load else 0.0
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
@@ -216,33 +241,90 @@ def _parse_param(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def _stack_suite(suite_file: str | None, contract_file: str | None, backend: str | None,
+                 variants: tuple[str, ...], name: str, experiments: list[dict[str, Any]]
+                 ) -> tuple[Suite, dict[str, Any]]:
+    """A suite document from the command line: the stack section of ``--suite`` (if given),
+    the contract of ``--contract`` (else the suite's), the backend and variants asked for."""
+    stack: dict[str, Any] = {}
+    doc: dict[str, Any] = {"name": name}
+    base_dir = Path.cwd()
+    if suite_file:
+        base, _ = _load(suite_file)
+        stack = base.stack.model_dump()
+        base_dir = base.base_dir
+        if base.contract:
+            doc["contract"] = str((base.base_dir / base.contract).resolve())
+    if contract_file:
+        doc["contract"] = str(Path(contract_file).resolve())
+    if "contract" not in doc and (backend or stack.get("backend", "local")) != "external":
+        raise ConfigError("give --contract CONTRACT (or --suite with a contract): it says what "
+                          "to boot and what the stack claims")
+    if backend:
+        stack["backend"] = backend
+    if variants:
+        stack["variants"] = [*stack.get("variants", []), *variants]
+    doc["stack"] = stack
+    doc["experiments"] = experiments
+    return parse_suite(doc, "command line", base_dir, needs_work=bool(experiments)), doc
+
+
+@main.command()
+@click.argument("contract_file", type=click.Path(dir_okay=False))
+@click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
+              help="Take the stack section (backend, URLs, variants) from a suite.")
+@click.option("--backend", type=click.Choice(["local", "compose", "external"]), default=None)
+@click.option("--variant", "variants", multiple=True,
+              help="Switch on a variant the contract declares (repeatable), e.g. a mechanism off.")
+@click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
+def verify(contract_file: str, suite_file: str | None, backend: str | None,
+           variants: tuple[str, ...], output_dir: str | None) -> None:
+    """Verify every claim of CONTRACT_FILE: each experiment its claims call for, once per
+    claim instance, each on a fresh stack."""
+    try:
+        from chaos.experiments import experiments
+
+        contract = load_contract(Path(contract_file))
+        wanted = [{"name": name} for name, cls in experiments().items()
+                  if cls().targets(contract)]
+        if not wanted:
+            raise ConfigError(f"{contract_file}: contract {contract.name!r} makes no claim an "
+                              "experiment verifies")
+        suite, doc = _stack_suite(suite_file, contract_file, backend, variants,
+                                  f"verify-{contract.name}", wanted)
+        text = _suite_toml(doc)
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
+    _finish(outcome)
+
+
 @main.command()
 @click.argument("experiment")
+@click.option("--contract", "contract_file", type=click.Path(dir_okay=False), default=None,
+              help="The contract of the stack (what it claims, how to boot it).")
 @click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
-              help="Take the stack section (backend, profile, policy, broken) from a suite.")
-@click.option("--broken", multiple=True,
-              help="Switch a mechanism of the reference stack off (repeatable), e.g. breaker.")
+              help="Take the contract and stack section (backend, URLs, variants) from a suite.")
+@click.option("--claim", default=None, help="Only this claim instance (by name).")
+@click.option("--variant", "--broken", "variants", multiple=True,
+              help="Switch on a variant the contract declares (repeatable), e.g. breaker.")
 @click.option("--param", "params", multiple=True, help="Experiment parameter KEY=VALUE.")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
-def chaos(experiment: str, suite_file: str | None, broken: tuple[str, ...],
-          params: tuple[str, ...], output_dir: str | None) -> None:
-    """Run one chaos EXPERIMENT (breaker, retries, ratelimit, shutdown, dependency_down,
-    slow_dependency) against a freshly booted stack and judge it."""
+def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
+          claim: str | None, variants: tuple[str, ...], params: tuple[str, ...],
+          output_dir: str | None) -> None:
+    """Run one chaos EXPERIMENT against a freshly booted stack and judge it, once per claim
+    instance of the contract it verifies (or only --claim)."""
     try:
         from chaos.experiments import get_experiment
 
         get_experiment(experiment)
-        stack: dict[str, Any] = {}
-        name = f"chaos-{experiment}"
-        if suite_file:
-            base, _ = _load(suite_file)
-            stack = base.stack.model_dump()
-            name = f"{base.name}-{experiment}"
-        if broken:
-            stack["broken"] = [*stack.get("broken", []), *broken]
-        doc = {"name": name, "stack": stack,
-               "experiments": [{"name": experiment, "params": dict(map(_parse_param, params))}]}
-        suite = parse_suite(doc, "chaos")
+        entry: dict[str, Any] = {"name": experiment, "params": dict(map(_parse_param, params))}
+        if claim:
+            entry["claim"] = claim
+        suite, doc = _stack_suite(suite_file, contract_file, None, variants,
+                                  f"chaos-{experiment}", [entry])
         text = _suite_toml(doc)
     except GauntletError as exc:
         _fail(exc)
@@ -253,12 +335,17 @@ def chaos(experiment: str, suite_file: str | None, broken: tuple[str, ...],
 
 def _suite_toml(doc: dict[str, Any]) -> str:
     """A suite document as TOML (the run dir keeps what was run)."""
-    lines = [f"name = {json.dumps(doc['name'])}", "", "[stack]"]
+    lines = [f"name = {json.dumps(doc['name'])}"]
+    if doc.get("contract"):
+        lines.append(f"contract = {json.dumps(doc['contract'])}")
+    lines += ["", "[stack]"]
     for key, value in doc.get("stack", {}).items():
         if value is not None and value != {} and value != []:
             lines.append(f"{key} = {_toml_value(value)}")
     for exp in doc.get("experiments", []):
         lines += ["", "[[experiments]]", f"name = {json.dumps(exp['name'])}"]
+        if exp.get("claim"):
+            lines.append(f"claim = {json.dumps(exp['claim'])}")
         if exp.get("params"):
             lines.append(f"params = {_toml_value(exp['params'])}")
     return "\n".join(lines) + "\n"
@@ -283,20 +370,18 @@ def _state_file() -> Path:
 
 
 @main.command()
+@click.option("--contract", "contract_file", type=click.Path(dir_okay=False), default=None,
+              help="The contract of the stack to boot.")
 @click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
-              help="Take the stack section (backend, profile, policy, broken) from a suite.")
-@click.option("--broken", multiple=True, help="Switch a mechanism off (repeatable).")
-def up(suite_file: str | None, broken: tuple[str, ...]) -> None:
+              help="Take the contract and stack section (backend, variants) from a suite.")
+@click.option("--backend", type=click.Choice(["local", "compose"]), default=None)
+@click.option("--variant", "--broken", "variants", multiple=True,
+              help="Switch on a variant the contract declares (repeatable).")
+def up(contract_file: str | None, suite_file: str | None, backend: str | None,
+       variants: tuple[str, ...]) -> None:
     """Boot a stack and keep it running for manual poking; Ctrl-C (or `gauntlet down`) stops it."""
     try:
-        if suite_file:
-            suite, _ = _load(suite_file)
-        else:
-            suite = parse_suite({"name": "up", "experiments": [{"name": "none"}]}, "up")
-        if broken:
-            stack_cfg = suite.stack.model_copy(update={"broken": [*suite.stack.broken, *broken]})
-            suite = parse_suite({**suite.model_dump(exclude={"resolved_policy"}),
-                                 "stack": stack_cfg.model_dump()}, "up")
+        suite, _ = _stack_suite(suite_file, contract_file, backend, variants, "up", [])
         with cleanup.signal_handlers(), boot(suite) as stack:
             state = {"pid": os.getpid(), "base_url": stack.base_url,
                      "api_direct_url": stack.api_direct_url,
@@ -308,7 +393,8 @@ def up(suite_file: str | None, broken: tuple[str, ...]) -> None:
             out.print_json(json.dumps(state))
             out.print("Ctrl-C or `gauntlet down` stops it.")
             while True:
-                time.sleep(1)
+                cleanup.check()  # raises Interrupted once ^C or `gauntlet down` arrived
+                time.sleep(0.2)
     except (Interrupted, KeyboardInterrupt):
         console.print("stack stopped")
         sys.exit(0)

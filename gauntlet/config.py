@@ -1,8 +1,9 @@
 """The suite file: a TOML document validated by a typed schema.
 
-A suite names the stack to boot (backend, profile, policy overrides, broken mechanisms), the load
-to drive (a scenario from ``scenarios/`` with a closed or open model), the SLO gates, and the
-chaos experiments. Every problem is reported as one line that names the key, and raises
+A suite names the contract of the stack under test (what it claims and how to reach it, see
+:mod:`gauntlet.contract`), the backend that boots it (and any variants of it to switch on), the
+load to drive (a locustfile with a closed or open model), the SLO gates, and the chaos
+experiments. Every problem is reported as one line that names the key, and raises
 :class:`~gauntlet.errors.ConfigError` (exit 2) before anything is started.
 
     suite = load_suite(Path("suites/default.toml"))
@@ -11,14 +12,13 @@ chaos experiments. Every problem is reported as one line that names the key, and
 from __future__ import annotations
 
 import tomllib
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from gauntlet.contract import Contract, load_contract
 from gauntlet.errors import ConfigError
-from gauntlet.policy import Mechanism, Policy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = REPO_ROOT / "scenarios"
@@ -36,14 +36,13 @@ class _Strict(BaseModel):
 
 class StackConfig(_Strict):
     backend: Literal["local", "compose", "external"] = "local"
-    profile: str = "lazy-foundry"
-    policy: dict[str, Any] = Field(default_factory=dict)
-    broken: list[Mechanism] = Field(default_factory=list)
+    # variants the contract declares, switched on in the main service (e.g. a mechanism off)
+    variants: list[str] = Field(default_factory=list)
     boot_timeout_s: float = Field(60.0, gt=0)
     # external backend
     base_url: str | None = None
     toxiproxy_url: str | None = None
-    proxies: dict[str, str] = Field(default_factory=dict)
+    proxies: dict[str, str] = Field(default_factory=dict)  # contract link → Toxiproxy proxy
     database_url: str | None = None
     allow_remote: bool = False
 
@@ -116,8 +115,8 @@ class LoadConfig(_Strict):
         assert self.duration_s is not None
         return self.duration_s
 
-    def scenario_path(self) -> Path:
-        return resolve_scenario(self.scenario)
+    def scenario_path(self, base_dir: Path | None = None) -> Path:
+        return resolve_scenario(self.scenario, base_dir)
 
 
 class Thresholds(_Strict):
@@ -143,28 +142,42 @@ class SloConfig(Thresholds):
 
 
 class ExperimentConfig(_Strict):
+    """One experiment; ``claim`` picks one instance (by name) of the claims it verifies,
+    otherwise it runs once per instance the contract declares."""
+
     name: str
+    claim: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Suite(_Strict):
     name: str
     description: str = ""
+    contract: str | None = None  # path, relative to the suite file
     stack: StackConfig = Field(default_factory=StackConfig)
     load: LoadConfig | None = None
     slo: SloConfig = Field(default_factory=SloConfig)
     experiments: list[ExperimentConfig] = Field(default_factory=list)
     output_dir: str = "reports/runs"
 
-    # Filled by load_suite from the profile + overrides; not a TOML key.
-    resolved_policy: Policy = Field(default_factory=Policy, exclude=True)
+    # Filled by parse_suite; not TOML keys.
+    resolved_contract: Contract | None = Field(default=None, exclude=True)
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def the_contract(self) -> Contract:
+        if self.resolved_contract is None:
+            raise ConfigError(f"suite {self.name!r}: names no contract (give contract = PATH)")
+        return self.resolved_contract
 
 
-def resolve_scenario(name: str) -> Path:
-    """``api_mix`` → ``scenarios/api_mix.py``; a path to a locustfile is taken as it is."""
+def resolve_scenario(name: str, base_dir: Path | None = None) -> Path:
+    """``api_mix`` → ``scenarios/api_mix.py``; a path to a locustfile is taken relative to
+    ``base_dir`` (the suite file's folder), else to the working directory."""
     candidate = Path(name)
     if candidate.suffix == ".py":
-        path = candidate if candidate.is_absolute() else Path.cwd() / candidate
+        path = candidate if candidate.is_absolute() else (base_dir or Path.cwd()) / candidate
+        path = path.resolve()
     else:
         path = SCENARIO_DIR / f"{name}.py"
     if not path.is_file():
@@ -174,18 +187,6 @@ def resolve_scenario(name: str) -> Path:
         )
         raise ConfigError(f"load.scenario: no scenario {name!r} (known: {', '.join(known)})")
     return path
-
-
-def load_profile(name: str) -> dict[str, Any]:
-    files = resources.files("gauntlet") / "profiles"
-    path = files / f"{name}.toml"
-    if not path.is_file():
-        known = sorted(
-            p.name.removesuffix(".toml") for p in files.iterdir() if p.name.endswith(".toml")
-        )
-        raise ConfigError(f"stack.profile: no profile {name!r} (known: {', '.join(known)})")
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
 
 
 def _one_line(err: ValidationError, source: str) -> str:
@@ -205,32 +206,55 @@ def _one_line(err: ValidationError, source: str) -> str:
     return f"{source}: {where}{msg}{suffix}{tail}"
 
 
-def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
-    """Validate a suite document (already parsed TOML) and resolve its policy and scenario."""
+def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | None = None,
+                contract: Contract | None = None, needs_work: bool = True) -> Suite:
+    """Validate a suite document (already parsed TOML), load its contract, resolve its scenario.
+
+    ``base_dir`` is where relative paths in the suite point from (the suite file's folder);
+    ``contract`` is used as it is instead of reading the file the suite names; ``needs_work``
+    False accepts a suite that gives only the stack (``gauntlet up``).
+    """
+    base = (base_dir or Path.cwd()).resolve()
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, source)) from exc
+    if contract is None and suite.contract is not None:
+        contract = load_contract(base / suite.contract)
     try:
-        profile = load_profile(suite.stack.profile)
         if suite.load is not None:
-            suite.load.scenario_path()
+            # a locustfile path is taken relative to the suite file, and kept absolute so
+            # Locust finds it whatever directory the run starts from
+            found = suite.load.scenario_path(base)
+            if suite.load.scenario.endswith(".py"):
+                suite = suite.model_copy(update={
+                    "load": suite.load.model_copy(update={"scenario": str(found)})})
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from exc
-    merged_policy = {**profile.get("policy", {}), **suite.stack.policy}
-    try:
-        policy = Policy.model_validate(merged_policy)
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc, f"{source}: stack.policy")) from exc
-    # profile SLOs are defaults; the suite's own [slo] keys win
-    slo_data = {**profile.get("slo", {}), **data.get("slo", {})}
-    try:
-        slo = SloConfig.model_validate(slo_data)
-    except ValidationError as exc:
-        raise ConfigError(_one_line(exc, f"{source}: slo")) from exc
-    if suite.load is None and not suite.experiments:
+    if contract is not None:
+        unknown = [v for v in suite.stack.variants if v not in contract.variants]
+        if unknown:
+            raise ConfigError(
+                f"{source}: stack.variants: {unknown[0]!r} is not a variant of contract "
+                f"{contract.name!r} (known: {', '.join(sorted(contract.variants)) or 'none'})")
+        # the contract's claimed SLOs are defaults; the suite's own [slo] keys win
+        claimed = contract.slo.model_dump(exclude_none=True) if suite.load is not None else {}
+        try:
+            slo = SloConfig.model_validate({**claimed, **data.get("slo", {})})
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc, f"{source}: slo")) from exc
+        suite = suite.model_copy(update={"slo": slo})
+    elif suite.stack.variants:
+        raise ConfigError(f"{source}: stack.variants needs a contract that declares them")
+    if suite.stack.backend != "external" and contract is None:
+        raise ConfigError(f"{source}: backend {suite.stack.backend!r} boots the services a "
+                          "contract declares: give contract = PATH")
+    if suite.stack.backend == "local" and contract is not None and not contract.services:
+        raise ConfigError(f"{source}: contract {contract.name!r} declares no [services] for "
+                          "the local backend to start (use backend = 'external')")
+    if suite.load is None and not suite.experiments and needs_work:
         raise ConfigError(f"{source}: nothing to do: give a [load] section or [[experiments]]")
-    return suite.model_copy(update={"resolved_policy": policy, "slo": slo})
+    return suite.model_copy(update={"resolved_contract": contract, "base_dir": base})
 
 
 def load_suite(path: Path) -> Suite:
@@ -242,4 +266,4 @@ def load_suite(path: Path) -> Suite:
         raise ConfigError(f"{path}: no such suite file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_suite(data, str(path))
+    return parse_suite(data, str(path), path.resolve().parent)

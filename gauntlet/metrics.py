@@ -1,4 +1,4 @@
-"""Reading the API's own Prometheus ``/metrics``: the server's view, to cross-check the client's.
+"""Reading the service's own request counter: the server's view, to cross-check the client's.
 
 The client counts requests it sent; the server counts requests it answered. Over a run the two
 should agree per route (within the few requests in flight at the edges). A large gap means the
@@ -14,28 +14,33 @@ from collections.abc import Mapping
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from gauntlet.contract import Probes, RequestCounter
+
 Counts = dict[tuple[str, str], float]  # (method, route) -> requests
 
 
-def scrape_requests(base_url: str, timeout_s: float = 3.0) -> Counts | None:
-    """``http_requests_total`` summed over status, or None when /metrics does not answer."""
+def scrape_requests(base_url: str, probes: Probes, timeout_s: float = 3.0) -> Counts | None:
+    """The contract's request counter summed over its other labels, or None when the contract
+    names none or the metrics path does not answer."""
+    counter = probes.request_counter
+    if counter is None or not probes.metrics:
+        return None
     try:
-        response = httpx.get(base_url.rstrip("/") + "/metrics", timeout=timeout_s)
+        response = httpx.get(base_url.rstrip("/") + probes.metrics, timeout=timeout_s)
         response.raise_for_status()
     except httpx.HTTPError:
         return None
-    return parse_requests(response.text)
+    return parse_requests(response.text, counter)
 
 
-def parse_requests(text: str) -> Counts:
+def parse_requests(text: str, counter: RequestCounter) -> Counts:
     counts: Counts = defaultdict(float)
     for family in text_string_to_metric_families(text):
-        if family.name != "http_requests":
-            continue
         for sample in family.samples:
-            if sample.name != "http_requests_total":
+            if sample.name != counter.name:
                 continue
-            key = (sample.labels.get("method", ""), sample.labels.get("route", ""))
+            key = (sample.labels.get(counter.method_label, ""),
+                   sample.labels.get(counter.route_label, ""))
             counts[key] += sample.value
     return dict(counts)
 

@@ -5,11 +5,13 @@ stack it needs with a marker; stacks with the same declaration are booted once p
 shared (booting costs seconds), while ``fresh_stack`` boots one for a test that will break it
 (SIGTERM, kill)::
 
-    @pytest.mark.stack(policy={"breaker_open_s": 2}, broken=["retries"])
+    @pytest.mark.stack(contract="contract.toml", variants=["no-retries"])
     def test_breaker_opens(stack, faults, load):
         with faults.inject(Fault(proxy="upstream", kind="timeout", attributes={"timeout": 0})):
-            result = load(users=10, duration_s=5)
+            result = load(users=10, duration_s=5, scenario="locustfile.py")
         assert result.figures.error_rate < 0.01
+
+The contract defaults to the ini option ``gauntlet_contract`` (a path from the rootdir).
 """
 
 from __future__ import annotations
@@ -37,18 +39,31 @@ from scenarios.runner import LoadResult, LoadRun
 MAX_CACHED_STACKS = 2
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("gauntlet_contract", "the contract of the stack tests boot by default "
+                  "(a path from the rootdir)", default="")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "stack(backend='local', profile=..., policy={...}, broken=[...]): the stack a test needs",
+        "stack(contract='path', backend='local', variants=[...], base_url=...): the stack a "
+        "test needs",
     )
 
 
-def suite_for(marker: pytest.Mark | None, name: str = "pytest") -> Suite:
+def suite_for(marker: pytest.Mark | None, config: pytest.Config | None = None,
+              name: str = "pytest") -> Suite:
     """A suite holding only the stack declaration of a ``stack`` marker."""
     kwargs: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    doc = {"name": name, "stack": kwargs, "experiments": [{"name": "pytest"}]}
-    return parse_suite(doc, f"@pytest.mark.stack{kwargs}")
+    contract = kwargs.pop("contract", None)
+    root = Path(str(config.rootpath)) if config is not None else Path.cwd()
+    if contract is None and config is not None and config.getini("gauntlet_contract"):
+        contract = str(config.getini("gauntlet_contract"))
+    doc: dict[str, Any] = {"name": name, "stack": kwargs}
+    if contract is not None:
+        doc["contract"] = str((root / contract).resolve())
+    return parse_suite(doc, f"@pytest.mark.stack{kwargs}", root, needs_work=False)
 
 
 class _StackCache:
@@ -58,7 +73,8 @@ class _StackCache:
         self._stacks: OrderedDict[str, tuple[ExitStack, Stack]] = OrderedDict()
 
     def get(self, suite: Suite) -> Stack:
-        key = json.dumps(suite.stack.model_dump(), sort_keys=True, default=str)
+        key = json.dumps([suite.contract, suite.stack.model_dump()], sort_keys=True,
+                         default=str)
         if key in self._stacks:
             self._stacks.move_to_end(key)
             return self._stacks[key][1]
@@ -99,12 +115,13 @@ def stack(request: pytest.FixtureRequest, _gauntlet_stack_cache: _StackCache) ->
 
     Faults are reset after the test; a stack whose API died is dropped from the cache.
     """
-    suite = suite_for(request.node.get_closest_marker("stack"))
+    suite = suite_for(request.node.get_closest_marker("stack"), request.config)
     booted = _gauntlet_stack_cache.get(suite)
     yield booted
     if booted.toxiproxy is not None:
         booted.toxiproxy.reset()
-    api = booted.services.get("api")
+    main = booted.contract.main_service if booted.contract else None
+    api = booted.services.get(main) if main else None
     if api is not None and not api.alive():
         _gauntlet_stack_cache.discard(booted)
 
@@ -112,7 +129,7 @@ def stack(request: pytest.FixtureRequest, _gauntlet_stack_cache: _StackCache) ->
 @pytest.fixture
 def fresh_stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     """A stack of the test's own, booted for it and torn down after it."""
-    suite = suite_for(request.node.get_closest_marker("stack"))
+    suite = suite_for(request.node.get_closest_marker("stack"), request.config)
     with boot(suite) as booted:
         yield booted
 

@@ -10,20 +10,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from checks.slo import slo_verdicts
-from checks.verdict import Verdict
+from checks.verdict import Verdict, count
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
-from gauntlet.errors import Interrupted
+from gauntlet.errors import Interrupted, JudgeError
 from gauntlet.generator import CpuMonitor, GeneratorHealth, assess
 from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import LATE_MS, by_endpoint, endpoint_keys, figures
 from gauntlet.metrics import crosscheck, scrape_requests
-from gauntlet.outcome import exit_code
+from gauntlet.outcome import exit_code, judge_failed, log_unexpected, no_verdict, run_status
 from gauntlet.rundir import (
     SUMMARY_FILE,
     SUMMARY_SCHEMA_VERSION,
@@ -35,6 +35,11 @@ from gauntlet.rundir import (
 from gauntlet.samples import load_samples
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 from scenarios.runner import LoadRun
+
+if TYPE_CHECKING:
+    from chaos.experiments.base import Planned
+
+CONTRACT_FILE = "contract.json"
 
 
 @dataclass
@@ -57,7 +62,11 @@ class Hooks:
 
 
 def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]:
-    """Verdicts and figures from the run dir alone (samples, events, earlier summary)."""
+    """Verdicts and figures from the run dir alone (samples, events, earlier summary).
+
+    Raises rather than judge nothing: :class:`JudgeError` when a load was configured but no
+    request was recorded; whatever a verdict function raises. Callers fail closed on both
+    (:func:`gauntlet.outcome.judge_failed`)."""
     previous = read_summary(run_dir)
     warmup_s = suite.load.warmup_s if suite.load is not None else 0.0
     corrected = suite.load is not None and suite.load.model == "open" and \
@@ -80,6 +89,9 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
     unreliable = bool(gen) and not gen.get("reliable", True)
     thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints"})
     endpoint_thresholds = {k: v.model_dump() for k, v in suite.slo.endpoints.items()}
+    if suite.load is not None and not overall.count:
+        # a gate judged on zero requests would pass vacuously (p95 of nothing is within bound)
+        raise JudgeError("no request was recorded: nothing to judge")
     verdicts: list[Verdict] = []
     if suite.load is not None:
         verdicts += slo_verdicts(thresholds, overall, endpoint_thresholds, endpoints,
@@ -110,11 +122,26 @@ def _client_counts(run_dir: Path) -> dict[str, int]:
 
 def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None = None,
               output_dir: Path | None = None) -> RunOutcome:
-    """Run a suite; never raises for a failed verdict, an infrastructure error or ^C."""
+    """Run a suite; never raises for a failed verdict, an infrastructure error or ^C.
+
+    Raises :class:`~gauntlet.errors.ConfigError` (exit 2) before anything is created when the
+    suite asks for what cannot be run: an unknown experiment or claim, bad parameters, a
+    non-loopback target without ``allow_remote``.
+    """
+    from chaos.experiments.base import plan_experiments
+    from gauntlet.boot.external import check_remote
+
     hooks = hooks or Hooks()
-    run_dir = new_run_dir(output_dir or Path(suite.output_dir), suite.name)
+    planned = plan_experiments(suite) if suite.experiments else []
+    check_remote(suite.stack)
+    # absolute: Locust runs in the repo, whatever directory gauntlet was started from
+    base = (output_dir or Path(suite.output_dir)).resolve()
+    run_dir = new_run_dir(base, suite.name)
     if suite_text is not None:
         (run_dir / "suite.toml").write_text(suite_text)
+    if suite.resolved_contract is not None:
+        write_json(run_dir / CONTRACT_FILE,
+                   suite.resolved_contract.model_dump(mode="json", by_alias=True))
     clock = RunClock()
     summary: dict[str, Any] = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
@@ -123,9 +150,8 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
         "description": suite.description,
         "started_at_s": clock.started_at_s,
         "backend": suite.stack.backend,
-        "profile": suite.stack.profile,
-        "policy": suite.resolved_policy.model_dump(),
-        "broken": list(suite.stack.broken),
+        "contract": suite.resolved_contract.name if suite.resolved_contract else None,
+        "variants": list(suite.stack.variants),
         "load": suite.load.model_dump() if suite.load else None,
         "status": "running",
     }
@@ -146,8 +172,8 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                     _drive_load(suite, stack, run_dir, timeline, summary, hooks)
                     timeline.emit("phase", name="teardown")
                     hooks.on_phase("teardown")
-            if suite.experiments:
-                _run_experiments(suite, run_dir, timeline, summary, hooks)
+            if planned:
+                _run_experiments(suite, planned, run_dir, timeline, summary, hooks)
     except (Interrupted, KeyboardInterrupt) as exc:
         error = exc
         summary["status"] = "interrupted"
@@ -161,15 +187,29 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
 
     summary["finished_at_s"] = time.time()
     write_json(run_dir / SUMMARY_FILE, summary)
+    if error is not None and (log := log_unexpected(run_dir, error)) is not None:
+        summary["traceback"] = str(log.relative_to(run_dir))
+    # the judge fails closed: a crash, no verdict, or nothing to judge is never a pass
     verdicts: list[Verdict] = []
     try:
         verdicts, figures_out = analyse(run_dir, suite)
         summary.update(figures_out)
-    except Exception as exc:  # a crashed run may have nothing to analyse
-        summary.setdefault("analysis_error", str(exc))
+    except Exception as exc:
+        judge_error = judge_failed(run_dir, exc)
+        summary["analysis_error"] = str(judge_error)
+        if judge_error.log_path is not None:
+            summary["traceback"] = str(judge_error.log_path.relative_to(run_dir))
+        if error is None:  # else an earlier error (or ^C) is what the run ended with
+            error = judge_error
+    if error is None and not verdicts:
+        error = no_verdict()
+    if isinstance(error, JudgeError):
+        summary["error"] = summary["analysis_error"] = str(error)
     summary["verdicts"] = [v.as_dict() for v in verdicts]
-    if error is None:
-        summary["status"] = "pass" if all(v.passed for v in verdicts) else "fail"
+    summary["verdict_counts"] = count(verdicts)
+    summary["status"] = run_status(verdicts, error)
+    summary["forced_kills"] = [k.as_dict() for k in
+                               cleanup.forced_kills(since_s=summary["started_at_s"])]
     code = exit_code(verdicts, error)
     summary["exit_code"] = int(code)
     write_verdicts(run_dir, verdicts)
@@ -177,24 +217,26 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     return RunOutcome(run_dir, verdicts, summary, error, int(code))
 
 
-def _run_experiments(suite: Suite, run_dir: Path, timeline: Timeline, summary: dict[str, Any],
-                     hooks: Hooks) -> None:
-    """Each experiment in a run dir of its own under ``experiments/``, with its own stack."""
+def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeline: Timeline,
+                     summary: dict[str, Any], hooks: Hooks) -> None:
+    """Each experiment run (one per claim instance) in a run dir of its own under
+    ``experiments/``, with its own stack."""
     from chaos.experiments.base import run_experiment
 
     summary["experiment_verdicts"] = []
     summary["experiments"] = []
-    for index, config in enumerate(suite.experiments, 1):
-        sub = run_dir / "experiments" / f"{index:02d}-{config.name}"
-        timeline.emit("experiment.started", name=config.name, dir=str(sub.relative_to(run_dir)))
-        hooks.on_phase(f"experiment {config.name}")
-        verdicts, exp_summary = run_experiment(suite, config, sub, on_tick=hooks.on_load_tick,
+    for index, item in enumerate(planned, 1):
+        sub = run_dir / "experiments" / f"{index:02d}-{item.experiment.name}-{item.claim}"
+        timeline.emit("experiment.started", name=item.experiment.name, claim=item.claim,
+                      dir=str(sub.relative_to(run_dir)))
+        hooks.on_phase(f"{index}/{len(planned)} {item.label}")
+        verdicts, exp_summary = run_experiment(suite, item, sub, on_tick=hooks.on_load_tick,
                                                on_boot=hooks.on_boot)
-        timeline.emit("experiment.finished", name=config.name,
+        timeline.emit("experiment.finished", name=item.experiment.name, claim=item.claim,
                       passed=all(v.passed for v in verdicts))
         summary["experiment_verdicts"] += [v.as_dict() for v in verdicts]
-        summary["experiments"].append({"name": config.name, "dir": str(sub.relative_to(run_dir)),
-                                       **exp_summary})
+        summary["experiments"].append({"name": item.experiment.name, "claim": item.claim,
+                                       "dir": str(sub.relative_to(run_dir)), **exp_summary})
         write_json(run_dir / SUMMARY_FILE, summary)
 
 
@@ -203,7 +245,7 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     assert suite.load is not None
     timeline.emit("phase", name="load")
     hooks.on_phase("load")
-    before = scrape_requests(stack.probe_url)
+    before = scrape_requests(stack.probe_url, stack.probes)
     load = LoadRun(suite.load, stack.base_url, run_dir, timeline)
     monitor: CpuMonitor | None = None
 
@@ -221,7 +263,7 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     finally:
         if (run_dir / "raw").exists() and not (run_dir / "samples.parquet").exists():
             load.finish()
-    after = scrape_requests(stack.probe_url)
+    after = scrape_requests(stack.probe_url, stack.probes)
     client = _client_counts(run_dir)
     summary["metrics_crosscheck"] = crosscheck(client, before, after)
     late = 0

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenarios.columns import COLUMNS
+from scenarios.columns import COLUMNS, HEADER_PREFIX, MARKER_PREFIX
 
 SAMPLES_FILE = "samples.parquet"
 RAW_DIR = "raw"
@@ -26,13 +26,25 @@ DTYPES: dict[str, str] = {
     "error": "category",
     "bytes": "int64",
     "worker": "category",
-    "ref": "string",
+    "client": "string",
+    "token": "string",
+    "phase": "category",
+    "seq": "int32",
 }
 assert tuple(DTYPES) == COLUMNS, "samples schema and capture columns disagree"
 
 
-def empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in DTYPES.items()})
+def dtype_of(column: str) -> str:
+    """Fixed columns have their own type; ``header:*`` are strings, ``marker:*`` 0/1."""
+    if column.startswith(MARKER_PREFIX):
+        return "int8"
+    if column.startswith(HEADER_PREFIX):
+        return "string"
+    return DTYPES[column]
+
+
+def empty(extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=dtype_of(c)) for c in (*DTYPES, *extra)})
 
 
 def _read_raw(raw_dir: Path) -> pd.DataFrame:
@@ -40,9 +52,13 @@ def _read_raw(raw_dir: Path) -> pd.DataFrame:
     for path in sorted(raw_dir.glob("samples-*.csv")):
         if path.stat().st_size == 0:
             continue
+        with path.open(encoding="utf-8") as fh:
+            header = fh.readline().strip().split(",")
         frame = pd.read_csv(
             path,
-            dtype={**DTYPES, "error": "string", "ref": "string"},
+            # read as text what pandas would guess wrong on an empty column; typed below
+            dtype={c: ("string" if dtype_of(c) in ("category", "string") else dtype_of(c))
+                   for c in header if not c.startswith(MARKER_PREFIX) and c != "seq"},
             keep_default_na=False,
             on_bad_lines="skip",  # a torn last line from a killed worker
             engine="c",
@@ -51,8 +67,17 @@ def _read_raw(raw_dir: Path) -> pd.DataFrame:
     if not frames:
         return empty()
     df = pd.concat(frames, ignore_index=True)
-    for column, dtype in DTYPES.items():
-        df[column] = df[column].astype(dtype)
+    extra = tuple(sorted({c for c in df.columns if c not in DTYPES}))
+    for column in (*DTYPES, *extra):
+        if column not in df.columns:  # a file written by another sender lacks it
+            df[column] = "" if dtype_of(column) in ("string", "category") else 0
+        if column == "seq" or column.startswith(MARKER_PREFIX):
+            df[column] = pd.to_numeric(df[column], errors="coerce").fillna(
+                -1 if column == "seq" else 0)
+        elif dtype_of(column) in ("string", "category"):
+            df[column] = df[column].astype("string").fillna("")
+        df[column] = df[column].astype(dtype_of(column))
+    df = df[[*DTYPES, *extra]]
     return df.sort_values("t_start_s", kind="stable").reset_index(drop=True)
 
 
@@ -71,10 +96,14 @@ def merge_raw(run_dir: Path, *, remove_raw: bool = True) -> Path:
 def load_samples(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Samples of a run: the merged parquet, or the raw CSVs of an unfinished run."""
     target = run_dir / SAMPLES_FILE
-    if target.exists():
-        return _read_parquet(target, columns)
-    df = _read_raw(run_dir / RAW_DIR)
-    return df[columns] if columns else df
+    df = _read_parquet(target, columns) if target.exists() else _read_raw(run_dir / RAW_DIR)
+    if columns is None:
+        return df
+    for column in columns:  # a header no answer carried, asked for by a verdict
+        if column not in df.columns:
+            df[column] = pd.Series("" if dtype_of(column) == "string" else 0, index=df.index,
+                                   dtype=dtype_of(column))
+    return df[columns]
 
 
 def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
@@ -89,8 +118,9 @@ def _read_parquet(path: Path, columns: list[str] | None) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    names = list(columns) if columns is not None else pq.read_schema(path).names
-    names = [n for n in names if not n.startswith("__index_level_")]
+    present = pq.read_schema(path).names
+    names = list(columns) if columns is not None else present
+    names = [n for n in names if not n.startswith("__index_level_") and n in present]
     if not names:
         return pd.read_parquet(path, columns=columns)
     pool = pa.default_memory_pool()

@@ -34,8 +34,3 @@ def login(user: Any, username: str) -> dict[str, str]:
         else:
             response.failure(f"login failed: {response.status_code}")
     return headers
-
-
-def set_ref(response: Any, ref: str) -> None:
-    """Record ``ref`` in this request's sample (inside a ``catch_response`` block)."""
-    response.request_meta["context"]["ref"] = ref

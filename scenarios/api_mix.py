@@ -2,7 +2,7 @@
 
 Each simulated user presents its own client address (``X-Forwarded-For``), so per-client limits
 behave as they would with real clients. Creates carry an ``Idempotency-Key`` and a unique item
-token, recorded as the sample's ``ref`` so the integrity check can read every acknowledged write
+token, recorded as the sample's ``token`` so the integrity check can read every acknowledged write
 back from PostgreSQL.
 
 Plain Locust works too: ``locust -f scenarios/api_mix.py --host http://127.0.0.1:PORT``.
@@ -45,7 +45,7 @@ class ApiUser(FastHttpUser):
             json={"item": f"gauntlet-{token}", "quantity": random.randint(1, 5)},
             headers={**self.headers, "Idempotency-Key": token},
             name="POST /api/orders",
-            context={"ref": f"gauntlet-{token}"},
+            context={"token": f"gauntlet-{token}"},
             catch_response=True,
         ) as response:
             if response.status_code in (200, 201):

@@ -14,6 +14,11 @@ The one listener on ``events.request``. ``$GAUNTLET_SAMPLE_MODE`` picks what it 
 
 For the open model each request carries its *intended* start in its context
 (``t_intended_s``); for the closed model the intended start is the actual start.
+
+A request's context may also carry ``client`` (the simulated client's key), ``token`` (the
+unique token of a write, for integrity read-backs), ``phase`` and ``seq``. The contract decides
+which response headers (``$GAUNTLET_CAPTURE_HEADERS``, comma-separated) and body patterns
+(``$GAUNTLET_CAPTURE_BODY``, JSON name → regex) are recorded, each as a column of its own.
 """
 
 from __future__ import annotations
@@ -21,14 +26,26 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import re
 import socket
 import time
 from typing import IO, Any
 
 from locust import events
 
-from scenarios.columns import COLUMNS
+from scenarios.columns import COLUMNS, header_column, marker_column
 from scenarios.hdrcell import Cell
+
+CAPTURE_HEADERS: tuple[str, ...] = tuple(
+    h.strip().lower() for h in os.environ.get("GAUNTLET_CAPTURE_HEADERS", "").split(",")
+    if h.strip()
+)
+CAPTURE_BODY: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (name, re.compile(pattern))
+    for name, pattern in json.loads(os.environ.get("GAUNTLET_CAPTURE_BODY") or "{}").items()
+)
+EXTRA_COLUMNS = (*(header_column(h) for h in CAPTURE_HEADERS),
+                 *(marker_column(n) for n, _ in CAPTURE_BODY))
 
 _state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0, "hdr": None}
 FLUSH_EVERY_S = 0.5  # rows reach the disk at least this often: progress and crash evidence
@@ -63,7 +80,7 @@ def _file() -> IO[str] | None:
         path = os.path.join(directory, f"samples-{pid}.csv")
         fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115
         if fh.tell() == 0:
-            fh.write(",".join(COLUMNS) + "\n")
+            fh.write(",".join((*COLUMNS, *EXTRA_COLUMNS)) + "\n")
     _state["fh"] = fh
     return fh
 
@@ -140,6 +157,19 @@ def _clean_name(name: str) -> str:
     return cleaned
 
 
+def _extra(response: Any) -> str:
+    """The contract's header values and body-pattern hits of one answer, as CSV cells."""
+    headers = getattr(response, "headers", None) or {}
+    cells = [_clean(str(headers.get(h, "") or "")) for h in CAPTURE_HEADERS]
+    if CAPTURE_BODY:
+        try:
+            body = response.text or "" if response is not None else ""
+        except Exception:  # undecodable body: no pattern matches it
+            body = ""
+        cells += ["1" if pattern.search(body) else "0" for _, pattern in CAPTURE_BODY]
+    return "," + ",".join(cells)
+
+
 @events.request.add_listener
 def _on_request(
     request_type: str,
@@ -164,13 +194,21 @@ def _on_request(
         hdr.record(t_intended, t_start, float(response_time or 0.0), request_type, name, status,
                    error)
         return
-    ref = _clean(str(context.get("ref", ""))) if context else ""
+    if context:
+        client = _clean(str(context.get("client", "")))
+        token = _clean(str(context.get("token", "")))
+        phase = _clean(str(context.get("phase", "")))
+        seq = int(context.get("seq", -1))
+    else:
+        client = token = phase = ""
+        seq = -1
+    extra = _extra(response) if EXTRA_COLUMNS else ""
     # one f-string, names memoised: this is the generator's per-request overhead (see
     # benchmarks/bench_generator.py)
     fh.write(
         f"{t_intended:.6f},{t_start:.6f},{float(response_time or 0.0):.4f},{request_type},"
         f"{_clean_name(name)},{status},{error},{int(response_length or 0)},"
-        f"{_state['worker']},{ref}\n"
+        f"{_state['worker']},{client},{token},{phase},{seq}{extra}\n"
     )
     now = time.monotonic()
     if now - _state["flushed"] > FLUSH_EVERY_S:

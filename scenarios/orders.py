@@ -44,7 +44,7 @@ class OrdersUser(FastHttpUser):
         sends = 2 if random.random() < DOUBLE_SUBMIT else 1
         for _ in range(sends):
             with self.client.post("/api/orders", json=body, headers=headers,
-                                  name="POST /api/orders", context={"ref": f"gauntlet-{token}"},
+                                  name="POST /api/orders", context={"token": f"gauntlet-{token}"},
                                   catch_response=True) as response:
                 if response.status_code in (200, 201):
                     self.order_ids.append(int(response.json()["id"]))

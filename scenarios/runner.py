@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gauntlet import cleanup
 from gauntlet.config import REPO_ROOT, LoadConfig
 from gauntlet.errors import InfrastructureError
 from gauntlet.hdr import merge_raw_hdr
@@ -160,6 +161,7 @@ class LoadRun:
         assert self._proc is not None, "start() first"
         bound = self.load.total_duration_s + 60.0 + 10.0 * self.load.workers
         while self._proc.alive():
+            cleanup.check()  # a Ctrl-C/SIGTERM is noticed here, within one 0.5 s poll
             if self.elapsed_s() > bound:
                 self._proc.stop()
                 raise InfrastructureError(

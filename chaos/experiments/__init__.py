@@ -1,46 +1,41 @@
-"""The experiments gauntlet ships, by name. ``gauntlet chaos NAME`` runs one.
+"""The experiments gauntlet ships, found by name. ``gauntlet chaos NAME`` runs one.
 
-Each names what it proves and the broken variant of the reference stack that must fail it:
-
-- ``breaker``: the upstream hangs; the breaker opens, fails fast, probes, closes (``breaker``).
-- ``retries``: transient upstream/PostgreSQL outages are absorbed (``retries``).
-- ``ratelimit``: per-key limits under concurrency, Retry-After, exemptions, fail-open
-  (``rate_limit``, ``limiter_fail_open``).
-- ``shutdown``: SIGTERM under load: ready 503, drain, exit 0, nothing lost (``drain``).
-- ``dependency_down``: PostgreSQL/Redis down: readiness, liveness, degradation
-  (``readiness``, ``cache_fallback``, ``pool_timeout``).
-- ``slow_dependency``: slow PostgreSQL: the deadline holds, pool exhaustion answers 503
-  (``pool_timeout``, ``deadline``).
-- every experiment that writes: acknowledged writes exist exactly once (``durable_ack``,
-  ``idempotency``).
+Every module of this package that defines an :class:`~chaos.experiments.base.Experiment`
+subclass with a ``name`` is an experiment: adding one is one module (plus its verdict module in
+``checks/`` and their tests), with no list to edit here. Each verifies claims of the kinds it
+names (``kinds``), once per claim instance of the contract.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from functools import cache
+
 from chaos.experiments.base import Experiment
-from chaos.experiments.breaker import BreakerExperiment
-from chaos.experiments.dependency import DependencyDownExperiment, SlowDependencyExperiment
-from chaos.experiments.ratelimit import RateLimitExperiment
-from chaos.experiments.retries import RetriesExperiment
-from chaos.experiments.shutdown import ShutdownExperiment
 from gauntlet.errors import ConfigError
 
-EXPERIMENTS: dict[str, type[Experiment]] = {
-    cls.name: cls
-    for cls in (
-        BreakerExperiment,
-        RetriesExperiment,
-        RateLimitExperiment,
-        ShutdownExperiment,
-        DependencyDownExperiment,
-        SlowDependencyExperiment,
-    )
-}
+__all__ = ["Experiment", "experiments", "get_experiment"]
 
-__all__ = ["EXPERIMENTS", "Experiment", "get_experiment"]
+
+@cache
+def experiments() -> dict[str, type[Experiment]]:
+    """Name → class of every experiment module in this package."""
+    found: dict[str, type[Experiment]] = {}
+    for module in pkgutil.iter_modules(__path__):
+        if module.name == "base":
+            continue
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        for value in vars(loaded).values():
+            if (isinstance(value, type) and issubclass(value, Experiment)
+                    and value is not Experiment and getattr(value, "name", None)
+                    and value.__module__ == loaded.__name__):
+                found[value.name] = value
+    return dict(sorted(found.items()))
 
 
 def get_experiment(name: str) -> Experiment:
-    if name not in EXPERIMENTS:
-        raise ConfigError(f"no experiment {name!r} (known: {', '.join(sorted(EXPERIMENTS))})")
-    return EXPERIMENTS[name]()
+    known = experiments()
+    if name not in known:
+        raise ConfigError(f"no experiment {name!r} (known: {', '.join(known)})")
+    return known[name]()

@@ -1,18 +1,20 @@
 """What an experiment is, and the one loop that runs any of them.
 
-An experiment measures, its verdicts judge: :meth:`Experiment.run` drives load and faults on a
-booted stack and records samples, events and *facts* (measured values that are neither, such as
-an integrity read-back or a ``/metrics`` delta) into its run dir; :meth:`Experiment.judge` is a
-pure function of those records and the policy. ``gauntlet report`` re-judges from the files.
+An experiment verifies one claim instance of the contract: it takes its link, requests, markers
+and numbers from the claim, derives its phase lengths from them, drives load and faults on a
+booted stack, and records samples, events and *facts* (measured values that are neither, such as
+an integrity read-back or a metric delta) into its run dir. :meth:`Experiment.judge` is a pure
+function of those records and the claim; ``gauntlet report`` re-judges from the files (the run
+dir keeps the contract it ran with).
 
-Each experiment boots a stack of its own (fresh state, its own policy: a breaker that reopens
-after 60 s would make a suite last minutes). On the external backend nothing is booted and the
-suite's declared policy is taken as the truth.
+Each experiment boots a stack of its own (fresh state). On the external backend nothing is
+booted and the contract's numbers are taken as what the stack was configured with.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,64 +25,111 @@ import httpx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from chaos.integrity import count_rows
+from chaos.integrity import read_back
 from chaos.plan import FaultPlan
-from chaos.probes import Prober
+from chaos.probes import Prober, has_family
 from checks.integrity import integrity_verdict
+from checks.steady import demote, steady_state
 from checks.verdict import Verdict
+from checks.windows import fault_windows
+from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.clock import RunClock
-from gauntlet.config import ExperimentConfig, LoadConfig, Suite, parse_suite
-from gauntlet.errors import ConfigError
-from gauntlet.policy import Policy
+from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
+from gauntlet.contract import Contract, IntegrityClaim, Metric, parse_rate
+from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 from scenarios.runner import LoadRun
 
 FACTS_FILE = "facts.json"
+DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
+# a simulated client keeps to this share of every rate limit that covers what it sends, so a
+# limiter never masks the mechanism under test
+LIMIT_SHARE = 0.5
+WARMUP_S = 1.5
 
 
 class Params(BaseModel):
     """Base of every experiment's parameters; unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
-    policy: dict[str, Any] = {}
 
 
 @dataclass
 class Context:
-    """What :meth:`Experiment.run` gets: the stack, where to write, and the clock."""
+    """What :meth:`Experiment.run` gets: the stack, the claim, where to write, and the clock."""
 
     stack: Stack
+    contract: Contract
+    claim: Any
     run_dir: Path
     timeline: Timeline
     params: Any
-    policy: Policy
     facts: dict[str, Any] = field(default_factory=dict)
     on_tick: Callable[[LoadRun], None] | None = None
 
-    def load(self, load: LoadConfig, env: dict[str, str] | None = None) -> LoadRun:
-        """A Locust run against this stack, writing into this experiment's run dir."""
-        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline, extra_env=env)
+    def traffic_env(self, requests: list[str], *, pace_s: float, users: int) -> dict[str, str]:
+        """The environment of a Locust run that sends ``requests`` as the contract declares."""
+        traffic = self.contract.traffic
+        declared = self.contract.requests_of(requests)
+        spec = {
+            "requests": {n: r.model_dump(by_alias=True) for n, r in declared.items()},
+            "mix": {n: max(r.weight, 1) for n, r in declared.items()},
+            "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
+            "client_header": traffic.client_header,
+            "pace_s": pace_s,
+            "client_prefix": f"g{int(time.time()) % 100000}",
+        }
+        env = {"GAUNTLET_TRAFFIC": json.dumps(spec)}
+        headers = self.contract.marker_headers()
+        if headers:
+            env["GAUNTLET_CAPTURE_HEADERS"] = ",".join(headers)
+        body = self.contract.body_markers()
+        if body:
+            env["GAUNTLET_CAPTURE_BODY"] = json.dumps(body)
+        return env
 
-    def prober(self, **kwargs: Any) -> Prober:
-        return Prober(self.stack.probe_url, self.timeline, **kwargs)
+    def load(self, requests: list[str], *, users: int, duration_s: float,
+             pace_s: float = 0.1) -> LoadRun:
+        """A Locust run of the claim's requests: the contract's declared requests, or the
+        user's own locustfile (whose samples the verdicts then pick by name)."""
+        pace = paced(self.contract, requests, pace_s, users)
+        locustfile = (str(self.contract.resolve(self.contract.traffic.locustfile))
+                      if self.contract.traffic.locustfile else str(DECLARED_LOCUSTFILE))
+        load = LoadConfig(scenario=locustfile, users=users, spawn_rate=users,
+                          duration_s=duration_s)
+        self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
+        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
+                       extra_env=self.traffic_env(requests, pace_s=pace, users=users))
+
+    def prober(self, interval_s: float = 0.1) -> Prober:
+        states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
+                  if c.metric is not None and c.metric.states]
+        return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
+                      states=states, interval_s=interval_s)
 
     def sleep_until(self, t0: float, offset_s: float) -> None:
-        time.sleep(max(0.0, t0 + offset_s - time.monotonic()))
+        deadline = t0 + offset_s
+        while (left := deadline - time.monotonic()) > 0:
+            cleanup.check()
+            time.sleep(min(left, 0.1))
 
     def scrape(self) -> str | None:
-        """The API's /metrics text (direct address), or None when it does not answer."""
+        """The service's metrics text (direct address), or None when it does not answer."""
+        path = self.contract.probes.metrics
+        if not path:
+            return None
         try:
-            response = httpx.get(self.stack.probe_url + "/metrics", timeout=3.0)
+            response = httpx.get(self.stack.probe_url + path, timeout=3.0)
             response.raise_for_status()
         except httpx.HTTPError:
             return None
         return response.text
 
-    def drive(self, load: LoadConfig, plan: FaultPlan | None = None, *,
-              env: dict[str, str] | None = None,
+    def drive(self, requests: list[str], *, users: int, duration_s: float,
+              plan: FaultPlan | None = None, pace_s: float = 0.1,
               during: Callable[[LoadRun, float], None] | None = None,
               probe_interval_s: float = 0.1) -> None:
         """Load with probes running; the fault plan's clock starts at the first sample.
@@ -89,11 +138,13 @@ class Context:
         the plan's zero) — for actions that are not faults, such as a signal.
         """
         injector = self.stack.faults(self.timeline) if plan else None
-        with self.prober(interval_s=probe_interval_s).running(), self.load(load, env) as run:
+        with self.prober(probe_interval_s).running(), \
+                self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s) as run:
             deadline = time.monotonic() + 15.0
             while run.samples_so_far() == 0 and time.monotonic() < deadline:
                 if not run.alive():
                     break
+                cleanup.check()
                 time.sleep(0.05)
             self.timeline.emit("phase", name="steady")
             t0 = time.monotonic()
@@ -110,6 +161,20 @@ class Context:
             raise plan.errors[0]
 
 
+def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
+    """Seconds between one client's requests, so that no client (and, for a limit keyed on
+    nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
+    covers what it sends."""
+    pace = pace_s
+    for limit in contract.claims.rate_limit:
+        if not set(limit.requests) & set(requests):
+            continue
+        count, window_s = parse_rate(limit.limit)
+        per_client = window_s / (count * LIMIT_SHARE)
+        pace = max(pace, per_client * (users if limit.key == "none" else 1))
+    return pace
+
+
 @dataclass(frozen=True)
 class Record:
     """An experiment's evidence as read back from its run dir: the input of ``judge``."""
@@ -118,31 +183,41 @@ class Record:
     events: list[Event]
     facts: dict[str, Any]
 
-    def events_of(self, kind: str) -> list[Event]:
-        return [e for e in self.events if e.kind == kind]
-
-    def first(self, kind: str, **match: Any) -> Event | None:
-        for event in self.events:
-            if event.kind == kind and all(event.data.get(k) == v for k, v in match.items()):
-                return event
-        return None
+    def of(self, requests: list[str]) -> pd.DataFrame:
+        return self.samples[self.samples["name"].astype("string").isin(requests)]
 
 
 class Experiment:
-    """Subclasses set ``name``, ``description``, ``Params``, ``policy`` and the two methods."""
+    """Subclasses set ``name``, ``description``, ``kinds`` (the claim kinds they verify),
+    ``params_model`` and the methods. One instance of the experiment runs per claim instance
+    (:meth:`targets`)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]]
     params_model: ClassVar[type[Params]] = Params
-    # the stack policy this experiment needs to finish in seconds (local/compose backends)
-    policy: ClassVar[dict[str, Any]] = {}
-    # variant for ``gauntlet chaos NAME --broken``: the mechanism whose absence must fail it
-    broken_variant: ClassVar[str] = ""
-    checks_integrity: ClassVar[bool] = True
 
-    def writes(self, params: Any) -> bool:
-        """Whether this run creates orders, and so owes an integrity verdict."""
-        return self.checks_integrity
+    def targets(self, contract: Contract) -> dict[str, Any]:
+        """Claim instances this experiment verifies, by name."""
+        out: dict[str, Any] = {}
+        for kind in self.kinds:
+            out.update({c.name: c for c in getattr(contract.claims, kind)})
+        return out
+
+    def requests(self, target: Any) -> list[str]:
+        return list(getattr(target, "requests", []))
+
+    def links(self, target: Any) -> list[str]:
+        link = getattr(target, "link", None)
+        return [link] if link else []
+
+    def metrics(self, target: Any) -> list[Metric]:
+        metric = getattr(target, "metric", None)
+        return [metric] if metric is not None else []
+
+    def unverifiable(self, target: Any, stack: Stack) -> str | None:
+        """Why this claim cannot be verified on this stack (checked after boot), or None."""
+        return None
 
     def parse_params(self, raw: dict[str, Any]) -> Any:
         try:
@@ -156,95 +231,200 @@ class Experiment:
     def run(self, ctx: Context) -> None:
         raise NotImplementedError
 
-    def judge(self, record: Record, policy: Policy, params: Any) -> list[Verdict]:
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
         raise NotImplementedError
 
+    def fault_start(self, record: Record, target: Any) -> float | None:
+        """Where the steady phase ends: the first fault on the claim's link, by default."""
+        for link in self.links(target):
+            windows = fault_windows(record.events, link)
+            if windows:
+                return windows[0].start_s
+        return None
 
-def experiment_suite(suite: Suite, experiment: Experiment, params: Any) -> Suite:
-    """The suite an experiment boots. On a stack gauntlet boots, the experiment's own policy
-    (what it needs to finish in seconds) overrides the suite's, and ``params.policy`` overrides
-    both; an external stack's policy is what the suite declares, since nothing can change it."""
-    stack = suite.stack.model_dump()
-    if suite.stack.backend != "external":
-        stack["policy"] = {**suite.stack.policy, **experiment.policy, **params.policy}
-    else:
-        stack["policy"] = {**suite.stack.policy, **params.policy}
-    doc = {"name": f"{suite.name}:{experiment.name}", "stack": stack,
-           "slo": {}, "experiments": [{"name": experiment.name}]}
-    return parse_suite(doc, f"experiment {experiment.name!r}")
+    def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
+        """Integrity claims whose writes this run sends: each owes a verdict."""
+        sent = set(self.requests(target))
+        return [c for c in contract.claims.integrity if set(c.requests) & sent]
 
 
-def judge_dir(experiment: Experiment, run_dir: Path, policy: Policy, params: Any) -> list[Verdict]:
-    """Re-derive an experiment's verdicts from its run dir alone."""
+@dataclass(frozen=True)
+class Planned:
+    """One experiment run: which experiment, which claim instance, which parameters."""
+
+    experiment: Experiment
+    claim: str
+    target: Any
+    params: Any
+    config: ExperimentConfig
+
+    @property
+    def label(self) -> str:
+        return f"{self.experiment.name}[{self.claim}]"
+
+
+def plan_experiments(suite: Suite) -> list[Planned]:
+    """Every experiment run of a suite, validated before anything starts (exit 2 on error)."""
+    from chaos.experiments import get_experiment
+
+    planned: list[Planned] = []
+    for config in suite.experiments:
+        experiment = get_experiment(config.name)
+        params = experiment.parse_params(config.params)
+        targets = experiment.targets(suite.the_contract)
+        if config.claim is not None:
+            if config.claim not in targets:
+                raise ConfigError(
+                    f"experiment {config.name!r}: no claim {config.claim!r} of kind "
+                    f"{'/'.join(experiment.kinds)} in contract {suite.the_contract.name!r} "
+                    f"(claims: {', '.join(sorted(targets)) or 'none'})")
+            targets = {config.claim: targets[config.claim]}
+        if not targets:
+            raise ConfigError(
+                f"experiment {config.name!r}: contract {suite.the_contract.name!r} makes no "
+                f"{'/'.join(experiment.kinds)} claim to verify")
+        planned += [Planned(experiment, name, target, params, config)
+                    for name, target in targets.items()]
+    return planned
+
+
+def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
+    """Every link, signal handle and metric the claim names, checked on the booted stack
+    before the first request: an :class:`InfrastructureError` (exit 3) names what is missing."""
+    experiment, target = planned.experiment, planned.target
+    links = experiment.links(target)
+    if links:
+        if stack.toxiproxy is None:
+            raise InfrastructureError(
+                f"{planned.label}: needs Toxiproxy in front of link {links[0]!r}, and this "
+                "stack has none", hint="external backend: give stack.toxiproxy_url")
+        have = set(stack.toxiproxy.proxies())
+        for link in links:
+            proxy = stack.proxies.get(link, link)
+            if proxy not in have:
+                raise InfrastructureError(
+                    f"{planned.label}: link {link!r} has no Toxiproxy proxy {proxy!r} "
+                    f"(proxies: {', '.join(sorted(have)) or 'none'})",
+                    hint="external backend: map it with stack.proxies")
+    metrics = experiment.metrics(target)
+    if metrics:
+        text = ""
+        path = contract.probes.metrics
+        if path:
+            try:
+                text = httpx.get(stack.probe_url + path, timeout=5.0).text
+            except httpx.HTTPError:
+                text = ""
+        for metric in metrics:
+            if not text or not has_family(text, metric):
+                raise InfrastructureError(
+                    f"{planned.label}: the contract names metric {metric.name!r}, and "
+                    f"{path or 'no metrics path'} on {stack.probe_url} does not have it",
+                    hint="fix the metric name in the contract, or drop the claim's metric")
+
+
+def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdict]:
+    """Re-derive an experiment's verdicts from its run dir alone: the claim's verdicts, each
+    demoted to inconclusive when the steady phase before the fault was not healthy, then the
+    integrity verdicts of the writes it sent."""
     facts_path = run_dir / FACTS_FILE
     facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
+    if "unverifiable" in facts:
+        return [Verdict.missing(planned.experiment.name, f"verified [{planned.claim}]",
+                                f"not verified: {facts['unverifiable']}",
+                                claim=f"{planned.experiment.kinds[0]}.{planned.claim}")]
     record = Record(load_samples(run_dir), read_events(run_dir / EVENTS_FILE), facts)
-    verdicts = experiment.judge(record, policy, params)
-    if experiment.writes(params):
-        verdicts.append(integrity_verdict(facts.get("integrity"), experiment.name))
+    experiment, target = planned.experiment, planned.target
+    verdicts = experiment.judge(record, target, planned.params, contract)
+    start = experiment.fault_start(record, target)
+    if start is not None:
+        sample = record.of(experiment.requests(target))
+        first = float(sample["t_start_s"].min()) if len(sample) else start
+        # the first second or so is every client arriving at once (auth steps, cold
+        # connections): the steady phase is what follows, at least half of it kept
+        first += min(WARMUP_S, max(0.0, start - first) / 2)
+        slo = contract.slo
+        steady = steady_state(sample, start_s=first, end_s=start,
+                              max_error_rate=min(slo.error_rate or 0.01, 0.05),
+                              p95_ms=slo.p95_ms)
+        verdicts = [steady, *demote(verdicts, steady)]
+    for claim in experiment.integrity_claims(contract, target):
+        verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim))
     return verdicts
 
 
-def acknowledged_tokens(run_dir: Path) -> list[str]:
-    """Item tokens of creates the client saw acknowledged (200/201 with a ref)."""
-    df = load_samples(run_dir, columns=["status", "ref", "name"])
-    if df.empty:
-        return []
-    ref = df["ref"].astype("string").fillna("")
-    acked = df[(df["status"].isin([200, 201])) & ref.str.startswith("gauntlet-")]
-    return sorted(set(acked["ref"].astype(str)))
+def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
+    """Headers of one authenticated client, for read-backs over HTTP."""
+    auth = contract.traffic.auth
+    if auth is None:
+        return {}
+    fields = {"client": f"gauntlet-readback-{int(time.time())}"}
+    body = json.loads(json.dumps(auth.json_body or {}).replace("{client}", fields["client"]))
+    answer = httpx.request(auth.method, base_url + auth.path, json=body, timeout=10.0)
+    answer.raise_for_status()
+    token: Any = answer.json()
+    for part in auth.token.split("."):
+        token = token[part]
+    return {auth.header: f"{auth.scheme}{token}"}
 
 
 def run_experiment(
     suite: Suite,
-    config: ExperimentConfig,
+    planned: Planned,
     run_dir: Path,
     on_tick: Callable[[LoadRun], None] | None = None,
     on_boot: Callable[[Stack], None] | None = None,
 ) -> tuple[list[Verdict], dict[str, Any]]:
-    """Boot, run, read back, judge; returns verdicts and the experiment's summary."""
-    from chaos.experiments import get_experiment
-
-    experiment = get_experiment(config.name)
-    params = experiment.parse_params(config.params)
-    exp_suite = experiment_suite(suite, experiment, params)
-    policy = exp_suite.resolved_policy
+    """Boot, check, run, read back, judge; returns verdicts and the experiment's summary."""
+    contract = suite.the_contract
+    experiment = planned.experiment
     (run_dir / "logs").mkdir(parents=True, exist_ok=True)
     clock = RunClock()
     summary: dict[str, Any] = {
         "experiment": experiment.name,
+        "claim": planned.claim,
         "description": experiment.description,
-        "params": params.model_dump(),
-        "policy": policy.model_dump(),
-        "broken": list(exp_suite.stack.broken),
+        "params": planned.params.model_dump(),
+        "variants": list(suite.stack.variants),
         "started_at_s": clock.started_at_s,
     }
     facts: dict[str, Any] = {}
     with Timeline(run_dir / EVENTS_FILE, clock) as timeline:
-        timeline.emit("experiment.started", name=experiment.name)
-        with boot(exp_suite, logs_dir=run_dir / "logs") as stack:
+        timeline.emit("experiment.started", name=experiment.name, claim=planned.claim)
+        with boot(suite, logs_dir=run_dir / "logs") as stack:
             if on_boot:
                 on_boot(stack)
             summary["boot_time_s"] = stack.boot_time_s
-            ctx = Context(stack, run_dir, timeline, params, policy, facts, on_tick)
-            try:
-                experiment.run(ctx)
-            finally:
-                if stack.toxiproxy is not None:
-                    stack.faults(timeline).reset()
-            if experiment.writes(params):
-                tokens = acknowledged_tokens(run_dir)
-                if stack.database_url:
-                    rows = count_rows(stack.database_url, tokens)
-                    facts["integrity"] = {"acknowledged": len(tokens),
-                                          "rows": {t: n for t, n in rows.items() if n != 1},
-                                          "checked": True}
-                else:
-                    facts["integrity"] = {"checked": False, "acknowledged": len(tokens)}
-        timeline.emit("experiment.finished", name=experiment.name)
+            reason = experiment.unverifiable(planned.target, stack)
+            if reason is not None:
+                facts["unverifiable"] = reason
+            else:
+                preflight(planned, stack, contract)
+                ctx = Context(stack, contract, planned.target, run_dir, timeline, planned.params,
+                              facts, on_tick)
+                try:
+                    experiment.run(ctx)
+                finally:
+                    if stack.toxiproxy is not None:
+                        stack.faults(timeline).reset()
+                integrity = experiment.integrity_claims(contract, planned.target)
+                if integrity:
+                    headers = (_auth_headers(contract, stack.base_url)
+                               if any(c.http_path for c in integrity) else {})
+                    facts["integrity"] = {
+                        c.name: read_back(c, run_dir, database_url=stack.database_url,
+                                          base_url=stack.base_url, headers=headers)
+                        for c in integrity}
+        timeline.emit("experiment.finished", name=experiment.name, claim=planned.claim)
     write_json(run_dir / FACTS_FILE, facts)
-    verdicts = judge_dir(experiment, run_dir, policy, params)
+    verdicts = judge_dir(planned, contract, run_dir)
     summary["finished_at_s"] = time.time()
     summary["verdicts"] = [v.as_dict() for v in verdicts]
     write_verdicts(run_dir, verdicts)
     return verdicts, summary
+
+
+def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:
+    """How many paced clients send ``rate_per_s`` requests a second (at least 2)."""
+    return max(2, min(cap, math.ceil(rate_per_s * pace_s)))

@@ -1,64 +1,54 @@
-"""Circuit breaker: the upstream hangs under load; the breaker must open, fail fast, probe and
-close again once the upstream is back."""
+"""Circuit breaker: the claim's link hangs under load; the breaker must open, fail fast, probe
+and close again once the link is back. Phase lengths follow from the claimed numbers: the fault
+lasts long enough to open the breaker and see it probe, the recovery long enough to close it."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
+
+from pydantic import Field
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from chaos.faults import Fault
 from chaos.plan import FaultPlan, TimedFault
-from checks.breaker import BreakerBounds, breaker_verdicts, default_bounds
+from checks.breaker import bounds, breaker_verdicts
 from checks.verdict import Verdict
-from gauntlet.config import LoadConfig
-from gauntlet.policy import Policy
+from gauntlet.contract import BreakerClaim, Contract
 
 
 class BreakerParams(Params):
-    users: int = 10
-    steady_s: float = 4.0
-    fault_s: float = 12.0
-    recovery_s: float = 8.0
-    # timeout with 0 holds every connection open: the upstream "hangs"
+    users: int | None = Field(None, ge=1)
+    steady_s: float = Field(4.0, gt=0)
+    # timeout with 0 holds every connection open: the link "hangs"
     fault: Literal["timeout", "reset_peer"] = "timeout"
-    open_within_s: float | None = None
-    fail_fast_ms: float | None = None
-    close_within_s: float | None = None
 
 
 class BreakerExperiment(Experiment):
     name = "breaker"
-    description = "upstream hangs under load: breaker opens, fails fast, probes, closes"
+    description = "a link hangs under load: its breaker opens, fails fast, probes, closes"
+    kinds = ("breaker",)
     params_model = BreakerParams
-    broken_variant = "breaker"
-    checks_integrity = False
-    policy: ClassVar[dict[str, Any]] = {
-        "upstream_timeout_s": 1.0,
-        "breaker_failure_rate": 0.5,
-        "breaker_window_s": 5.0,
-        "breaker_min_calls": 5,
-        "breaker_open_s": 3.0,
-        "retry_attempts": 2,
-        "retry_initial_s": 0.1,
-        "retry_max_s": 0.5,
-        "rate_limit_generate": "1000000/hour",
-        "rate_limit_api": "1000000/minute",
-    }
+
+    @staticmethod
+    def phases(claim: BreakerClaim, steady_s: float) -> tuple[float, float, float]:
+        """Steady, fault and recovery lengths: the fault outlasts the opening bound, the open
+        duration and one call (so the half-open probe is seen while the link still hangs); the
+        recovery outlasts the closing bound, with a tail to judge the error rate on."""
+        fault_s = bounds(claim).open_within_s + claim.open_s + claim.call_s + 3.0
+        recovery_s = claim.open_s + 2 * claim.call_s + 2.0 + 4.0
+        return steady_s, fault_s, recovery_s
 
     def run(self, ctx: Context) -> None:
         p: BreakerParams = ctx.params
-        fault = Fault("upstream", p.fault, {"timeout": 0})
-        plan = FaultPlan([TimedFault(p.steady_s, p.fault_s, fault)])
-        load = LoadConfig(scenario="generate", users=p.users, spawn_rate=p.users,
-                          duration_s=p.steady_s + p.fault_s + p.recovery_s + 2.0)
-        ctx.drive(load, plan)
+        claim: BreakerClaim = ctx.claim
+        steady_s, fault_s, recovery_s = self.phases(claim, p.steady_s)
+        # both toxics take a timeout: 0 = hold forever (timeout) or reset at once (reset_peer)
+        fault = Fault(claim.link, p.fault, {"timeout": 0.0})
+        plan = FaultPlan([TimedFault(steady_s, fault_s, fault)])
+        ctx.drive(claim.requests, users=p.users or 10, plan=plan,
+                  duration_s=steady_s + fault_s + recovery_s + 2.0)
 
-    def judge(self, record: Record, policy: Policy, params: Any) -> list[Verdict]:
-        p: BreakerParams = params
-        bounds = default_bounds(policy)
-        bounds = BreakerBounds(
-            open_within_s=p.open_within_s or bounds.open_within_s,
-            fail_fast_ms=p.fail_fast_ms or bounds.fail_fast_ms,
-            close_within_s=p.close_within_s or bounds.close_within_s,
-        )
-        return breaker_verdicts(record.samples, record.events, policy, bounds)
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        claim: BreakerClaim = target
+        return breaker_verdicts(record.of(claim.requests), record.events, claim)

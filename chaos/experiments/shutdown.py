@@ -1,66 +1,139 @@
-"""Graceful shutdown: SIGTERM to the API under steady load; it must drain, not drop."""
+"""Graceful shutdown: the claimed signal to the service under steady load; it must drain, not
+drop. The service is reached by the claim's handle: a service gauntlet started (local, compose),
+a PID file, or a command (``docker kill -s TERM api``)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
 import threading
 import time
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from checks.shutdown import shutdown_verdicts
 from checks.verdict import Verdict
-from gauntlet.config import LoadConfig
-from gauntlet.policy import Policy
+from gauntlet.boot import Stack
+from gauntlet.contract import Contract, ShutdownClaim
+from gauntlet.errors import InfrastructureError
 from scenarios.runner import LoadRun
 
 
 class ShutdownParams(Params):
-    users: int = 20
-    steady_s: float = 4.0
-    after_exit_s: float = 1.0
+    users: int = Field(40, ge=1)  # paced under the rate limits: enough to have requests in flight
+    steady_s: float = Field(4.0, gt=0)
+    after_exit_s: float = Field(1.0, gt=0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class ShutdownExperiment(Experiment):
     name = "shutdown"
-    description = "SIGTERM under load: readiness 503 at once, drain, exit 0, nothing lost"
+    description = "a signal under load: readiness flips first, drain, exit in time, nothing lost"
+    kinds = ("shutdown",)
     params_model = ShutdownParams
-    broken_variant = "drain"
-    policy: ClassVar[dict[str, Any]] = {
-        "drain_delay_s": 2.0,
-        "shutdown_deadline_s": 10.0,
-        "upstream_latency_ms": 300.0,
-        "rate_limit_generate": "1000000/hour",
-        "rate_limit_api": "1000000/minute",
-    }
+
+    def links(self, target: Any) -> list[str]:
+        return []
+
+    def unverifiable(self, target: Any, stack: Stack) -> str | None:
+        claim: ShutdownClaim = target
+        if claim.service and claim.service not in stack.services:
+            known = ", ".join(sorted(stack.services)) or "none"
+            return (f"the {stack.backend} backend cannot signal service {claim.service!r} "
+                    f"(services it started: {known}); give the claim a pid_file or a command")
+        if claim.command and not shutil.which(claim.command[0]):
+            return f"command {claim.command[0]!r} not found"
+        return None
+
+    def fault_start(self, record: Record, target: Any) -> float | None:
+        sent = next((e for e in record.events if e.kind == "signal.sent"), None)
+        return sent.at_s if sent else None
 
     def run(self, ctx: Context) -> None:
         p: ShutdownParams = ctx.params
-        api = ctx.stack.service("api")
-        bound_s = ctx.policy.drain_delay_s + ctx.policy.shutdown_deadline_s + 5.0
-        load = LoadConfig(scenario="slow_mix", users=p.users, spawn_rate=p.users,
-                          duration_s=p.steady_s + bound_s + 2.0)
+        claim: ShutdownClaim = ctx.claim
+        sig = signal.Signals[claim.signal]
+        bound_s = claim.drain_delay_s + claim.deadline_s + 5.0
 
         def signal_and_watch(run: LoadRun, t0: float) -> None:
             ctx.sleep_until(t0, p.steady_s)
+            handle, wait = self._send(ctx.stack, claim, sig)
             sent = time.monotonic()
-            ctx.timeline.emit("signal.sent", service="api", signal="SIGTERM")
-            api.send_signal(signal.SIGTERM)
+            ctx.timeline.emit("signal.sent", handle=handle, signal=claim.signal)
             done = threading.Event()
 
             def watch() -> None:
-                code = api.wait(bound_s)
-                if code is not None:
-                    ctx.timeline.emit("process.exit", service="api", code=code,
+                code = wait(bound_s)
+                if code is not False:
+                    ctx.timeline.emit("process.exit", handle=handle, code=code,
                                       after_s=time.monotonic() - sent)
                 done.set()
 
             threading.Thread(target=watch, name="exit-watch", daemon=True).start()
-            done.wait(bound_s + 1.0)
+            while not done.is_set() and time.monotonic() < sent + bound_s + 1.0:
+                done.wait(0.1)
             time.sleep(p.after_exit_s)
             run.stop()
 
-        ctx.drive(load, during=signal_and_watch, probe_interval_s=0.05)
+        ctx.drive(claim.requests, users=p.users,
+                  duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
+                  probe_interval_s=0.05)
 
-    def judge(self, record: Record, policy: Policy, params: Any) -> list[Verdict]:
-        return shutdown_verdicts(record.samples, record.events, policy)
+    @staticmethod
+    def _send(stack: Stack, claim: ShutdownClaim, sig: signal.Signals
+              ) -> tuple[str, Any]:
+        """Send the signal by the claim's handle; returns its name and a ``wait(timeout)`` that
+        gives the exit code, None when it exited with a code nobody can see, or False when it
+        did not exit in time."""
+        if claim.service:
+            service = stack.service(claim.service)
+            service.send_signal(sig)
+
+            def wait_service(timeout_s: float) -> int | bool | None:
+                code = service.wait(timeout_s)
+                return False if code is None else code
+
+            return f"service:{claim.service}", wait_service
+        if claim.pid_file:
+            try:
+                pid = int(Path(claim.pid_file).read_text().strip())
+            except (OSError, ValueError) as exc:
+                raise InfrastructureError(f"shutdown: cannot read pid file {claim.pid_file}: "
+                                          f"{exc}") from exc
+            os.kill(pid, sig)
+
+            def wait_pid(timeout_s: float) -> int | bool | None:
+                deadline = time.monotonic() + timeout_s
+                while time.monotonic() < deadline:
+                    if not _pid_alive(pid):
+                        return None  # gone; its exit code belongs to its parent
+                    time.sleep(0.05)
+                return False
+
+            return f"pid:{pid}", wait_pid
+        assert claim.command is not None
+        subprocess.run(claim.command, check=True, capture_output=True, timeout=30)
+
+        def wait_unknown(timeout_s: float) -> int | bool | None:
+            return False
+
+        return f"command:{' '.join(claim.command)}", wait_unknown
+
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        claim: ShutdownClaim = target
+        return shutdown_verdicts(record.of(claim.requests), record.events, claim)

@@ -1,7 +1,7 @@
 """Booting a stack: ``boot(suite) -> Stack``, one interface over every backend.
 
     with boot(suite) as stack:
-        httpx.get(stack.base_url + "/health/ready")
+        httpx.get(stack.base_url + "/whatever/the/contract/names")
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gauntlet.boot.stack import PROXY_NAMES, Service, Stack
+from gauntlet.boot.stack import Service, Stack
 from gauntlet.config import Suite
 from gauntlet.errors import ConfigError
 
-__all__ = ["PROXY_NAMES", "Service", "Stack", "boot"]
+__all__ = ["Service", "Stack", "boot"]
 
 
 @contextmanager
@@ -23,17 +23,17 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
     if backend == "local":
         from gauntlet.boot.local import boot_local
 
-        with boot_local(suite.stack, suite.resolved_policy, logs_dir) as stack:
+        with boot_local(suite.the_contract, suite.stack, logs_dir) as stack:
             yield stack
     elif backend == "external":
         from gauntlet.boot.external import boot_external
 
-        with boot_external(suite.stack, suite.resolved_policy) as stack:
+        with boot_external(suite.stack, suite.resolved_contract) as stack:
             yield stack
     elif backend == "compose":
         from gauntlet.boot.compose import boot_compose
 
-        with boot_compose(suite.stack, suite.resolved_policy, logs_dir) as stack:
+        with boot_compose(suite.stack, suite.the_contract, logs_dir) as stack:
             yield stack
     else:  # pragma: no cover - the schema forbids it
         raise ConfigError(f"unknown backend {backend!r}")

@@ -2,8 +2,9 @@
 
 One compose project per boot (``gauntlet-<pid>-<hex>``), so boots never share containers and can
 run side by side: every port is published on 127.0.0.1 at a random host port and read back from
-``docker compose ps``. The policy under test and the broken-variant switches reach the API in an
-override file written per boot (``-f docker-compose.test.yml -f <tmp>/override.json``), which
+``docker compose ps``. The contract's numbers (its services' ``env``) and the variants switched
+on reach the containers of the same names in an override file written per boot
+(``-f docker-compose.test.yml -f <tmp>/override.json``), which
 also labels every container with its owner so a later boot can remove what a ``kill -9``'d
 gauntlet left behind.
 
@@ -15,8 +16,8 @@ Teardown always ends in ``docker compose down -v``: on success, on errors, on Ct
 failed start, after each container's log has been copied into ``logs_dir``; a registered
 cleanup net force-removes the project should even that be skipped.
 
-    with boot_compose(suite.stack, suite.resolved_policy, logs_dir) as stack:
-        httpx.get(stack.base_url + "/health/ready")
+    with boot_compose(suite.stack, suite.the_contract, logs_dir) as stack:
+        httpx.get(stack.base_url + "/")
 """
 
 from __future__ import annotations
@@ -63,10 +64,10 @@ from gauntlet.boot.engine import (
     sweep_stale_projects,
     warn_if_stale,
 )
-from gauntlet.boot.stack import PROXY_NAMES, Stack
+from gauntlet.boot.stack import Stack
 from gauntlet.config import REPO_ROOT, StackConfig
+from gauntlet.contract import Contract
 from gauntlet.errors import BootError, InfrastructureError
-from gauntlet.policy import Policy, broken_env
 
 __all__ = [
     "COMPOSE_FILE",
@@ -125,18 +126,22 @@ class _Compose(DockerCompose):
                            "--remove-orphans", "--timeout", "0"])
 
 
-def _override(policy: Policy, broken: list[str], api_env: Mapping[str, str]) -> dict[str, Any]:
-    """The per-boot compose override: the API's policy and switches, owner labels on all."""
+def _override(contract: Contract, variants: list[str], api_env: Mapping[str, str]
+              ) -> dict[str, Any]:
+    """The per-boot compose override: each contract service's environment (the claims'
+    numbers), the variants on the main service, owner labels on all."""
     labels = {OWNER_LABEL: owner_tag()}
-    environment = {
-        **policy.to_env(),
-        **broken_env(broken),
+    services: dict[str, Any] = {name: {"labels": labels} for name in SERVICES}
+    for name in contract.services:
+        if name in services:
+            services[name]["environment"] = contract.render_env(name)
+    main = contract.main_service or "api"
+    services[main]["environment"] = {
+        **services[main].get("environment", {}),
+        **{k: v for variant in variants for k, v in contract.variants[variant].items()},
         "JWT_SECRET": "gauntlet-compose-" + secrets.token_hex(8),
         **api_env,
     }
-    services: dict[str, Any] = {name: {"labels": labels} for name in SERVICES}
-    services["api"]["environment"] = environment
-    services["upstream"]["environment"] = {"UPSTREAM_LATENCY_MS": str(policy.upstream_latency_ms)}
     return {"services": services}
 
 
@@ -199,7 +204,7 @@ def _http_ok(url: str, timeout_s: float = 1.0) -> bool:
 @contextmanager
 def boot_compose(
     config: StackConfig,
-    policy: Policy,
+    contract: Contract,
     logs_dir: Path | None = None,
     *,
     api_env: Mapping[str, str] | None = None,
@@ -207,7 +212,7 @@ def boot_compose(
 ) -> Iterator[Stack]:
     """Boot docker-compose.test.yml as a project of its own; ``down -v`` when the block exits.
 
-    ``api_env`` adds to (or overrides) the API container's environment, after the policy.
+    ``api_env`` adds to (or overrides) the API container's environment, after the contract's.
     """
     started = time.monotonic()
     env = compose_environment()
@@ -224,7 +229,7 @@ def boot_compose(
         logs.mkdir(parents=True, exist_ok=True)
         override = tmp / "override.json"  # JSON is YAML: no YAML writer needed
         override.write_text(json.dumps(
-            _override(policy, list(config.broken), dict(api_env or {})), indent=2))
+            _override(contract, list(config.variants), dict(api_env or {})), indent=2))
         compose = _Compose(
             context=str(compose_file.parent),
             compose_file_name=[str(compose_file), str(override)],
@@ -285,20 +290,23 @@ def boot_compose(
 
         exits.callback(reset_toxiproxy)
         have = set(toxiproxy.proxies())
-        if not set(PROXY_NAMES) <= have:
-            raise BootError(f"Toxiproxy lacks proxies {sorted(set(PROXY_NAMES) - have)}",
+        wanted = {*contract.links, "api"}
+        if not wanted <= have:
+            raise BootError(f"Toxiproxy lacks proxies {sorted(wanted - have)}",
                             hint="check docker/toxiproxy.json")
 
         # healthy = live; the stack is booted when it is ready (its database and Redis reachable)
         direct = f"http://127.0.0.1:{api_port}"
         deadline = started + wait_s
-        while not _http_ok(f"{direct}/health/ready"):
+        main = contract.main_service or "api"
+        ready = contract.services[main].ready if main in contract.services else None
+        while not _http_ok(f"{direct}{ready or '/'}"):
             if not services["api"].alive():
                 raise BootError(f"compose service 'api' exited with code "
                                 f"{services['api'].wait(1.0)} before ready",
                                 logs=log_tail(services["api"].logs()))
             if time.monotonic() > deadline:
-                raise BootError(f"compose service 'api' not ready (/health/ready) within "
+                raise BootError(f"compose service 'api' not ready ({ready}) within "
                                 f"{config.boot_timeout_s:.0f} s",
                                 logs=log_tail(services["api"].logs()))
             time.sleep(0.1)
@@ -309,9 +317,9 @@ def boot_compose(
             backend="compose",
             base_url=f"http://127.0.0.1:{proxy_api_port}",
             api_direct_url=direct,
-            policy=policy,
+            contract=contract,
             toxiproxy=toxiproxy,
-            proxies={name: name for name in PROXY_NAMES},
+            proxies={name: name for name in (*contract.links, "api")},
             database_url=(f"postgresql://{DB_USER}:{DB_PASSWORD}@127.0.0.1:{postgres_port}"
                           f"/{DB_NAME}"),
             services=services,
@@ -321,7 +329,7 @@ def boot_compose(
                       "compose_project": project,
                       **{var.removeprefix("GAUNTLET_IMAGE_").lower() + "_image": name
                          for var, name in images(env).items()}},
-            broken=tuple(config.broken),
+            variants=tuple(config.variants),
         )
     finally:
         # a second Ctrl-C cannot cut the teardown in half

@@ -15,23 +15,30 @@ import httpx
 from chaos.toxiproxy import ToxiproxyClient
 from gauntlet.boot.stack import Stack
 from gauntlet.config import StackConfig
+from gauntlet.contract import Contract
 from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.net import is_loopback_url
-from gauntlet.policy import Policy
 
 
-@contextmanager
-def boot_external(config: StackConfig, policy: Policy) -> Iterator[Stack]:
-    assert config.base_url is not None
-    started = time.monotonic()
+def check_remote(config: StackConfig) -> None:
+    """Refuse a non-loopback target unless the suite confirms it: a ConfigError (exit 2),
+    raised before anything is created."""
     for key, url in (("base_url", config.base_url), ("toxiproxy_url", config.toxiproxy_url)):
         if url and not is_loopback_url(url) and not config.allow_remote:
             raise ConfigError(
                 f"stack.{key} {url!r} is not a loopback address; gauntlet only aims load at "
                 "stacks you own: set stack.allow_remote = true to confirm"
             )
+
+
+@contextmanager
+def boot_external(config: StackConfig, contract: Contract | None) -> Iterator[Stack]:
+    assert config.base_url is not None
+    started = time.monotonic()
+    check_remote(config)
+    probe = contract.probes.live if contract and contract.probes.live else "/"
     try:
-        httpx.get(config.base_url.rstrip("/") + "/health/live", timeout=5.0)
+        httpx.get(config.base_url.rstrip("/") + probe, timeout=5.0)
     except httpx.HTTPError as exc:
         raise InfrastructureError(
             f"external stack unreachable at {config.base_url}: {exc}",
@@ -41,12 +48,14 @@ def boot_external(config: StackConfig, policy: Policy) -> Iterator[Stack]:
     if config.toxiproxy_url:
         client = ToxiproxyClient(config.toxiproxy_url)
         client.wait_up(timeout_s=5.0)
-    proxies = dict(config.proxies) if config.proxies else {}
+    links = list(contract.links) if contract else []
+    proxies = {link: config.proxies.get(link, link) for link in links}
+    proxies.update(config.proxies)
     try:
         yield Stack(
             backend="external",
             base_url=config.base_url.rstrip("/"),
-            policy=policy,
+            contract=contract,
             toxiproxy=client,
             proxies=proxies,
             database_url=config.database_url,

@@ -1,10 +1,12 @@
-"""The local backend: the whole stack as private processes on free loopback ports.
+"""The local backend: the contract's stack as private processes on free loopback ports.
 
-Nothing needs Docker. One temp dir holds PostgreSQL's data, Redis' dir and every log; each
-service runs as a :class:`~gauntlet.procs.ManagedProcess`; a Toxiproxy sits in front of every
-dependency link (``postgres``, ``redis``, ``upstream``) and of the API itself (``api``), and the
-API is only ever told the proxies' addresses. Services start in parallel where they can, so boot
-time is bounded by the slowest one (the API's imports), not by their sum.
+Nothing needs Docker. The contract lists the services (commands, environment templates, ready
+paths) and the links; gauntlet starts a private PostgreSQL or Redis for every ``managed`` link,
+the services from their commands, and a Toxiproxy in front of every link and of the main service
+itself (its proxy carries the main service's name), and a service is only ever told the proxies'
+addresses. One temp dir holds the data dirs and every log; each process runs as a
+:class:`~gauntlet.procs.ManagedProcess`. Processes start in parallel where they can, so boot
+time is bounded by the slowest one, not by their sum.
 
 PostgreSQL refuses to run as root; when gauntlet is root, it runs as the ``postgres`` user.
 ``initdb`` runs once per machine into a cached template that each boot copies (a copy is ~10x
@@ -23,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,10 +35,10 @@ from chaos.toxiproxy import ToxiproxyClient
 from gauntlet import cleanup
 from gauntlet.boot.binaries import find, postgres_bindir
 from gauntlet.boot.stack import Stack
-from gauntlet.config import REPO_ROOT, StackConfig
-from gauntlet.errors import BootError
+from gauntlet.config import StackConfig
+from gauntlet.contract import Contract, fill
+from gauntlet.errors import BootError, ConfigError
 from gauntlet.net import free_ports
-from gauntlet.policy import Policy, broken_env
 from gauntlet.procs import ManagedProcess
 
 TMP_PREFIX = "gauntlet-"
@@ -175,131 +178,190 @@ def _tempdir() -> Iterator[Path]:
         cleanup.unregister(token)
 
 
+@dataclass
+class _Ports:
+    """Every port of one boot, taken at once so nothing races for them."""
+
+    toxiproxy: int
+    server: dict[str, int]  # managed link or service → where it listens
+    proxy: dict[str, int]  # link (or the main service) → where its proxy listens
+
+
+def _link_url(kind: str | None, port: int) -> str:
+    if kind == "postgres":
+        return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
+    if kind == "redis":
+        return f"redis://127.0.0.1:{port}/0"
+    return f"http://127.0.0.1:{port}"
+
+
+def _template_values(contract: Contract, ports: _Ports, service: str, secret: str
+                     ) -> dict[str, str]:
+    values = {"python": sys.executable, "secret": secret, "contract_dir": str(contract.base_dir),
+              "port": str(ports.server[f"service:{service}"])}
+    for name, link in contract.links.items():
+        port = ports.proxy[name]
+        values[f"links.{name}.host"] = "127.0.0.1"
+        values[f"links.{name}.port"] = str(port)
+        values[f"links.{name}.url"] = _link_url(link.managed, port)
+    for name in contract.services:
+        port = ports.server[f"service:{name}"]
+        values[f"services.{name}.port"] = str(port)
+        values[f"services.{name}.url"] = f"http://127.0.0.1:{port}"
+    return values
+
+
+def _start_managed(kind: str, link: str, port: int, tmp: Path, logs: Path, bindir: Path,
+                   template: Path | None, pg_user: str | None) -> ManagedProcess:
+    if kind == "postgres":
+        assert template is not None
+        pgdata = tmp / f"pgdata-{link}"
+        shutil.copytree(template, pgdata, symlinks=True)
+        _chown_tree(pgdata, pg_user)
+        os.chmod(pgdata, 0o700)
+        return ManagedProcess(
+            f"postgres:{link}",
+            [str(bindir / "postgres"), "-D", str(pgdata), "-p", str(port),
+             "-k", str(pgdata), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+             "-c", "max_connections=200", "-c", "logging_collector=off"],
+            log_path=logs / f"{link}.log",
+            user=pg_user,
+            stop_signal=signal.SIGINT,  # "fast" shutdown
+            death_signal=signal.SIGQUIT,
+        )
+    redis_dir = tmp / f"redis-{link}"
+    redis_dir.mkdir()
+    return ManagedProcess(
+        f"redis:{link}",
+        [find("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(redis_dir), "--protected-mode", "no"],
+        log_path=logs / f"{link}.log",
+    )
+
+
+def _managed_ready(kind: str, port: int) -> bool:
+    return _pg_ready(port) if kind == "postgres" else _redis_ready(port)
+
+
 @contextmanager
-def boot_local(
-    config: StackConfig, policy: Policy, logs_dir: Path | None = None
-) -> Iterator[Stack]:
-    """Boot the reference stack locally; everything is gone when the block exits."""
+def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = None
+               ) -> Iterator[Stack]:
+    """Boot the contract's stack locally: managed PostgreSQL/Redis for its managed links, its
+    own services from their commands, a Toxiproxy in front of every link and of the main
+    service. Everything is gone when the block exits."""
     started = time.monotonic()
+    main = contract.main_service
+    if main is None:
+        raise ConfigError(f"contract {contract.name!r}: the local backend needs [services] "
+                          "with one main = true")
+    if main in contract.links:
+        raise ConfigError(f"contract {contract.name!r}: link {main!r} has the main service's "
+                          "name; the main service's own proxy takes that name")
     sweep_stale_tempdirs()
-    bindir = postgres_bindir()
+    kinds = {name: link.managed for name, link in contract.links.items() if link.managed}
     toxiproxy_bin = find("toxiproxy-server")
-    redis_bin = find("redis-server")
-    pg_user = _pg_user()
-    template = _pg_template(bindir, pg_user)
+    bindir = postgres_bindir() if "postgres" in kinds.values() else None
+    pg_user = _pg_user() if bindir else None
+    template = _pg_template(bindir, pg_user) if bindir else None
+    if "redis" in kinds.values():
+        find("redis-server")
 
     stack = ExitStack()
     try:
         tmp = stack.enter_context(_tempdir())
         logs = logs_dir or tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        names = ("postgres", "redis", "toxiproxy", "upstream", "api",
-                 "proxy_postgres", "proxy_redis", "proxy_upstream", "proxy_api")
-        ports = dict(zip(names, free_ports(len(names)), strict=True))
+        server_keys = [*(f"managed:{n}" for n in kinds),
+                       *(f"service:{n}" for n in contract.services)]
+        proxy_keys = [*contract.links, main]
+        taken = free_ports(1 + len(server_keys) + len(proxy_keys))
+        ports = _Ports(taken[0], dict(zip(server_keys, taken[1:1 + len(server_keys)],
+                                          strict=True)),
+                       dict(zip(proxy_keys, taken[1 + len(server_keys):], strict=True)))
 
-        # PostgreSQL: copy the template cluster, run the postmaster in the foreground
-        pgdata = tmp / "pgdata"
-        shutil.copytree(template, pgdata, symlinks=True)
-        _chown_tree(pgdata, pg_user)
-        os.chmod(pgdata, 0o700)
-        postgres = ManagedProcess(
-            "postgres",
-            [str(bindir / "postgres"), "-D", str(pgdata), "-p", str(ports["postgres"]),
-             "-k", str(pgdata), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=200", "-c", "logging_collector=off"],
-            log_path=logs / "postgres.log",
-            user=pg_user,
-            stop_signal=signal.SIGINT,  # "fast" shutdown
-            death_signal=signal.SIGQUIT,
-        )
-        redis_dir = tmp / "redis"
-        redis_dir.mkdir()
-        redis = ManagedProcess(
-            "redis",
-            [redis_bin, "--port", str(ports["redis"]), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(redis_dir), "--protected-mode", "no"],
-            log_path=logs / "redis.log",
-        )
+        managed = {name: _start_managed(kind, name, ports.server[f"managed:{name}"], tmp, logs,
+                                        bindir or Path("."), template, pg_user)
+                   for name, kind in kinds.items()}
         toxiproxy = ManagedProcess(
             "toxiproxy",
-            [toxiproxy_bin, "-host", "127.0.0.1", "-port", str(ports["toxiproxy"])],
+            [toxiproxy_bin, "-host", "127.0.0.1", "-port", str(ports.toxiproxy)],
             log_path=logs / "toxiproxy.log",
         )
-        py_env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        upstream = ManagedProcess(
-            "upstream",
-            [sys.executable, "-m", "stack.upstream"],
-            env={**py_env, "UPSTREAM_HOST": "127.0.0.1", "UPSTREAM_PORT": str(ports["upstream"]),
-                 "UPSTREAM_LATENCY_MS": str(policy.upstream_latency_ms)},
-            cwd=REPO_ROOT,
-            log_path=logs / "upstream.log",
-        )
-        for proc in (postgres, redis, toxiproxy, upstream):
+        for proc in (*managed.values(), toxiproxy):
             stack.enter_context(proc)
 
-        client = ToxiproxyClient(f"http://127.0.0.1:{ports['toxiproxy']}")
+        client = ToxiproxyClient(f"http://127.0.0.1:{ports.toxiproxy}")
         toxiproxy.wait_until(client.is_up, timeout_s=10, what="answering its API")
-        proxies: dict[str, str] = {}
-        for name, target in (("postgres", "postgres"), ("redis", "redis"),
-                             ("upstream", "upstream"), ("api", "api")):
-            client.create_proxy(
-                name,
-                listen=f"127.0.0.1:{ports['proxy_' + name]}",
-                upstream=f"127.0.0.1:{ports[target]}",
-            )
-            proxies[name] = name
+        for name, link in contract.links.items():
+            target = (ports.server[f"managed:{name}"] if link.managed else
+                      ports.server[f"service:{link.service}"] if link.service else None)
+            if target is None:
+                raise ConfigError(f"contract {contract.name!r}: link {name!r} points at "
+                                  "nothing the local backend can start (managed or service)")
+            client.create_proxy(name, listen=f"127.0.0.1:{ports.proxy[name]}",
+                                upstream=f"127.0.0.1:{target}")
+        client.create_proxy(main, listen=f"127.0.0.1:{ports.proxy[main]}",
+                            upstream=f"127.0.0.1:{ports.server[f'service:{main}']}")
         # the last net: whatever happened, no toxic survives the stack
         stack.callback(_reset_quietly, client)
 
-        database_url = f"postgresql://{DB_USER}@127.0.0.1:{ports['proxy_postgres']}/{DB_NAME}"
-        api_env = {
-            **py_env,
-            **policy.to_env(),
-            **broken_env(list(config.broken)),
-            "API_HOST": "127.0.0.1",
-            "API_PORT": str(ports["api"]),
-            "DATABASE_URL": database_url,
-            "REDIS_URL": f"redis://127.0.0.1:{ports['proxy_redis']}/0",
-            "UPSTREAM_URL": f"http://127.0.0.1:{ports['proxy_upstream']}",
-            "JWT_SECRET": "gauntlet-local-" + os.urandom(8).hex(),
-        }
-        api = ManagedProcess(
-            "api",
-            [sys.executable, "-m", "stack.api"],
-            env=api_env,
-            cwd=REPO_ROOT,
-            log_path=logs / "api.log",
-            stop_signal=signal.SIGKILL,  # teardown: no drain wanted, the data is thrown away
-        )
-        stack.enter_context(api)
+        secret = "gauntlet-local-" + os.urandom(8).hex()
+        services: dict[str, ManagedProcess] = {}
+        order = [n for n in contract.services if n != main] + [main]
+        for name in order:
+            spec = contract.services[name]
+            values = _template_values(contract, ports, name, secret)
+            env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.render_env(name),
+                   **{k: fill(v, values) for k, v in spec.local_env.items()}}
+            if name == main:
+                for variant in config.variants:
+                    env.update(contract.variants[variant])
+            services[name] = ManagedProcess(
+                name,
+                [fill(part, values) for part in spec.command],
+                env=env,
+                cwd=contract.resolve(fill(spec.cwd, values)) if spec.cwd else contract.base_dir,
+                log_path=logs / f"{name}.log",
+                # teardown of the main service: no drain wanted, the data is thrown away
+                stop_signal=signal.SIGKILL if name == main else signal.SIGTERM,
+            )
+            stack.enter_context(services[name])
 
         timeout = config.boot_timeout_s
-        postgres.wait_until(lambda: _pg_ready(ports["postgres"]), timeout_s=timeout,
-                            what="accepting connections")
-        redis.wait_until(lambda: _redis_ready(ports["redis"]), timeout_s=timeout,
-                         what="answering PING")
-        upstream.wait_until(lambda: _http_ok(f"http://127.0.0.1:{ports['upstream']}/health"),
-                            timeout_s=timeout, what="healthy")
-        direct = f"http://127.0.0.1:{ports['api']}"
-        api.wait_until(lambda: _http_ok(f"{direct}/health/ready"), timeout_s=timeout,
-                       what="ready (/health/ready)")
+        for name, kind in kinds.items():
+            port = ports.server[f"managed:{name}"]
+            managed[name].wait_until(lambda k=kind, p=port: _managed_ready(k, p),  # type: ignore[misc]
+                                     timeout_s=timeout, what="accepting connections")
+        for name in order:
+            spec = contract.services[name]
+            if spec.ready is None:
+                continue
+            url = f"http://127.0.0.1:{ports.server[f'service:{name}']}{spec.ready}"
+            services[name].wait_until(lambda u=url: _http_ok(u),  # type: ignore[misc]
+                                      timeout_s=min(timeout, spec.start_timeout_s),
+                                      what=f"ready ({spec.ready})")
 
+        database_urls = {name: _link_url("postgres", ports.server[f"managed:{name}"])
+                         for name, kind in kinds.items() if kind == "postgres"}
         yield Stack(
             backend="local",
-            base_url=f"http://127.0.0.1:{ports['proxy_api']}",
-            api_direct_url=direct,
-            policy=policy,
+            base_url=f"http://127.0.0.1:{ports.proxy[main]}",
+            api_direct_url=f"http://127.0.0.1:{ports.server[f'service:{main}']}",
+            contract=contract,
             toxiproxy=client,
-            proxies=proxies,
-            database_url=f"postgresql://{DB_USER}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
-            services={"api": api, "upstream": upstream, "postgres": postgres, "redis": redis},
+            proxies={name: name for name in (*contract.links, main)},
+            database_url=next(iter(database_urls.values()), None),
+            database_urls=database_urls,
+            services={**services, **managed},
             logs_dir=logs,
             boot_time_s=time.monotonic() - started,
-            versions={"toxiproxy": client.version(), "postgresql": bindir.parent.name},
-            broken=tuple(config.broken),
+            versions={"toxiproxy": client.version(),
+                      **({"postgresql": bindir.parent.name} if bindir else {})},
+            variants=tuple(config.variants),
         )
     finally:
-        # reverse order of start (API first, PostgreSQL last); a second Ctrl-C cannot cut it short
+        # reverse order of start (services first, PostgreSQL last); a second Ctrl-C cannot cut
+        # it short
         with cleanup.shielded():
             stack.close()

@@ -9,12 +9,9 @@ from typing import Protocol
 
 from chaos.faults import FaultInjector
 from chaos.toxiproxy import ToxiproxyClient
+from gauntlet.contract import Contract, Probes
 from gauntlet.errors import ConfigError
-from gauntlet.policy import Policy
 from gauntlet.timeline import Timeline
-
-# Logical proxy names every backend provides (external stacks may map their own names).
-PROXY_NAMES = ("api", "postgres", "redis", "upstream")
 
 
 class Service(Protocol):
@@ -29,27 +26,34 @@ class Service(Protocol):
 class Stack:
     """A running stack.
 
-    ``base_url`` goes through the ``api`` proxy (load and API faults share one path);
-    ``api_direct_url`` bypasses it (probes that must not be slowed by an API fault).
-    ``database_url`` reaches PostgreSQL directly, for integrity read-backs.
+    ``base_url`` goes through the main service's own proxy where the backend made one (load
+    and faults on the service share one path); ``api_direct_url`` bypasses it (probes that must
+    not be slowed by a fault). ``proxies`` maps the contract's link names to Toxiproxy proxy
+    names. ``database_url`` reaches PostgreSQL directly, for integrity read-backs
+    (``database_urls`` per managed link).
     """
 
     backend: str
     base_url: str
-    policy: Policy
+    contract: Contract | None = None
     api_direct_url: str | None = None
     toxiproxy: ToxiproxyClient | None = None
     proxies: Mapping[str, str] = field(default_factory=dict)
     database_url: str | None = None
+    database_urls: Mapping[str, str] = field(default_factory=dict)
     services: Mapping[str, Service] = field(default_factory=dict)
     logs_dir: Path | None = None
     boot_time_s: float = 0.0
     versions: Mapping[str, str] = field(default_factory=dict)
-    broken: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()
 
     @property
     def probe_url(self) -> str:
         return self.api_direct_url or self.base_url
+
+    @property
+    def probes(self) -> Probes:
+        return self.contract.probes if self.contract is not None else Probes()
 
     def service(self, name: str) -> Service:
         if name not in self.services:

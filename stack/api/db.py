@@ -155,6 +155,12 @@ class Database:
                 raise DatabaseUnavailable(f"cannot connect: {exc}") from exc
             try:
                 yield conn
+            except asyncio.CancelledError:
+                # the request was cut (its deadline, or shutdown): the query may still be
+                # running, and a graceful release would first wait on the database — through
+                # the very slowness that cut it — before the 504 could be answered
+                conn.terminate()
+                raise
             except TimeoutError as exc:  # command_timeout: the query ran too long
                 conn.terminate()  # its state is unknown; a graceful release could hang too
                 raise DatabaseUnavailable("query timed out", transient=False) from exc

@@ -14,17 +14,19 @@ import psutil
 
 from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
 
-SMALL = """
+CONTRACT = ROOT / "stack" / "contract.toml"
+SMALL = f"""
 name = "small"
+contract = "{CONTRACT}"
 [stack]
 backend = "local"
 [load]
 scenario = "api_mix"
 users = 10
 spawn_rate = 10
-duration_s = {duration}
+duration_s = {{duration}}
 [slo]
-p95_ms = {p95}
+p95_ms = {{p95}}
 error_rate = 0.01
 """
 
@@ -70,24 +72,52 @@ def _tagged(tag: str) -> list[int]:
 
 
 def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    head = f'name = "x"\ncontract = "{CONTRACT}"\n'
+    load = '[load]\nscenario = "api_mix"\nusers = 1\nduration_s = 1\n'
     cases = {
-        "unknown key": ('name = "x"\n[load]\nscenario = "api_mix"\nusers = 1\nduration_s = 1\n'
-                        'colour = "red"\n', "unknown key 'load.colour'"),
-        "wrong type": ('name = "x"\n[load]\nscenario = "api_mix"\nusers = "many"\n'
-                       'duration_s = 1\n', "'load.users'"),
-        "missing scenario": ('name = "x"\n[load]\nscenario = "nope"\nusers = 1\n'
-                             'duration_s = 1\n', "no scenario 'nope'"),
+        "unknown key": (head + load + 'colour = "red"\n', "unknown key 'load.colour'"),
+        "wrong type": (head + '[load]\nscenario = "api_mix"\nusers = "many"\nduration_s = 1\n',
+                       "'load.users'"),
+        "missing scenario": (head + '[load]\nscenario = "nope"\nusers = 1\nduration_s = 1\n',
+                             "no scenario 'nope'"),
+        "unknown experiment": (head + '[[experiments]]\nname = "nope"\n',
+                               "no experiment 'nope'"),
+        "negative duration": (head + '[[experiments]]\nname = "breaker"\n'
+                              'params = { steady_s = -3 }\n', "'steady_s'"),
+        "unknown claim": (head + '[[experiments]]\nname = "breaker"\nclaim = "ai"\n',
+                          "no claim 'ai'"),
+        "remote target": ('name = "x"\n[stack]\nbackend = "external"\n'
+                          'base_url = "http://192.0.2.10:8080"\n' + load,
+                          "is not a loopback address"),
+        "missing contract": (f'name = "x"\ncontract = "{tmp_path}/none.toml"\n' + load,
+                             "no such contract file"),
     }
     tag = f"invalid-{os.getpid()}-{time.monotonic_ns()}"
+    runs = tmp_path / "runs"
     for label, (text, expected) in cases.items():
         path = tmp_path / f"{label.replace(' ', '_')}.toml"
         path.write_text(text)
-        result = gauntlet("run", str(path), timeout=60, env={"GAUNTLET_TEST_TAG": tag})
-        assert result.returncode == 2, label
+        result = gauntlet("run", str(path), "--output", str(runs), timeout=60,
+                          env={"GAUNTLET_TEST_TAG": tag})
+        assert result.returncode == 2, (label, result.stdout, result.stderr)
         lines = [x for x in result.stderr.strip().splitlines() if x.strip()]
         assert len(lines) == 1, (label, result.stderr)
         assert expected in lines[0], (label, lines[0])
+        assert not runs.exists(), (label, "a run dir was created")
+        assert "verdicts" not in result.stdout, label
     assert _tagged(tag) == []
+
+
+def test_run_works_from_any_directory(tmp_path: Path) -> None:
+    """A relative run dir, gauntlet started outside the repo: samples still land and are
+    judged."""
+    suite = write_suite(tmp_path)
+    result = gauntlet("run", "suite.toml", "--output", "runs", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    run_dir = Path(result.stdout.split("run dir: ")[1].split()[0])
+    assert run_dir.is_absolute() and run_dir.is_relative_to(tmp_path)
+    assert (run_dir / "samples.parquet").exists()
+    assert suite.exists()
 
 
 def test_ctrl_c_mid_run_tears_everything_down(tmp_path: Path) -> None:

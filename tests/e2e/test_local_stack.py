@@ -16,6 +16,8 @@ from gauntlet.boot import Stack, boot
 from gauntlet.boot.local import sweep_stale_tempdirs
 from gauntlet.config import parse_suite
 
+CONTRACT = Path(__file__).resolve().parents[2] / "stack" / "contract.toml"
+
 
 def wait_status(url: str, status: int, within_s: float) -> float | None:
     """Seconds until ``url`` answers ``status``, or None if it does not within the bound."""
@@ -33,7 +35,10 @@ def wait_status(url: str, status: int, within_s: float) -> float | None:
 def test_boot_reaches_ready_through_the_api_proxy(stack: Stack) -> None:
     assert stack.boot_time_s > 0
     assert httpx.get(stack.base_url + "/health/ready").status_code == 200
+    # a proxy for every link of the contract, and one for the main service itself
     assert set(stack.proxies) == {"api", "postgres", "redis", "upstream"}
+    assert stack.toxiproxy is not None
+    assert set(stack.toxiproxy.proxies()) == set(stack.proxies)
 
 
 def test_api_proxy_is_in_the_load_path(stack: Stack, faults: FaultInjector) -> None:
@@ -82,7 +87,7 @@ def _tree(pid: int) -> set[int]:
 
 
 def test_teardown_leaves_no_process_dir_or_toxic() -> None:
-    suite = parse_suite({"name": "teardown", "experiments": [{"name": "x"}]})
+    suite = parse_suite({"name": "teardown", "contract": str(CONTRACT)}, needs_work=False)
     with boot(suite) as stack:
         # this stack's processes only: other stacks of the session fork children too
         started: set[int] = set()
@@ -110,7 +115,7 @@ def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> N
         "import os, sys, time\n"
         "from gauntlet.config import parse_suite\n"
         "from gauntlet.boot import boot\n"
-        "suite = parse_suite({'name': 'k', 'experiments': [{'name': 'x'}]})\n"
+        f"suite = parse_suite({{'name': 'k', 'contract': {str(CONTRACT)!r}}}, needs_work=False)\n"
         "with boot(suite):\n"
         "    print('up', flush=True)\n"
         "    time.sleep(600)\n"

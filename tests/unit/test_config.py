@@ -8,14 +8,15 @@ import pytest
 
 from gauntlet.config import load_suite, parse_suite
 from gauntlet.errors import ConfigError
-from gauntlet.policy import Policy, broken_env, parse_rate
 
 ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = str(ROOT / "stack" / "contract.toml")
 
 
 def minimal(**over: object) -> dict[str, object]:
     doc: dict[str, object] = {
         "name": "t",
+        "contract": CONTRACT,
         "load": {"scenario": "api_mix", "users": 5, "duration_s": 3},
     }
     doc.update(over)
@@ -26,19 +27,32 @@ def test_shipped_suites_are_valid() -> None:
     for path in sorted((ROOT / "suites").glob("*.toml")):
         suite = load_suite(path)
         assert suite.name
+        assert suite.resolved_contract is not None
 
 
-def test_profile_and_suite_policy_merge() -> None:
-    suite = parse_suite(minimal(stack={"profile": "quemiai", "policy": {"breaker_open_s": 2}}))
-    assert suite.resolved_policy.breaker_open_s == 2  # suite wins
-    assert suite.resolved_policy.upstream_timeout_s == 5  # profile
-    assert suite.resolved_policy.db_pool_max == 20  # default
-
-
-def test_profile_slo_is_default_and_suite_overrides() -> None:
+def test_contract_slo_is_default_and_suite_overrides() -> None:
     suite = parse_suite(minimal(slo={"p95_ms": 123}))
-    assert suite.slo.p95_ms == 123
-    assert suite.slo.p99_ms == 1000  # lazy-foundry
+    assert suite.slo.p95_ms == 123  # suite wins
+    assert suite.slo.p99_ms == 1000  # the contract's claim
+
+
+def test_no_contract_no_slo_gates() -> None:
+    """A suite that names no contract is gated on nothing it did not state itself."""
+    suite = parse_suite({"name": "t", "stack": {"backend": "external",
+                                                "base_url": "http://127.0.0.1:9"},
+                         "load": {"scenario": "api_mix", "users": 1, "duration_s": 1}})
+    assert suite.slo.p95_ms is None and suite.slo.p99_ms is None
+    assert suite.slo.error_rate is None
+
+
+def test_relative_locustfile_resolves_against_the_suite_file(tmp_path: Path) -> None:
+    (tmp_path / "mine.py").write_text("# a locustfile\n")
+    suite_file = tmp_path / "suite.toml"
+    suite_file.write_text(f'name = "t"\ncontract = "{CONTRACT}"\n'
+                          '[load]\nscenario = "mine.py"\nusers = 1\nduration_s = 1\n')
+    suite = load_suite(suite_file)
+    assert suite.load is not None
+    assert suite.load.scenario == str(tmp_path / "mine.py")
 
 
 @pytest.mark.parametrize(
@@ -50,15 +64,15 @@ def test_profile_slo_is_default_and_suite_overrides() -> None:
         (minimal(load={"scenario": "api_mix", "users": "ten", "duration_s": 3}), "'load.users'"),
         (minimal(load={"scenario": "nope", "users": 5, "duration_s": 3}), "no scenario 'nope'"),
         ({"load": {"scenario": "api_mix", "users": 5, "duration_s": 3}}, "missing key 'name'"),
-        (minimal(stack={"profile": "nope"}), "no profile 'nope'"),
-        (minimal(stack={"policy": {"breaker_open": 1}}), "unknown key 'breaker_open'"),
-        (minimal(stack={"policy": {"rate_limit_api": "lots"}}), "not a rate limit"),
-        (minimal(stack={"broken": ["brakes"]}), "'stack.broken.0'"),
+        (minimal(stack={"variants": ["brakes"]}), "'brakes' is not a variant"),
+        (minimal(stack={"profile": "x"}), "unknown key 'stack.profile'"),
         (minimal(stack={"backend": "external"}), "needs stack.base_url"),
         (minimal(load={"scenario": "api_mix", "users": 5}), "needs load.users and load.duration_s"),
         (minimal(load={"model": "open", "duration_s": 5}), "open model needs load.rate"),
         (minimal(slo={"error_rate": 2}), "'slo.error_rate'"),
-        ({"name": "idle"}, "nothing to do"),
+        ({"name": "idle", "contract": CONTRACT}, "nothing to do"),
+        ({"name": "t", "load": {"scenario": "api_mix", "users": 1, "duration_s": 1}},
+         "give contract = PATH"),
     ],
 )
 def test_invalid_suites_fail_with_one_line(doc: dict[str, object], expected: str) -> None:
@@ -77,18 +91,3 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_suite(bad)
-
-
-def test_policy_env_and_broken_switches() -> None:
-    env = Policy(breaker_open_s=3).to_env()
-    assert env["BREAKER_OPEN_S"] == "3.0"
-    assert "UPSTREAM_LATENCY_MS" not in env
-    assert broken_env(["breaker", "durable_ack"]) == {"DISABLE_BREAKER": "1", "UNSAFE_ACK": "1"}
-
-
-@pytest.mark.parametrize(
-    ("text", "count", "window"),
-    [("100/minute", 100, 60.0), ("5/15minutes", 5, 900.0), ("10 per hour", 10, 3600.0)],
-)
-def test_parse_rate(text: str, count: int, window: float) -> None:
-    assert parse_rate(text) == (count, window)

@@ -21,13 +21,13 @@ import pytest
 from gauntlet.boot import Stack
 from gauntlet.boot.compose import OWNER_LABEL, boot_compose, require_docker
 from gauntlet.config import StackConfig
+from gauntlet.contract import load_contract
 from gauntlet.errors import BootError, InfrastructureError
-from gauntlet.policy import Policy
 
 pytestmark = pytest.mark.compose
 
-# short drain numbers so the SIGTERM test is quick; the drain bound is their sum plus slack
-DRAIN_POLICY = Policy.model_validate({"drain_delay_s": 1.0, "shutdown_deadline_s": 5.0})
+CONTRACT = load_contract(Path(__file__).resolve().parents[3] / "stack" / "contract.toml")
+DRAIN = CONTRACT.claims.shutdown[0]
 COMPOSE = StackConfig.model_validate({"backend": "compose"})
 
 
@@ -62,7 +62,7 @@ def docker_engine() -> None:
 def compose_stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One compose stack shared by the module's non-destructive tests; gone afterwards."""
     logs = tmp_path_factory.mktemp("compose-logs")
-    with boot_compose(COMPOSE, DRAIN_POLICY, logs) as stack:
+    with boot_compose(COMPOSE, CONTRACT, logs) as stack:
         print(f"compose boot time: {stack.boot_time_s:.1f} s")
         yield stack
     project = stack.versions["compose_project"]
@@ -119,8 +119,8 @@ def test_postgres_proxy_down_makes_ready_503_not_live(compose_stack: Stack) -> N
 
 
 def test_sigterm_drains_and_exits_zero(docker_engine: None, logs_dir: Path) -> None:
-    bound_s = DRAIN_POLICY.drain_delay_s + DRAIN_POLICY.shutdown_deadline_s + 5.0
-    with boot_compose(COMPOSE, DRAIN_POLICY, logs_dir) as stack:
+    bound_s = DRAIN.drain_delay_s + DRAIN.deadline_s + 5.0
+    with boot_compose(COMPOSE, CONTRACT, logs_dir) as stack:
         project = stack.versions["compose_project"]
         api = stack.service("api")
         assert api.alive()
@@ -141,7 +141,7 @@ def test_api_that_exits_at_start_is_a_boot_error_and_leaves_nothing(
     config = StackConfig.model_validate({"backend": "compose", "boot_timeout_s": 60})
     before = set(own_containers())  # the module's shared stack may be up meanwhile
     with pytest.raises(BootError) as caught, boot_compose(
-        config, DRAIN_POLICY, logs_dir, api_env={"DATABASE_URL": "mysql://nope@toxiproxy/x"}
+        config, CONTRACT, logs_dir, api_env={"DATABASE_URL": "mysql://nope@toxiproxy/x"}
     ):
         pytest.fail("a stack whose API cannot start must not boot")
     error = caught.value

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from chaos.experiments.base import run_experiment
+from chaos.experiments.base import plan_experiments, run_experiment
 from gauntlet.boot.engine import require_docker
-from gauntlet.config import ExperimentConfig, parse_suite
+from gauntlet.config import parse_suite
 from gauntlet.errors import InfrastructureError
 from gauntlet.runner import run_suite
 
@@ -25,6 +25,9 @@ def docker_engine() -> None:
         pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
 
 
+CONTRACT = str(Path(__file__).resolve().parents[3] / "stack" / "contract.toml")
+
+
 def _no_gauntlet_containers() -> list[str]:
     out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=gauntlet-"],
                          capture_output=True, text=True, check=True, timeout=30).stdout
@@ -32,7 +35,8 @@ def _no_gauntlet_containers() -> list[str]:
 
 
 def test_slo_run_on_compose(tmp_path: Path) -> None:
-    suite = parse_suite({"name": "compose-slo", "stack": {"backend": "compose"},
+    suite = parse_suite({"name": "compose-slo", "contract": CONTRACT,
+                         "stack": {"backend": "compose"},
                          "load": {"scenario": "api_mix", "users": 10, "spawn_rate": 10,
                                   "duration_s": 10},
                          "slo": {"p95_ms": 500, "error_rate": 0.01}})
@@ -42,11 +46,14 @@ def test_slo_run_on_compose(tmp_path: Path) -> None:
     assert _no_gauntlet_containers() == []
 
 
-@pytest.mark.parametrize("name", ["breaker", "retries", "shutdown"])
-def test_experiment_on_compose(tmp_path: Path, name: str) -> None:
-    suite = parse_suite({"name": "compose-chaos", "stack": {"backend": "compose"},
-                         "experiments": [{"name": name}]})
-    verdicts, _ = run_experiment(suite, ExperimentConfig(name=name), tmp_path / name)
+@pytest.mark.parametrize(("name", "claim"), [("breaker", "upstream"), ("retries", "upstream"),
+                                             ("shutdown", "sigterm")])
+def test_experiment_on_compose(tmp_path: Path, name: str, claim: str) -> None:
+    suite = parse_suite({"name": "compose-chaos", "contract": CONTRACT,
+                         "stack": {"backend": "compose"},
+                         "experiments": [{"name": name, "claim": claim}]})
+    [planned] = plan_experiments(suite)
+    verdicts, _ = run_experiment(suite, planned, tmp_path / name)
     failed = [f"{v.name}: {v.reason}" for v in verdicts if not v.passed]
     assert verdicts and not failed, failed
     assert _no_gauntlet_containers() == []

@@ -1,0 +1,577 @@
+"""The contract: what a stack claims and how to reach it — the one place that knows the target.
+
+A team describes its own service in a TOML document: the probes it answers, the dependency
+links that have a Toxiproxy in front (under the team's own names), how to produce traffic for
+each claimed endpoint, and its **claims**, each a list of named instances with the numbers the
+verdicts judge against. gauntlet's experiments take every target from it: nothing in the harness
+names a route, header, metric or table.
+
+    contract = load_contract(Path("stack/contract.toml"))
+    for claim in contract.claims.breaker: ...
+
+A contract may ``extend`` another (a path relative to itself): tables merge key by key, the
+extending document wins, so a seed profile is a base contract with its own numbers.
+
+Templates. Strings in ``services.*.env`` may name a claim's number, ``{breaker.ai.open_s}``
+(kind, instance name, field), so a stack whose policy comes from environment variables is
+configured from the same numbers its verdicts judge. Strings in ``services.*.local_env`` may
+also name addresses the local backend assigns: ``{port}``, ``{links.<name>.host}``,
+``{links.<name>.port}``, ``{links.<name>.url}`` (through the link's proxy) and
+``{services.<name>.port}``. Strings in declared requests may use ``{token}`` (unique per
+request: what an integrity read-back looks for), ``{client}`` (unique per simulated client) and
+``{id}`` (an id an earlier write answered with).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from gauntlet.errors import ConfigError
+
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
+_UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def parse_rate(text: str) -> tuple[int, float]:
+    """``"5/15minutes"`` → ``(5, 900.0)``: the count and the window in seconds."""
+    match = _RATE.match(text)
+    if not match:
+        raise ValueError(f"not a rate limit: {text!r} (expected e.g. '100/minute', '5/15minutes')")
+    count, multiple, unit = match.groups()
+    return int(count), float(int(multiple or 1) * _UNIT_S[unit])
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- how to reach the stack -------------------------------------------------------------------
+
+
+class RequestCounter(_Strict):
+    """The service's own count of the requests it answered (a Prometheus counter), kept next
+    to the client's count as a cross-check of the generator."""
+
+    name: str  # the counter's sample name
+    method_label: str = "method"
+    route_label: str = "route"
+
+
+class Probes(_Strict):
+    """Paths on the service; each optional. A verdict that needs an absent probe is
+    inconclusive, never passed."""
+
+    live: str | None = None
+    ready: str | None = None
+    metrics: str | None = None
+    request_counter: RequestCounter | None = None
+
+
+class Link(_Strict):
+    """A dependency link with a Toxiproxy in front, under the user's own name.
+
+    On the local backend a link points at a managed dependency (``managed``: PostgreSQL or
+    Redis that gauntlet starts) or at one of the contract's services (``service``); on the
+    external backend the suite maps the link to a proxy name on the user's Toxiproxy.
+    """
+
+    managed: Literal["postgres", "redis"] | None = None
+    service: str | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Link:
+        if self.managed and self.service:
+            raise ValueError("a link points at 'managed' or at a 'service', not both")
+        return self
+
+
+class Service(_Strict):
+    """A process the local backend starts: the service under test, or one of its own
+    dependencies (an upstream it calls)."""
+
+    command: list[str] = Field(min_length=1)
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    local_env: dict[str, str] = Field(default_factory=dict)
+    ready: str | None = "/"
+    main: bool = False
+    start_timeout_s: float = Field(60.0, gt=0)
+
+
+class Auth(_Strict):
+    """An auth step each simulated client runs once: a request whose JSON answer holds a token
+    that later requests send in a header."""
+
+    method: str = "POST"
+    path: str
+    json_body: dict[str, Any] | None = Field(None, alias="json")
+    headers: dict[str, str] = Field(default_factory=dict)
+    token: str  # dotted path of the token in the JSON answer
+    header: str = "Authorization"
+    scheme: str = "Bearer "
+
+
+class Request(_Strict):
+    """One declared request, named as its samples are (``"POST /v2/entries"``)."""
+
+    method: str = "GET"
+    path: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_body: Any = Field(None, alias="json")
+    auth: bool = True
+    weight: int = Field(1, ge=0)
+    capture_id: str | None = None  # JSON key of the answer that later ``{id}`` paths use
+    resend: float = Field(0.0, ge=0, le=1)  # share sent twice, same body (a client retrying)
+
+    @property
+    def writes(self) -> bool:
+        return "{token}" in repr(self.json_body) or "{token}" in repr(self.headers)
+
+
+class Traffic(_Strict):
+    """How to produce traffic for each claimed endpoint: declared requests, or the user's own
+    locustfile whose request names the claims use."""
+
+    locustfile: str | None = None
+    auth: Auth | None = None
+    client_header: str | None = None  # a per-client identity header, e.g. X-Forwarded-For
+    requests: dict[str, Request] = Field(default_factory=dict)
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+class Marker(_Strict):
+    """How an answer is recognised: any of status, a header's value, a body pattern."""
+
+    status: int | None = None
+    header: str | None = None
+    value: str | None = None
+    body: str | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Marker:
+        if self.status is None and self.header is None and self.body is None:
+            raise ValueError("a marker needs a status, a header or a body pattern")
+        if self.value is not None and self.header is None:
+            raise ValueError("a marker's value needs its header")
+        if self.body is not None:
+            re.compile(self.body)
+        return self
+
+
+class Metric(_Strict):
+    """A Prometheus sample: family name, label filter and (for a state gauge) what values mean."""
+
+    name: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    states: dict[str, float] = Field(default_factory=dict)  # e.g. closed=0, open=1, half_open=2
+
+
+class _Claim(_Strict):
+    name: str
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"not a valid claim name: {value!r}")
+        return value
+
+
+class BreakerClaim(_Claim):
+    link: str
+    requests: list[str] = Field(min_length=1)
+    failure_rate: float | None = Field(None, gt=0, le=1)
+    window_s: float | None = Field(None, gt=0)
+    min_calls: int = Field(1, ge=1)
+    consecutive_failures: int | None = Field(None, ge=1)
+    open_s: float = Field(gt=0)
+    call_timeout_s: float = Field(gt=0)
+    max_call_s: float | None = Field(None, gt=0)  # a guarded call with its retries, worst case
+    open_answer: Marker
+    metric: Metric | None = None
+
+    @model_validator(mode="after")
+    def _trip(self) -> BreakerClaim:
+        rate = self.failure_rate is not None and self.window_s is not None
+        if not rate and self.consecutive_failures is None:
+            raise ValueError("a breaker opens on failure_rate + window_s or consecutive_failures")
+        return self
+
+    @property
+    def call_s(self) -> float:
+        return self.max_call_s or self.call_timeout_s
+
+
+class RetriesClaim(_Claim):
+    link: str
+    requests: list[str] = Field(min_length=1)
+    attempts: int = Field(ge=2)
+    initial_s: float = Field(ge=0)
+    max_s: float = Field(ge=0)
+    call_timeout_s: float = Field(gt=0)
+    metric: Metric | None = None  # a counter that rises by one per retry
+
+
+class RateLimitClaim(_Claim):
+    requests: list[str] = Field(min_length=1)
+    limit: str
+    key: Literal["header", "auth", "none"] = "header"
+    key_header: str | None = None
+    exempt: list[str] = Field(default_factory=list)  # paths never limited
+    store_link: str | None = None
+    fails_open: bool | None = None
+    status: int = 429
+    retry_after_header: str | None = "Retry-After"
+
+    @field_validator("limit")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @model_validator(mode="after")
+    def _keyed(self) -> RateLimitClaim:
+        if self.key == "header" and not self.key_header:
+            raise ValueError("key = 'header' needs key_header (e.g. X-Forwarded-For)")
+        if self.fails_open is not None and not self.store_link:
+            raise ValueError("fails_open is a claim about the store: give store_link")
+        return self
+
+    @property
+    def count(self) -> int:
+        return parse_rate(self.limit)[0]
+
+    @property
+    def window_s(self) -> float:
+        return parse_rate(self.limit)[1]
+
+
+class ShutdownClaim(_Claim):
+    """How to signal the service and what it promises: readiness flips first, requests keep
+    being served for the drain delay, the process exits 0 within the deadline."""
+
+    signal: Literal["SIGTERM", "SIGINT"] = "SIGTERM"
+    service: str | None = None
+    pid_file: str | None = None
+    command: list[str] | None = None
+    requests: list[str] = Field(min_length=1)
+    drain_delay_s: float = Field(0.0, ge=0)
+    deadline_s: float = Field(gt=0)
+    ready_flips_first: bool = True
+    ready_within_s: float = Field(1.0, gt=0)
+    exit_code: int | None = 0
+
+    @model_validator(mode="after")
+    def _one_handle(self) -> ShutdownClaim:
+        handles = [h for h in (self.service, self.pid_file, self.command) if h]
+        if len(handles) != 1:
+            raise ValueError("give exactly one of service, pid_file or command to signal")
+        return self
+
+
+class Degradation(_Strict):
+    """What keeps working (``min_success``) or fails fast (``status`` within ``within_s``)
+    while a link is down."""
+
+    requests: list[str] = Field(min_length=1)
+    min_success: float | None = Field(None, ge=0, le=1)
+    status: int | None = None
+    within_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _one(self) -> Degradation:
+        if (self.min_success is None) == (self.status is None):
+            raise ValueError("a degradation says min_success (keeps serving) or status "
+                             "(fails fast), one of them")
+        return self
+
+
+class HealthClaim(_Claim):
+    """Readiness depends on ``link``: it turns unready within a bound while the link is down
+    and ready again after; liveness stays up; ``degraded`` says what still works."""
+
+    link: str
+    requests: list[str] = Field(default_factory=list)
+    ready_within_s: float = Field(2.0, gt=0)
+    recover_within_s: float = Field(5.0, gt=0)
+    unready_status: int = 503
+    live_stays_up: bool = True
+    degraded: list[Degradation] = Field(default_factory=list)
+
+
+class DeadlineClaim(_Claim):
+    requests: list[str] = Field(min_length=1)
+    deadline_s: float = Field(gt=0)
+    link: str  # the dependency whose slowness the deadline must cut
+    status: int | None = None  # what a request cut by the deadline answers (e.g. 504)
+
+
+class PoolClaim(_Claim):
+    link: str
+    requests: list[str] = Field(min_length=1)
+    size: int = Field(ge=1)
+    acquire_timeout_s: float = Field(gt=0)
+    status: int = 503
+
+
+class IntegrityClaim(_Claim):
+    """Acknowledged writes exist exactly once. ``requests`` carry ``{token}``; the read-back is
+    SQL (a query taking ``%(tokens)s`` and answering ``(token, count)`` rows) or HTTP (a GET of
+    ``path`` with ``{id}``, 200 = present — this finds lost writes, not duplicates)."""
+
+    requests: list[str] = Field(min_length=1)
+    acknowledged: list[int] = Field(default_factory=lambda: [200, 201])
+    sql: str | None = None
+    database_url: str | None = None
+    http_path: str | None = None
+
+    @model_validator(mode="after")
+    def _read_back(self) -> IntegrityClaim:
+        if (self.sql is None) == (self.http_path is None):
+            raise ValueError("integrity reads back by 'sql' or by 'http_path', one of them")
+        return self
+
+
+class Claims(_Strict):
+    breaker: list[BreakerClaim] = Field(default_factory=list)
+    retries: list[RetriesClaim] = Field(default_factory=list)
+    rate_limit: list[RateLimitClaim] = Field(default_factory=list)
+    shutdown: list[ShutdownClaim] = Field(default_factory=list)
+    health: list[HealthClaim] = Field(default_factory=list)
+    deadline: list[DeadlineClaim] = Field(default_factory=list)
+    pool: list[PoolClaim] = Field(default_factory=list)
+    integrity: list[IntegrityClaim] = Field(default_factory=list)
+
+    def instances(self) -> list[tuple[str, _Claim]]:
+        """Every (kind, claim) pair, in declaration order of the kinds."""
+        out: list[tuple[str, _Claim]] = []
+        for kind in type(self).model_fields:
+            out += [(kind, claim) for claim in getattr(self, kind)]
+        return out
+
+    def find(self, kind: str, name: str) -> _Claim:
+        for claim in getattr(self, kind, []):
+            if claim.name == name:
+                return claim  # type: ignore[no-any-return]
+        raise KeyError(f"{kind}.{name}")
+
+
+class Slo(_Strict):
+    """SLOs the stack claims; a suite that names this contract is gated on them unless it
+    says otherwise."""
+
+    p50_ms: float | None = Field(None, gt=0)
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    max_ms: float | None = Field(None, gt=0)
+    error_rate: float | None = Field(None, ge=0, le=1)
+
+
+class Contract(_Strict):
+    name: str
+    description: str = ""
+    probes: Probes = Field(default_factory=Probes)
+    links: dict[str, Link] = Field(default_factory=dict)
+    services: dict[str, Service] = Field(default_factory=dict)
+    traffic: Traffic = Field(default_factory=Traffic)
+    claims: Claims = Field(default_factory=Claims)
+    slo: Slo = Field(default_factory=Slo)
+    # Named variants (env additions to the main service), e.g. a mechanism switched off: how a
+    # reference service shows that every verdict can fail.
+    variants: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # where the document came from: relative paths (cwd, locustfile) resolve against it
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        for name, link in self.links.items():
+            if link.service and link.service not in self.services:
+                raise ValueError(f"links.{name}: no service {link.service!r}")
+        mains = [n for n, s in self.services.items() if s.main]
+        if self.services and len(mains) != 1:
+            raise ValueError("services: exactly one service must be main = true "
+                             f"(found {mains or 'none'})")
+        known = set(self.traffic.requests)
+        for kind, claim in self.claims.instances():
+            where = f"claims.{kind}.{claim.name}"
+            for field_name in ("link", "store_link"):
+                named: str | None = getattr(claim, field_name, None)
+                if named is not None and named not in self.links:
+                    raise ValueError(f"{where}: {field_name} {named!r} is not a declared link "
+                                     f"(links: {', '.join(sorted(self.links)) or 'none'})")
+            if self.traffic.locustfile is None:
+                for request in getattr(claim, "requests", []):
+                    if request not in known:
+                        raise ValueError(
+                            f"{where}: request {request!r} is not declared in traffic.requests "
+                            f"(declared: {', '.join(sorted(known)) or 'none'})")
+            shutdown_service = getattr(claim, "service", None) if kind == "shutdown" else None
+            if shutdown_service and self.services and shutdown_service not in self.services:
+                raise ValueError(f"{where}: service {shutdown_service!r} is not declared")
+        for kind in type(self.claims).model_fields:
+            names = [c.name for c in getattr(self.claims, kind)]
+            dupes = {n for n in names if names.count(n) > 1}
+            if dupes:
+                raise ValueError(f"claims.{kind}: instance names repeat: {sorted(dupes)}")
+        for name, service in self.services.items():
+            for key, template in service.env.items():
+                for field_ref in template_fields(template):
+                    try:
+                        self.claim_value(field_ref)
+                    except (KeyError, AttributeError, ValueError) as exc:
+                        raise ValueError(
+                            f"services.{name}.env.{key}: {{{field_ref}}} names no claim "
+                            "number (kind.instance.field)") from exc
+        return self
+
+    @property
+    def main_service(self) -> str | None:
+        return next((n for n, s in self.services.items() if s.main), None)
+
+    def claim_value(self, ref: str) -> Any:
+        """``"breaker.ai.open_s"`` → that claim's number."""
+        kind, name, *path = ref.split(".")
+        if not path:
+            raise ValueError(ref)
+        value: Any = self.claims.find(kind, name)
+        for part in path:
+            value = getattr(value, part)
+        return value
+
+    def render_env(self, service: str) -> dict[str, str]:
+        """The service's ``env`` with every claim reference filled in."""
+        out: dict[str, str] = {}
+        for key, template in self.services[service].env.items():
+            values = {ref: _env_text(self.claim_value(ref)) for ref in template_fields(template)}
+            out[key] = _fill(template, values)
+        return out
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    def requests_of(self, names: list[str]) -> dict[str, Request]:
+        return {n: self.traffic.requests[n] for n in names if n in self.traffic.requests}
+
+    def marker_headers(self) -> list[str]:
+        """Response headers the capture records as columns of their own (lower case)."""
+        headers: set[str] = set()
+        for claim in self.claims.breaker:
+            if claim.open_answer.header:
+                headers.add(claim.open_answer.header.lower())
+        for limit in self.claims.rate_limit:
+            if limit.retry_after_header:
+                headers.add(limit.retry_after_header.lower())
+        return sorted(headers)
+
+    def body_markers(self) -> dict[str, str]:
+        """Body patterns the capture tests each answer against: column name → regex."""
+        return {f"breaker.{c.name}": c.open_answer.body for c in self.claims.breaker
+                if c.open_answer.body}
+
+
+def template_fields(template: str) -> list[str]:
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    out = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        out.append(literal)
+        if name:
+            out.append(values[name])
+    return "".join(out)
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Fill ``{name}`` fields from ``values``; a name it lacks is a :class:`ConfigError`."""
+    missing = [n for n in template_fields(template) if n not in values]
+    if missing:
+        raise ConfigError(f"template {template!r}: unknown field {{{missing[0]}}} "
+                          f"(known: {', '.join(sorted(values))})")
+    return _fill(template, values)
+
+
+def _env_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value)) if abs(value) < 1e15 else str(value)
+    return str(value)
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) and "name" in v for v in value)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; lists of named tables (claim instances) merge by name, so an
+    extending contract restates only the numbers it changes; other values are replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        elif _named(value) and _named(out.get(key)):
+            merged = {item["name"]: item for item in out[key]}
+            for item in value:
+                merged[item["name"]] = _merge(merged.get(item["name"], {}), item)
+            out[key] = list(merged.values())
+        else:
+            out[key] = value
+    return out
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    loc = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{loc}'"
+    if first["type"] == "missing":
+        return f"{source}: missing key '{loc}'"
+    msg = first["msg"].removeprefix("Value error, ")
+    got = first.get("input")
+    shown = "" if first["type"] == "value_error" or isinstance(got, dict) else f" (got {got!r})"
+    return f"{source}: {f'{loc!r}: ' if loc else ''}{msg}{shown}"
+
+
+def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    if path in seen:
+        raise ConfigError(f"{path}: 'extends' goes round in a circle")
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such contract file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str):
+        raise ConfigError(f"{path}: 'extends' must be a path")
+    return _merge(_read((path.parent / parent).resolve(), (*seen, path)), data)
+
+
+def parse_contract(data: dict[str, Any], source: str = "contract",
+                   base_dir: Path | None = None) -> Contract:
+    """Validate a contract document (parsed TOML); every problem is one :class:`ConfigError`."""
+    try:
+        return Contract.model_validate({**data, "base_dir": base_dir or Path.cwd()})
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, source)) from exc
+
+
+def load_contract(path: Path) -> Contract:
+    """Read, merge (``extends``) and validate a contract file."""
+    path = path.resolve()
+    return parse_contract(_read(path), str(path), path.parent)

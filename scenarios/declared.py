@@ -1,0 +1,136 @@
+"""A locustfile that sends the requests a contract declares — the workload of every experiment.
+
+Loaded inside Locust (never import it from the harness). ``$GAUNTLET_TRAFFIC`` holds the
+traffic section of the contract, narrowed by the experiment to the requests its claim names::
+
+    {"requests": {"POST /v2/entries": {"method": "POST", "path": "/v2/entries",
+                                       "headers": {...}, "json": {...}, "auth": true,
+                                       "capture_id": "entry_id", "resend": 0.2}},
+     "mix": {"POST /v2/entries": 1}, "auth": {...} | null, "client_header": "X-Forwarded-For",
+     "pace_s": 0.5, "client_prefix": "g-1234", "timeout_s": 30}
+
+Each simulated user is one client: its own key (``{client}``), its own address in the client
+header (from 198.18.0.0/15, RFC 2544's benchmarking range — a header value, never a target),
+and one auth step at start. Templates in paths, headers and JSON bodies: ``{client}``,
+``{token}`` (a fresh token per request, recorded as the sample's ``token`` so an integrity
+read-back can look for it) and ``{id}`` (an id a write of this client was answered with). A
+share ``resend`` of requests is sent twice with the same token, as a client retrying after a lost
+answer would. Users keep to ``pace_s`` between request starts, which the experiment derives from
+the contract's rate limits so a limiter never masks the mechanism under test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import uuid
+from typing import Any
+
+from locust import FastHttpUser, constant_pacing, task
+
+TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
+REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
+MIX: dict[str, int] = {k: int(v) for k, v in TRAFFIC.get("mix", {}).items() if int(v) > 0}
+_serial = itertools.count(1)
+
+
+def fill(value: Any, fields: dict[str, str]) -> Any:
+    """Fill ``{name}`` fields in every string of a JSON-like value (unknown names are kept)."""
+    if isinstance(value, str):
+        for name, text in fields.items():
+            value = value.replace("{" + name + "}", text)
+        return value
+    if isinstance(value, dict):
+        return {k: fill(v, fields) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill(v, fields) for v in value]
+    return value
+
+
+def dig(data: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        data = data[int(part)] if isinstance(data, list) else data[part]
+    return data
+
+
+def client_address() -> str:
+    bits = random.getrandbits(17)
+    return f"198.{18 + (bits >> 16)}.{(bits >> 8) & 0xFF}.{bits & 0xFF}"
+
+
+class DeclaredUser(FastHttpUser):
+    wait_time = constant_pacing(float(TRAFFIC.get("pace_s", 0.1)))
+    network_timeout = float(TRAFFIC.get("timeout_s", 30.0))
+    connection_timeout = float(TRAFFIC.get("timeout_s", 30.0))
+
+    def on_start(self) -> None:
+        prefix = TRAFFIC.get("client_prefix", "gauntlet")
+        self.key = f"{prefix}-{os.getpid()}-{next(_serial)}"
+        self.headers: dict[str, str] = {}
+        if TRAFFIC.get("client_header"):
+            self.headers[TRAFFIC["client_header"]] = client_address()
+        self.ids: list[str] = []
+        self.names = list(MIX)
+        self.weights = [MIX[n] for n in self.names]
+        auth = TRAFFIC.get("auth")
+        if auth:
+            self.authenticate(auth)
+
+    def authenticate(self, auth: dict[str, Any]) -> None:
+        fields = {"client": self.key}
+        name = f"{auth.get('method', 'POST')} {auth['path']}"
+        with self.client.request(
+            auth.get("method", "POST"), fill(auth["path"], fields), name=name,
+            headers={**self.headers, **fill(auth.get("headers", {}), fields)},
+            json=fill(auth.get("json"), fields), catch_response=True,
+            context={"client": self.key, "phase": "auth"},
+        ) as response:
+            try:
+                token = dig(response.json(), auth["token"])
+            except Exception:
+                response.failure(f"auth step: no token in the answer ({response.status_code})")
+                return
+            self.headers[auth.get("header", "Authorization")] = f"{auth.get('scheme', '')}{token}"
+
+    @task
+    def send(self) -> None:
+        if not self.names:
+            return
+        name = random.choices(self.names, self.weights)[0]
+        spec = REQUESTS[name]
+        if "{id}" in spec["path"] and not self.ids:
+            writers = [n for n in self.names if REQUESTS[n].get("capture_id")]
+            if not writers:
+                return
+            name = writers[0]
+            spec = REQUESTS[name]
+        token = uuid.uuid4().hex
+        fields = {"client": self.key, "token": token}
+        if self.ids:
+            fields["id"] = random.choice(self.ids)
+        sends = 2 if random.random() < float(spec.get("resend", 0.0)) else 1
+        for _ in range(sends):
+            self.request(name, spec, fields, token)
+
+    def request(self, name: str, spec: dict[str, Any], fields: dict[str, str],
+                token: str) -> None:
+        headers = {**(self.headers if spec.get("auth", True) else
+                      {k: v for k, v in self.headers.items()
+                       if k == TRAFFIC.get("client_header")}),
+                   **fill(spec.get("headers", {}), fields)}
+        writes = "{token}" in json.dumps(spec.get("json")) or "{token}" in json.dumps(
+            spec.get("headers", {}))
+        response = self.client.request(
+            spec.get("method", "GET"), fill(spec["path"], fields), name=name, headers=headers,
+            json=fill(spec.get("json"), fields),
+            context={"client": self.key, "token": token if writes else ""},
+        )
+        capture = spec.get("capture_id")
+        if capture and response.status_code in (200, 201):
+            try:
+                self.ids.append(str(dig(response.json(), capture)))
+            except Exception:
+                return
+            del self.ids[:-20]

@@ -1,0 +1,36 @@
+"""Running one experiment on one claim instance of a contract, for the e2e tests: the same code
+path as ``gauntlet chaos NAME --contract C --claim X --variant V``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from chaos.experiments.base import plan_experiments, run_experiment
+from checks.verdict import Verdict
+from gauntlet.config import parse_suite
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "stack" / "contract.toml"
+
+
+def run(tmp_path: Path, name: str, claim: str | None = None, *,
+        params: dict[str, Any] | None = None, variants: list[str] | None = None,
+        contract: Path = REFERENCE, stack: dict[str, Any] | None = None) -> dict[str, Verdict]:
+    """Verdicts by name of every run the experiment plans (one per claim instance, or only
+    ``claim``)."""
+    entry: dict[str, Any] = {"name": name, "params": params or {}}
+    if claim is not None:
+        entry["claim"] = claim
+    suite = parse_suite({"name": "e2e", "contract": str(contract),
+                         "stack": {**(stack or {}), "variants": variants or []},
+                         "experiments": [entry]})
+    verdicts: dict[str, Verdict] = {}
+    for index, planned in enumerate(plan_experiments(suite)):
+        found, _ = run_experiment(suite, planned, tmp_path / f"{index:02d}-{planned.claim}")
+        verdicts.update({v.name: v for v in found})
+    return verdicts
+
+
+def explain(verdicts: dict[str, Verdict]) -> str:
+    return "\n".join(f"{v.status}: {v.check}: {v.name}: {v.reason}" for v in verdicts.values())

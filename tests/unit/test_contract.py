@@ -1,0 +1,97 @@
+"""The contract: every shipped one validates, templates fill from claims, and every problem is
+one line that names the key."""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gauntlet.contract import fill, load_contract, parse_contract, parse_rate
+from gauntlet.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCE = ROOT / "stack" / "contract.toml"
+SHIPPED = sorted([REFERENCE, *(ROOT / "contracts").rglob("*.toml"),
+                  *(ROOT / "tests" / "services").rglob("contract.toml")])
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_shipped_contracts_are_valid(path: Path) -> None:
+    contract = load_contract(path)
+    assert contract.claims.instances()
+    for name in contract.services:
+        contract.render_env(name)  # every claim reference resolves
+
+
+def test_env_templates_take_the_claims_numbers() -> None:
+    contract = load_contract(REFERENCE)
+    env = contract.render_env("api")
+    assert env["BREAKER_OPEN_S"] == "3"
+    assert env["RATE_LIMIT_API"] == contract.claims.find("rate_limit", "api").limit  # type: ignore[attr-defined]
+
+
+def test_extends_merges_claims_by_name() -> None:
+    seed = load_contract(ROOT / "contracts" / "seeds" / "lazy-foundry.toml")
+    breaker = seed.claims.breaker[0]
+    assert breaker.open_s == 60 and breaker.window_s == 10  # the seed's numbers
+    assert breaker.open_answer.header == "X-Fallback"  # kept from the base contract
+    assert seed.render_env("api")["BREAKER_OPEN_S"] == "60"
+    assert [c.name for c in seed.claims.rate_limit] == ["api", "login", "generate"]
+
+
+def reference_doc() -> dict[str, Any]:
+    with REFERENCE.open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def broken(edit: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(reference_doc())
+    edit(doc)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        (broken(lambda d: d["claims"]["breaker"][0].update(link="payments")),
+         "link 'payments' is not a declared link"),
+        (broken(lambda d: d["claims"]["breaker"][0].update(requests=["GET /nope"])),
+         "request 'GET /nope' is not declared"),
+        (broken(lambda d: d["claims"]["breaker"][0].pop("open_s")), "missing key"),
+        (broken(lambda d: d["claims"]["breaker"][0].update(open_s=-3)), "open_s"),
+        (broken(lambda d: d["claims"]["rate_limit"][0].update(limit="lots")), "not a rate limit"),
+        (broken(lambda d: d["claims"]["rate_limit"][1].pop("key_header")), "needs key_header"),
+        (broken(lambda d: d["claims"]["shutdown"][0].update(pid_file="/run/x.pid")),
+         "exactly one of service, pid_file or command"),
+        (broken(lambda d: d["services"]["api"]["env"].update(X="{breaker.nope.open_s}")),
+         "names no claim number"),
+        (broken(lambda d: d["services"]["upstream"].update(main=True)), "exactly one service"),
+        (broken(lambda d: d["claims"]["breaker"].append(dict(d["claims"]["breaker"][0]))),
+         "instance names repeat"),
+        (broken(lambda d: d.update(colour="red")), "unknown key 'colour'"),
+        (broken(lambda d: d["claims"]["integrity"][0].pop("sql")), "by 'sql' or by 'http_path'"),
+    ],
+)
+def test_invalid_contracts_fail_with_one_line(doc: dict[str, Any], expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_contract(doc, "c.toml", REFERENCE.parent)
+    assert expected in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_fill_names_an_unknown_field() -> None:
+    assert fill("{a}-{b}", {"a": "1", "b": "2"}) == "1-2"
+    with pytest.raises(ConfigError, match=r"unknown field \{c\}"):
+        fill("{c}", {"a": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "count", "window"),
+    [("100/minute", 100, 60.0), ("5/15minutes", 5, 900.0), ("10 per hour", 10, 3600.0)],
+)
+def test_parse_rate(text: str, count: int, window: float) -> None:
+    assert parse_rate(text) == (count, window)
