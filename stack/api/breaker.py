@@ -17,6 +17,8 @@ Semantics (the ones a black-box check can observe):
   probes have succeeded the circuit closes (with an empty window); any probe failure re-opens it.
 - An outcome that arrives after the state changed (a slow call started while CLOSED finishing
   after the circuit opened) is ignored: each permit carries the generation it was issued in.
+- ``never_closes=True`` (broken variant ``BREAKER_NEVER_CLOSES``): the probes that would close
+  the circuit re-open it instead, so it never leaves OPEN/HALF_OPEN once it has opened.
 
 Time comes from an injectable monotonic clock so the state machine is unit-tested without
 sleeping. Single event loop, no awaits inside: no locks needed.
@@ -90,6 +92,7 @@ class CircuitBreaker:
         half_open_probes: int = 1,
         clock: Callable[[], float] = time.monotonic,
         on_transition: TransitionHook | None = None,
+        never_closes: bool = False,
     ) -> None:
         if not 0 < failure_rate <= 1:
             raise ValueError("failure_rate must be in (0, 1]")
@@ -101,6 +104,7 @@ class CircuitBreaker:
         self.min_calls = min_calls
         self.open_s = open_s
         self.half_open_probes = half_open_probes
+        self.never_closes = never_closes
         self._clock = clock
         self._on_transition = on_transition
         self._state = CircuitState.CLOSED
@@ -144,7 +148,7 @@ class CircuitBreaker:
             self._probes_inflight -= 1
             self._probes_succeeded += 1
             if self._probes_succeeded >= self.half_open_probes:
-                self._transition(CircuitState.CLOSED)
+                self._transition(CircuitState.OPEN if self.never_closes else CircuitState.CLOSED)
         elif self._state is CircuitState.CLOSED:
             self._record(failed=False)
 

@@ -86,6 +86,13 @@ class Settings:
     disable_deadline: bool = False
     disable_idempotency: bool = False
     unsafe_ack: bool = False
+    breaker_never_closes: bool = False
+    retry_backoff_unbounded: bool = False
+    rate_limit_global_key: bool = False
+    rate_limit_probes: bool = False
+    rate_limit_penalty: bool = False
+    liveness_checks_dependencies: bool = False
+    readiness_latches: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

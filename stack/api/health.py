@@ -5,6 +5,11 @@ dependency outage must never fail it. Readiness says "send me traffic": both dep
 answer and no drain is under way. Each dependency check runs concurrently under
 ``HEALTH_TIMEOUT_S`` (0.5 s), so readiness answers within ~0.5 s even when a dependency hangs
 instead of refusing (Toxiproxy's ``timeout`` toxic). None of these is rate limited.
+
+Broken variants: ``LIVENESS_CHECKS_DEPENDENCIES=1`` makes liveness run readiness's dependency
+checks (503 while PostgreSQL or Redis is down: the mistake that restarts pods for a dependency
+outage); ``READINESS_LATCHES=1`` keeps readiness at 503 from its first dependency failure until
+the process restarts.
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from stack.api.metrics import CONTENT_TYPE
-from stack.api.services import ServicesDep
+from stack.api.services import Services, ServicesDep
 
 
-async def live() -> dict[str, str]:
-    return {"status": "ok"}
+async def live(services: ServicesDep) -> JSONResponse:
+    if services.settings.liveness_checks_dependencies:  # broken variant: live = dependencies up
+        checks = await _dependency_checks(services)
+        if any(check["status"] == "down" for check in checks.values()):
+            return JSONResponse({"status": "unavailable", "checks": checks}, status_code=503)
+    return JSONResponse({"status": "ok"})
 
 
 async def ready(services: ServicesDep) -> JSONResponse:
@@ -30,19 +39,29 @@ async def ready(services: ServicesDep) -> JSONResponse:
         return JSONResponse({"status": "ready", "checks": {}})
     if services.drain.draining:
         return JSONResponse({"status": "draining", "checks": {}}, status_code=503)
-    timeout_s = s.health_timeout_s
+    if services.readiness_latched is not None:  # broken variant READINESS_LATCHES
+        return JSONResponse({"status": "unavailable", "latched": True,
+                             "checks": services.readiness_latched}, status_code=503)
+    checks = await _dependency_checks(services)
+    ok = all(check["status"] == "up" for check in checks.values())
+    if s.readiness_latches and any(check["status"] == "down" for check in checks.values()):
+        services.readiness_latched = checks
+    return JSONResponse(
+        {"status": "ready" if ok else "unavailable", "checks": checks},
+        status_code=200 if ok else 503,
+    )
+
+
+async def _dependency_checks(services: Services) -> dict[str, dict[str, Any]]:
+    """PostgreSQL and Redis checked concurrently, each within ``HEALTH_TIMEOUT_S``."""
+    timeout_s = services.settings.health_timeout_s
     database, redis = await asyncio.gather(
         _check(lambda: services.db.ping(timeout_s), timeout_s),
         _check(services.cache.ping, timeout_s),
     )
     if database["status"] == "up" and not services.db.ready:
         database = {**database, "status": "starting", "error": "pool or schema not ready yet"}
-    checks = {"database": database, "redis": redis}
-    ok = all(check["status"] == "up" for check in checks.values())
-    return JSONResponse(
-        {"status": "ready" if ok else "unavailable", "checks": checks},
-        status_code=200 if ok else 503,
-    )
+    return {"database": database, "redis": redis}
 
 
 async def _check(probe: Callable[[], Awaitable[float]], timeout_s: float) -> dict[str, Any]:

@@ -18,6 +18,13 @@ Redis calls go through the shared :class:`~stack.api.redisguard.RedisGuard` (tim
 ``REDIS_TIMEOUT_S`` plus a fast-fail breaker). When Redis errors or times out, the request is
 admitted without headers and ``rate_limit_store_errors_total`` counts it;
 ``LIMITER_FAIL_CLOSED=1`` answers 503 instead.
+
+Broken variants (each breaks one promise a check tests): ``RATE_LIMIT_GLOBAL_KEY=1`` counts the
+``api`` limit of every authenticated client in one shared bucket (the key no longer names the
+user; anonymous requests such as logins stay per IP); ``RATE_LIMIT_PROBES=1`` stops exempting
+``/health/*`` and ``/metrics``; ``RATE_LIMIT_PENALTY=1`` keeps a key that was refused refused for
+``PENALTY_WINDOWS`` windows (a penalty box held in the process), while ``Retry-After`` still
+says one window.
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ logger = logging.getLogger("stack.api.ratelimit")
 DECISIONS_KEY = "gauntlet.ratelimit"
 EXEMPT_PREFIXES = ("/health/",)
 EXEMPT_PATHS = frozenset({"/health", "/metrics"})
+GLOBAL_KEY = "global"  # RATE_LIMIT_GLOBAL_KEY: the one bucket every user's API calls share
+PENALTY_WINDOWS = 10  # RATE_LIMIT_PENALTY: a refused key stays refused this many windows
 
 
 class LimiterUnavailable(Exception):
@@ -116,6 +125,10 @@ class RateLimiter:
         self.enabled = not settings.disable_rate_limit
         self.fail_closed = settings.limiter_fail_closed
         self.trust_proxy_headers = settings.trust_proxy_headers
+        self.global_key = settings.rate_limit_global_key
+        self.limit_probes = settings.rate_limit_probes
+        self.penalty = settings.rate_limit_penalty
+        self._penalised: dict[tuple[str, str], float] = {}  # (limit, key) → monotonic end
         self._metrics = metrics
         self._items: dict[str, RateLimitItem] = {
             "api": parse_limit(settings.rate_limit_api),
@@ -143,6 +156,10 @@ class RateLimiter:
         :class:`LimiterUnavailable` when it fails closed.
         """
         item = self._items[limit]
+        if self.penalty:
+            refused = self._penalty_box(limit, key, item)
+            if refused is not None:
+                return refused
 
         async def check() -> tuple[bool, WindowStats]:
             allowed = await self._strategy.hit(item, limit, key)
@@ -163,7 +180,28 @@ class RateLimiter:
         reset_after_s = max(1, math.ceil(stats.reset_time - time.time()))
         if not allowed:
             self._metrics.rate_limit_rejections_total.labels(limit=limit).inc()
+            if self.penalty:
+                self._penalise(limit, key, item)
         return Decision(limit, allowed, item.amount, max(0, stats.remaining), reset_after_s)
+
+    def _penalty_box(self, limit: str, key: str, item: RateLimitItem) -> Decision | None:
+        """Broken variant: a refusal while ``key`` sits out its penalty, else ``None``.
+
+        ``Retry-After`` says one window — what the moving window alone would ask — so a client
+        that waits as told is refused again.
+        """
+        until = self._penalised.get((limit, key))
+        if until is None or time.monotonic() >= until:
+            return None
+        self._metrics.rate_limit_rejections_total.labels(limit=limit).inc()
+        return Decision(limit, False, item.amount, 0, item.get_expiry())
+
+    def _penalise(self, limit: str, key: str, item: RateLimitItem) -> None:
+        now = time.monotonic()
+        if self._penalised.get((limit, key), 0.0) > now:
+            return
+        self._penalised = {k: t for k, t in self._penalised.items() if t > now}
+        self._penalised[(limit, key)] = now + PENALTY_WINDOWS * item.get_expiry()
 
     async def close(self) -> None:
         client = getattr(getattr(self._storage, "bridge", None), "storage", None)
@@ -200,11 +238,15 @@ class RateLimitMiddleware:
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.limiter.enabled or is_exempt(scope["path"]):
+        if scope["type"] != "http" or not self.limiter.enabled or (
+            is_exempt(scope["path"]) and not self.limiter.limit_probes  # broken variant
+        ):
             await self.app(scope, receive, send)
             return
         subject = subject_from_scope(scope, self.tokens)
-        if subject:
+        if subject and self.limiter.global_key:  # broken variant: one bucket for every user
+            key = GLOBAL_KEY
+        elif subject:
             key = f"user:{subject}"
         else:
             key = f"ip:{client_ip(scope, self.limiter.trust_proxy_headers)}"

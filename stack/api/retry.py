@@ -11,6 +11,10 @@ What is *not* retried is decided by the caller's predicate: 4xx answers, timeout
 spent the budget, an open circuit, and any non-idempotent operation (the caller simply does not
 wrap it).
 
+``RETRY_BACKOFF_UNBOUNDED=1`` (broken variant): retries still happen, but sleep *n* is
+``UNBOUNDED_FACTOR`` times the most the envelope allows it (``initial_s * 2**(n-1) + initial_s``)
+plus the usual jitter, and ``max_s`` no longer caps it.
+
 Usage::
 
     order = await call_with_retries(lambda: store.get(...), policy, is_transient, on_retry)
@@ -19,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,11 +34,14 @@ from tenacity import (
     retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
+    wait_fixed,
 )
+from tenacity.wait import wait_base
 
 from stack.api.config import Settings
 
 T = TypeVar("T")
+UNBOUNDED_FACTOR = 5.0  # RETRY_BACKOFF_UNBOUNDED: each sleep this many times its ceiling
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,7 @@ class RetryPolicy:
     attempts: int = 3
     initial_s: float = 1.0
     max_s: float = 8.0
+    unbounded: bool = False  # broken variant: sleeps UNBOUNDED_FACTOR x longer, no max_s cap
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -53,7 +62,8 @@ class RetryPolicy:
         """RETRY_* numbers, or a single attempt under DISABLE_RETRIES (broken variant)."""
         if settings.disable_retries:
             return cls.disabled()
-        return cls(settings.retry_attempts, settings.retry_initial_s, settings.retry_max_s)
+        return cls(settings.retry_attempts, settings.retry_initial_s, settings.retry_max_s,
+                   unbounded=settings.retry_backoff_unbounded)
 
 
 async def call_with_retries(
@@ -77,10 +87,16 @@ async def call_with_retries(
             if exc is not None:
                 on_retry(exc)
 
+    # multiplier= is tenacity's name for the initial wait (``initial=`` is deprecated)
+    wait: wait_base = wait_exponential_jitter(multiplier=policy.initial_s, max=policy.max_s,
+                                              jitter=policy.initial_s)
+    if policy.unbounded:  # broken variant: UNBOUNDED_FACTOR x the envelope's most, no cap
+        k = UNBOUNDED_FACTOR * policy.initial_s
+        wait = wait_exponential_jitter(multiplier=k, max=math.inf, jitter=policy.initial_s)
+        wait = wait + wait_fixed(k)
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential_jitter(initial=policy.initial_s, max=policy.max_s,
-                                     jitter=policy.initial_s),
+        wait=wait,
         retry=retry_if_exception(is_transient),
         before_sleep=before_sleep,
         reraise=True,

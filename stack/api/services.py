@@ -43,6 +43,8 @@ class Services:
     breaker: CircuitBreaker
     upstream: UpstreamClient
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # READINESS_LATCHES (broken variant): the checks of readiness's first dependency failure
+    readiness_latched: dict[str, dict[str, Any]] | None = None
 
     @classmethod
     def build(cls, settings: Settings, drain: DrainState) -> Services:
@@ -61,6 +63,7 @@ class Services:
             open_s=settings.breaker_open_s,
             half_open_probes=settings.breaker_half_open_probes,
             on_transition=on_transition,
+            never_closes=settings.breaker_never_closes,
         )
         metrics.set_breaker_state("upstream", CircuitState.CLOSED)
         upstream = UpstreamClient(settings, breaker, metrics)
@@ -98,6 +101,9 @@ class Services:
             "disable_breaker", "disable_retries", "disable_rate_limit", "limiter_fail_closed",
             "disable_cache_fallback", "disable_readiness_checks", "disable_drain",
             "disable_pool_timeout", "disable_deadline", "disable_idempotency", "unsafe_ack",
+            "breaker_never_closes", "retry_backoff_unbounded", "rate_limit_global_key",
+            "rate_limit_probes", "rate_limit_penalty", "liveness_checks_dependencies",
+            "readiness_latches",
         ) if getattr(s, name)]
         log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
         self.db.start()

@@ -18,7 +18,8 @@ class FakeClock:
         self.now += seconds
 
 
-def make(clock: FakeClock, **overrides: float) -> tuple[CircuitBreaker, list[CircuitState]]:
+def make(clock: FakeClock, *, never_closes: bool = False,
+         **overrides: float) -> tuple[CircuitBreaker, list[CircuitState]]:
     seen: list[CircuitState] = []
     params: dict[str, float] = dict(
         failure_rate=0.5, window_s=10, min_calls=5, open_s=60, half_open_probes=1
@@ -33,6 +34,7 @@ def make(clock: FakeClock, **overrides: float) -> tuple[CircuitBreaker, list[Cir
         half_open_probes=int(params["half_open_probes"]),
         clock=clock,
         on_transition=lambda _old, new: seen.append(new),
+        never_closes=never_closes,
     )
     return breaker, seen
 
@@ -162,6 +164,24 @@ def test_late_outcomes_from_an_earlier_state_are_ignored() -> None:
     assert breaker.state is CircuitState.HALF_OPEN
     breaker.record_success(probe)
     assert breaker.state is CircuitState.CLOSED
+
+
+def test_never_closes_variant_reopens_on_a_successful_probe() -> None:
+    """BREAKER_NEVER_CLOSES: opens and probes as usual, but the probe's success re-opens it."""
+    clock = FakeClock()
+    breaker, seen = make(clock, min_calls=1, never_closes=True)
+    outcome(breaker, False)
+    clock.advance(59)
+    with pytest.raises(CircuitOpenError):
+        breaker.acquire()  # still holds open for open_s
+    clock.advance(1)
+    probe = breaker.acquire()  # the probe goes through
+    breaker.record_success(probe)
+    assert breaker.state is CircuitState.OPEN
+    with pytest.raises(CircuitOpenError) as refused:
+        breaker.acquire()
+    assert refused.value.retry_after_s == pytest.approx(60)  # a whole new open period
+    assert seen == [CircuitState.OPEN, CircuitState.HALF_OPEN, CircuitState.OPEN]
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ def test_defaults_are_lazy_foundrys_numbers() -> None:
         "disable_breaker", "disable_retries", "disable_rate_limit", "limiter_fail_closed",
         "disable_cache_fallback", "disable_readiness_checks", "disable_drain",
         "disable_pool_timeout", "disable_deadline", "disable_idempotency", "unsafe_ack",
+        *SWITCHES.values(),
     ))
 
 
@@ -48,6 +49,37 @@ def test_required_variables(missing: str) -> None:
 )
 def test_switches(raw: str, expected: bool) -> None:
     assert Settings.from_env({**REQUIRED, "DISABLE_BREAKER": raw}).disable_breaker is expected
+
+
+SWITCHES = {
+    "BREAKER_NEVER_CLOSES": "breaker_never_closes",
+    "RETRY_BACKOFF_UNBOUNDED": "retry_backoff_unbounded",
+    "RATE_LIMIT_GLOBAL_KEY": "rate_limit_global_key",
+    "RATE_LIMIT_PROBES": "rate_limit_probes",
+    "RATE_LIMIT_PENALTY": "rate_limit_penalty",
+    "LIVENESS_CHECKS_DEPENDENCIES": "liveness_checks_dependencies",
+    "READINESS_LATCHES": "readiness_latches",
+}
+
+
+@pytest.mark.parametrize("variable", sorted(SWITCHES))
+def test_each_broken_variant_switch_is_read(variable: str) -> None:
+    s = Settings.from_env({**REQUIRED, variable: "1"})
+    assert getattr(s, SWITCHES[variable]) is True
+    others = [field for name, field in SWITCHES.items() if name != variable]
+    assert not any(getattr(s, field) for field in others)
+
+
+def test_contract_declares_every_switch() -> None:
+    import tomllib
+    from pathlib import Path
+
+    contract = Path(__file__).parents[3] / "stack" / "contract.toml"
+    variants = tomllib.loads(contract.read_text())["variants"]
+    declared = {name for env in variants.values() for name in env}
+    assert set(SWITCHES) <= declared
+    for name in declared:  # and each one is a Settings field
+        assert hasattr(Settings.from_env({**REQUIRED, name: "1"}), name.lower())
 
 
 def test_ints_written_as_floats_are_accepted() -> None:
@@ -76,10 +108,16 @@ def test_bad_values_fail_with_one_line_naming_the_variable(
     assert "\n" not in str(err.value)
 
 
-def test_accepts_what_the_harness_writes() -> None:
-    """gauntlet's Policy.to_env is the other end of this contract."""
-    policy = pytest.importorskip("gauntlet.policy")
-    env = {**REQUIRED, **policy.Policy().to_env(), **policy.broken_env(["drain", "durable_ack"])}
+def test_accepts_what_its_contract_renders() -> None:
+    """The contract's services.api.env is the other end of this: every number it renders from
+    a claim, and every variant switch, parses."""
+    from pathlib import Path
+
+    contract = pytest.importorskip("gauntlet.contract")
+    loaded = contract.load_contract(Path(__file__).parents[3] / "stack" / "contract.toml")
+    env = {**REQUIRED, **loaded.render_env("api"), **loaded.variants["drain"],
+           **loaded.variants["durable_ack"]}
     s = Settings.from_env(env)
     assert s.disable_drain and s.unsafe_ack
-    assert s.db_pool_max == 20 and s.rate_limit_login == "5/15minutes"
+    assert s.db_pool_max == loaded.claims.pool[0].size
+    assert s.rate_limit_login == loaded.claims.find("rate_limit", "login").limit

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from stack.api.retry import RetryPolicy, call_with_retries
+from stack.api.config import Settings
+from stack.api.retry import UNBOUNDED_FACTOR, RetryPolicy, call_with_retries
 
 
 class Transient(Exception):
@@ -79,3 +80,26 @@ def test_backoff_never_exceeds_the_cap(seed: int) -> None:
     _, _, sleeps, _ = run([Transient()] * 9, RetryPolicy(10, 1.0, 8.0))
     assert all(0 <= s <= 8.0 for s in sleeps)
     assert all(min(8.0, 2**i) <= s <= 2**i + 1.0 for i, s in enumerate(sleeps))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_unbounded_variant_sleeps_five_times_longer_past_the_cap(seed: int) -> None:
+    """RETRY_BACKOFF_UNBOUNDED: still retries, each sleep 5x the envelope and max_s ignored."""
+    import random
+
+    random.seed(seed)
+    result, calls, sleeps, retried = run([Transient()] * 3,
+                                         RetryPolicy(5, 0.2, 1.0, unbounded=True))
+    assert (result, calls, retried) == ("ok", 4, 3)
+    for i, s in enumerate(sleeps):
+        ceiling = 0.2 * 2**i + 0.2  # the most the envelope allows sleep i+1, before max_s
+        assert UNBOUNDED_FACTOR * ceiling <= s <= UNBOUNDED_FACTOR * ceiling + 0.2  # + jitter
+    assert all(s > 1.0 for s in sleeps)  # every one past RETRY_MAX_S
+
+
+def test_policy_from_settings_carries_the_switch() -> None:
+    env = {"API_PORT": "1", "DATABASE_URL": "postgresql://x", "REDIS_URL": "redis://x",
+           "UPSTREAM_URL": "http://x", "RETRY_INITIAL_S": "0.2", "RETRY_MAX_S": "1"}
+    assert RetryPolicy.from_settings(Settings.from_env(env)) == RetryPolicy(3, 0.2, 1.0)
+    broken = Settings.from_env({**env, "RETRY_BACKOFF_UNBOUNDED": "1"})
+    assert RetryPolicy.from_settings(broken) == RetryPolicy(3, 0.2, 1.0, unbounded=True)
