@@ -173,12 +173,29 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
             f"({int(is_open.loc[after.index].sum())} still answered as open)",
             None, b.close_within_s, "s", evidence=ev[CLOSES]))
     else:
-        took = float(served["t_start_s"].min()) - fault.end_s
-        out.append(scope.judge(
-            CLOSES, took <= b.close_within_s,
-            f"first success {took:.2f} s after the fault was removed "
-            f"(bound {b.close_within_s:.1f} s: open {claim.open_s:g} s + one call + 2 s)",
-            round(took, 3), b.close_within_s, "s", evidence=ev[CLOSES]))
+        # closed = successes from then on: a success followed by more open answers was a
+        # half-open probe that let one call through, not a breaker that closed
+        still_open = after[is_open.loc[after.index].to_numpy(bool)]
+        last_open = float(still_open["t_start_s"].max()) if len(still_open) else None
+        settled = served if last_open is None else served[served["t_start_s"] > last_open
+                                                          - RACE_S]
+        first_s = float(served["t_start_s"].min()) - fault.end_s
+        if settled.empty:
+            assert last_open is not None
+            out.append(scope.judge(
+                CLOSES, False,
+                f"never closed: {len(still_open)} open answers after the fault was removed, "
+                f"the last {last_open - fault.end_s:.2f} s after it, though the first success "
+                f"came {first_s:.2f} s after it (a probe let through, then open again)",
+                None, b.close_within_s, "s", evidence=ev[CLOSES]))
+        else:
+            took = float(settled["t_start_s"].min()) - fault.end_s
+            out.append(scope.judge(
+                CLOSES, took <= b.close_within_s,
+                f"serving again from {took:.2f} s after the fault was removed, no open answer "
+                f"after that (bound {b.close_within_s:.1f} s: open {claim.open_s:g} s + one "
+                "call + 2 s)",
+                round(took, 3), b.close_within_s, "s", evidence=ev[CLOSES]))
 
     # 5. error rate back to the steady state's; an open answer counts as an error
     errors = pd.Series(failed(df), index=df.index) | is_open

@@ -140,7 +140,15 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     worst_case_s = min(claim.attempts * claim.call_timeout_s,
                        fault_s + min(claim.call_timeout_s, fault_s))
     bound_s = worst_case_s + budget_s + base_p99_s + SLACK_S
-    if not retried:
+    if not readable and retried and ok < min_success:
+        # without a retry counter, slow successes are retries only if the fault was absorbed:
+        # a service that does not retry is slow around a fault too (connections re-made,
+        # queues drained), and its failures say the slowness was not a backoff
+        out.append(scope.missing(
+            BUDGET, f"no metric counts the retries, and the fault was not absorbed ({n_failed} "
+            f"failed): the {len(slowed)} slow successes are no evidence of a backoff",
+            round(bound_s, 3), "s", evidence=ev[BUDGET]))
+    elif not retried:
         out.append(scope.missing(
             BUDGET, f"no evidence that any request was retried ({why}): there was no retry "
             "latency to time", round(bound_s, 3), "s", evidence=ev[BUDGET]))

@@ -118,6 +118,15 @@ def shutdown_verdicts(samples: pd.DataFrame, events: list[Event],
         after_s = as_float(exit_event.data.get("after_s"), exit_event.at_s - t_sig)
         code_ok = claim.exit_code is None or got == claim.exit_code
         in_time = after_s <= bound_exit
+        if got is None and claim.exit_code is not None and in_time:
+            # a process signalled through its pid file: it exited in time, but its exit code
+            # is its parent's to read
+            out.append(scope.missing(
+                exits, f"exited {after_s:.2f} s after the {claim.signal} (bound "
+                f"{bound_exit:.1f} s), with an exit code gauntlet cannot see (signalled by "
+                f"{handle}); the claimed code {claim.exit_code} is not verified",
+                bound_exit, "s", evidence=ev[exits]))
+            return out
         out.append(scope.judge(
             exits, code_ok and in_time,
             f"exit code {got} after {after_s:.2f} s (bound {bound_exit:.1f} s: drain "

@@ -38,10 +38,11 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
                                f"({end_s - start_s:.1f} s window): no steady state to compare "
                                "with", max_error_rate, "ratio", evidence=evidence)
     rate = float(failed(window).mean())
+    when = "still" if label.startswith("after") else "already"
     if rate > max_error_rate:
         return Verdict.judge(
             CHECK, name, False,
-            f"the stack was already failing {label}: {rate * 100:.1f} % errors in the steady "
+            f"the stack was {when} failing {label}: {rate * 100:.1f} % errors in the steady "
             f"phase (limit {max_error_rate * 100:.1f} %, {len(window)} requests)",
             round(rate, 5), max_error_rate, "ratio", evidence=evidence)
     if p95_ms is not None:
@@ -49,7 +50,7 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
         if observed > p95_ms:
             return Verdict.judge(
                 CHECK, name, False,
-                f"the stack was already slow {label}: p95 {observed:.0f} ms in the steady phase "
+                f"the stack was {when} slow {label}: p95 {observed:.0f} ms in the steady phase "
                 f"(limit {p95_ms:.0f} ms, {len(window)} requests)",
                 round(observed, 1), p95_ms, "ms", evidence=evidence)
     slow = "" if p95_ms is None else f", p95 {p95(window['latency_ms']):.0f} ms"

@@ -159,3 +159,12 @@ def test_marker_needs_every_condition_it_gives() -> None:
     assert not marked(df, body, None).any() and not marked(df, body, "marker:nope").any()
     with_body = frame(ask(0, markers={"b": 1}), ask(1, markers={"b": 0}))
     assert marked(with_body, body, "marker:b").tolist() == [True, False]
+
+
+def test_probe_let_through_then_open_again_is_not_closing() -> None:
+    """A breaker that lets its half-open probe through and opens again (the stack's
+    breaker_stuck_open variant) has a success after the fault, and never closed."""
+    got = verdicts(healthy(after=[*run(16.5, 17, 0.1), *opened(17.2, 26.5)]))
+    assert got["closes after the fault"].failed
+    assert "never closed" in got["closes after the fault"].reason
+    assert got["error rate recovers"].failed
