@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+CONTRACT = REPO / "stack" / "contract.toml"
 VENV_PYTHON = REPO / ".venv" / "bin" / "python"
 STATIC_LOCUSTFILE = REPO / "benchmarks" / "locust_static.py"
 STATIC_PATH = "/hello.txt"

@@ -42,7 +42,8 @@ def main() -> int:
 
     load = LoadConfig(scenario=str(LOCUSTFILE), model="open", rate=args.rate,
                       duration_s=args.seconds, max_concurrency=100)
-    suite = parse_suite({"name": "bench-accuracy", "experiments": [{"name": "x"}]})
+    suite = parse_suite({"name": "bench-accuracy", "contract": str(common.CONTRACT)},
+                        needs_work=False)
     p50: dict[str, float] = {}
     counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="gauntlet-bench-acc-") as tmp, \

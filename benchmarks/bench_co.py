@@ -88,7 +88,8 @@ def main() -> int:
     rate, total, stall = args.rate, args.seconds, args.stall
     big_pool = max(600, int(3 * rate * stall))
 
-    suite = parse_suite({"name": "bench-co", "experiments": [{"name": "x"}]})
+    suite = parse_suite({"name": "bench-co", "contract": str(common.CONTRACT)},
+                        needs_work=False)
     with tempfile.TemporaryDirectory(prefix="gauntlet-bench-co-") as tmp, \
             boot(suite, logs_dir=Path(tmp) / "logs") as stack:
         big, d_big, gen_big = stalled_run(stack, Path(tmp) / "big", rate=rate, seconds=total,

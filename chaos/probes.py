@@ -85,11 +85,16 @@ class Prober:
     def _scrape(self, client: httpx.Client) -> None:
         assert self.metrics_path is not None
         try:
-            text = client.get(self.base_url + self.metrics_path).text
+            response = client.get(self.base_url + self.metrics_path)
         except httpx.HTTPError:
             return
+        if response.status_code != 200:
+            return
         for claim, metric in self.states:
-            state = metric_state(text, metric)
+            try:
+                state = metric_state(response.text, metric)
+            except ValueError:  # not Prometheus text: nothing to read, the probes go on
+                return
             if state is not None and self._last.get(claim) != state:
                 self._last[claim] = state
                 self.timeline.emit("metric.state", claim=claim, state=state)

@@ -150,7 +150,9 @@ class Traffic(_Strict):
 
 
 class Marker(_Strict):
-    """How an answer is recognised: any of status, a header's value, a body pattern."""
+    """How an answer is recognised: a status, a header (with a value, or merely present), a
+    body pattern — every condition given must match (a 503 alone is also what a failing
+    dependency answers)."""
 
     status: int | None = None
     header: str | None = None
@@ -169,7 +171,9 @@ class Marker(_Strict):
 
 
 class Metric(_Strict):
-    """A Prometheus sample: family name, label filter and (for a state gauge) what values mean."""
+    """A Prometheus metric: its family or sample name (``retries`` or ``retries_total``), a
+    label filter, and for a state gauge what its values mean (``closed``, ``open``,
+    ``half_open``)."""
 
     name: str
     labels: dict[str, str] = Field(default_factory=dict)
@@ -554,12 +558,25 @@ def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         raise ConfigError(f"{path}: no such contract file") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    _anchor_paths(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise ConfigError(f"{path}: 'extends' must be a path")
     return _merge(_read((path.parent / parent).resolve(), (*seen, path)), data)
+
+
+def _anchor_paths(data: dict[str, Any], base: Path) -> None:
+    """Make the document's relative paths absolute, so they keep pointing where they did once
+    another contract extends it from elsewhere."""
+    for service in (data.get("services") or {}).values():
+        if isinstance(service, dict) and isinstance(service.get("cwd"), str) \
+                and "{" not in service["cwd"]:
+            service["cwd"] = str((base / service["cwd"]).resolve())
+    traffic = data.get("traffic")
+    if isinstance(traffic, dict) and isinstance(traffic.get("locustfile"), str):
+        traffic["locustfile"] = str((base / traffic["locustfile"]).resolve())
 
 
 def parse_contract(data: dict[str, Any], source: str = "contract",

@@ -219,6 +219,10 @@ class Experiment:
         """Why this claim cannot be verified on this stack (checked after boot), or None."""
         return None
 
+    def check(self, target: Any, stack: Stack) -> None:
+        """Raise :class:`InfrastructureError` when something the claim names is missing from
+        the booted stack (beyond its links and metrics, which :func:`preflight` checks)."""
+
     def parse_params(self, raw: dict[str, Any]) -> Any:
         try:
             return self.params_model.model_validate(raw)
@@ -242,6 +246,17 @@ class Experiment:
             if windows:
                 return windows[0].start_s
         return None
+
+    def settle_s(self, target: Any) -> float:
+        """How long after its fault is removed the stack may take to be steady again."""
+        return 2.0
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        """When the stack must be steady again: the end of the last fault on the claim's links
+        plus :meth:`settle_s`; None when the experiment has no such phase."""
+        ends = [w.end_s for link in self.links(target)
+                for w in fault_windows(record.events, link)]
+        return max(ends) + self.settle_s(target) if ends else None
 
     def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
         """Integrity claims whose writes this run sends: each owes a verdict."""
@@ -289,10 +304,34 @@ def plan_experiments(suite: Suite) -> list[Planned]:
     return planned
 
 
+def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
+    """An inconclusive verdict for every claim instance no planned run verifies: a claim kind no
+    experiment takes, or an integrity claim whose writes no run sends."""
+    covered = {(kind, p.claim) for p in planned for kind in p.experiment.kinds}
+    sent = {r for p in planned for r in p.experiment.requests(p.target)}
+    out: list[Verdict] = []
+    for kind, claim in contract.claims.instances():
+        if kind == "integrity":
+            requests = set(getattr(claim, "requests", []))
+            if requests & sent:
+                continue
+            why = f"no experiment of this run sent its writes ({', '.join(sorted(requests))})"
+        elif (kind, claim.name) in covered or any(
+                kind in p.experiment.kinds and getattr(p.target, "link", None) ==
+                getattr(claim, "link", object()) for p in planned):
+            continue
+        else:
+            why = f"no experiment of this run verifies {kind} claims"
+        out.append(Verdict.missing(kind, f"verified [{claim.name}]", f"not verified: {why}",
+                                   claim=f"{kind}.{claim.name}"))
+    return out
+
+
 def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
     """Every link, signal handle and metric the claim names, checked on the booted stack
     before the first request: an :class:`InfrastructureError` (exit 3) names what is missing."""
     experiment, target = planned.experiment, planned.target
+    experiment.check(target, stack)
     links = experiment.links(target)
     if links:
         if stack.toxiproxy is None:
@@ -309,18 +348,26 @@ def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
                     hint="external backend: map it with stack.proxies")
     metrics = experiment.metrics(target)
     if metrics:
-        text = ""
         path = contract.probes.metrics
+        where = f"{path} on {stack.probe_url}" if path else "no metrics path (probes.metrics)"
+        text, problem = "", "answered nothing"
         if path:
             try:
-                text = httpx.get(stack.probe_url + path, timeout=5.0).text
-            except httpx.HTTPError:
-                text = ""
+                response = httpx.get(stack.probe_url + path, timeout=5.0)
+                text = response.text if response.status_code == 200 else ""
+                problem = f"answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                problem = f"did not answer ({exc})"
         for metric in metrics:
-            if not text or not has_family(text, metric):
+            try:
+                found = bool(text) and has_family(text, metric)
+            except ValueError:
+                found, problem = False, "answered something that is not Prometheus text"
+            if not found:
+                missing = "has no such metric" if text else problem
                 raise InfrastructureError(
-                    f"{planned.label}: the contract names metric {metric.name!r}, and "
-                    f"{path or 'no metrics path'} on {stack.probe_url} does not have it",
+                    f"{planned.label}: the contract names metric {metric.name!r}, and {where} "
+                    f"{missing}",
                     hint="fix the metric name in the contract, or drop the claim's metric")
 
 
@@ -345,10 +392,16 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         # connections): the steady phase is what follows, at least half of it kept
         first += min(WARMUP_S, max(0.0, start - first) / 2)
         slo = contract.slo
-        steady = steady_state(sample, start_s=first, end_s=start,
-                              max_error_rate=min(slo.error_rate or 0.01, 0.05),
+        max_error_rate = min(slo.error_rate or 0.01, 0.05)
+        steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
                               p95_ms=slo.p95_ms)
         verdicts = [steady, *demote(verdicts, steady)]
+        settled = experiment.recovered_by(record, target)
+        if settled is not None:
+            last = float(sample["t_start_s"].max()) if len(sample) else settled
+            verdicts.append(steady_state(sample, start_s=settled, end_s=last + 1e-6,
+                                         max_error_rate=max_error_rate, p95_ms=slo.p95_ms,
+                                         label="after recovery"))
     for claim in experiment.integrity_claims(contract, target):
         verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim))
     return verdicts

@@ -38,6 +38,9 @@ class BreakerExperiment(Experiment):
         recovery_s = claim.open_s + 2 * claim.call_s + 2.0 + 4.0
         return steady_s, fault_s, recovery_s
 
+    def settle_s(self, target: Any) -> float:
+        return bounds(target).close_within_s
+
     def run(self, ctx: Context) -> None:
         p: BreakerParams = ctx.params
         claim: BreakerClaim = ctx.claim

@@ -35,6 +35,10 @@ class DependencyDownExperiment(Experiment):
             named += [r for r in degradation.requests if r not in named]
         return named
 
+    def settle_s(self, target: Any) -> float:
+        claim: HealthClaim = target
+        return claim.recover_within_s
+
     def run(self, ctx: Context) -> None:
         p: DependencyDownParams = ctx.params
         claim: HealthClaim = ctx.claim

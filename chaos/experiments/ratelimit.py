@@ -46,6 +46,9 @@ class RateLimitExperiment(Experiment):
     def fault_start(self, record: Record, target: Any) -> float | None:
         return None  # the burst is the experiment; its steady state is judged inside it
 
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        return None  # the store outage is the last phase: nothing follows it to judge
+
     def unverifiable(self, target: Any, stack: Any) -> str | None:
         claim: RateLimitClaim = target
         if claim.count > 200:

@@ -14,6 +14,7 @@ from chaos.plan import FaultPlan, TimedFault
 from chaos.probes import metric_total
 from checks.retry import retry_verdicts
 from checks.verdict import Verdict
+from checks.windows import backoff_budget_s
 from gauntlet.contract import Contract, RetriesClaim
 
 
@@ -38,6 +39,10 @@ class RetriesExperiment(Experiment):
     description = "transient outages of a link are absorbed by retries with backoff"
     kinds = ("retries",)
     params_model = RetriesParams
+
+    def settle_s(self, target: Any) -> float:
+        claim: RetriesClaim = target
+        return backoff_budget_s(claim.attempts, claim.initial_s, claim.max_s) + claim.call_timeout_s
 
     def run(self, ctx: Context) -> None:
         p: RetriesParams = ctx.params

@@ -55,9 +55,22 @@ class ShutdownExperiment(Experiment):
             known = ", ".join(sorted(stack.services)) or "none"
             return (f"the {stack.backend} backend cannot signal service {claim.service!r} "
                     f"(services it started: {known}); give the claim a pid_file or a command")
-        if claim.command and not shutil.which(claim.command[0]):
-            return f"command {claim.command[0]!r} not found"
         return None
+
+    def check(self, target: Any, stack: Stack) -> None:
+        claim: ShutdownClaim = target
+        if claim.command and not shutil.which(claim.command[0]):
+            raise InfrastructureError(f"shutdown[{claim.name}]: command {claim.command[0]!r} "
+                                      "not found")
+        if claim.pid_file:
+            try:
+                pid = int(Path(claim.pid_file).read_text().strip())
+            except (OSError, ValueError) as exc:
+                raise InfrastructureError(f"shutdown[{claim.name}]: cannot read a pid from "
+                                          f"{claim.pid_file} ({exc})") from exc
+            if not _pid_alive(pid):
+                raise InfrastructureError(f"shutdown[{claim.name}]: process {pid} of "
+                                          f"{claim.pid_file} is not running")
 
     def fault_start(self, record: Record, target: Any) -> float | None:
         sent = next((e for e in record.events if e.kind == "signal.sent"), None)

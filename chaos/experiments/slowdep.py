@@ -43,14 +43,6 @@ class SlowLink:
                                                            for c in self.pools]
         return (max(bounds) + 1.0) * 1000.0
 
-    @property
-    def expected_ms(self) -> float:
-        """The least latency a request caught by the fault shows: the fault itself, or the
-        first claimed cut-off that ends it earlier."""
-        cutoffs = [c.deadline_s * 1000.0 for c in self.deadlines] + [
-            c.acquire_timeout_s * 1000.0 for c in self.pools]
-        return min([self.added_ms, *cutoffs])
-
 
 class SlowDependencyParams(Params):
     users: int | None = Field(None, ge=1)
@@ -73,6 +65,10 @@ class SlowDependencyExperiment(Experiment):
                                tuple(c for c in contract.claims.pool if c.link == link))
                 for link in links}
 
+    def settle_s(self, target: Any) -> float:
+        slow: SlowLink = target
+        return max([2.0, *(c.deadline_s for c in slow.deadlines)])
+
     def run(self, ctx: Context) -> None:
         p: SlowDependencyParams = ctx.params
         target: SlowLink = ctx.claim
@@ -89,7 +85,7 @@ class SlowDependencyExperiment(Experiment):
               ) -> list[Verdict]:
         slow: SlowLink = target
         precondition = fault_in_path(record.of(slow.requests), record.events, slow.link,
-                                     slow.requests, slow.expected_ms)
+                                     slow.requests, slow.added_ms)
         verdicts: list[Verdict] = []
         for deadline in slow.deadlines:
             verdicts += deadline_verdicts(record.of(deadline.requests), record.events, deadline,
