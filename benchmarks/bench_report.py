@@ -139,7 +139,7 @@ def write_run_dir(run_dir: Path, n: int, with_summary: bool) -> None:
         summary = {
             "schema_version": 1, "run_id": run_dir.name, "suite": "bench-report",
             "started_at_s": T0, "finished_at_s": T0 + 62.0, "status": "fail", "exit_code": 1,
-            "backend": "local", "profile": "lazy-foundry", "policy": {}, "broken": [],
+            "backend": "local", "contract": "reference-stack", "variants": [],
             "boot_time_s": 0.9, "versions": {}, "load": {"model": "open", "rate": 16700},
             "overall": overall.as_dict(), "endpoints": {k: v.as_dict() for k, v in per.items()},
             "latency_basis": "corrected", "generator": {"reliable": True, "reasons": []},

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         GauntletError,
         InfrastructureError,
         Interrupted,
+        JudgeError,
         ToxiproxyError,
     )
     from gauntlet.outcome import ExitCode, exit_code
@@ -45,7 +46,8 @@ _WHERE = {
     "parse_contract": "gauntlet.contract",
     "BootError": "gauntlet.errors", "ConfigError": "gauntlet.errors",
     "GauntletError": "gauntlet.errors", "InfrastructureError": "gauntlet.errors",
-    "Interrupted": "gauntlet.errors", "ToxiproxyError": "gauntlet.errors",
+    "Interrupted": "gauntlet.errors", "JudgeError": "gauntlet.errors",
+    "ToxiproxyError": "gauntlet.errors",
     "ExitCode": "gauntlet.outcome", "exit_code": "gauntlet.outcome",
     "RunOutcome": "gauntlet.runner", "run_suite": "gauntlet.runner",
 }
@@ -61,6 +63,7 @@ __all__ = [
     "GauntletError",
     "InfrastructureError",
     "Interrupted",
+    "JudgeError",
     "RunOutcome",
     "Stack",
     "Suite",

@@ -162,17 +162,19 @@ def _finish(outcome: RunOutcome) -> None:
     sys.exit(outcome.exit_code)
 
 
-def _run_with_progress(suite: Suite, text: str, output_dir: Path | None) -> RunOutcome:
+def _run_with_progress(suite: Suite, text: str, output_dir: Path | None, *,
+                       every_claim: bool = False) -> RunOutcome:
     """Run with a progress bar; a configuration error found before the run starts (an unknown
     experiment or claim, bad parameters, a remote target) ends the command with exit 2."""
     try:
-        return _progress_run(suite, text, output_dir)
+        return _progress_run(suite, text, output_dir, every_claim)
     except ConfigError as exc:
         _fail(exc)
         raise  # unreachable: _fail exits
 
 
-def _progress_run(suite: Suite, text: str, output_dir: Path | None) -> RunOutcome:
+def _progress_run(suite: Suite, text: str, output_dir: Path | None,
+                  every_claim: bool) -> RunOutcome:
     total = suite.load.total_duration_s if suite.load else 0.0
     with Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
@@ -192,7 +194,8 @@ def _progress_run(suite: Suite, text: str, output_dir: Path | None) -> RunOutcom
             progress.update(task, description=name)
 
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
-                                            on_phase=on_phase), output_dir)
+                                            on_phase=on_phase), output_dir,
+                         every_claim=every_claim)
 
 
 @main.command()
@@ -296,7 +299,8 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
     except GauntletError as exc:
         _fail(exc)
         return
-    outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
+    outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None,
+                                 every_claim=True)
     _finish(outcome)
 
 

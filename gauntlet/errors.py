@@ -7,6 +7,8 @@ infrastructure problems are the machine's (exit 3), and an interrupt is neither 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class GauntletError(Exception):
     """Base of every error gauntlet raises on purpose."""
@@ -53,3 +55,17 @@ class Interrupted(GauntletError):
     """SIGINT or SIGTERM reached gauntlet; everything it started is being torn down."""
 
     exit_code = 130
+
+
+class JudgeError(GauntletError):
+    """The judge failed closed: analysis or a verdict function raised, the run produced no
+    verdict, or a gate would have been judged on zero requests. Never a pass (exit 3).
+
+    ``log_path`` is where the full traceback was written (the run dir's ``logs/judge.log``).
+    """
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, log_path: Path | None = None) -> None:
+        super().__init__(message)
+        self.log_path = log_path

@@ -8,12 +8,15 @@ through :class:`ManagedProcess` so that the rules hold everywhere:
 * it gets a parent-death signal (Linux ``PR_SET_PDEATHSIG``), so even ``kill -9`` of gauntlet
   takes the stack down with it;
 * stopping is SIGTERM (or the service's own stop signal), a bounded wait, then SIGKILL, and the
-  result says whether it had to be forced.
+  result says whether it had to be forced; every SIGKILL that found a victim is also recorded in
+  :func:`gauntlet.cleanup.forced_kills`, so the run's summary and console can say what was forced;
+* every wait polls in short slices and calls :func:`gauntlet.cleanup.check`, so a Ctrl-C is
+  noticed within a fraction of a second (stopping is the exception: it is teardown, bounded by
+  ``stop_timeout_s``, and is not cut short by a signal).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import os
 import signal
@@ -28,6 +31,8 @@ from gauntlet import cleanup
 from gauntlet.errors import BootError
 
 _PR_SET_PDEATHSIG = 1
+# how long the rest of a process group may take to follow its leader out before SIGKILL
+GROUP_GRACE_S = 1.0
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:
@@ -36,6 +41,28 @@ def _die_with_parent(sig: int) -> Callable[[], None]:
         libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
 
     return preexec
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Processes of group ``pgid`` that still run (zombies only wait to be reaped: not counted,
+    so a container whose init does not reap cannot fake a forced kill)."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return []
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as fh:
+                # pid (comm) state ppid pgrp ...; comm may contain spaces and parentheses
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 @dataclass(frozen=True)
@@ -122,28 +149,46 @@ class ManagedProcess:
             self._proc.send_signal(sig)
 
     def wait(self, timeout_s: float | None = None) -> int | None:
+        """The exit code, or None if still running after ``timeout_s`` (None: no bound).
+
+        Polls in slices of :data:`cleanup.POLL_S`, so a signal raises Interrupted meanwhile
+        (outside a shield)."""
         if self._proc is None:
             return None
-        try:
-            return self._proc.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            return None
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        while True:
+            cleanup.check()
+            left = cleanup.POLL_S if deadline is None else deadline - time.monotonic()
+            try:
+                return self._proc.wait(timeout=max(0.0, min(left, cleanup.POLL_S)))
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return None
 
     def stop(self, timeout_s: float | None = None) -> StopResult:
         """SIGTERM (or ``stop_signal``), wait up to the bound, then SIGKILL the process group."""
         started = time.monotonic()
         forced = False
         proc = self._proc
+        bound_s = self.stop_timeout_s if timeout_s is None else timeout_s
         if proc is not None and proc.poll() is None:
             try:
                 proc.send_signal(self.stop_signal)
-                proc.wait(timeout=self.stop_timeout_s if timeout_s is None else timeout_s)
+                proc.wait(timeout=bound_s)
             except subprocess.TimeoutExpired:
                 forced = True
                 self._kill_group()
+                cleanup.record_forced_kill(
+                    self.name, proc.pid,
+                    f"still running {bound_s:g} s after {signal.Signals(self.stop_signal).name}")
                 proc.wait(timeout=5)
-        if proc is not None:
-            # children of the service (postgres backends) must not outlive it
+        if proc is not None and not forced and self._group_lingers(GROUP_GRACE_S) \
+                and self._kill_group():
+            # children of the service (postgres backends, Locust workers) must not outlive it
+            cleanup.record_forced_kill(
+                self.name, proc.pid, f"processes of its group still there {GROUP_GRACE_S:g} s "
+                                     "after it exited")
+        elif proc is not None:
             self._kill_group()
         self._release()
         return StopResult(
@@ -151,16 +196,33 @@ class ManagedProcess:
         )
 
     def kill(self) -> None:
+        """SIGKILL at once (the undo run at exit when nobody stopped it); recorded as forced."""
         if self._proc is not None and self._proc.poll() is None:
             self._kill_group()
+            cleanup.record_forced_kill(self.name, self._proc.pid, "killed: never stopped")
             self._proc.wait(timeout=5)
         self._release()
 
-    def _kill_group(self) -> None:
+    def _group_lingers(self, grace_s: float) -> bool:
+        """Whether a live (not zombie) process of the group is still there after ``grace_s``."""
         if self._proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
+            return False
+        deadline = time.monotonic() + grace_s
+        while _live_group_members(self._proc.pid):
+            if time.monotonic() >= deadline:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def _kill_group(self) -> bool:
+        """SIGKILL the process group; True if any process was left in it to kill."""
+        if self._proc is None:
+            return False
+        try:
             os.killpg(self._proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
     def _release(self) -> None:
         if self._token is not None:
@@ -183,6 +245,7 @@ class ManagedProcess:
         started = time.monotonic()
         delay = 0.01
         while True:
+            cleanup.check()
             if not self.alive():
                 raise BootError(
                     f"{self.name} exited with code {self.returncode} before {what}",
@@ -201,4 +264,4 @@ class ManagedProcess:
                     hint=f"see {self.log_path}",
                 )
             time.sleep(delay)
-            delay = min(delay * 1.5, 0.2)
+            delay = min(delay * 1.5, cleanup.POLL_S)

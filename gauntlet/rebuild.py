@@ -3,60 +3,130 @@
 SLO gates are recomputed from the samples; each experiment is re-judged from its own sub-dir
 (samples, events, facts) with the policy and parameters the summary recorded, so a changed or
 fixed verdict function gives the new answer for an old run.
+
+The judge fails closed here as in the run: if re-judging raises, produces no verdict or finds
+no request to judge, the status is ``error`` and the exit code 3, never a pass. An error the run
+itself ended with (a stack that never booted, an interrupt) is kept: re-judging cannot undo it.
 """
 
 from __future__ import annotations
 
+import json
+import tomllib
 from pathlib import Path
 from typing import Any
 
-from checks.verdict import Verdict
-from gauntlet.config import load_suite
-from gauntlet.errors import ConfigError
-from gauntlet.outcome import exit_code
-from gauntlet.policy import Policy
+from checks.verdict import Verdict, count
+from gauntlet.config import Suite, load_suite, parse_suite
+from gauntlet.contract import parse_contract
+from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
+from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
 from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json, write_verdicts
-from gauntlet.runner import RunOutcome, analyse
+from gauntlet.runner import CONTRACT_FILE, RunOutcome, analyse
 
 
-def rejudge_experiments(run_dir: Path, summary: dict[str, Any]) -> list[Verdict] | None:
-    """Fresh verdicts of every experiment sub-dir, or None when the summary lists none."""
-    from chaos.experiments import get_experiment
-    from chaos.experiments.base import judge_dir
+def rejudge_experiments(run_dir: Path, suite: Suite,
+                        summary: dict[str, Any]) -> list[Verdict] | None:
+    """Fresh verdicts of every experiment sub-dir, or None when the summary lists none.
+
+    Each entry is matched to its experiment run as the suite (the run dir's own copy) plans it,
+    by experiment name and claim instance."""
+    from chaos.experiments.base import judge_dir, plan_experiments
 
     entries = summary.get("experiments")
     if not entries:
         return None
+    planned = {(p.experiment.name, p.claim): p for p in plan_experiments(suite)}
     verdicts: list[Verdict] = []
     for entry in entries:
-        experiment = get_experiment(entry["name"])
-        params = experiment.parse_params(entry.get("params", {}))
-        policy = Policy.model_validate(entry["policy"])
-        fresh = judge_dir(experiment, run_dir / entry["dir"], policy, params)
+        item = planned.get((entry["name"], entry.get("claim")))
+        if item is None:
+            raise JudgeError(f"experiment {entry['name']}[{entry.get('claim')}] of this run is "
+                             "not planned by its suite.toml: cannot re-judge it")
+        fresh = judge_dir(item, suite.the_contract, run_dir / entry["dir"])
         entry["verdicts"] = [v.as_dict() for v in fresh]
         verdicts += fresh
     return verdicts
 
 
+class RecordedError(GauntletError):
+    """The error a run ended with, as its summary recorded it: re-judging cannot undo it (a
+    stack that never booted stays an infrastructure failure), so its exit code is kept."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def recorded_error(summary: dict[str, Any]) -> GauntletError | None:
+    """The run's own error (not the judge's, which a rebuild judges afresh), or None."""
+    status = summary.get("status")
+    if status == "interrupted":
+        return Interrupted(str(summary.get("error") or "the run was interrupted"))
+    message = summary.get("error")
+    if status == "error" and message and message != summary.get("analysis_error"):
+        code = summary.get("exit_code")
+        return RecordedError(str(message), code if code in (2, 3) else 3)
+    return None
+
+
+def _run_suite(run_dir: Path, suite_file: Path) -> Suite:
+    """The suite as it ran, with the contract it ran with (``contract.json``): the contract's
+    file may have moved or changed since, and a relative path in the copied suite.toml no
+    longer points at it."""
+    contract_file = run_dir / CONTRACT_FILE
+    if not contract_file.exists():
+        return load_suite(suite_file)
+    try:
+        data = tomllib.loads(suite_file.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{suite_file}: not valid TOML: {exc}") from exc
+    contract = parse_contract(json.loads(contract_file.read_text()), str(contract_file))
+    return parse_suite(data, str(suite_file), run_dir, contract=contract, needs_work=False)
+
+
 def rebuild(run_dir: Path) -> RunOutcome:
+    """Re-judge a run dir; fails closed like the run itself (a judge that raises, no verdict,
+    or nothing to judge: exit 3, traceback in ``logs/judge.log``). Raises ConfigError only
+    when ``run_dir`` is not a run dir."""
     suite_file = run_dir / "suite.toml"
     if not suite_file.exists():
         raise ConfigError(f"{run_dir}: not a run dir (no suite.toml)")
-    suite = load_suite(suite_file)
+    suite = _run_suite(run_dir, suite_file)
     summary = read_summary(run_dir)
-    experiment_verdicts = rejudge_experiments(run_dir, summary)
-    if experiment_verdicts is not None:
-        summary["experiment_verdicts"] = [v.as_dict() for v in experiment_verdicts]
-        write_json(run_dir / SUMMARY_FILE, summary)
-    verdicts, figures_out = analyse(run_dir, suite)
-    summary.update(figures_out)
+    error: BaseException | None = recorded_error(summary)
+    summary.pop("analysis_error", None)  # the judge's last word is judged afresh
+    if error is None:
+        summary.pop("traceback", None)
+    verdicts: list[Verdict] = []
+    try:
+        experiment_verdicts = rejudge_experiments(run_dir, suite, summary)
+        if experiment_verdicts is not None:
+            summary["experiment_verdicts"] = [v.as_dict() for v in experiment_verdicts]
+            write_json(run_dir / SUMMARY_FILE, summary)
+        verdicts, figures_out = analyse(run_dir, suite)
+        summary.update(figures_out)
+    except Exception as exc:
+        if isinstance(exc, GauntletError) and not isinstance(exc, JudgeError):
+            raise  # a run dir this gauntlet cannot read (an unknown experiment, ...): exit 2
+        verdicts = []
+        judge_error = judge_failed(run_dir, exc)
+        summary["analysis_error"] = str(judge_error)
+        if judge_error.log_path is not None:
+            summary["traceback"] = str(judge_error.log_path.relative_to(run_dir))
+        if error is None:
+            error = judge_error
+    if error is None and not verdicts:
+        error = no_verdict()
+    if isinstance(error, JudgeError):
+        summary["error"] = summary["analysis_error"] = str(error)
+    elif error is None:
+        summary.pop("error", None)
     summary["verdicts"] = [v.as_dict() for v in verdicts]
-    if summary.get("status") in (None, "running", "pass", "fail"):
-        summary["status"] = "pass" if all(v.passed for v in verdicts) else "fail"
-    code = exit_code(verdicts)
-    if summary.get("status") == "interrupted":
-        code = exit_code(verdicts, KeyboardInterrupt())
+    summary["verdict_counts"] = count(verdicts)
+    summary["status"] = run_status(verdicts, error)
+    code = exit_code(verdicts, error)
     summary["exit_code"] = int(code)
     write_verdicts(run_dir, verdicts)
     write_json(run_dir / SUMMARY_FILE, summary)
-    return RunOutcome(run_dir, verdicts, summary, None, int(code))
+    return RunOutcome(run_dir, verdicts, summary, error, int(code))

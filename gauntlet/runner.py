@@ -121,8 +121,11 @@ def _client_counts(run_dir: Path) -> dict[str, int]:
 
 
 def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None = None,
-              output_dir: Path | None = None) -> RunOutcome:
+              output_dir: Path | None = None, *, every_claim: bool = False) -> RunOutcome:
     """Run a suite; never raises for a failed verdict, an infrastructure error or ^C.
+
+    ``every_claim`` (``gauntlet verify``): a claim of the contract that no experiment of the run
+    verified gets an inconclusive verdict saying so — never skipped in silence.
 
     Raises :class:`~gauntlet.errors.ConfigError` (exit 2) before anything is created when the
     suite asks for what cannot be run: an unknown experiment or claim, bad parameters, a
@@ -174,6 +177,11 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                     hooks.on_phase("teardown")
             if planned:
                 _run_experiments(suite, planned, run_dir, timeline, summary, hooks)
+                if every_claim:
+                    from chaos.experiments.base import unverified
+
+                    summary["experiment_verdicts"] += [
+                        v.as_dict() for v in unverified(suite.the_contract, planned)]
     except (Interrupted, KeyboardInterrupt) as exc:
         error = exc
         summary["status"] = "interrupted"

@@ -24,8 +24,11 @@ from reports import fmt
 from reports.plots import PlotFile
 from reports.rundata import Experiment, FigureSource, RunData
 
-STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a3412",
-                  "interrupted": "#7c3aed"}
+# inconclusive is amber: not the green of a pass (nothing was proven), not the red of a fail
+STATUS_COLOURS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#b35900",
+                  "error": "#9a3412", "interrupted": "#7c3aed"}
+VERDICT_MARKS = {"fail": "✗ FAIL", "inconclusive": "? INCONCLUSIVE", "pass": "✓ pass"}
+VERDICT_ORDER = {"fail": 0, "inconclusive": 1, "pass": 2}  # triage order of the table
 MAX_TIMELINE_ROWS = 500
 
 CSS = """
@@ -56,6 +59,13 @@ table.verdicts td:first-child{white-space:nowrap}
 tr.fail td{background:#ffebe9}
 tr.fail td:first-child{border-left:5px solid #cf222e;font-weight:700;color:#cf222e}
 tr.pass td:first-child{border-left:5px solid #1a7f37;color:#1a7f37}
+tr.inconclusive td{background:#fff4e0}
+tr.inconclusive td:first-child{border-left:5px solid #b35900;font-weight:700;color:#b35900}
+.counts b{font-variant-numeric:tabular-nums}
+.counts .c-pass{color:#1a7f37}.counts .c-fail{color:#cf222e}
+.counts .c-inconclusive{color:#b35900}
+.marg{display:inline-block;background:#fff4e0;border:1px solid #b35900;color:#7a3d00;
+font-size:11px;font-weight:600;padding:0 4px;border-radius:3px;margin-left:4px}
 .unrel{display:inline-block;background:#fff8c5;border:1px solid #d4a72c;color:#7d4e00;
 font-size:11px;font-weight:600;padding:0 4px;border-radius:3px;margin-left:4px}
 figure{margin:4px 0 12px}
@@ -121,9 +131,25 @@ def _header(run: RunData, overall: Mapping[str, Any]) -> str:
     return (
         f'<header><span class="badge">{e(run.status.upper())}</span>'
         f"<h1>{e(run.name)}</h1>"
+        f"{_counts(run.verdicts)}"
         f'<span class="sub">{e(" · ".join(sub))}</span>'
         f'<div class="headline">{_headline(run, overall)}</div></header>'
     )
+
+
+def verdict_counts(verdicts: list[Verdict]) -> dict[str, int]:
+    return {status: sum(v.status == status for v in verdicts) for status in VERDICT_ORDER}
+
+
+def _counts(verdicts: list[Verdict]) -> str:
+    """"2 failed · 1 inconclusive · 5 passed" beside the badge, each in its state's colour."""
+    if not verdicts:
+        return '<span class="counts">no verdicts</span>'
+    n = verdict_counts(verdicts)
+    words = {"fail": "failed", "inconclusive": "inconclusive", "pass": "passed"}
+    return ('<span class="counts">' + " · ".join(
+        f'<b class="c-{status}">{n[status]}</b> {words[status]}' for status in VERDICT_ORDER)
+        + f" of {len(verdicts)} verdicts</span>")
 
 
 def _headline(run: RunData, overall: Mapping[str, Any]) -> str:
@@ -153,7 +179,15 @@ def _problems(run: RunData, notes: list[str]) -> str:
     out = []
     error = run.summary.get("error") or run.summary.get("analysis_error")
     if error:
-        out.append(f'<div class="note err"><b>Run error:</b> {e(error)}</div>')
+        where = run.summary.get("traceback")
+        tail = f" (traceback in <code>{e(where)}</code>)" if where else ""
+        out.append(f'<div class="note err"><b>Run error:</b> {e(error)}{tail}</div>')
+    forced = [k for k in run.summary.get("forced_kills") or [] if isinstance(k, Mapping)]
+    if forced:
+        out.append('<div class="note warn"><b>Had to SIGKILL</b> (did not stop within its '
+                   "bound): " + "; ".join(
+                       e(f"{k.get('name')} (pid {k.get('pid')}): {k.get('how')}")
+                       for k in forced) + "</div>")
     gaps = [*run.missing, *notes]
     if gaps:
         out.append('<div class="note warn"><b>Incomplete run dir</b> — missing: '
@@ -164,18 +198,23 @@ def _problems(run: RunData, notes: list[str]) -> str:
 def _verdicts(verdicts: list[Verdict]) -> str:
     if not verdicts:
         return '<h2 class="first">Verdicts</h2><p>No verdicts were recorded for this run.</p>'
-    failed = sum(not v.passed for v in verdicts)
+    n = verdict_counts(verdicts)
     unreliable = sum(v.unreliable for v in verdicts)
-    title = f"Verdicts: {failed} failed, {len(verdicts) - failed} passed"
+    title = (f"Verdicts: {n['fail']} failed, {n['inconclusive']} inconclusive, "
+             f"{n['pass']} passed")
     if unreliable:
         title += f" ({unreliable} unreliable: the load generator was saturated)"
     rows = []
-    for v in sorted(verdicts, key=lambda v: v.passed):  # stable: failures first, order kept
+    # stable: failures first, then inconclusive, then passes; order kept within each
+    for v in sorted(verdicts, key=lambda v: VERDICT_ORDER.get(v.status, 0)):
         flag = '<span class="unrel" title="the generator was saturated">unreliable</span>' \
             if v.unreliable else ""
+        if v.marginal:
+            flag += ('<span class="marg" title="the measured value is within the '
+                     'measurement\'s resolution of its bound">marginal</span>')
         rows.append(
-            f'<tr class="{e(v.status)}"><td>{"✗ FAIL" if not v.passed else "✓ pass"}{flag}</td>'
-            f"<td>{e(v.check)}</td><td>{e(v.name)}</td>"
+            f'<tr class="{e(v.status)}"><td>{e(VERDICT_MARKS.get(v.status, v.status))}{flag}</td>'
+            f"<td>{e(v.check)}{_claim(v)}</td><td>{e(v.name)}</td>"
             f'<td class="num">{e(fmt.quantity(v.observed, v.unit))}</td>'
             f'<td class="num">{e(fmt.quantity(v.threshold, v.unit))}</td>'
             f'<td class="reason">{e(v.reason)}</td></tr>'
@@ -186,11 +225,17 @@ def _verdicts(verdicts: list[Verdict]) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
+def _claim(v: Verdict) -> str:
+    return f' <span class="sub">[{e(v.claim)}]</span>' if v.claim and v.claim not in v.name \
+        else ""
+
+
 def _experiment(number: int, section: Section) -> str:
     """Heading, description and gaps of one experiment, then its plots and endpoints."""
     exp = section.experiment
-    failed = sum(not v.passed for v in exp.run.verdicts)
-    verdicts = (f"{failed} of {len(exp.run.verdicts)} verdicts failed" if exp.run.verdicts
+    n = verdict_counts(exp.run.verdicts)
+    verdicts = (f"{n['fail']} failed, {n['inconclusive']} inconclusive, {n['pass']} passed "
+                f"of {len(exp.run.verdicts)} verdicts" if exp.run.verdicts
                 else "no verdicts of its own")
     sub = " · ".join(x for x in (exp.description, exp.rel_dir, verdicts) if x)
     gaps = [*exp.run.missing, *section.notes]
@@ -251,13 +296,12 @@ def _metadata(run: RunData) -> str:
         ("finished", e(_utc(finished) if finished is not None else "not recorded")),
         ("status", e(f"{run.status} (exit code {s.get('exit_code', fmt.MISSING)})")),
         ("backend", e(s.get("backend") or fmt.MISSING)),
-        ("profile", e(s.get("profile") or fmt.MISSING)),
-        ("broken mechanisms", e(", ".join(map(str, s.get("broken") or [])) or "none")),
+        ("contract", e(s.get("contract") or fmt.MISSING)),
+        ("variants", e(", ".join(map(str, s.get("variants") or [])) or "none")),
         ("boot time", e(fmt.seconds(s.get("boot_time_s")))),
         ("latency basis", e(s.get("latency_basis") or
                             ("corrected" if run.corrected else "service") + " (inferred)")),
         ("load", _kv(s.get("load"))),
-        ("policy", _kv(s.get("policy"))),
         ("versions", _kv(s.get("versions"))),
     ]
     parts = ["<h2>Run</h2><dl>"

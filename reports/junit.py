@@ -4,6 +4,15 @@ One ``<testcase>`` per verdict (classname = check, name = verdict name), so a fa
 in the CI's test tab with its reason as the failure message. A run that errored or was
 interrupted, or whose runner died before writing a final status, gets one extra testcase with an
 ``<error>``: CI must never show a green suite for a run that did not finish judging.
+
+An *inconclusive* verdict (the evidence it needs never occurred, or the measured value sits
+within the measurement's resolution of its bound) is a ``<failure type="inconclusive">``, its
+message starting with "inconclusive:". Why a failure: the claim under test was not shown to
+hold, and every CI counts failures as red. Why not ``<error>``: here that element means the
+*harness* broke (the judge crashed, the run errored or was interrupted: exit 3/130), and a team
+triaging a red build must tell "gauntlet broke" from "the service's claim was not proven".
+Never ``<skipped>``: CI treats skipped as not failed, and a claim nobody could verify must not
+go green. The testsuite's ``inconclusive`` property carries the count apart.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from checks.verdict import Verdict
+from checks.verdict import Verdict, count
 from reports import fmt
 from reports.rundata import RunData
 
@@ -30,7 +39,7 @@ def junit_tree(run: RunData) -> ET.ElementTree[ET.Element]:
     """The JUnit document of a run (``<testsuites>`` with one ``<testsuite>``)."""
     verdicts = run.verdicts
     run_error = _run_error(run)
-    failures = sum(not v.passed for v in verdicts)
+    failures = sum(not v.passed for v in verdicts)  # inconclusive counts as a failure
     errors = 1 if run_error else 0
     started = fmt.number(run.started_at_s)
     finished = fmt.number(run.summary.get("finished_at_s"))
@@ -44,10 +53,12 @@ def junit_tree(run: RunData) -> ET.ElementTree[ET.Element]:
         suite.set("timestamp",
                   dt.datetime.fromtimestamp(started, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"))
     props = ET.SubElement(suite, "properties")
-    for key in ("run_id", "backend", "profile", "latency_basis", "status"):
+    for key in ("run_id", "backend", "contract", "latency_basis", "status"):
         value = run.status if key == "status" else run.summary.get(key)
         if value is not None:
             ET.SubElement(props, "property", {"name": key, "value": _x(value)})
+    for outcome, number in count(verdicts).items():
+        ET.SubElement(props, "property", {"name": outcome, "value": str(number)})
     for verdict in verdicts:
         _testcase(suite, verdict)
     if run_error:
@@ -60,13 +71,22 @@ def junit_tree(run: RunData) -> ET.ElementTree[ET.Element]:
 
 
 def _testcase(suite: ET.Element, verdict: Verdict) -> None:
+    # one claim instance per experiment run: two runs of one check must not share a name
+    classname = verdict.check if not verdict.claim or verdict.claim in verdict.name \
+        else f"{verdict.check}.{verdict.claim}"
     case = ET.SubElement(suite, "testcase",
-                         {"classname": _x(verdict.check), "name": _x(verdict.name), "time": "0"})
+                         {"classname": _x(classname), "name": _x(verdict.name), "time": "0"})
     detail = (f"observed {fmt.quantity(verdict.observed, verdict.unit)}, "
               f"threshold {fmt.quantity(verdict.threshold, verdict.unit)}")
+    if verdict.marginal:
+        detail += " (marginal: within the measurement's resolution of the bound)"
     if verdict.unreliable:
         detail += " (unreliable: the load generator was saturated)"
-    if not verdict.passed:
+    if verdict.inconclusive:
+        message = f"inconclusive: {verdict.reason}"
+        failure = ET.SubElement(case, "failure", {"message": _x(message), "type": "inconclusive"})
+        failure.text = _x(f"{message}\n{detail}")
+    elif not verdict.passed:
         failure = ET.SubElement(case, "failure",
                                 {"message": _x(verdict.reason), "type": "verdict"})
         failure.text = _x(f"{verdict.reason}\n{detail}")

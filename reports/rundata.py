@@ -29,7 +29,7 @@ from gauntlet.timeline import EVENTS_FILE, Event, read_events
 # ``ref``, ``bytes`` and ``worker`` are never plotted; skipping them (``ref`` is a string per
 # row) roughly halves the memory of a million-sample run.
 REPORT_COLUMNS = ["t_intended_s", "t_start_s", "latency_ms", "method", "name", "status", "error"]
-KNOWN_STATUSES = ("pass", "fail", "error", "interrupted")
+KNOWN_STATUSES = ("pass", "fail", "inconclusive", "error", "interrupted")
 FigureSource = Literal["summary", "samples", "none"]
 _VERDICT_FIELDS = {f.name for f in fields(Verdict)}
 
@@ -79,8 +79,9 @@ class RunData:
 
     @property
     def status(self) -> str:
-        """``pass``/``fail``/``error``/``interrupted``. A summary still saying ``running`` (or
-        none at all) means the runner died before finishing, which CI must not read as green."""
+        """``pass``/``fail``/``inconclusive``/``error``/``interrupted``. A summary still saying
+        ``running`` (or none at all) means the runner died before finishing, which CI must not
+        read as green."""
         status = str(self.summary.get("status") or "")
         if status in KNOWN_STATUSES:
             return status
@@ -246,8 +247,10 @@ def _verdict(item: Any) -> Verdict:
     if not isinstance(item, dict):
         raise TypeError("verdict is not an object")
     data = {k: v for k, v in item.items() if k in _VERDICT_FIELDS}
-    if "passed" not in data and "status" in item:
-        data["passed"] = item["status"] == "pass"
+    if "status" not in data:  # a run dir written before 'inconclusive': only ``passed``
+        if not isinstance(item.get("passed"), bool):
+            raise KeyError("verdict has neither status nor passed")
+        data["status"] = "pass" if item["passed"] else "fail"
     data.setdefault("check", "?")
     data.setdefault("name", "?")
     data.setdefault("reason", "")

@@ -20,8 +20,8 @@ from reports import fmt
 from reports.plots import DPI, QUANTILE_COLOURS, save
 from reports.rundata import RunData, load_run
 
-STATUS_MARKERS = {"pass": "#1a7f37", "fail": "#cf222e", "error": "#9a3412",
-                  "interrupted": "#7c3aed"}
+STATUS_MARKERS = {"pass": "#1a7f37", "fail": "#cf222e", "inconclusive": "#b35900",
+                  "error": "#9a3412", "interrupted": "#7c3aed"}
 
 
 def build_trend(run_dirs: list[Path], out_png: Path) -> Path:
@@ -57,8 +57,8 @@ def build_trend(run_dirs: list[Path], out_png: Path) -> Path:
         ax.grid(True, alpha=0.3)
         _status_dots(ax, runs)
     rps.set_xticks(x, [_label(r) for r in runs], rotation=30, ha="right", fontsize=8)
-    rps.set_xlabel("run (tick colour = status: green pass, red fail, brown error, "
-                   "purple interrupted or unfinished)", fontsize=9)
+    rps.set_xlabel("run (tick colour = status: green pass, red fail, amber inconclusive, "
+                   "brown error, purple interrupted or unfinished)", fontsize=9)
     rps.set_xlim(-0.5, max(len(runs) - 0.5, 0.5))
     out_png = Path(out_png)
     out_png.parent.mkdir(parents=True, exist_ok=True)

@@ -80,9 +80,11 @@ def samples_frame(
         "error": error,
         "bytes": np.full(n, 512),
         "worker": "host:1",
-        "ref": "",
     })
-    return frame.astype(DTYPES)
+    for column, dtype in DTYPES.items():  # the rest of the schema, whatever it holds today
+        if column not in frame:
+            frame[column] = "" if dtype in ("string", "category", "object") else 0
+    return frame[list(DTYPES)].astype(DTYPES)
 
 
 def summary_for(samples: pd.DataFrame, **extra: Any) -> dict[str, Any]:
@@ -94,8 +96,8 @@ def summary_for(samples: pd.DataFrame, **extra: Any) -> dict[str, Any]:
         "schema_version": 1, "run_id": "20231114-221320-synthetic", "suite": "synthetic",
         "description": "synthetic", "started_at_s": start - 2.0,
         "finished_at_s": start + overall.duration_s + 1.0, "status": "pass", "exit_code": 0,
-        "backend": "local", "profile": "lazy-foundry", "policy": {"breaker_failures": 5},
-        "broken": [], "boot_time_s": 1.8, "versions": {"python": "3.11", "locust": "2.47.0"},
+        "backend": "local", "contract": "reference-stack",
+        "variants": [], "boot_time_s": 1.8, "versions": {"python": "3.11", "locust": "2.47.0"},
         "load": {"scenario": "api_mix", "model": "closed", "users": 10, "duration_s": 30},
         "overall": overall.as_dict(),
         "endpoints": {k: v.as_dict() for k, v in endpoints.items()},
@@ -109,12 +111,16 @@ def summary_for(samples: pd.DataFrame, **extra: Any) -> dict[str, Any]:
     return data
 
 
-def verdict(check: str, name: str, passed: bool, reason: str = "", observed: Any = 1.0,
-            threshold: Any = 2.0, unit: str = "ms", unreliable: bool = False) -> dict[str, Any]:
-    return {"check": check, "name": name, "passed": passed,
-            "status": "pass" if passed else "fail", "reason": reason or f"{name} reason",
+def verdict(check: str, name: str, passed: bool | str, reason: str = "", observed: Any = 1.0,
+            threshold: Any = 2.0, unit: str = "ms", unreliable: bool = False,
+            marginal: bool = False, claim: str = "") -> dict[str, Any]:
+    """A verdicts.json entry; ``passed`` is a bool (pass/fail) or a status string
+    (``"inconclusive"``)."""
+    status = passed if isinstance(passed, str) else ("pass" if passed else "fail")
+    return {"check": check, "name": name, "passed": status == "pass",
+            "status": status, "reason": reason or f"{name} reason",
             "observed": observed, "threshold": threshold, "unit": unit,
-            "unreliable": unreliable}
+            "unreliable": unreliable, "marginal": marginal, "claim": claim}
 
 
 def fault_events(fault: Fault, start_s: float = T0) -> list[dict[str, Any]]:
@@ -153,7 +159,8 @@ def write_run_dir(
 
 def breaker_run(path: Path) -> Path:
     """The failed-breaker run the screenshot check looks at: upstream slowed from 10 s to 25 s,
-    the breaker opened too late, one failing verdict with a reason."""
+    the breaker opened too late, one failing verdict with a reason; and all three outcomes on
+    one page: two passes, two inconclusive (one for lack of evidence, one marginal)."""
     fault = Fault(8.0, 23.0, factor=25.0)  # sample time: load starts 2 s after boot
     samples = samples_frame(12_000, duration_s=35.0, fault=fault, p5xx=0.02, p429=0.01,
                             start_s=T0 + 2.0)
@@ -182,10 +189,16 @@ def breaker_run(path: Path) -> Path:
                 observed=0.02, threshold=0.05, unit="ratio"),
         verdict("slo", "p99_ms [overall]", True, "overall: p99_ms 900 ms ≤ 2000 ms",
                 observed=900.0, threshold=2000.0, unit="ms", unreliable=True),
+        verdict("retry", "retries absorbed the transient fault", "inconclusive",
+                "no request was retried (the retries metric never moved), so the retry "
+                "budget was not exercised", observed=None, threshold=3.0, unit=""),
+        verdict("slowdep", "no request exceeds the deadline", "inconclusive",
+                "max 1997 ms is within the 10 ms resolution of the 2000 ms deadline",
+                observed=1997.0, threshold=2000.0, unit="ms", marginal=True),
     ]
     summary = summary_for(samples, suite="breaker-upstream", status="fail", exit_code=1,
                           started_at_s=T0, finished_at_s=T0 + 37.5, verdicts=verdicts,
-                          broken=["breaker"], run_id="20231114-221320-breaker-upstream")
+                          variants=["breaker"], run_id="20231114-221320-breaker-upstream")
     return write_run_dir(path, samples=samples, events=events, summary=summary,
                          verdicts=verdicts)
 

@@ -48,12 +48,47 @@ def test_verdict_table_comes_first_and_failures_lead_it(breaker_dir: Path) -> No
     page = _html(breaker_dir / "index.html")
     table = page.index('<table class="verdicts">')
     assert table < page.index("<img")
-    rows = re.findall(r'<tr class="(pass|fail)">', page[table:])
-    assert rows[0] == "fail" and rows.count("fail") == 1
+    rows = re.findall(r'<tr class="(pass|fail|inconclusive)">', page[table:])
+    # triage order: failures, then inconclusive, then passes
+    assert rows == ["fail", "inconclusive", "inconclusive", "pass", "pass", "pass"]
     assert "breaker opened within 2 s" in page
     assert "opened 5.8 s after the fault" in page
     assert "unreliable</span>" in page
     assert ">FAIL</span>" in page  # the status badge
+
+
+def test_inconclusive_is_its_own_state_on_the_page(breaker_dir: Path) -> None:
+    page = _html(breaker_dir / "index.html")
+    header = page[page.index("<header>"):page.index("</header>")]
+    # the counts beside the badge, each in its own colour class
+    assert '<b class="c-fail">1</b> failed' in header
+    assert '<b class="c-inconclusive">2</b> inconclusive' in header
+    assert '<b class="c-pass">3</b> passed' in header
+    assert "of 6 verdicts" in header
+    assert "Verdicts: 1 failed, 2 inconclusive, 3 passed" in page
+    assert "tr.inconclusive td:first-child{border-left:5px solid #b35900" in page
+    assert "? INCONCLUSIVE" in page and "✓ pass" in page and "✗ FAIL" in page
+    assert "the retry budget was not exercised" in page
+    assert page.count('<span class="marg"') == 1  # the marginal deadline verdict
+
+
+def test_an_inconclusive_run_has_an_amber_badge(rundirs: RunDirs) -> None:
+    samples = rundirs.samples(300)
+    items = [rundirs.verdict("slo", "p95_ms [overall]", True),
+             rundirs.verdict("ratelimit", "other keys unaffected", "inconclusive",
+                             "no request was ever answered 429")]
+    run_dir = rundirs.write("inc", samples=samples, verdicts=items,
+                            summary=rundirs.summary(samples, status="inconclusive",
+                                                    exit_code=4, verdicts=items))
+    build_report(run_dir)
+    page = _html(run_dir / "index.html")
+    assert ":root{--status:#b35900}" in page
+    assert ">INCONCLUSIVE</span>" in page
+    case = next(c for c in _junit(run_dir).iter("testcase")
+                if c.get("name") == "other keys unaffected")
+    failure = case.find("failure")
+    assert failure is not None and failure.get("type") == "inconclusive"
+    assert failure.get("message", "").startswith("inconclusive: no request")
 
 
 def test_headline_and_endpoint_table_show_the_summary_figures(breaker_dir: Path) -> None:
@@ -69,14 +104,19 @@ def test_junit_counts_verdicts_and_failures(breaker_dir: Path) -> None:
     root = _junit(breaker_dir)
     suite = root.find("testsuite")
     assert suite is not None
-    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("4", "1", "0")
+    # an inconclusive verdict is a failure (never skipped: CI would show it green)
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors"),
+            suite.get("skipped")) == ("6", "3", "0", "0")
     assert float(suite.get("time", "0")) == pytest.approx(37.5)
     failed = [c for c in suite.iter("testcase") if c.find("failure") is not None]
-    assert len(failed) == 1
+    kinds = [c.find("failure").get("type") for c in failed]  # type: ignore[union-attr]
+    assert kinds == ["verdict", "inconclusive", "inconclusive"]
     assert failed[0].get("classname") == "breaker"
     assert failed[0].get("name") == "breaker opened within 2 s"
     failure = failed[0].find("failure")
     assert failure is not None and "opened 5.8 s" in failure.get("message", "")
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert (props["pass"], props["fail"], props["inconclusive"]) == ("3", "1", "2")
 
 
 def test_junit_parses_with_junitparser(breaker_dir: Path) -> None:
@@ -85,9 +125,10 @@ def test_junit_parses_with_junitparser(breaker_dir: Path) -> None:
     suites = list(xml)
     assert len(suites) == 1
     suite = suites[0]
-    assert (suite.tests, suite.failures, suite.errors) == (4, 1, 0)
+    assert (suite.tests, suite.failures, suite.errors, suite.skipped) == (6, 3, 0, 0)
     results = {case.name: [type(r).__name__ for r in case.result] for case in suite}
     assert results["breaker opened within 2 s"] == ["Failure"]
+    assert results["retries absorbed the transient fault"] == ["Failure"]
     assert results["breaker closed after recovery"] == []
 
 
