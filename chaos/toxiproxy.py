@@ -23,6 +23,7 @@ import toxiproxy.api as _tp_api
 from toxiproxy import Toxiproxy
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
+from gauntlet import cleanup
 from gauntlet.errors import ConfigError, ToxiproxyError
 
 # type -> attributes it accepts (Toxiproxy v2 README). ``down`` is not a toxic: it is
@@ -144,7 +145,7 @@ class ToxiproxyClient:
         while not self.is_up():
             if time.monotonic() > deadline:
                 raise ToxiproxyError(f"Toxiproxy API not answering at {self.url}")
-            time.sleep(0.05)
+            cleanup.sleep(0.05)
 
     def reset(self) -> None:
         """Re-enable every proxy and remove every toxic: the last safety net of a run."""

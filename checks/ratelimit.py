@@ -87,6 +87,9 @@ def _rank(df: pd.DataFrame) -> pd.Series:
     return ranks.reindex(df.index).astype("int64")
 
 
+SLOW_BURST = 0.8  # of the window: a key slower than this to pass its limit was not bursting
+
+
 def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
                     tolerance: int) -> Verdict:
     what = f"first {claim.status} at the limit"
@@ -101,10 +104,23 @@ def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
     if claim.key == "none":
         ordered = burst.sort_values(["t_start_s", "_rank"], kind="stable")
         burst = ordered.assign(_rank=np.arange(1, len(ordered) + 1), _client="all clients")
+    # a key whose first requests past the limit took longer than the window was not bursting:
+    # its earliest requests may have left the window, and a limiter rightly admits more
+    started = burst.groupby("_client", sort=True)["t_start_s"].min()
+    reached = burst[burst["_rank"] == expected].set_index("_client")["t_start_s"]
+    span = reached - started.reindex(reached.index)
+    slow = {str(k) for k, v in span.items() if v >= SLOW_BURST * claim.window_s}
+    burst = burst[~burst["_client"].astype(str).isin(slow)]
     sent = burst.groupby("_client", sort=True).size()
     first = burst[burst["_limited"]].groupby("_client")["_rank"].min()
     firsts = {str(k): int(v) for k, v in first.items()}
     never = [str(k) for k, n in sent.items() if k not in first.index and n >= expected + tolerance]
+    if slow and not firsts and not never:
+        return scope.missing(
+            what, f"every key took longer than {SLOW_BURST:g} x the {claim.window_s:g} s window "
+            f"to send {expected} requests (the slowest {float(span.max()):.1f} s): the burst "
+            "did not fit in one window, so the limit was not exercised", band,
+            evidence=evidence)
     if not firsts and not never:
         longest = int(sent.max())
         return scope.missing(
@@ -123,6 +139,8 @@ def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
             None if never else off[worst], band, evidence=evidence)
     spread = f"{min(firsts.values())}..{max(firsts.values())}"
     keys = "the run's budget" if claim.key == "none" else f"all {judged} concurrent keys"
+    if slow:
+        keys += f" ({len(slow)} more too slow to fill a window, not judged)"
     return scope.judge(what, True, f"{keys} got the first {claim.status} at request {spread} "
                        f"(expected {band}; {per})", spread, band, evidence=evidence)
 

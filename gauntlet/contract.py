@@ -171,7 +171,7 @@ class Marker(_Strict):
 
 
 class Metric(_Strict):
-    """A Prometheus metric: its family or sample name (``retries`` or ``retries_total``), a
+    """A Prometheus metric: its family or sample name (``calls`` or ``calls_total``), a
     label filter, and for a state gauge what its values mean (``closed``, ``open``,
     ``half_open``)."""
 

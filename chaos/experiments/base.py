@@ -38,6 +38,7 @@ from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
 from gauntlet.contract import Contract, IntegrityClaim, Metric, parse_rate
 from gauntlet.errors import ConfigError, InfrastructureError
+from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
@@ -471,7 +472,10 @@ def run_experiment(
                         for c in integrity}
         timeline.emit("experiment.finished", name=experiment.name, claim=planned.claim)
     write_json(run_dir / FACTS_FILE, facts)
-    verdicts = judge_dir(planned, contract, run_dir)
+    try:
+        verdicts = judge_dir(planned, contract, run_dir)
+    except Exception as exc:  # the judge fails closed: exit 3, the traceback kept
+        raise judge_failed(run_dir, exc) from exc
     summary["finished_at_s"] = time.time()
     summary["verdicts"] = [v.as_dict() for v in verdicts]
     write_verdicts(run_dir, verdicts)

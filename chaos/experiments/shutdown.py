@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 from pydantic import Field
 
 from chaos.experiments.base import Context, Experiment, Params, Record
 from checks.shutdown import shutdown_verdicts
 from checks.verdict import Verdict
+from gauntlet import cleanup
 from gauntlet.boot import Stack
 from gauntlet.contract import Contract, ShutdownClaim
 from gauntlet.errors import InfrastructureError
@@ -31,13 +33,13 @@ class ShutdownParams(Params):
 
 
 def _pid_alive(pid: int) -> bool:
+    """Running, not a zombie: a process that exited is dead even before its parent reaps it."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    return True
 
 
 class ShutdownExperiment(Experiment):
@@ -98,8 +100,9 @@ class ShutdownExperiment(Experiment):
 
             threading.Thread(target=watch, name="exit-watch", daemon=True).start()
             while not done.is_set() and time.monotonic() < sent + bound_s + 1.0:
+                cleanup.check()
                 done.wait(0.1)
-            time.sleep(p.after_exit_s)
+            cleanup.sleep(p.after_exit_s)
             run.stop()
 
         ctx.drive(claim.requests, users=p.users,

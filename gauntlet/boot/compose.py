@@ -309,7 +309,7 @@ def boot_compose(
                 raise BootError(f"compose service 'api' not ready ({ready}) within "
                                 f"{config.boot_timeout_s:.0f} s",
                                 logs=log_tail(services["api"].logs()))
-            time.sleep(0.1)
+            cleanup.sleep(0.1)
 
         boot_time_s = time.monotonic() - started
         logger.info("compose project %s up in %.1f s", project, boot_time_s)

@@ -184,3 +184,14 @@ def test_store_down_fail_closed_claim() -> None:
     assert judge(healthy(), claim)[CLOSED].failed  # admitted everything
     assert OPEN not in judge(healthy(), CLAIM.model_copy(update={"fails_open": None,
                                                                  "store_link": None}))
+
+
+def test_a_key_too_slow_to_fill_a_window_is_not_judged() -> None:
+    """A key whose first count+1 requests spread over more than the window was not bursting:
+    a moving-window limiter rightly admitted more of them."""
+    rows = [ask(0.6 * seq, status=200, name=LIST, client="slow", phase="burst", seq=seq)
+            for seq in range(1, 16)]  # 10 per 5 s claimed; the 11th request 6.6 s in
+    first = by_name(ratelimit_verdicts(frame(rows), CLAIM, tolerance=0))[
+        "first 429 at the limit"]
+    assert first.inconclusive, first.reason
+    assert "did not fit in one window" in first.reason
