@@ -274,6 +274,10 @@ class ShutdownClaim(_Claim):
     ready_flips_first: bool = True
     ready_within_s: float = Field(1.0, gt=0)
     exit_code: int | None = 0
+    # a link the claim's requests wait on: slowed (Toxiproxy latency) around the signal, so
+    # requests are inside the service when it lands — drain is only shown on requests in flight
+    inflight_link: str | None = None
+    inflight_ms: float = Field(500.0, gt=0)
 
     @model_validator(mode="after")
     def _one_handle(self) -> ShutdownClaim:
@@ -408,7 +412,7 @@ class Contract(_Strict):
         known = set(self.traffic.requests)
         for kind, claim in self.claims.instances():
             where = f"claims.{kind}.{claim.name}"
-            for field_name in ("link", "store_link"):
+            for field_name in ("link", "store_link", "inflight_link"):
                 named: str | None = getattr(claim, field_name, None)
                 if named is not None and named not in self.links:
                     raise ValueError(f"{where}: {field_name} {named!r} is not a declared link "

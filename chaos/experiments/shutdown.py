@@ -17,6 +17,8 @@ import psutil
 from pydantic import Field
 
 from chaos.experiments.base import Context, Experiment, Params, Record
+from chaos.faults import Fault
+from chaos.plan import FaultPlan, TimedFault
 from checks.shutdown import shutdown_verdicts
 from checks.verdict import Verdict
 from gauntlet import cleanup
@@ -35,7 +37,7 @@ class ShutdownParams(Params):
 def _pid_alive(pid: int) -> bool:
     """Running, not a zombie: a process that exited is dead even before its parent reaps it."""
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:
@@ -49,7 +51,11 @@ class ShutdownExperiment(Experiment):
     params_model = ShutdownParams
 
     def links(self, target: Any) -> list[str]:
-        return []
+        claim: ShutdownClaim = target
+        return [claim.inflight_link] if claim.inflight_link else []
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        return None  # the service is gone: nothing to recover
 
     def unverifiable(self, target: Any, stack: Stack) -> str | None:
         claim: ShutdownClaim = target
@@ -75,8 +81,11 @@ class ShutdownExperiment(Experiment):
                                           f"{claim.pid_file} is not running")
 
     def fault_start(self, record: Record, target: Any) -> float | None:
+        """The steady phase ends at the signal, or where the in-flight link was slowed."""
         sent = next((e for e in record.events if e.kind == "signal.sent"), None)
-        return sent.at_s if sent else None
+        slowed = super().fault_start(record, target)
+        starts = [t for t in (sent.at_s if sent else None, slowed) if t is not None]
+        return min(starts) if starts else None
 
     def run(self, ctx: Context) -> None:
         p: ShutdownParams = ctx.params
@@ -105,7 +114,14 @@ class ShutdownExperiment(Experiment):
             cleanup.sleep(p.after_exit_s)
             run.stop()
 
-        ctx.drive(claim.requests, users=p.users,
+        plan = None
+        if claim.inflight_link:
+            # from a second before the signal to the end of the drain delay, every request
+            # that waits on the link is held inside the service for inflight_ms
+            slow = Fault(claim.inflight_link, "latency", {"latency": claim.inflight_ms})
+            plan = FaultPlan([TimedFault(max(0.0, p.steady_s - 1.0),
+                                         1.0 + claim.drain_delay_s + 0.5, slow)])
+        ctx.drive(claim.requests, users=p.users, plan=plan,
                   duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
                   probe_interval_s=0.05)
 

@@ -54,6 +54,7 @@ BROKEN = [
      ["admitted again after the window [api]"]),
     ("ratelimit", "api", {}, "limiter_fail_open", ["fails open when the store is down [api]"]),
     ("shutdown", "sigterm", {}, "drain", ["readiness unready after the signal [sigterm]",
+                                          "no failed request started before the signal [sigterm]",
                                           "served during the drain delay [sigterm]",
                                           "exits 0 within the deadline [sigterm]"]),
     ("dependency_down", "postgres", {}, "readiness", ["unready while postgres is down [postgres]"]),
