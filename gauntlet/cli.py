@@ -310,14 +310,15 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
               help="The contract of the stack (what it claims, how to boot it).")
 @click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
               help="Take the contract and stack section (backend, URLs, variants) from a suite.")
+@click.option("--backend", type=click.Choice(["local", "compose", "external"]), default=None)
 @click.option("--claim", default=None, help="Only this claim instance (by name).")
 @click.option("--variant", "--broken", "variants", multiple=True,
               help="Switch on a variant the contract declares (repeatable), e.g. breaker.")
 @click.option("--param", "params", multiple=True, help="Experiment parameter KEY=VALUE.")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
 def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
-          claim: str | None, variants: tuple[str, ...], params: tuple[str, ...],
-          output_dir: str | None) -> None:
+          backend: str | None, claim: str | None, variants: tuple[str, ...],
+          params: tuple[str, ...], output_dir: str | None) -> None:
     """Run one chaos EXPERIMENT against a freshly booted stack and judge it, once per claim
     instance of the contract it verifies (or only --claim)."""
     try:
@@ -327,7 +328,7 @@ def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
         entry: dict[str, Any] = {"name": experiment, "params": dict(map(_parse_param, params))}
         if claim:
             entry["claim"] = claim
-        suite, doc = _stack_suite(suite_file, contract_file, None, variants,
+        suite, doc = _stack_suite(suite_file, contract_file, backend, variants,
                                   f"chaos-{experiment}", [entry])
         text = _suite_toml(doc)
     except GauntletError as exc:

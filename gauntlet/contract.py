@@ -146,6 +146,38 @@ class Traffic(_Strict):
     requests: dict[str, Request] = Field(default_factory=dict)
 
 
+class ComposeLink(_Strict):
+    """How one link runs through Toxiproxy on the compose backend: the compose service and port
+    it points at, and the environment variables (set on ``service``, the main service by
+    default) that tell the app to use the proxy instead — ``{host}`` and ``{port}`` are the
+    proxy's address inside the project's network."""
+
+    target: str  # "postgres:5432"
+    env: dict[str, str] = Field(default_factory=dict)
+    service: str | None = None
+
+    @field_validator("target")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"target must be SERVICE:PORT, not {value!r}")
+        return value
+
+
+class Compose(_Strict):
+    """The team's own compose file(s), used unchanged; gauntlet adds an overlay that puts a
+    Toxiproxy container in every link listed here and publishes ports on 127.0.0.1 only."""
+
+    files: list[str] = Field(min_length=1)  # relative to the contract
+    service: str | None = None  # the compose service under test (default: the main service)
+    port: int = Field(ge=1, le=65535)  # its port inside the container
+    links: dict[str, ComposeLink] = Field(default_factory=dict)
+    # integrity read-backs from the host: {links.NAME.host} / {links.NAME.port} are the link's
+    # proxy as published on 127.0.0.1
+    database_url: str | None = None
+
+
 # --- claims ---------------------------------------------------------------------------------
 
 
@@ -397,6 +429,7 @@ class Contract(_Strict):
     # Named variants (env additions to the main service), e.g. a mechanism switched off: how a
     # reference service shows that every verdict can fail.
     variants: dict[str, dict[str, str]] = Field(default_factory=dict)
+    compose: Compose | None = None
     # where the document came from: relative paths (cwd, locustfile) resolve against it
     base_dir: Path = Field(default=Path("."), exclude=True)
 
@@ -405,6 +438,11 @@ class Contract(_Strict):
         for name, link in self.links.items():
             if link.service and link.service not in self.services:
                 raise ValueError(f"links.{name}: no service {link.service!r}")
+        if self.compose is not None:
+            for name in self.compose.links:
+                if name not in self.links:
+                    raise ValueError(f"compose.links.{name}: not a declared link "
+                                     f"(links: {', '.join(sorted(self.links)) or 'none'})")
         mains = [n for n, s in self.services.items() if s.main]
         if self.services and len(mains) != 1:
             raise ValueError("services: exactly one service must be main = true "
@@ -578,6 +616,10 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> None:
         if isinstance(service, dict) and isinstance(service.get("cwd"), str) \
                 and "{" not in service["cwd"]:
             service["cwd"] = str((base / service["cwd"]).resolve())
+    compose = data.get("compose")
+    if isinstance(compose, dict) and isinstance(compose.get("files"), list):
+        compose["files"] = [str((base / f).resolve()) if isinstance(f, str) else f
+                            for f in compose["files"]]
     traffic = data.get("traffic")
     if isinstance(traffic, dict) and isinstance(traffic.get("locustfile"), str):
         traffic["locustfile"] = str((base / traffic["locustfile"]).resolve())

@@ -30,7 +30,12 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
 
         with boot_external(suite.stack, suite.resolved_contract) as stack:
             yield stack
-    elif backend == "compose":
+    elif backend == "compose" and suite.the_contract.compose is not None:
+        from gauntlet.boot.composefile import boot_compose_file
+
+        with boot_compose_file(suite.the_contract, suite.stack, logs_dir) as stack:
+            yield stack
+    elif backend == "compose":  # our own docker-compose.test.yml, Toxiproxy built in
         from gauntlet.boot.compose import boot_compose
 
         with boot_compose(suite.stack, suite.the_contract, logs_dir) as stack:

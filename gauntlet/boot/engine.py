@@ -128,7 +128,8 @@ def _ids(*args: str) -> list[str]:
 
 
 def force_remove_project(project: str) -> int:
-    """Remove a project's containers (with their volumes) and networks without compose."""
+    """Remove a project's containers (with their volumes), networks and named volumes without
+    compose."""
     label = f"label={PROJECT_LABEL}={project}"
     containers = _ids("ps", "-a", "-q", "--filter", label)
     if containers:
@@ -136,6 +137,9 @@ def force_remove_project(project: str) -> int:
     networks = _ids("network", "ls", "-q", "--filter", label)
     if networks:
         docker_cli("network", "rm", *networks)
+    volumes = _ids("volume", "ls", "-q", "--filter", label)  # named volumes of the project
+    if volumes:
+        docker_cli("volume", "rm", "--force", *volumes)
     return len(containers)
 
 
