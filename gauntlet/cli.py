@@ -8,12 +8,14 @@
     gauntlet chaos NAME [--variant X]     one chaos experiment on a fresh stack
     gauntlet compare RUN BASELINE         per-endpoint deltas; exit 1 on a regression
     gauntlet trend RUN...                 key figures across runs, as a plot
+    gauntlet init                         a starter contract, locustfile, suite, CI workflow
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -434,6 +436,34 @@ def down(timeout_s: float) -> None:
         time.sleep(0.1)
     console.print(f"gauntlet: error: stack owner {pid} still running after {timeout_s:.0f} s")
     sys.exit(int(ExitCode.INFRASTRUCTURE))
+
+
+@main.command(name="init")
+@click.option("--name", default=None, help="The service's name (default: this directory's).")
+@click.option("--base-url", default="http://127.0.0.1:8080", show_default=True,
+              help="Where the service answers (loopback).")
+@click.option("--force", is_flag=True, help="Overwrite the starter files if they exist.")
+def init_command(name: str | None, base_url: str, force: bool) -> None:
+    """Write a starter contract.toml, locustfile.py, gauntlet.toml (suite) and a CI workflow
+    into the current directory."""
+    from gauntlet.contract import load_contract
+    from gauntlet.init import init
+
+    here = Path.cwd()
+    stem = name or re.sub(r"[^A-Za-z0-9_.-]+", "-", here.name).strip("-.") or "service"
+    if not stem[0].isalpha():
+        stem = f"svc-{stem}"
+    try:
+        written = init(here, name=stem, base_url=base_url, force=force)
+        load_contract(here / "contract.toml")  # the starter is valid as written
+        load_suite(here / "gauntlet.toml")
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    for item in written:
+        out.print(f"{'wrote' if item.created else 'overwrote'} {item.path.relative_to(here)}")
+    out.print("next: edit contract.toml to your service's routes and claims, start it and a "
+              "Toxiproxy, then `gauntlet verify contract.toml --suite gauntlet.toml`")
 
 
 @main.command()
