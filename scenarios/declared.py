@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import random
+import time
 import uuid
 from typing import Any
 
@@ -77,6 +78,9 @@ class DeclaredUser(FastHttpUser):
         auth = TRAFFIC.get("auth")
         if auth:
             self.authenticate(auth)
+        # users spawned together would keep the same phase of their pacing and send in bursts
+        # once a pace, with silence between (a short fault could fall in the gap): spread them
+        time.sleep(random.uniform(0.0, float(TRAFFIC.get("pace_s", 0.1))))
 
     def authenticate(self, auth: dict[str, Any]) -> None:
         fields = {"client": self.key}

@@ -159,13 +159,13 @@ class Database:
                 # the request was cut (its deadline, or shutdown): the query may still be
                 # running, and a graceful release would first wait on the database — through
                 # the very slowness that cut it — before the 504 could be answered
-                conn.terminate()
+                _discard(conn)
                 raise
             except TimeoutError as exc:  # command_timeout: the query ran too long
-                conn.terminate()  # its state is unknown; a graceful release could hang too
+                _discard(conn)  # its state is unknown; a graceful release could hang too
                 raise DatabaseUnavailable("query timed out", transient=False) from exc
             except CONNECTION_ERRORS as exc:
-                conn.terminate()
+                _discard(conn)
                 raise DatabaseUnavailable(f"connection lost: {exc}") from exc
             finally:
                 with suppress(Exception):
@@ -188,7 +188,7 @@ class Database:
                 await conn.fetchval("SELECT 1")
         finally:
             if conn is not None:
-                conn.terminate()
+                _discard(conn)
         return (time.perf_counter() - started) * 1000
 
     async def _connect_until_ready(self) -> None:
@@ -229,3 +229,11 @@ class Database:
         pool = self._pool
         self._metrics.db_pool_size.set(pool.get_size() if pool is not None else 0)
         self._metrics.db_pool_in_use.set(self._in_use)
+
+
+def _discard(conn: asyncpg.Connection) -> None:
+    """Terminate a connection whose state is unknown. asyncpg may already have handed a broken
+    one back to the pool (it does once the connection is lost mid-statement), and terminating
+    it then raises: it is gone either way, and the request's own error is what matters."""
+    with suppress(asyncpg.InterfaceError):
+        conn.terminate()

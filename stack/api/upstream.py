@@ -73,7 +73,10 @@ class UpstreamClient:
         self._http = httpx.AsyncClient(
             base_url=settings.upstream_url,
             timeout=settings.upstream_timeout_s,
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            # an idle connection is dropped before the upstream's own keep-alive timeout (5 s
+            # for uvicorn): reusing one the server is closing fails with "Server disconnected"
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64,
+                                keepalive_expiry=2.0),
         )
 
     @property
