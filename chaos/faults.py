@@ -88,6 +88,9 @@ class FaultInjector:
                 self.client.remove_toxic(proxy, toxic_name)
 
         token = cleanup.register(f"undo {fault.describe()}", undo)
+        # the fault may bite from the moment Toxiproxy is asked, and last until it answers the
+        # removal: the window in the timeline spans both, so no request it hit falls outside
+        asked_s = self.timeline.now_s() if self.timeline is not None else None
         try:
             if fault.kind == "down":
                 self.client.set_enabled(proxy, False)
@@ -100,7 +103,7 @@ class FaultInjector:
                     stream=fault.stream,
                     toxicity=fault.toxicity,
                 )
-            self._emit("fault.applied", fault)
+            self._emit("fault.applied", fault, at_s=asked_s)
             yield fault
         finally:
             with cleanup.shielded():
@@ -116,6 +119,6 @@ class FaultInjector:
         if self.timeline is not None:
             self.timeline.emit("toxiproxy.reset")
 
-    def _emit(self, kind: str, fault: Fault) -> None:
+    def _emit(self, kind: str, fault: Fault, at_s: float | None = None) -> None:
         if self.timeline is not None:
-            self.timeline.emit(kind, description=fault.describe(), **fault.as_dict())
+            self.timeline.emit(kind, at_s=at_s, description=fault.describe(), **fault.as_dict())

@@ -47,8 +47,13 @@ class Timeline:
         self._lock = threading.Lock()
         self._fh: TextIO | None = path.open("a", encoding="utf-8")
 
-    def emit(self, kind: str, **data: Any) -> Event:
-        event = Event(at_s=self.clock.now_s(), kind=kind, data=data)
+    def now_s(self) -> float:
+        return self.clock.now_s()
+
+    def emit(self, kind: str, *, at_s: float | None = None, **data: Any) -> Event:
+        """Write an event now, or at ``at_s`` (a time taken earlier on this clock, for an
+        event whose moment is when it was *begun*, such as a fault being applied)."""
+        event = Event(at_s=self.clock.now_s() if at_s is None else at_s, kind=kind, data=data)
         with self._lock:
             if self._fh is not None:
                 self._fh.write(event.to_json() + "\n")
@@ -69,8 +74,9 @@ class Timeline:
 
 
 def read_events(path: Path) -> list[Event]:
-    """Read a timeline back; a torn last line (crash mid-write) is skipped, not fatal."""
-    return list(_iter_events(path))
+    """Read a timeline back, in time order (an event may be written after its moment: a fault
+    is stamped when it was asked for); a torn last line (crash mid-write) is skipped."""
+    return sorted(_iter_events(path), key=lambda e: e.at_s)
 
 
 def _iter_events(path: Path) -> Iterator[Event]:

@@ -63,9 +63,12 @@ def build(contract: Contract, *, services: list[str], variants: list[str],
                     "upstream": f"{main}:{compose.port}", "enabled": True})
 
     env: dict[str, dict[str, str]] = {}
-    contract_main = contract.main_service
-    if contract_main is not None and contract_main in contract.services:
-        env[main] = {**contract.render_env(contract_main)}
+    # each contract service's numbers on the compose service of the same name; the main
+    # service's on the service under test, whatever its compose name
+    for name in contract.services:
+        target = main if name == contract.main_service else name
+        if target in services:
+            env.setdefault(target, {}).update(contract.render_env(name))
     for name, link in compose.links.items():
         values = {"host": TOXIPROXY, "port": str(link_ports[name]), "secret": secret}
         env.setdefault(link.service or main, {}).update(
