@@ -1,0 +1,155 @@
+// buildApp: the Fastify instance with its dependencies (pg pool, Redis, summarizer client),
+// hooks (request id, in-flight count, metrics, deadline), rate limits and routes. It does not
+// listen and does not handle signals: server.js does, so the app can be built in a test.
+import { randomUUID } from 'node:crypto'
+
+import Fastify, { LogController } from 'fastify'
+import fastifyJwt from '@fastify/jwt'
+import pRetry from 'p-retry'
+
+import { createMetrics } from './metrics.js'
+import { createPool, migrate, notesRepository } from './db.js'
+import { createRedis } from './redis.js'
+import { createSummarizer } from './summarizer-client.js'
+import { installDeadline } from './deadline.js'
+import { registerRateLimits } from './rate-limit.js'
+import { HttpError } from './errors.js'
+import probes from './routes/probes.js'
+import session from './routes/session.js'
+import notes from './routes/notes.js'
+import summaries from './routes/summaries.js'
+
+export async function buildApp (config) {
+  const app = Fastify({
+    logger: { level: config.logLevel },
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    // one line per request, written by the onResponse hook below, instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
+    // a request arriving on a kept-alive connection once closing has begun gets a 503
+    return503OnClosing: true
+  })
+  const metrics = createMetrics()
+  const pool = createPool(config, app.log)
+  const redis = createRedis(config, app.log)
+  const summarizer = createSummarizer(config, metrics, app.log)
+  const repo = notesRepository(pool)
+  const stopping = new AbortController()
+  const state = {
+    migrated: false,
+    draining: false,
+    inFlight: 0,
+    circuitState: () => !config.circuit.enabled ? 'disabled'
+      : summarizer.breaker.opened ? 'open'
+        : summarizer.breaker.halfOpen ? 'half-open' : 'closed'
+  }
+
+  // --- hooks: every request ------------------------------------------------------------------
+  app.decorateRequest('counted', false)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    state.inFlight += 1
+    request.counted = true
+    metrics.inFlight.inc()
+  })
+  const finished = (request) => {
+    if (!request.counted) return
+    request.counted = false
+    state.inFlight -= 1
+    metrics.inFlight.dec()
+  }
+  app.addHook('onRequestAbort', async (request) => finished(request))
+  // while draining, every answer closes its connection: kept-alive clients reconnect (to
+  // another instance, behind a balancer) instead of finding a closed listener later, and the
+  // close after the drain delay has no idle connections left to wait for
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (state.draining) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    finished(request)
+    const labels = {
+      method: request.method,
+      route: request.routeOptions.url ?? 'unmatched',
+      status_code: String(reply.statusCode)
+    }
+    metrics.requests.inc(labels)
+    metrics.duration.observe(labels, reply.elapsedTime / 1000)
+    const level = reply.statusCode >= 500 ? 'warn' : 'debug'
+    request.log[level]({ ...labels, ms: Math.round(reply.elapsedTime) }, 'request completed')
+  })
+  installDeadline(app, config)
+
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof HttpError) {
+      if (err.statusCode >= 500) {
+        request.log.warn({ code: err.code, cause: err.cause?.message }, err.message)
+      }
+      reply.headers(err.headers)
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.body })
+    }
+    if (err.validation) {
+      return reply.code(400).send({ error: 'invalid_request', message: err.message })
+    }
+    if (err.statusCode >= 400 && err.statusCode < 500) {
+      return reply.code(err.statusCode).send({ error: err.code ?? 'bad_request', message: err.message })
+    }
+    request.log.error({ err }, 'unhandled error')
+    return reply.code(500).send({ error: 'internal_error', message: 'something went wrong' })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url}` }))
+
+  // --- plugins and routes --------------------------------------------------------------------
+  await app.register(fastifyJwt, { secret: config.jwtSecret })
+  if (config.rateLimit.enabled) await registerRateLimits(app, config, redis, metrics)
+  else app.log.warn('rate limiting disabled (RATE_LIMIT_ENABLED=false)')
+
+  const deps = { config, state, pool, redis, metrics, repo, summarizer }
+  await app.register(probes, deps)
+  await app.register(session, deps)
+  await app.register(async (v1) => {
+    v1.addHook('onRequest', async (request) => {
+      try {
+        await request.jwtVerify()
+      } catch (err) {
+        throw new HttpError(401, 'unauthorized', 'a valid session token is required (POST /session)', { cause: err })
+      }
+    })
+    await v1.register(notes, deps)
+    await v1.register(summaries, deps)
+  }, { prefix: '/v1' })
+
+  // the schema, retried until PostgreSQL answers (it may start after us); /ready says 503
+  // until it is in place
+  const migrating = pRetry(() => migrate(pool), {
+    retries: Infinity,
+    minTimeout: 200,
+    maxTimeout: 2000,
+    signal: stopping.signal,
+    onFailedAttempt: ({ error, attemptNumber }) => {
+      if (attemptNumber === 1 || attemptNumber % 10 === 0) {
+        app.log.warn({ err: error.message, attempt: attemptNumber }, 'schema migration failed, retrying')
+      }
+    }
+  }).then(() => {
+    state.migrated = true
+    app.log.info('schema in place')
+  }, (err) => {
+    if (!stopping.signal.aborted) app.log.error({ err }, 'schema migration gave up')
+  })
+
+  app.addHook('onClose', async () => {
+    stopping.abort()
+    await migrating
+    summarizer.shutdown()
+    await pool.end()
+    try {
+      await redis.quit()
+    } catch {
+      redis.disconnect() // not connected: nothing to say goodbye to
+    }
+  })
+
+  return { app, state }
+}

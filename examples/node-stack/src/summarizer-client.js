@@ -1,0 +1,122 @@
+// The call to the summarizer upstream (the "AI" dependency): fetch, retried with exponential
+// backoff (p-retry), inside a circuit breaker (opossum).
+//
+// One breaker call is one summary: its attempts and the backoff between them, all under one
+// timeout. So the breaker counts failed *summaries*, not failed attempts, and a summary never
+// takes longer than the timeout however the attempts go. A timed-out attempt is not retried
+// (the upstream is hanging, not blinking); refused or reset connections and 5xx answers are.
+import CircuitBreaker from 'opossum'
+import pRetry from 'p-retry'
+
+import { CIRCUIT_STATES } from './metrics.js'
+import { SummarizerCircuitOpen, SummarizerFailed, SummarizerTimeout } from './errors.js'
+
+/** The upstream answered, and said no (4xx): the request's fault, not the upstream's. */
+class UpstreamRejected extends Error {
+  constructor (status) {
+    super(`summarizer answered ${status}`)
+    this.name = 'UpstreamRejected'
+    this.status = status
+  }
+}
+
+class UpstreamError extends Error {
+  constructor (status) {
+    super(`summarizer answered ${status}`)
+    this.name = 'UpstreamError'
+    this.status = status
+  }
+}
+
+function isTimeout (err) {
+  return err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT' || err?.name === 'AbortError'
+}
+
+function retryable (err) {
+  if (err instanceof UpstreamRejected || isTimeout(err)) return false
+  return true // network errors ("fetch failed": refused, reset, closed) and 5xx
+}
+
+export function createSummarizer (config, metrics, log) {
+  const { timeoutMs, retry } = config.summarizer
+  const endpoint = `${config.summarizerUrl}/v1/summarize`
+
+  async function attempt (text, signal) {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ text }),
+      signal
+    })
+    if (response.status >= 500) {
+      await response.body?.cancel()
+      throw new UpstreamError(response.status)
+    }
+    if (!response.ok) {
+      await response.body?.cancel()
+      throw new UpstreamRejected(response.status)
+    }
+    return response.json()
+  }
+
+  async function summarizeWithRetries (text, requestSignal) {
+    const signal = AbortSignal.any([requestSignal, AbortSignal.timeout(timeoutMs)])
+    if (!retry.enabled || retry.attempts <= 1) return attempt(text, signal)
+    return pRetry(() => attempt(text, signal), {
+      retries: retry.attempts - 1,
+      factor: 2,
+      minTimeout: retry.minMs,
+      maxTimeout: retry.maxMs,
+      signal,
+      shouldRetry: ({ error }) => {
+        const again = retryable(error) && !signal.aborted
+        if (again) metrics.retries.inc({ dependency: 'summarizer' })
+        return again
+      }
+    })
+  }
+
+  const breaker = new CircuitBreaker(summarizeWithRetries, {
+    name: 'summarizer',
+    timeout: timeoutMs,
+    errorThresholdPercentage: config.circuit.errorThresholdPercentage,
+    rollingCountTimeout: config.circuit.rollingCountTimeoutMs,
+    rollingCountBuckets: 10,
+    volumeThreshold: config.circuit.volumeThreshold,
+    resetTimeout: config.circuit.resetTimeoutMs,
+    // a 4xx is the caller's mistake: it neither opens the circuit nor keeps it open
+    errorFilter: (err) => err instanceof UpstreamRejected
+  })
+  const gauge = metrics.circuit.labels({ circuit: 'summarizer' })
+  breaker.on('open', () => {
+    gauge.set(CIRCUIT_STATES.open)
+    log.warn({ circuit: 'summarizer', resetTimeoutMs: config.circuit.resetTimeoutMs }, 'circuit open')
+  })
+  breaker.on('halfOpen', () => {
+    gauge.set(CIRCUIT_STATES.halfOpen)
+    log.info({ circuit: 'summarizer' }, 'circuit half-open: letting one call through')
+  })
+  breaker.on('close', () => {
+    gauge.set(CIRCUIT_STATES.closed)
+    log.info({ circuit: 'summarizer' }, 'circuit closed')
+  })
+
+  return {
+    breaker,
+    /** A summary of `text`; throws an HttpError (503 open circuit, 504 timeout, 502). */
+    async summarize (text, signal) {
+      try {
+        return config.circuit.enabled
+          ? await breaker.fire(text, signal)
+          : await summarizeWithRetries(text, signal)
+      } catch (err) {
+        if (err?.code === 'EOPENBREAKER') throw new SummarizerCircuitOpen()
+        if (isTimeout(err)) throw new SummarizerTimeout(timeoutMs, err)
+        throw new SummarizerFailed(err)
+      }
+    },
+    shutdown () {
+      breaker.shutdown()
+    }
+  }
+}
