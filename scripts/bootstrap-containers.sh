@@ -263,6 +263,20 @@ print("\n".join(pins[n] for n in names))
     quiet docker image prune -f --filter label=org.gauntlet.stage=deps
 fi
 
+# -- 4b. the Node reference service's image (examples/node-stack), rebuilt when its sources change
+STEP="node-stack image"
+SCRIBE_IMAGE=${SCRIBE_IMAGE:-scribe:dev}
+scribe_digest=$(cd examples/node-stack && cat package-lock.json Dockerfile server.js summarizer.js \
+    $(find src -type f | sort) | sha256sum | cut -c1-16)
+scribe_stamp=examples/node-stack/.image-digest
+if [ "$REBUILD" = 1 ] || ! have_image "$SCRIBE_IMAGE" \
+        || [ "$(cat "$scribe_stamp" 2>/dev/null)" != "$scribe_digest" ]; then
+    log "building $SCRIBE_IMAGE (examples/node-stack)"
+    GAUNTLET_IMAGE_BASE=$BASE_IMAGE SCRIBE_IMAGE=$SCRIBE_IMAGE \
+        quiet bash examples/node-stack/docker/build-image.sh
+    echo "$scribe_digest" > "$scribe_stamp"
+fi
+
 # -- 5. image variables -------------------------------------------------------------------------
 STEP="images.env"
 {
@@ -271,6 +285,7 @@ STEP="images.env"
     echo "export GAUNTLET_IMAGE_REDIS=$REDIS_IMAGE"
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
+    echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"
 } > "$IMAGES_ENV.tmp"
 mv "$IMAGES_ENV.tmp" "$IMAGES_ENV"
 grep '^export ' "$IMAGES_ENV"

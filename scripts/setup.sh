@@ -58,4 +58,10 @@ if [ ! -x "$VENV/bin/toxiproxy-server" ] || [ ! -x "$VENV/bin/toxiproxy-cli" ]; 
     install -m 0755 "$gobin/cli" "$VENV/bin/toxiproxy-cli"
     rm -rf "$gobin"
 fi
+# The Node reference service's packages (examples/node-stack), from the npm registry
+if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    bash examples/node-stack/setup.sh
+else
+    log "node/npm not found: examples/node-stack (the Node reference service) will not run"
+fi
 log "ready: $VENV (toxiproxy $("$VENV/bin/toxiproxy-server" -version 2>&1 | head -1))"

@@ -23,6 +23,7 @@ from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
 
 pytestmark = pytest.mark.compose
 CONTRACT = ROOT / "contracts" / "reference-compose.toml"
+NODE = ROOT / "examples" / "node-stack" / "contract.toml"  # its own compose file, no Toxiproxy
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +48,10 @@ def leftovers(pid: int) -> dict[str, list[str]]:
     return found
 
 
-def test_team_compose_file_runs_through_the_overlay_and_leaves_nothing(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*GAUNTLET, "chaos", "shutdown", "--contract", str(CONTRACT),
+@pytest.mark.parametrize("contract", [NODE, CONTRACT], ids=["node-stack", "reference"])
+def test_team_compose_file_runs_through_the_overlay_and_leaves_nothing(tmp_path: Path,
+                                                                      contract: Path) -> None:
+    proc = subprocess.Popen([*GAUNTLET, "chaos", "shutdown", "--contract", str(contract),
                              "--backend", "compose", "--output", str(tmp_path)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=400)
@@ -60,7 +63,7 @@ def test_team_compose_file_runs_through_the_overlay_and_leaves_nothing(tmp_path:
 
 def test_ctrl_c_mid_experiment_leaves_nothing_of_the_run(tmp_path: Path) -> None:
     proc = subprocess.Popen([*GAUNTLET, "chaos", "dependency_down", "--contract",
-                             str(CONTRACT), "--backend", "compose", "--claim", "postgres",
+                             str(NODE), "--backend", "compose", "--claim", "postgres",
                              "--output", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
