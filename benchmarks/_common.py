@@ -190,7 +190,8 @@ def run_locust(
     env: dict[str, str] | None = None,
     extra: Sequence[str] = (),
 ) -> LocustResult:
-    """Run ``python -m <module>`` (``locust`` or ``scenarios._locust_main``) headless; returns
+    """Run ``python -m <module>`` (``locust`` or ``gauntlet.scenarios._locust_main``) headless;
+    returns
     Locust's own request count and rate, and the CPU time it took (a cross-check of the rate
     that a busy machine disturbs less: the generator's cost per request)."""
     workdir.mkdir(parents=True, exist_ok=True)

@@ -28,12 +28,12 @@ LOCUSTFILE = Path(__file__).resolve().with_name("locust_live.py")
 def main() -> int:
     common.use_venv()
     import gauntlet  # noqa: F401  (first: chaos.faults imported alone is a circular import)
-    from chaos.faults import Fault
     from gauntlet.boot import boot
+    from gauntlet.chaos.faults import Fault
     from gauntlet.config import LoadConfig, parse_suite
     from gauntlet.latency import figures
     from gauntlet.samples import load_samples
-    from scenarios.runner import LoadRun
+    from gauntlet.scenarios.runner import LoadRun
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=50.0)

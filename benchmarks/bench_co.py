@@ -49,7 +49,7 @@ def stalled_run(stack: Any, run_dir: Path, *, rate: float, seconds: float, stall
     from gauntlet.config import LoadConfig
     from gauntlet.latency import figures
     from gauntlet.samples import load_samples
-    from scenarios.runner import LoadRun
+    from gauntlet.scenarios.runner import LoadRun
 
     load = LoadConfig(scenario=str(LOCUSTFILE), model="open", rate=rate, duration_s=seconds,
                       max_concurrency=pool)

@@ -2,7 +2,8 @@
 
 Against a private nginx (1 worker process, a static 13-byte file, no access log), the same
 FastHttpUser locustfile (``benchmarks/locust_static.py``, ``constant(0)`` wait) runs as bare
-Locust (``python -m locust``) and through gauntlet (``python -m scenarios._locust_main`` with
+Locust (``python -m locust``) and through gauntlet (``python -m gauntlet.scenarios._locust_main``
+with
 ``GAUNTLET_SAMPLES_DIR`` set: one CSV row per request). Same users, same duration, alternated
 ``--repeats`` times; the rates are Locust's own final Aggregated req/s and the medians are compared.
 wrk (1 thread) on the same target is printed for reference: the ceiling of this box.
@@ -52,7 +53,7 @@ def main() -> int:
                     raw = work / "raw"
                     raw.mkdir(parents=True)
                     result = common.run_locust(
-                        "scenarios._locust_main", url, users=args.users,
+                        "gauntlet.scenarios._locust_main", url, users=args.users,
                         run_time_s=args.seconds, workdir=work,
                         env=common.python_env(GAUNTLET_SAMPLES_DIR=str(raw)))
                     rows = sum(sum(1 for _ in p.open()) - 1 for p in raw.glob("samples-*.csv"))

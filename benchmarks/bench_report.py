@@ -149,7 +149,7 @@ def write_run_dir(run_dir: Path, n: int, with_summary: bool) -> None:
 
 
 def build_in_this_process(run_dir: Path) -> None:
-    from reports.build import build_report
+    from gauntlet.reports.build import build_report
 
     started = time.perf_counter()
     build_report(run_dir)

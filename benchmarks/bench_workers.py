@@ -2,7 +2,8 @@
 
 Against the private nginx of ``bench_generator`` (1 worker process, static file), the same
 closed-model load (``benchmarks/locust_static.py``, ``constant(0)``) runs through gauntlet's own
-:class:`scenarios.runner.LoadRun` with ``LoadConfig(workers=1)`` and ``workers=2`` (Locust's
+:class:`gauntlet.scenarios.runner.LoadRun` with ``LoadConfig(workers=1)`` and ``workers=2``
+(Locust's
 ``--processes 2``), alternated ``--repeats`` times; rates are Locust's final Aggregated req/s,
 medians compared. The 2-worker runs must leave samples from two distinct ``worker`` values in
 the merged ``samples.parquet``.
@@ -44,7 +45,7 @@ def one_run(target: common.Target, run_dir: Path, *, workers: int, users: int,
     """One LoadRun against nginx, with the CPU time each side spent."""
     from gauntlet.config import LoadConfig
     from gauntlet.samples import load_samples
-    from scenarios.runner import LoadRun
+    from gauntlet.scenarios.runner import LoadRun
 
     load = LoadConfig(scenario=str(common.STATIC_LOCUSTFILE), model="closed", users=users,
                       duration_s=seconds, workers=workers)

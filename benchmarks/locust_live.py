@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from locust import task
 
-from scenarios.openmodel import OpenModelUser
+from gauntlet.scenarios.openmodel import OpenModelUser
 
 
 class LiveUser(OpenModelUser):

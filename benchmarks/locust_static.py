@@ -1,7 +1,7 @@
 """The generator benchmarks' locustfile: one static file as fast as one user can ask for it.
 
 Plain Locust (``python -m locust -f benchmarks/locust_static.py``) and gauntlet's capture
-(``python -m scenarios._locust_main -f ...``) run this same file, so their rates compare.
+(``python -m gauntlet.scenarios._locust_main -f ...``) run this same file, so their rates compare.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from chaos.faults import Fault, FaultInjector
-    from chaos.plan import FaultPlan, TimedFault
-    from checks.verdict import Verdict
     from gauntlet.boot import Stack, boot
+    from gauntlet.chaos.faults import Fault, FaultInjector
+    from gauntlet.chaos.plan import FaultPlan, TimedFault
+    from gauntlet.checks.verdict import Verdict
     from gauntlet.config import Suite, load_suite, parse_suite
     from gauntlet.contract import Contract, load_contract, parse_contract
     from gauntlet.errors import (
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from gauntlet.runner import RunOutcome, run_suite
 
 _WHERE = {
-    "Fault": "chaos.faults", "FaultInjector": "chaos.faults",
-    "FaultPlan": "chaos.plan", "TimedFault": "chaos.plan",
-    "Verdict": "checks.verdict",
+    "Fault": "gauntlet.chaos.faults", "FaultInjector": "gauntlet.chaos.faults",
+    "FaultPlan": "gauntlet.chaos.plan", "TimedFault": "gauntlet.chaos.plan",
+    "Verdict": "gauntlet.checks.verdict",
     "Stack": "gauntlet.boot", "boot": "gauntlet.boot",
     "Suite": "gauntlet.config", "load_suite": "gauntlet.config", "parse_suite": "gauntlet.config",
     "Contract": "gauntlet.contract", "load_contract": "gauntlet.contract",

@@ -153,7 +153,7 @@ def run(suite_file: str, output_dir: str | None, workers: int | None) -> None:
 
 def _finish(outcome: RunOutcome) -> None:
     try:
-        from reports.build import build_report
+        from gauntlet.reports.build import build_report
 
         build_report(outcome.run_dir)
     except ImportError:
@@ -208,7 +208,7 @@ def _progress_run(suite: Suite, text: str, output_dir: Path | None,
 def compare(run_dir: str, baseline_dir: str, noise: float) -> None:
     """Compare RUN_DIR with BASELINE_DIR per endpoint (p95, p99, error rate); exit 1 on a
     regression beyond the noise band."""
-    from reports.compare import compare_runs, render_text
+    from gauntlet.reports.compare import compare_runs, render_text
 
     try:
         comparison = compare_runs(Path(run_dir), Path(baseline_dir), noise=noise)
@@ -229,7 +229,7 @@ def compare(run_dir: str, baseline_dir: str, noise: float) -> None:
               show_default=True)
 def trend(run_dirs: tuple[str, ...], out_png: str) -> None:
     """Plot p50/p95/p99, error rate and throughput across RUN_DIRS (e.g. nightly runs)."""
-    from reports.trend import build_trend
+    from gauntlet.reports.trend import build_trend
 
     path = build_trend([Path(d) for d in run_dirs], Path(out_png))
     out.print(f"trend: {path}")
@@ -287,7 +287,7 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
     """Verify every claim of CONTRACT_FILE: each experiment its claims call for, once per
     claim instance, each on a fresh stack."""
     try:
-        from chaos.experiments import experiments
+        from gauntlet.chaos.experiments import experiments
 
         contract = load_contract(Path(contract_file))
         wanted = [{"name": name} for name, cls in experiments().items()
@@ -324,7 +324,7 @@ def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
     """Run one chaos EXPERIMENT against a freshly booted stack and judge it, once per claim
     instance of the contract it verifies (or only --claim)."""
     try:
-        from chaos.experiments import get_experiment
+        from gauntlet.chaos.experiments import get_experiment
 
         get_experiment(experiment)
         entry: dict[str, Any] = {"name": experiment, "params": dict(map(_parse_param, params))}

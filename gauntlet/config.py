@@ -20,8 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gauntlet.contract import Contract, load_contract
 from gauntlet.errors import ConfigError
 
+# the checkout gauntlet runs from (the repo's docker/ and stack/ live here); in an installed
+# gauntlet it is just the parent of the package and nothing is looked for there
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SCENARIO_DIR = REPO_ROOT / "scenarios"
+SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # modules of the scenarios package that are the harness' machinery, not locustfiles
 LIBRARY_MODULES = frozenset(
     {"capture", "columns", "hdrcell", "openmodel", "runner", "schedule", "shapes"}

@@ -1,7 +1,8 @@
 """HDR mode of the samples record: per-second histograms instead of one row per request.
 
 For long runs a row per request costs too much disk and memory, so ``GAUNTLET_SAMPLE_MODE=hdr``
-makes every Locust worker (:mod:`scenarios.capture`) write ``raw/hdr-<pid>.jsonl``: one JSON line
+makes every Locust worker (:mod:`gauntlet.scenarios.capture`) write ``raw/hdr-<pid>.jsonl``: one
+JSON line
 per (second of the intended start, method, name) with two HdrHistograms — corrected and service
 latency in integer microseconds, 1 µs .. 1 h, 3 significant digits, base64 as HdrHistogram
 encodes them — and the counters :func:`gauntlet.latency.figures` needs (error classes, 429s,
@@ -38,7 +39,7 @@ from hdrh.histogram import HdrHistogram
 
 from gauntlet.latency import DEFAULT_ERRORS, PERCENTILES, TRANSPORT_ERRORS, Figures
 from gauntlet.samples import RAW_DIR
-from scenarios.hdrcell import COUNTERS, Cell, new_histogram, to_us
+from gauntlet.scenarios.hdrcell import COUNTERS, Cell, new_histogram, to_us
 
 __all__ = ["COUNTERS", "HDR_FILE", "Cell", "cell_errors", "cell_figures", "cell_from_values",
            "new_histogram", "to_us"]

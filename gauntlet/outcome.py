@@ -27,7 +27,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Literal
 
-from checks.verdict import Verdict
+from gauntlet.checks.verdict import Verdict
 from gauntlet.errors import GauntletError, Interrupted, JudgeError
 
 RunStatus = Literal["pass", "fail", "inconclusive", "error", "interrupted"]

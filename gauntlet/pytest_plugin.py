@@ -27,14 +27,14 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from chaos.faults import FaultInjector
 from gauntlet.boot import Stack, boot
+from gauntlet.chaos.faults import FaultInjector
 from gauntlet.clock import RunClock
 from gauntlet.config import LoadConfig, Suite, parse_suite
 from gauntlet.latency import Figures, figures
 from gauntlet.samples import load_samples
+from gauntlet.scenarios.runner import LoadResult, LoadRun
 from gauntlet.timeline import EVENTS_FILE, Timeline
-from scenarios.runner import LoadResult, LoadRun
 
 MAX_CACHED_STACKS = 2
 

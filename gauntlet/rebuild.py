@@ -16,7 +16,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from checks.verdict import Verdict, count
+from gauntlet.checks.verdict import Verdict, count
 from gauntlet.config import Suite, load_suite, parse_suite
 from gauntlet.contract import parse_contract
 from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
@@ -31,7 +31,7 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
 
     Each entry is matched to its experiment run as the suite (the run dir's own copy) plans it,
     by experiment name and claim instance."""
-    from chaos.experiments.base import judge_dir, plan_experiments
+    from gauntlet.chaos.experiments.base import judge_dir, plan_experiments
 
     entries = summary.get("experiments")
     if not entries:

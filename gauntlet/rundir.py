@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from checks.verdict import Verdict
+from gauntlet.checks.verdict import Verdict
 
 SUMMARY_FILE = "summary.json"
 VERDICTS_FILE = "verdicts.json"

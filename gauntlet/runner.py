@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from checks.slo import slo_verdicts
-from checks.verdict import Verdict, count
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
+from gauntlet.checks.slo import slo_verdicts
+from gauntlet.checks.verdict import Verdict, count
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
 from gauntlet.errors import Interrupted, JudgeError
@@ -33,11 +33,11 @@ from gauntlet.rundir import (
     write_verdicts,
 )
 from gauntlet.samples import load_samples
+from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
-from scenarios.runner import LoadRun
 
 if TYPE_CHECKING:
-    from chaos.experiments.base import Planned
+    from gauntlet.chaos.experiments.base import Planned
 
 CONTRACT_FILE = "contract.json"
 
@@ -131,8 +131,8 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     suite asks for what cannot be run: an unknown experiment or claim, bad parameters, a
     non-loopback target without ``allow_remote``.
     """
-    from chaos.experiments.base import plan_experiments
     from gauntlet.boot.external import check_remote
+    from gauntlet.chaos.experiments.base import plan_experiments
 
     hooks = hooks or Hooks()
     planned = plan_experiments(suite) if suite.experiments else []
@@ -178,7 +178,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
             if planned:
                 _run_experiments(suite, planned, run_dir, timeline, summary, hooks)
                 if every_claim:
-                    from chaos.experiments.base import unverified
+                    from gauntlet.chaos.experiments.base import unverified
 
                     summary["experiment_verdicts"] += [
                         v.as_dict() for v in unverified(suite.the_contract, planned)]
@@ -229,7 +229,7 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
                      summary: dict[str, Any], hooks: Hooks) -> None:
     """Each experiment run (one per claim instance) in a run dir of its own under
     ``experiments/``, with its own stack."""
-    from chaos.experiments.base import run_experiment
+    from gauntlet.chaos.experiments.base import run_experiment
 
     summary["experiment_verdicts"] = []
     summary["experiments"] = []

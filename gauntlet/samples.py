@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenarios.columns import COLUMNS, HEADER_PREFIX, MARKER_PREFIX
+from gauntlet.scenarios.columns import COLUMNS, HEADER_PREFIX, MARKER_PREFIX
 
 SAMPLES_FILE = "samples.parquet"
 RAW_DIR = "raw"

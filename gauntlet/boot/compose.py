@@ -42,7 +42,6 @@ import httpx
 from testcontainers.compose import DockerCompose
 from testcontainers.core.exceptions import NoSuchPortExposed
 
-from chaos.toxiproxy import ToxiproxyClient
 from gauntlet import cleanup
 from gauntlet.boot.engine import (
     COMMAND_TIMEOUT_S,
@@ -65,6 +64,7 @@ from gauntlet.boot.engine import (
     warn_if_stale,
 )
 from gauntlet.boot.stack import Stack
+from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import REPO_ROOT, StackConfig
 from gauntlet.contract import Contract
 from gauntlet.errors import BootError, InfrastructureError

@@ -28,7 +28,6 @@ from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from chaos.toxiproxy import ToxiproxyClient
 from gauntlet import cleanup
 from gauntlet.boot.compose import PULL_ALLOWANCE_S, _Compose, _http_ok, _published, _save_logs
 from gauntlet.boot.engine import (
@@ -46,6 +45,7 @@ from gauntlet.boot.engine import (
 )
 from gauntlet.boot.overlay import MAIN_PROXY_PORT, TOXIPROXY, TOXIPROXY_API_PORT, build
 from gauntlet.boot.stack import Stack
+from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract, fill
 from gauntlet.errors import BootError, ConfigError

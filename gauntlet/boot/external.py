@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import httpx
 
-from chaos.toxiproxy import ToxiproxyClient
 from gauntlet.boot.stack import Stack
+from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract
 from gauntlet.errors import ConfigError, InfrastructureError

@@ -31,10 +31,10 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from chaos.toxiproxy import ToxiproxyClient
 from gauntlet import cleanup
 from gauntlet.boot.binaries import find, postgres_bindir
 from gauntlet.boot.stack import Stack
+from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract, fill
 from gauntlet.errors import BootError, ConfigError

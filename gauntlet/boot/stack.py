@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from chaos.faults import FaultInjector
-from chaos.toxiproxy import ToxiproxyClient
+from gauntlet.chaos.faults import FaultInjector
+from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.contract import Contract, Probes
 from gauntlet.errors import ConfigError
 from gauntlet.timeline import Timeline

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from chaos.experiments.base import plan_experiments, run_experiment
-from checks.verdict import Verdict
+from gauntlet.chaos.experiments.base import plan_experiments, run_experiment
+from gauntlet.checks.verdict import Verdict
 from gauntlet.config import parse_suite
 
 ROOT = Path(__file__).resolve().parents[2]

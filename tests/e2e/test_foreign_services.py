@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from chaos.experiments import get_experiment
 from gauntlet.boot import boot
+from gauntlet.chaos.experiments import get_experiment
 from gauntlet.config import parse_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import InfrastructureError

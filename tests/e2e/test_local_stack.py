@@ -11,9 +11,9 @@ import httpx
 import psutil
 import pytest
 
-from chaos.faults import Fault, FaultInjector
 from gauntlet.boot import Stack, boot
 from gauntlet.boot.local import sweep_stale_tempdirs
+from gauntlet.chaos.faults import Fault, FaultInjector
 from gauntlet.config import parse_suite
 
 CONTRACT = Path(__file__).resolve().parents[2] / "stack" / "contract.toml"

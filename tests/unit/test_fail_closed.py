@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 import gauntlet.runner as runner
-from checks.verdict import Verdict
+from gauntlet.checks.verdict import Verdict
 from gauntlet.config import load_suite
 from gauntlet.errors import ConfigError, Interrupted, JudgeError
 from gauntlet.outcome import ExitCode, exit_code, run_status

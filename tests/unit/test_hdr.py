@@ -228,6 +228,6 @@ def test_no_histograms_means_nothing_to_merge(tmp_path: Path) -> None:
 
 def test_worker_and_harness_agree_on_lateness() -> None:
     from gauntlet.latency import LATE_MS, TRANSPORT_ERRORS
-    from scenarios import hdrcell
+    from gauntlet.scenarios import hdrcell
 
     assert hdrcell.LATE_MS == LATE_MS and hdrcell.TRANSPORT_ERRORS == TRANSPORT_ERRORS

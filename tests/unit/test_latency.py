@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.slo import gate, slo_verdicts
+from gauntlet.checks.slo import gate, slo_verdicts
 from gauntlet.latency import corrected_latency_ms, error_mask, figures, percentile
 
 latencies = st.lists(

@@ -7,7 +7,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenarios.schedule import Schedule, stage_at
+from gauntlet.scenarios.schedule import Schedule, stage_at
 
 
 @given(st.floats(min_value=1, max_value=5000), st.floats(min_value=0.5, max_value=120))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from chaos.experiments.base import plan_experiments, run_experiment
 from gauntlet.boot.engine import require_docker
+from gauntlet.chaos.experiments.base import plan_experiments, run_experiment
 from gauntlet.config import parse_suite
 from gauntlet.errors import InfrastructureError
 from gauntlet.runner import run_suite

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from checks.breaker import bounds, breaker_verdicts
-from checks.markers import marked
+from gauntlet.checks.breaker import bounds, breaker_verdicts
+from gauntlet.checks.markers import marked
 from gauntlet.contract import BreakerClaim, Marker
 from tests.unit.checks.factory import GEN, ask, by_name, fault, frame, run, state
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.health import health_verdicts
+from gauntlet.checks.health import health_verdicts
 from gauntlet.contract import Degradation, HealthClaim
 from gauntlet.timeline import Event
 from tests.unit.checks.factory import CREATE, LIST, by_name, fault, frame, probes, run

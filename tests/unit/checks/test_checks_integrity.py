@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.integrity import integrity_verdict
+from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.contract import IntegrityClaim
 
 SQL = IntegrityClaim(name="orders", requests=["POST /api/orders"],

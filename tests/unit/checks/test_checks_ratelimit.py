@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.ratelimit import ratelimit_verdicts, retry_after_s
+from gauntlet.checks.ratelimit import ratelimit_verdicts, retry_after_s
 from gauntlet.contract import RateLimitClaim
 from tests.unit.checks.factory import LIST, ask, by_name, frame
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.retry import retry_verdicts
-from checks.windows import backoff_budget_s
+from gauntlet.checks.retry import retry_verdicts
+from gauntlet.checks.windows import backoff_budget_s
 from gauntlet.contract import Metric, RetriesClaim
 from tests.unit.checks.factory import GEN, ask, by_name, fault, frame, run
 

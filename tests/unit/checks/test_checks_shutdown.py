@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checks.shutdown import shutdown_verdicts
+from gauntlet.checks.shutdown import shutdown_verdicts
 from gauntlet.contract import ShutdownClaim
 from gauntlet.timeline import Event
 from tests.unit.checks.factory import (

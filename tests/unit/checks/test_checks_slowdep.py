@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks.slowdep import deadline_verdicts, fault_in_path, max_in_flight, pool_verdicts
-from checks.steady import demote
-from checks.windows import Window
+from gauntlet.checks.slowdep import deadline_verdicts, fault_in_path, max_in_flight, pool_verdicts
+from gauntlet.checks.steady import demote
+from gauntlet.checks.windows import Window
 from gauntlet.contract import DeadlineClaim, PoolClaim
 from tests.unit.checks.factory import CREATE, ITEM, T0, ask, fault, frame, run
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from checks.slo import gate
-from checks.steady import demote, steady_state
-from checks.verdict import Verdict
-from checks.windows import fault_windows, first_seen
+from gauntlet.checks.slo import gate
+from gauntlet.checks.steady import demote, steady_state
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import fault_windows, first_seen
 from gauntlet.timeline import Event
 from tests.unit.checks.factory import T0, ask, fault, frame, run
 

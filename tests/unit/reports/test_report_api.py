@@ -1,4 +1,4 @@
-"""The package's public surface: every name in ``reports.__all__`` resolves (lazily)."""
+"""The package's public surface: every name in ``gauntlet.reports.__all__`` resolves (lazily)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import reports
+from gauntlet import reports
 
 
 def test_public_names_resolve() -> None:
@@ -18,7 +18,7 @@ def test_public_names_resolve() -> None:
 
 
 def test_compare_and_screenshot_do_not_import_matplotlib() -> None:
-    code = ("import sys, reports.compare, reports.screenshot; "
+    code = ("import sys, gauntlet.reports.compare, gauntlet.reports.screenshot; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from rundir_factory import T0, Fault, RunDirs
 
-from reports.build import build_report
+from gauntlet.reports.build import build_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rundir_factory import RunDirs
 
-from reports.compare import OVERALL, Comparison, compare_runs, is_regression, render_text
+from gauntlet.reports.compare import OVERALL, Comparison, compare_runs, is_regression, render_text
 
 
 def _pair(rundirs: RunDirs, run: pd.DataFrame, base: pd.DataFrame,

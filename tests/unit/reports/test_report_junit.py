@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rundir_factory import verdict, write_run_dir
 
-from reports.junit import write_junit
-from reports.rundata import load_run
+from gauntlet.reports.junit import write_junit
+from gauntlet.reports.rundata import load_run
 
 text = st.text(max_size=40)
 outcomes = st.sampled_from([True, False, "inconclusive"])

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gauntlet.reports.marks import event_marks, fault_windows
 from gauntlet.timeline import Event
-from reports.marks import event_marks, fault_windows
 
 
 def fault(at_s: float, kind: str, proxy: str = "upstream", what: str = "latency",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rundir_factory import RunDirs
 
-from reports.build import build_report
-from reports.screenshot import ChromiumNotFound, find_chromium, screenshot
+from gauntlet.reports.build import build_report
+from gauntlet.reports.screenshot import ChromiumNotFound, find_chromium, screenshot
 
 
 def _png_size(path: Path) -> tuple[int, int]:

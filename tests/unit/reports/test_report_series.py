@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gauntlet.latency import percentile
-from reports.series import (
+from gauntlet.reports.series import (
     CLASS_NAMES,
     latency_per_second,
     nines,

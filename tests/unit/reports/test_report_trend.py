@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rundir_factory import T0, RunDirs
 
-from reports.trend import build_trend, ordered_runs
+from gauntlet.reports.trend import build_trend, ordered_runs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

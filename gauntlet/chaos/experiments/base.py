@@ -1,0 +1,497 @@
+"""What an experiment is, and the one loop that runs any of them.
+
+An experiment verifies one claim instance of the contract: it takes its link, requests, markers
+and numbers from the claim, derives its phase lengths from them, drives load and faults on a
+booted stack, and records samples, events and *facts* (measured values that are neither, such as
+an integrity read-back or a metric delta) into its run dir. :meth:`Experiment.judge` is a pure
+function of those records and the claim; ``gauntlet report`` re-judges from the files (the run
+dir keeps the contract it ran with).
+
+Each experiment boots a stack of its own (fresh state). On the external backend nothing is
+booted and the contract's numbers are taken as what the stack was configured with.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httpx
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gauntlet import cleanup
+from gauntlet.boot import Stack, boot
+from gauntlet.chaos.integrity import read_back
+from gauntlet.chaos.plan import FaultPlan
+from gauntlet.chaos.probes import Prober, has_family
+from gauntlet.checks.integrity import integrity_verdict
+from gauntlet.checks.steady import demote, steady_state
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import fault_windows
+from gauntlet.clock import RunClock
+from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
+from gauntlet.contract import Contract, IntegrityClaim, Metric, parse_rate
+from gauntlet.errors import ConfigError, InfrastructureError
+from gauntlet.outcome import judge_failed
+from gauntlet.rundir import write_json, write_verdicts
+from gauntlet.samples import load_samples
+from gauntlet.scenarios.runner import LoadRun
+from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
+
+FACTS_FILE = "facts.json"
+DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
+# a simulated client keeps to this share of every rate limit that covers what it sends, so a
+# limiter never masks the mechanism under test
+LIMIT_SHARE = 0.5
+WARMUP_S = 1.5
+STEADY_P95_SLACK = 2.0
+
+
+class Params(BaseModel):
+    """Base of every experiment's parameters; unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class Context:
+    """What :meth:`Experiment.run` gets: the stack, the claim, where to write, and the clock."""
+
+    stack: Stack
+    contract: Contract
+    claim: Any
+    run_dir: Path
+    timeline: Timeline
+    params: Any
+    facts: dict[str, Any] = field(default_factory=dict)
+    on_tick: Callable[[LoadRun], None] | None = None
+
+    def traffic_env(self, requests: list[str], *, pace_s: float, users: int) -> dict[str, str]:
+        """The environment of a Locust run that sends ``requests`` as the contract declares."""
+        traffic = self.contract.traffic
+        declared = self.contract.requests_of(requests)
+        spec = {
+            "requests": {n: r.model_dump(by_alias=True) for n, r in declared.items()},
+            "mix": {n: max(r.weight, 1) for n, r in declared.items()},
+            "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
+            "client_header": traffic.client_header,
+            "pace_s": pace_s,
+            "client_prefix": f"g{int(time.time()) % 100000}",
+        }
+        env = {"GAUNTLET_TRAFFIC": json.dumps(spec)}
+        headers = self.contract.marker_headers()
+        if headers:
+            env["GAUNTLET_CAPTURE_HEADERS"] = ",".join(headers)
+        body = self.contract.body_markers()
+        if body:
+            env["GAUNTLET_CAPTURE_BODY"] = json.dumps(body)
+        return env
+
+    def load(self, requests: list[str], *, users: int, duration_s: float,
+             pace_s: float = 0.1) -> LoadRun:
+        """A Locust run of the claim's requests: the contract's declared requests, or the
+        user's own locustfile (whose samples the verdicts then pick by name)."""
+        pace = paced(self.contract, requests, pace_s, users)
+        locustfile = (str(self.contract.resolve(self.contract.traffic.locustfile))
+                      if self.contract.traffic.locustfile else str(DECLARED_LOCUSTFILE))
+        load = LoadConfig(scenario=locustfile, users=users, spawn_rate=users,
+                          duration_s=duration_s)
+        self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
+        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
+                       extra_env=self.traffic_env(requests, pace_s=pace, users=users))
+
+    def prober(self, interval_s: float = 0.1) -> Prober:
+        states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
+                  if c.metric is not None and c.metric.states]
+        return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
+                      states=states, interval_s=interval_s)
+
+    def sleep_until(self, t0: float, offset_s: float) -> None:
+        deadline = t0 + offset_s
+        while (left := deadline - time.monotonic()) > 0:
+            cleanup.check()
+            time.sleep(min(left, 0.1))
+
+    def scrape(self) -> str | None:
+        """The service's metrics text (direct address), or None when it does not answer."""
+        path = self.contract.probes.metrics
+        if not path:
+            return None
+        try:
+            response = httpx.get(self.stack.probe_url + path, timeout=3.0)
+            response.raise_for_status()
+        except httpx.HTTPError:
+            return None
+        return response.text
+
+    def drive(self, requests: list[str], *, users: int, duration_s: float,
+              plan: FaultPlan | None = None, pace_s: float = 0.1,
+              during: Callable[[LoadRun, float], None] | None = None,
+              probe_interval_s: float = 0.1) -> None:
+        """Load with probes running; the fault plan's clock starts at the first sample.
+
+        ``during(run, t0)`` runs in this thread once the load is warm (t0 = monotonic time of
+        the plan's zero) — for actions that are not faults, such as a signal.
+        """
+        injector = self.stack.faults(self.timeline) if plan else None
+        with self.prober(probe_interval_s).running(), \
+                self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s) as run:
+            deadline = time.monotonic() + 15.0
+            while run.samples_so_far() == 0 and time.monotonic() < deadline:
+                if not run.alive():
+                    break
+                cleanup.check()
+                time.sleep(0.05)
+            self.timeline.emit("phase", name="steady")
+            t0 = time.monotonic()
+            if plan is not None and injector is not None:
+                plan.start(injector)
+            try:
+                if during is not None:
+                    during(run, t0)
+                run.wait(on_tick=self.on_tick)
+            finally:
+                if plan is not None:
+                    plan.stop()
+        if plan is not None and plan.errors:
+            raise plan.errors[0]
+
+
+def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
+    """Seconds between one client's requests, so that no client (and, for a limit keyed on
+    nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
+    covers what it sends."""
+    pace = pace_s
+    for limit in contract.claims.rate_limit:
+        if not set(limit.requests) & set(requests):
+            continue
+        count, window_s = parse_rate(limit.limit)
+        per_client = window_s / (count * LIMIT_SHARE)
+        pace = max(pace, per_client * (users if limit.key == "none" else 1))
+    return pace
+
+
+@dataclass(frozen=True)
+class Record:
+    """An experiment's evidence as read back from its run dir: the input of ``judge``."""
+
+    samples: pd.DataFrame
+    events: list[Event]
+    facts: dict[str, Any]
+
+    def of(self, requests: list[str]) -> pd.DataFrame:
+        return self.samples[self.samples["name"].astype("string").isin(requests)]
+
+
+class Experiment:
+    """Subclasses set ``name``, ``description``, ``kinds`` (the claim kinds they verify),
+    ``params_model`` and the methods. One instance of the experiment runs per claim instance
+    (:meth:`targets`)."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    kinds: ClassVar[tuple[str, ...]]
+    params_model: ClassVar[type[Params]] = Params
+
+    def targets(self, contract: Contract) -> dict[str, Any]:
+        """Claim instances this experiment verifies, by name."""
+        out: dict[str, Any] = {}
+        for kind in self.kinds:
+            out.update({c.name: c for c in getattr(contract.claims, kind)})
+        return out
+
+    def requests(self, target: Any) -> list[str]:
+        return list(getattr(target, "requests", []))
+
+    def links(self, target: Any) -> list[str]:
+        link = getattr(target, "link", None)
+        return [link] if link else []
+
+    def metrics(self, target: Any) -> list[Metric]:
+        metric = getattr(target, "metric", None)
+        return [metric] if metric is not None else []
+
+    def unverifiable(self, target: Any, stack: Stack) -> str | None:
+        """Why this claim cannot be verified on this stack (checked after boot), or None."""
+        return None
+
+    def check(self, target: Any, stack: Stack) -> None:
+        """Raise :class:`InfrastructureError` when something the claim names is missing from
+        the booted stack (beyond its links and metrics, which :func:`preflight` checks)."""
+
+    def parse_params(self, raw: dict[str, Any]) -> Any:
+        try:
+            return self.params_model.model_validate(raw)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            what = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+            raise ConfigError(f"experiment {self.name!r}: {what}: '{loc}'") from exc
+
+    def run(self, ctx: Context) -> None:
+        raise NotImplementedError
+
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        raise NotImplementedError
+
+    def fault_start(self, record: Record, target: Any) -> float | None:
+        """Where the steady phase ends: the first fault on the claim's link, by default."""
+        for link in self.links(target):
+            windows = fault_windows(record.events, link)
+            if windows:
+                return windows[0].start_s
+        return None
+
+    def settle_s(self, target: Any) -> float:
+        """How long after its fault is removed the stack may take to be steady again."""
+        return 2.0
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        """When the stack must be steady again: the end of the last fault on the claim's links
+        plus :meth:`settle_s`; None when the experiment has no such phase."""
+        ends = [w.end_s for link in self.links(target)
+                for w in fault_windows(record.events, link)]
+        return max(ends) + self.settle_s(target) if ends else None
+
+    def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
+        """Integrity claims whose writes this run sends: each owes a verdict."""
+        sent = set(self.requests(target))
+        return [c for c in contract.claims.integrity if set(c.requests) & sent]
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One experiment run: which experiment, which claim instance, which parameters."""
+
+    experiment: Experiment
+    claim: str
+    target: Any
+    params: Any
+    config: ExperimentConfig
+
+    @property
+    def label(self) -> str:
+        return f"{self.experiment.name}[{self.claim}]"
+
+
+def plan_experiments(suite: Suite) -> list[Planned]:
+    """Every experiment run of a suite, validated before anything starts (exit 2 on error)."""
+    from gauntlet.chaos.experiments import get_experiment
+
+    planned: list[Planned] = []
+    for config in suite.experiments:
+        experiment = get_experiment(config.name)
+        params = experiment.parse_params(config.params)
+        targets = experiment.targets(suite.the_contract)
+        if config.claim is not None:
+            if config.claim not in targets:
+                raise ConfigError(
+                    f"experiment {config.name!r}: no claim {config.claim!r} of kind "
+                    f"{'/'.join(experiment.kinds)} in contract {suite.the_contract.name!r} "
+                    f"(claims: {', '.join(sorted(targets)) or 'none'})")
+            targets = {config.claim: targets[config.claim]}
+        if not targets:
+            raise ConfigError(
+                f"experiment {config.name!r}: contract {suite.the_contract.name!r} makes no "
+                f"{'/'.join(experiment.kinds)} claim to verify")
+        planned += [Planned(experiment, name, target, params, config)
+                    for name, target in targets.items()]
+    return planned
+
+
+def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
+    """An inconclusive verdict for every claim instance no planned run verifies: a claim kind no
+    experiment takes, or an integrity claim whose writes no run sends."""
+    covered = {(kind, p.claim) for p in planned for kind in p.experiment.kinds}
+    sent = {r for p in planned for r in p.experiment.requests(p.target)}
+    out: list[Verdict] = []
+    for kind, claim in contract.claims.instances():
+        if kind == "integrity":
+            requests = set(getattr(claim, "requests", []))
+            if requests & sent:
+                continue
+            why = f"no experiment of this run sent its writes ({', '.join(sorted(requests))})"
+        elif (kind, claim.name) in covered or any(
+                kind in p.experiment.kinds and getattr(p.target, "link", None) ==
+                getattr(claim, "link", object()) for p in planned):
+            continue
+        else:
+            why = f"no experiment of this run verifies {kind} claims"
+        out.append(Verdict.missing(kind, f"verified [{claim.name}]", f"not verified: {why}",
+                                   claim=f"{kind}.{claim.name}"))
+    return out
+
+
+def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
+    """Every link, signal handle and metric the claim names, checked on the booted stack
+    before the first request: an :class:`InfrastructureError` (exit 3) names what is missing."""
+    experiment, target = planned.experiment, planned.target
+    experiment.check(target, stack)
+    links = experiment.links(target)
+    if links:
+        if stack.toxiproxy is None:
+            raise InfrastructureError(
+                f"{planned.label}: needs Toxiproxy in front of link {links[0]!r}, and this "
+                "stack has none", hint="external backend: give stack.toxiproxy_url")
+        have = set(stack.toxiproxy.proxies())
+        for link in links:
+            proxy = stack.proxies.get(link, link)
+            if proxy not in have:
+                raise InfrastructureError(
+                    f"{planned.label}: link {link!r} has no Toxiproxy proxy {proxy!r} "
+                    f"(proxies: {', '.join(sorted(have)) or 'none'})",
+                    hint="external backend: map it with stack.proxies")
+    metrics = experiment.metrics(target)
+    if metrics:
+        path = contract.probes.metrics
+        where = f"{path} on {stack.probe_url}" if path else "no metrics path (probes.metrics)"
+        text, problem = "", "answered nothing"
+        if path:
+            try:
+                response = httpx.get(stack.probe_url + path, timeout=5.0)
+                text = response.text if response.status_code == 200 else ""
+                problem = f"answered {response.status_code}"
+            except httpx.HTTPError as exc:
+                problem = f"did not answer ({exc})"
+        for metric in metrics:
+            try:
+                found = bool(text) and has_family(text, metric)
+            except ValueError:
+                found, problem = False, "answered something that is not Prometheus text"
+            if not found:
+                missing = "has no such metric" if text else problem
+                raise InfrastructureError(
+                    f"{planned.label}: the contract names metric {metric.name!r}, and {where} "
+                    f"{missing}",
+                    hint="fix the metric name in the contract, or drop the claim's metric")
+
+
+def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdict]:
+    """Re-derive an experiment's verdicts from its run dir alone: the claim's verdicts, each
+    demoted to inconclusive when the steady phase before the fault was not healthy, then the
+    integrity verdicts of the writes it sent."""
+    facts_path = run_dir / FACTS_FILE
+    facts = json.loads(facts_path.read_text()) if facts_path.exists() else {}
+    if "unverifiable" in facts:
+        return [Verdict.missing(planned.experiment.name, f"verified [{planned.claim}]",
+                                f"not verified: {facts['unverifiable']}",
+                                claim=f"{planned.experiment.kinds[0]}.{planned.claim}")]
+    record = Record(load_samples(run_dir), read_events(run_dir / EVENTS_FILE), facts)
+    experiment, target = planned.experiment, planned.target
+    verdicts = experiment.judge(record, target, planned.params, contract)
+    start = experiment.fault_start(record, target)
+    if start is not None:
+        sample = record.of(experiment.requests(target))
+        first = float(sample["t_start_s"].min()) if len(sample) else start
+        # the first second or so is every client arriving at once (auth steps, cold
+        # connections): the steady phase is what follows, at least half of it kept
+        first += min(WARMUP_S, max(0.0, start - first) / 2)
+        slo = contract.slo
+        max_error_rate = min(slo.error_rate or 0.01, 0.05)
+        steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
+                              p95_ms=steady_p95_ms(contract))
+        verdicts = [steady, *demote(verdicts, steady)]
+        settled = experiment.recovered_by(record, target)
+        if settled is not None:
+            last = float(sample["t_start_s"].max()) if len(sample) else settled
+            verdicts.append(steady_state(sample, start_s=settled, end_s=last + 1e-6,
+                                         max_error_rate=max_error_rate,
+                                         p95_ms=steady_p95_ms(contract),
+                                         label="after recovery"))
+    for claim in experiment.integrity_claims(contract, target):
+        verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim))
+    return verdicts
+
+
+def steady_p95_ms(contract: Contract) -> float | None:
+    """The latency a steady phase must keep to: twice the claimed p95. A steady phase lasts a
+    few seconds on a machine that also runs the load generator, so its p95 rests on a few dozen
+    requests; twice the SLO still tells a healthy stack from one already failing, without
+    flipping on one slow request."""
+    return contract.slo.p95_ms * STEADY_P95_SLACK if contract.slo.p95_ms else None
+
+
+def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
+    """Headers of one authenticated client, for read-backs over HTTP."""
+    auth = contract.traffic.auth
+    if auth is None:
+        return {}
+    fields = {"client": f"gauntlet-readback-{int(time.time())}"}
+    body = json.loads(json.dumps(auth.json_body or {}).replace("{client}", fields["client"]))
+    answer = httpx.request(auth.method, base_url + auth.path, json=body, timeout=10.0)
+    answer.raise_for_status()
+    token: Any = answer.json()
+    for part in auth.token.split("."):
+        token = token[part]
+    return {auth.header: f"{auth.scheme}{token}"}
+
+
+def run_experiment(
+    suite: Suite,
+    planned: Planned,
+    run_dir: Path,
+    on_tick: Callable[[LoadRun], None] | None = None,
+    on_boot: Callable[[Stack], None] | None = None,
+) -> tuple[list[Verdict], dict[str, Any]]:
+    """Boot, check, run, read back, judge; returns verdicts and the experiment's summary."""
+    contract = suite.the_contract
+    experiment = planned.experiment
+    (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+    clock = RunClock()
+    summary: dict[str, Any] = {
+        "experiment": experiment.name,
+        "claim": planned.claim,
+        "description": experiment.description,
+        "params": planned.params.model_dump(),
+        "variants": list(suite.stack.variants),
+        "started_at_s": clock.started_at_s,
+    }
+    facts: dict[str, Any] = {}
+    with Timeline(run_dir / EVENTS_FILE, clock) as timeline:
+        timeline.emit("experiment.started", name=experiment.name, claim=planned.claim)
+        with boot(suite, logs_dir=run_dir / "logs") as stack:
+            if on_boot:
+                on_boot(stack)
+            summary["boot_time_s"] = stack.boot_time_s
+            reason = experiment.unverifiable(planned.target, stack)
+            if reason is not None:
+                facts["unverifiable"] = reason
+            else:
+                preflight(planned, stack, contract)
+                ctx = Context(stack, contract, planned.target, run_dir, timeline, planned.params,
+                              facts, on_tick)
+                try:
+                    experiment.run(ctx)
+                finally:
+                    if stack.toxiproxy is not None:
+                        stack.faults(timeline).reset()
+                integrity = experiment.integrity_claims(contract, planned.target)
+                if integrity:
+                    headers = (_auth_headers(contract, stack.base_url)
+                               if any(c.http_path for c in integrity) else {})
+                    facts["integrity"] = {
+                        c.name: read_back(c, run_dir, database_url=stack.database_url,
+                                          base_url=stack.base_url, headers=headers)
+                        for c in integrity}
+        timeline.emit("experiment.finished", name=experiment.name, claim=planned.claim)
+    write_json(run_dir / FACTS_FILE, facts)
+    try:
+        verdicts = judge_dir(planned, contract, run_dir)
+    except Exception as exc:  # the judge fails closed: exit 3, the traceback kept
+        raise judge_failed(run_dir, exc) from exc
+    summary["finished_at_s"] = time.time()
+    summary["verdicts"] = [v.as_dict() for v in verdicts]
+    write_verdicts(run_dir, verdicts)
+    return verdicts, summary
+
+
+def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:
+    """How many paced clients send ``rate_per_s`` requests a second (at least 2)."""
+    return max(2, min(cap, math.ceil(rate_per_s * pace_s)))

@@ -1,0 +1,53 @@
+"""A dependency down: readiness turns unready within its bound and ready again after, liveness
+stays up, and the service degrades as claimed (what keeps serving, what fails fast)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.faults import Fault
+from gauntlet.chaos.plan import FaultPlan, TimedFault
+from gauntlet.checks.health import health_verdicts
+from gauntlet.checks.verdict import Verdict
+from gauntlet.contract import Contract, HealthClaim
+
+
+class DependencyDownParams(Params):
+    users: int = Field(10, ge=1)
+    steady_s: float = Field(4.0, gt=0)
+    fault_s: float | None = Field(None, gt=0)
+    recovery_s: float | None = Field(None, gt=0)
+
+
+class DependencyDownExperiment(Experiment):
+    name = "dependency_down"
+    description = "a dependency down: unready, live, degraded as claimed, ready again"
+    kinds = ("health",)
+    params_model = DependencyDownParams
+
+    def requests(self, target: Any) -> list[str]:
+        claim: HealthClaim = target
+        named = list(claim.requests)
+        for degradation in claim.degraded:
+            named += [r for r in degradation.requests if r not in named]
+        return named
+
+    def settle_s(self, target: Any) -> float:
+        claim: HealthClaim = target
+        return claim.recover_within_s
+
+    def run(self, ctx: Context) -> None:
+        p: DependencyDownParams = ctx.params
+        claim: HealthClaim = ctx.claim
+        fault_s = p.fault_s or max(6.0, claim.ready_within_s + 4.0)
+        recovery_s = p.recovery_s or claim.recover_within_s + 2.0
+        plan = FaultPlan([TimedFault(p.steady_s, fault_s, Fault(claim.link, "down"))])
+        ctx.drive(self.requests(claim), users=p.users, plan=plan,
+                  duration_s=p.steady_s + fault_s + recovery_s + 2.0)
+
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        return health_verdicts(record.of(self.requests(target)), record.events, target)

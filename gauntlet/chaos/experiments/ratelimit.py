@@ -1,0 +1,132 @@
+"""Rate limits under concurrency: many clients with distinct keys burst past the claimed limit
+at once; each must be cut at its own count, with a Retry-After, without touching anyone else;
+exempt paths stay open; after the window the key is admitted again; with the limiter's store
+down it fails open (or closed) as claimed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import httpx
+from pydantic import Field
+
+from gauntlet.chaos.burst import BurstClient, BurstRecorder
+from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.faults import Fault
+from gauntlet.checks.ratelimit import ratelimit_verdicts
+from gauntlet.checks.verdict import Verdict
+from gauntlet.contract import Contract, RateLimitClaim
+from gauntlet.samples import merge_raw
+
+BURST_REQUESTS = 300  # all keys together, so the burst fits in one window on a small machine
+
+
+class RateLimitParams(Params):
+    keys: int = Field(20, ge=1)
+    extra: int = Field(5, ge=0)  # requests past the limit per key
+    tolerance: int = Field(0, ge=0)
+    store_down: bool = True
+
+
+class RateLimitExperiment(Experiment):
+    name = "ratelimit"
+    description = "per-key limits under concurrency, Retry-After, exemptions, store failure"
+    kinds = ("rate_limit",)
+    params_model = RateLimitParams
+
+    def requests(self, target: Any) -> list[str]:
+        claim: RateLimitClaim = target
+        return claim.requests[:1]  # the burst sends the claim's first request
+
+    def links(self, target: Any) -> list[str]:
+        claim: RateLimitClaim = target
+        return [claim.store_link] if claim.store_link and claim.fails_open is not None else []
+
+    def fault_start(self, record: Record, target: Any) -> float | None:
+        return None  # the burst is the experiment; its steady state is judged inside it
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        return None  # the store outage is the last phase: nothing follows it to judge
+
+    def unverifiable(self, target: Any, stack: Any) -> str | None:
+        claim: RateLimitClaim = target
+        if claim.count > 200:
+            return (f"limit {claim.limit}: a burst past {claim.count} requests per key is "
+                    "beyond this experiment (at most 200)")
+        return None
+
+    def run(self, ctx: Context) -> None:
+        asyncio.run(self._run(ctx))
+        merge_raw(ctx.run_dir)
+
+    async def _run(self, ctx: Context) -> None:
+        p: RateLimitParams = ctx.params
+        claim: RateLimitClaim = ctx.claim
+        name = claim.requests[0]
+        request = ctx.contract.traffic.requests[name]
+        count, window_s = claim.count, claim.window_s
+        recorder = BurstRecorder(ctx.run_dir, ctx.contract.marker_headers())
+        # the whole burst must fit in one window: fewer keys for a larger limit
+        keys = min(p.keys, max(4, BURST_REQUESTS // (count + p.extra))) \
+            if claim.key != "none" else 1
+        limits = httpx.Limits(max_connections=keys * 2 + 4)
+        tag = f"rl{int(time.time()) % 100000}"
+        try:
+            async with httpx.AsyncClient(base_url=ctx.stack.base_url, timeout=10.0,
+                                         limits=limits) as http:
+                clients = [BurstClient(http, recorder, ctx.contract, f"{tag}-{i}")
+                           for i in range(keys)]
+                bystander = BurstClient(http, recorder, ctx.contract, f"{tag}-bystander")
+                everyone = [*clients, bystander] if claim.key != "none" else clients
+                if request.auth:  # a burst of the auth step itself must not log in first
+                    await asyncio.gather(*(c.login() for c in everyone))
+                ctx.timeline.emit("phase", name="burst")
+
+                limiting = asyncio.Event()  # a burst key has been refused: the limit is on
+
+                async def burst(c: BurstClient, phase: str) -> None:
+                    for seq in range(1, count + p.extra + 1):
+                        answer = await c.send(name, request, phase=phase, seq=seq)
+                        if answer is not None and answer.status_code == claim.status:
+                            limiting.set()
+
+                async def gentle() -> None:
+                    # the bystander speaks while the burst keys are being refused: only then
+                    # does its success say the limit is per key
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(limiting.wait(), timeout=window_s)
+                    for seq in range(1, 4):
+                        await bystander.send(name, request, phase="bystander", seq=seq)
+                        await asyncio.sleep(0.05)
+
+                async def exempt() -> None:
+                    c = clients[0]
+                    for seq in range(1, count + p.extra + 1):
+                        for path in claim.exempt:
+                            await c.get(path, phase="exempt", seq=seq)
+
+                side = [gentle()] if claim.key != "none" else []
+                await asyncio.gather(*(burst(c, "burst") for c in clients), *side, exempt())
+                ctx.timeline.emit("phase", name="after-window")
+                await asyncio.sleep(window_s + 0.5)
+                await asyncio.gather(*(c.send(name, request, phase="after", seq=1)
+                                       for c in clients))
+                if p.store_down and claim.store_link and claim.fails_open is not None:
+                    fresh = [BurstClient(http, recorder, ctx.contract, f"{tag}-down-{i}")
+                             for i in range(4)]
+                    if request.auth:
+                        await asyncio.gather(*(c.login() for c in fresh))
+                    injector = ctx.stack.faults(ctx.timeline)
+                    with injector.inject(Fault(claim.store_link, "down")):
+                        await asyncio.sleep(0.3)
+                        await asyncio.gather(*(burst(c, "store_down") for c in fresh))
+        finally:
+            recorder.close()
+
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        p: RateLimitParams = params
+        return ratelimit_verdicts(record.samples, target, tolerance=p.tolerance)

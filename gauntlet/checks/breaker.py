@@ -1,0 +1,262 @@
+"""Circuit-breaker verdicts: did it open, fail fast, probe, close, and did errors recover?
+
+Input: the samples of the claim's requests, the fault window on the claim's link, the
+``metric.state`` events of the claim (when it names a state metric) and the claim itself. An
+answer is the open breaker's when it matches the claim's ``open_answer`` marker (see
+:mod:`gauntlet.checks.markers`; the body marker column is ``marker:breaker.<name>``).
+
+Only the first verdict can be judged without the breaker having opened. A service with no
+breaker fails "opens after the fault starts" and every other verdict is inconclusive ("never
+opened, so …"): closing and recovering are not evidence of a breaker that never opened.
+
+    for claim in contract.claims.breaker:
+        verdicts += breaker_verdicts(record.samples, record.events, claim)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from gauntlet.checks.markers import describe, marked
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import (
+    Scope,
+    failed,
+    fault_windows,
+    finished_before,
+    metric_states,
+    of_requests,
+    p95,
+    started_in,
+    succeeded,
+)
+from gauntlet.contract import BreakerClaim
+from gauntlet.timeline import Event
+
+CHECK = "breaker"
+# Requests that start within this long after the first open answer may still pass through: the
+# client's start order and the server's arrival order differ by a few milliseconds.
+RACE_S = 0.1
+
+OPENS = "opens after the fault starts"
+FAST = "fails fast while open"
+PROBES = "probes after the open duration"
+CLOSES = "closes after the fault"
+RECOVERS = "error rate recovers"
+
+
+@dataclass(frozen=True)
+class BreakerBounds:
+    open_within_s: float
+    fail_fast_ms: float
+    close_within_s: float
+    recovery_margin: float = 0.01
+
+
+def bounds(claim: BreakerClaim) -> BreakerBounds:
+    """Bounds that follow from the claim.
+
+    A failure-*rate* breaker opens once the successes from before the fault have aged out of
+    its window and failed calls fill it, and a failed call may take ``call_s`` (its timeout,
+    or ``max_call_s`` with its retries): window + one call, plus a second. A
+    consecutive-failures breaker opens after that many calls, each up to ``call_s``; a breaker
+    with both gets the sum. "Fails fast" is far below the call timeout: a quarter of it, never
+    more than 250 ms. It closes after the open duration plus one probe call, plus 2 s.
+    """
+    rate = claim.failure_rate is not None and claim.window_s is not None
+    open_within = 1.0
+    if claim.consecutive_failures is not None:
+        open_within += claim.consecutive_failures * claim.call_s
+        if rate:
+            open_within += claim.window_s or 0.0
+    else:
+        open_within += (claim.window_s or 0.0) + claim.call_s
+    return BreakerBounds(
+        open_within_s=open_within,
+        fail_fast_ms=min(250.0, claim.call_timeout_s * 250.0),
+        close_within_s=claim.open_s + claim.call_s + 2.0,
+    )
+
+
+def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
+                     claim: BreakerClaim) -> list[Verdict]:
+    scope = Scope(CHECK, "breaker", claim.name)
+    b = bounds(claim)
+    ev = {
+        OPENS: f"requests of {', '.join(claim.requests)} during a fault on {claim.link}",
+        FAST: f"answers marked as the open breaker ({describe(claim.open_answer)})",
+        PROBES: f"a request passing through, or a half_open state, ≥ 0.9 x {claim.open_s:g} s "
+                "after the breaker opened",
+        CLOSES: "a breaker that opened, and requests after the fault was removed",
+        RECOVERS: "a breaker that opened, and requests after it should have closed",
+    }
+    df = of_requests(samples, claim.requests).sort_values("t_start_s", kind="stable")
+    windows = fault_windows(events, claim.link)
+
+    def all_missing(lacked: str) -> list[Verdict]:
+        return [scope.missing(what, lacked, evidence=ev[what]) for what in ev]
+
+    if not windows:
+        return all_missing(f"no fault on {claim.link} was recorded: the breaker was not "
+                           "exercised")
+    fault = windows[0]
+    during = started_in(df, fault.start_s, fault.end_s)
+    if during.empty:
+        return all_missing(f"no request of {', '.join(claim.requests)} started during the "
+                           f"{fault.duration_s:.1f} s {claim.link} fault: the breaker was not "
+                           "exercised")
+    is_open = marked(df, claim.open_answer, f"marker:breaker.{claim.name}")
+    # 4xx answers are the service refusing the request itself (auth, validation, a rate
+    # limit): they say nothing about the breaker, so they neither open it nor probe through it
+    through = ~is_open & ~((df["status"] >= 400) & (df["status"] < 500))
+    opened = df[is_open & (df["t_start_s"] >= fault.start_s)]
+    t_open = float(opened["t_start_s"].min()) if len(opened) else None
+    out: list[Verdict] = []
+
+    # 1. opens within a bound after the fault starts
+    if t_open is None:
+        seen = metric_states(events, scope.claim, "open")
+        metric = (f"; the state metric did say open {seen[0].at_s - fault.start_s:.2f} s in — "
+                  "check the claim's open_answer" if seen else "")
+        out.append(scope.judge(
+            OPENS, False,
+            f"never opened: {len(during)} requests during the {fault.duration_s:.0f} s "
+            f"{claim.link} fault, none answered by an open breaker "
+            f"({describe(claim.open_answer)}; p95 {p95(during['latency_ms']):.0f} ms; call "
+            f"timeout {claim.call_timeout_s:g} s){metric}",
+            None, b.open_within_s, "s", evidence=ev[OPENS]))
+        never = "the breaker never opened, so"
+        out.append(scope.missing(FAST, f"{never} there was no open period to fail fast in",
+                                 b.fail_fast_ms, "ms", evidence=ev[FAST]))
+        out.append(scope.missing(PROBES, f"{never} it had no open duration to probe after",
+                                 claim.open_s, "s", evidence=ev[PROBES]))
+        out.append(scope.missing(CLOSES, f"{never} there was nothing to close (requests "
+                                 "succeeding after the fault are not a breaker closing)",
+                                 b.close_within_s, "s", evidence=ev[CLOSES]))
+        out.append(scope.missing(RECOVERS, f"{never} recovery says nothing about it",
+                                 b.recovery_margin, "ratio", evidence=ev[RECOVERS]))
+        return out
+
+    took = t_open - fault.start_s
+    out.append(scope.judge(
+        OPENS, took <= b.open_within_s,
+        f"first open-breaker answer {took:.2f} s after the fault started "
+        f"({'≤' if took <= b.open_within_s else '>'} {b.open_within_s:.1f} s)",
+        round(took, 3), b.open_within_s, "s", evidence=ev[OPENS]))
+
+    # 2. fails fast while open: the open answers come well before the call timeout
+    while_open = df[is_open & (df["t_start_s"] >= t_open) & (df["t_start_s"] < fault.end_s)]
+    observed = p95(while_open["latency_ms"])
+    fast = observed <= b.fail_fast_ms
+    out.append(scope.judge(
+        FAST, fast,
+        f"{len(while_open)} open-breaker answers while the fault lasted: p95 {observed:.1f} ms "
+        f"({'≤' if fast else '>'} {b.fail_fast_ms:.0f} ms; call timeout "
+        f"{claim.call_timeout_s:g} s)",
+        round(observed, 2), b.fail_fast_ms, "ms", evidence=ev[FAST]))
+
+    # 3. probes (half-open) after the open duration — not before it, and not much after
+    out.append(_probes(df, events, claim, scope, t_open, through, ev[PROBES]))
+
+    # 4. closes after the fault is removed: the first usable answer that is not the fallback
+    after = df[df["t_start_s"] >= fault.end_s]
+    served = after[succeeded(after) & ~is_open.loc[after.index].to_numpy(bool)]
+    if after.empty:
+        out.append(scope.missing(CLOSES, "no request after the fault was removed: closing was "
+                                 "not observed", b.close_within_s, "s", evidence=ev[CLOSES]))
+    elif served.empty:
+        out.append(scope.judge(
+            CLOSES, False,
+            f"none of {len(after)} requests after the fault was removed succeeded "
+            f"({int(is_open.loc[after.index].sum())} still answered as open)",
+            None, b.close_within_s, "s", evidence=ev[CLOSES]))
+    else:
+        # closed = successes from then on: a success followed by more open answers was a
+        # half-open probe that let one call through, not a breaker that closed
+        still_open = after[is_open.loc[after.index].to_numpy(bool)]
+        last_open = float(still_open["t_start_s"].max()) if len(still_open) else None
+        settled = served if last_open is None else served[served["t_start_s"] > last_open
+                                                          - RACE_S]
+        first_s = float(served["t_start_s"].min()) - fault.end_s
+        if settled.empty:
+            assert last_open is not None
+            out.append(scope.judge(
+                CLOSES, False,
+                f"never closed: {len(still_open)} open answers after the fault was removed, "
+                f"the last {last_open - fault.end_s:.2f} s after it, though the first success "
+                f"came {first_s:.2f} s after it (a probe let through, then open again)",
+                None, b.close_within_s, "s", evidence=ev[CLOSES]))
+        else:
+            took = float(settled["t_start_s"].min()) - fault.end_s
+            out.append(scope.judge(
+                CLOSES, took <= b.close_within_s,
+                f"serving again from {took:.2f} s after the fault was removed, no open answer "
+                f"after that (bound {b.close_within_s:.1f} s: open {claim.open_s:g} s + one "
+                "call + 2 s)",
+                round(took, 3), b.close_within_s, "s", evidence=ev[CLOSES]))
+
+    # 5. error rate back to the steady state's; an open answer counts as an error
+    errors = pd.Series(failed(df), index=df.index) | is_open
+    baseline = finished_before(df[df["t_start_s"] < fault.start_s], fault.start_s)
+    tail = df[df["t_start_s"] >= fault.end_s + b.close_within_s]
+    base_err = float(errors.loc[baseline.index].mean()) if len(baseline) else 0.0
+    limit = base_err + b.recovery_margin
+    if tail.empty:
+        out.append(scope.missing(
+            RECOVERS, f"no request {b.close_within_s:.1f} s or more after the fault was removed "
+            "(when the breaker should have closed): recovery was not observed",
+            round(limit, 5), "ratio", evidence=ev[RECOVERS]))
+    else:
+        tail_err = float(errors.loc[tail.index].mean())
+        base = (f"{base_err * 100:.2f} % before the fault" if len(baseline)
+                else "no request before the fault, so against 0 %")
+        out.append(scope.judge(
+            RECOVERS, tail_err <= limit,
+            f"error rate {tail_err * 100:.2f} % over {len(tail)} requests from "
+            f"{b.close_within_s:.1f} s after the fault vs {base} (limit {limit * 100:.2f} %)",
+            round(tail_err, 5), round(limit, 5), "ratio", evidence=ev[RECOVERS]))
+    return out
+
+
+def _probes(df: pd.DataFrame, events: list[Event], claim: BreakerClaim, scope: Scope,
+            t_open: float, through: pd.Series, evidence: str) -> Verdict:
+    """The first request through (or half_open state) after ≥ 0.9 x open_s; one through
+    before that (past the start-order race) means the breaker did not hold open."""
+    earliest = t_open + 0.9 * claim.open_s
+    bound = claim.open_s + claim.call_s + 2.0
+    passed_through = df[through.to_numpy(bool)]
+    half_open = metric_states(events, scope.claim, "half_open")
+    early = passed_through[(passed_through["t_start_s"] > t_open + RACE_S)
+                           & (passed_through["t_start_s"] < earliest)]
+    early_t = [float(early["t_start_s"].min())] if len(early) else []
+    early_t += [e.at_s for e in half_open if t_open < e.at_s < earliest]
+    if early_t:
+        gap = min(early_t) - t_open
+        return scope.judge(
+            PROBES, False,
+            f"let a request through {gap:.2f} s after opening, before the {claim.open_s:g} s "
+            "open duration: the breaker does not hold open",
+            round(gap, 3), round(bound, 3), "s", evidence=evidence)
+    later = passed_through[passed_through["t_start_s"] >= earliest]
+    candidates = [float(later["t_start_s"].min())] if len(later) else []
+    candidates += [e.at_s for e in half_open if e.at_s >= earliest]
+    if not candidates:
+        remaining = df[df["t_start_s"] >= earliest]
+        if remaining.empty:
+            return scope.missing(
+                PROBES, f"no request {0.9 * claim.open_s:.1f} s or more after the breaker "
+                "opened, and no half_open state: a probe could not be observed",
+                round(bound, 3), "s", evidence=evidence)
+        span = float(remaining["t_start_s"].max()) - t_open
+        return scope.judge(
+            PROBES, False,
+            f"still answering as open {span:.1f} s after opening ({len(remaining)} requests "
+            f"after the {claim.open_s:g} s open duration, none passed through; no half_open "
+            "state)", None, round(bound, 3), "s", evidence=evidence)
+    gap = min(candidates) - t_open
+    return scope.judge(
+        PROBES, gap <= bound,
+        f"first probe {gap:.2f} s after opening (open duration {claim.open_s:g} s; bound "
+        f"{bound:.1f} s)", round(gap, 3), round(bound, 3), "s", evidence=evidence)

@@ -1,0 +1,59 @@
+"""Recognise a claimed answer in the samples: an open breaker's fallback, say.
+
+A :class:`~gauntlet.contract.Marker` names up to three conditions — a status, a response header
+(with a value, or merely present) and a body pattern — and an answer is *marked* when it meets
+**every** condition the marker gives. "All of them" because each alone is ambiguous: a 503 is
+also what a failing upstream answers, and only ``503 + X-Breaker: open`` is the open
+breaker.
+
+The capture records what the conditions need: a ``header:<lower-case name>`` column with the
+header's value (``""`` when absent) and a ``marker:<name>`` column, 1 where the body matched the
+pattern. A column missing from the frame reads as absent everywhere, so a marker whose evidence
+was not captured marks nothing — the verdict then says the answer was never seen, which names
+the problem instead of hiding it.
+
+    is_open = marked(samples, claim.open_answer, f"marker:breaker.{claim.name}")
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gauntlet.checks.windows import header
+from gauntlet.contract import Marker
+
+
+def marked(samples: pd.DataFrame, marker: Marker, body_column: str | None) -> pd.Series:
+    """A boolean Series over ``samples``: True where the answer meets every condition.
+
+    ``body_column`` is the ``marker:<name>`` column the capture wrote for ``marker.body``; when
+    the marker has a body pattern and that column is None or absent, nothing is marked.
+    """
+    mask = np.ones(len(samples), dtype=bool)
+    if marker.status is not None:
+        mask &= samples["status"].to_numpy() == marker.status
+    if marker.header is not None:
+        values = header(samples, marker.header).str.strip()
+        hit = values == marker.value.strip() if marker.value is not None else values != ""
+        mask &= hit.fillna(False).to_numpy(bool)
+    if marker.body is not None:
+        if body_column is None or body_column not in samples.columns:
+            mask &= False
+        else:
+            column = pd.to_numeric(samples[body_column], errors="coerce").fillna(0)
+            mask &= column.to_numpy() == 1
+    return pd.Series(mask, index=samples.index, dtype=bool)
+
+
+def describe(marker: Marker) -> str:
+    """``"503 + X-Breaker: open"``: the marker in the words of a reason."""
+    parts: list[str] = []
+    if marker.status is not None:
+        parts.append(str(marker.status))
+    if marker.header is not None:
+        parts.append(f"{marker.header}: {marker.value}" if marker.value is not None
+                     else f"a {marker.header} header")
+    if marker.body is not None:
+        parts.append(f"body /{marker.body}/")
+    return " + ".join(parts)

@@ -1,0 +1,170 @@
+"""Retry verdicts: a transient fault is absorbed — requests overlapping it still succeed, the
+retries show in the service's metric, and the latency they add stays within the backoff budget.
+
+Evidence that retries happened (what two verdicts need before they can pass):
+
+- the claim's retry metric rose over the run (``metric_delta > 0``), when the claim names one
+  and it was readable; otherwise
+- *slowed successes*: requests overlapping the fault that succeeded, but took at least the
+  first backoff (``initial_s``, at least 50 ms) longer than the steady p99. A request that
+  failed on the link and then succeeded after a sleep looks exactly like that; a request the
+  fault never touched does not. (Only used without a readable metric: a slow success alone can
+  also be a slow dependency, so the metric is the better witness.)
+
+A service with no retries fails "transient fault absorbed" (its requests fail on the link, and
+nothing shows a retry), fails "retries visible in metrics", and "added latency within the
+backoff budget" is inconclusive: there were no retries to time.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import (
+    Scope,
+    Window,
+    backoff_budget_s,
+    failed,
+    fault_windows,
+    finished_before,
+    of_requests,
+    ok_fraction,
+    overlapping,
+    quantile,
+    succeeded,
+)
+from gauntlet.contract import Metric, RetriesClaim
+from gauntlet.timeline import Event
+
+CHECK = "retries"
+ABSORBED = "transient fault absorbed"
+VISIBLE = "retries visible in metrics"
+BUDGET = "added latency within the backoff budget"
+SLACK_S = 0.25  # scheduling and client-side timing on a shared machine
+
+
+def metric_text(metric: Metric) -> str:
+    labels = ",".join(f'{k}="{v}"' for k, v in sorted(metric.labels.items()))
+    return f"{metric.name}{{{labels}}}" if labels else metric.name
+
+
+def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesClaim, *,
+                   metric_delta: float | None, min_success: float) -> list[Verdict]:
+    """``metric_delta``: how much the claim's retry counter rose over the run (None: it could
+    not be read); ``min_success``: the share of requests overlapping the fault that must
+    succeed."""
+    scope = Scope(CHECK, "retries", claim.name)
+    names = ", ".join(claim.requests)
+    metric = metric_text(claim.metric) if claim.metric else ""
+    ev = {
+        ABSORBED: f"requests of {names} overlapping a fault on {claim.link}, and a sign they "
+                  "were retried (the metric rose, or successes slowed by a backoff)",
+        VISIBLE: f"requests overlapping the fault, and {metric} read before and after",
+        BUDGET: "evidence that retries happened (the metric rose, or successes slowed by a "
+                "backoff)",
+    }
+    wanted = [ABSORBED, *([VISIBLE] if claim.metric else []), BUDGET]
+    df = of_requests(samples, claim.requests)
+    windows = fault_windows(events, claim.link)
+    if not windows:
+        return [scope.missing(w, f"no fault on {claim.link} was recorded: retries were not "
+                              "exercised", evidence=ev[w]) for w in wanted]
+    budget_s = backoff_budget_s(claim.attempts, claim.initial_s, claim.max_s)
+    affected = _affected(df, windows, budget_s)
+    if affected.empty:
+        return [scope.missing(w, f"no request of {names} overlapped the {claim.link} "
+                              "fault(s): retries were not exercised", evidence=ev[w])
+                for w in wanted]
+
+    baseline = finished_before(df[df["t_start_s"] < windows[0].start_s], windows[0].start_s)
+    base_p99_s = quantile(baseline["latency_ms"], 99) / 1000.0 if len(baseline) else 0.0
+    slow_s = base_p99_s + max(claim.initial_s, 0.05)
+    ok_rows = affected[succeeded(affected)]
+    slowed = ok_rows[ok_rows["latency_ms"] / 1000.0 >= slow_s]
+    n_failed = int(failed(affected).sum())
+    readable = claim.metric is not None and metric_delta is not None
+    if readable:
+        retried = (metric_delta or 0.0) > 0
+        why = f"{metric} rose by {metric_delta:g}" if retried else f"{metric} did not rise"
+    else:
+        retried = len(slowed) > 0
+        why = (f"{len(slowed)} successes took ≥ {slow_s:.2f} s (steady p99 {base_p99_s:.2f} s "
+               f"+ the first backoff)" if retried
+               else f"no success took ≥ {slow_s:.2f} s (steady p99 + the first backoff)")
+    out: list[Verdict] = []
+
+    # 1. absorbed: requests overlapping the fault (and the backoff after it) still succeed
+    ok = ok_fraction(affected)
+    around = (f"{ok * 100:.2f} % of {len(affected)} requests around {len(windows)} "
+              f"{claim.link} fault(s) succeeded ({n_failed} failed; need ≥ "
+              f"{min_success * 100:.1f} %)")
+    if ok < min_success:
+        out.append(scope.judge(ABSORBED, False, around, round(ok, 5), min_success, "ratio",
+                               evidence=ev[ABSORBED]))
+    elif retried:
+        out.append(scope.judge(ABSORBED, True, f"{around}; {why}", round(ok, 5), min_success,
+                               "ratio", evidence=ev[ABSORBED]))
+    elif n_failed:
+        out.append(scope.judge(
+            ABSORBED, False, f"{around}, but {why}: the {n_failed} failures were not retried",
+            round(ok, 5), min_success, "ratio", evidence=ev[ABSORBED]))
+    else:
+        out.append(scope.missing(
+            ABSORBED, f"nothing shows the fault needed a retry: no request failed and {why} — "
+            f"the link may not be in the path of {names}", min_success, "ratio",
+            evidence=ev[ABSORBED]))
+
+    # 2. the retry counter rose
+    if claim.metric is not None:
+        if metric_delta is None:
+            out.append(scope.judge(VISIBLE, False, f"metric {metric} not readable", None,
+                                   "> 0", evidence=ev[VISIBLE]))
+        elif metric_delta > 0:
+            out.append(scope.judge(VISIBLE, True, f"{metric} rose by {metric_delta:g} over "
+                                   "the run", metric_delta, "> 0", evidence=ev[VISIBLE]))
+        elif n_failed or len(slowed):
+            out.append(scope.judge(
+                VISIBLE, False,
+                f"{metric} did not rise although the fault touched requests ({n_failed} "
+                f"failed, {len(slowed)} slowed successes)", metric_delta, "> 0",
+                evidence=ev[VISIBLE]))
+        else:
+            out.append(scope.missing(
+                VISIBLE, f"{metric} did not rise, but no request was failed or slowed by the "
+                "fault either: nothing needed a retry", "> 0", evidence=ev[VISIBLE]))
+
+    # 3. the slowest request around the fault: one attempt hung by the fault, the backoff
+    #    sleeps, the steady latency — or, if the fault outlasts them, every attempt timing out
+    fault_s = max(w.duration_s for w in windows)
+    worst_case_s = min(claim.attempts * claim.call_timeout_s,
+                       fault_s + min(claim.call_timeout_s, fault_s))
+    bound_s = worst_case_s + budget_s + base_p99_s + SLACK_S
+    if not readable and retried and ok < min_success:
+        # without a retry counter, slow successes are retries only if the fault was absorbed:
+        # a service that does not retry is slow around a fault too (connections re-made,
+        # queues drained), and its failures say the slowness was not a backoff
+        out.append(scope.missing(
+            BUDGET, f"no metric counts the retries, and the fault was not absorbed ({n_failed} "
+            f"failed): the {len(slowed)} slow successes are no evidence of a backoff",
+            round(bound_s, 3), "s", evidence=ev[BUDGET]))
+    elif not retried:
+        out.append(scope.missing(
+            BUDGET, f"no evidence that any request was retried ({why}): there was no retry "
+            "latency to time", round(bound_s, 3), "s", evidence=ev[BUDGET]))
+    else:
+        worst_s = float(affected["latency_ms"].max()) / 1000.0
+        out.append(scope.judge(
+            BUDGET, worst_s <= bound_s,
+            f"slowest request around the fault took {worst_s:.2f} s; bound {bound_s:.2f} s "
+            f"(attempts hung by the fault {worst_case_s:.2f} s + backoff {budget_s:.2f} s + "
+            f"steady p99 {base_p99_s:.2f} s + {SLACK_S:g} s)",
+            round(worst_s, 3), round(bound_s, 3), "s", evidence=ev[BUDGET]))
+    return out
+
+
+def _affected(df: pd.DataFrame, windows: list[Window], budget_s: float) -> pd.DataFrame:
+    """Requests in flight during a fault or the backoff right after it."""
+    parts = [overlapping(df, w.start_s, w.end_s + budget_s) for w in windows]
+    affected = pd.concat(parts) if parts else df.iloc[0:0]
+    return affected[~affected.index.duplicated()]

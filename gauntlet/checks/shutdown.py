@@ -1,0 +1,162 @@
+"""Graceful-shutdown verdicts: a signal under load drains instead of dropping.
+
+Readiness must turn unready at once (so a load balancer stops sending), requests already in
+flight must finish, new requests must still be served for the drain delay (the balancer needs
+that time to notice), and the process must exit with the claimed code within its deadline.
+
+Each verdict needs its evidence: ready probes after the signal; requests in flight at the
+signal; requests started in the drain delay; a ``process.exit`` (or a timeline that goes on past
+the deadline without one).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import (
+    Scope,
+    as_float,
+    ended_s,
+    failed,
+    first_seen,
+    of_requests,
+    probe_gap_s,
+    probe_status,
+    probes,
+    started_in,
+    statuses,
+)
+from gauntlet.contract import ShutdownClaim
+from gauntlet.timeline import Event
+
+CHECK = "shutdown"
+READY = "readiness unready after the signal"
+INFLIGHT = "no failed request started before the signal"
+DRAIN = "served during the drain delay"
+
+
+def _unready(status: int) -> bool:
+    """An answer that says "not ready": anything but 2xx — and an answer at all (0 is a
+    refused connection: the listener is gone, which is not flipping readiness first)."""
+    return status != 0 and not 200 <= status < 300
+
+
+def shutdown_verdicts(samples: pd.DataFrame, events: list[Event],
+                      claim: ShutdownClaim) -> list[Verdict]:
+    scope = Scope(CHECK, "shutdown", claim.name)
+    code = "any code" if claim.exit_code is None else str(claim.exit_code)
+    exits = f"exits {code} within the deadline"
+    bound_exit = claim.drain_delay_s + claim.deadline_s + 1.0
+    ev = {
+        READY: f"readiness probes after the {claim.signal}",
+        INFLIGHT: f"requests of {', '.join(claim.requests)} in flight at the {claim.signal}",
+        DRAIN: f"requests started in the {claim.drain_delay_s:g} s drain delay",
+        exits: "the process's exit, or a timeline going on past the deadline without one",
+    }
+    wanted = [*([READY] if claim.ready_flips_first else []), INFLIGHT,
+              *([DRAIN] if claim.drain_delay_s > 0 else []), exits]
+    sent = [e for e in events if e.kind == "signal.sent" and e.data.get("signal") == claim.signal]
+    if not sent:
+        return [scope.missing(w, f"no {claim.signal} was recorded: shutdown was not exercised",
+                              evidence=ev[w]) for w in wanted]
+    signal = sent[0]
+    t_sig = signal.at_s
+    df = of_requests(samples, claim.requests)
+    out: list[Verdict] = []
+
+    if claim.ready_flips_first:
+        out.append(_readiness(scope, claim, events, t_sig, ev[READY]))
+
+    # requests started before the signal and still running at it must finish well
+    before = df[df["t_start_s"] < t_sig]
+    inflight = before[ended_s(before) >= t_sig]
+    if inflight.empty:
+        out.append(scope.missing(INFLIGHT, f"no request was in flight at the {claim.signal}: "
+                                 "draining them was not exercised", 0, evidence=ev[INFLIGHT]))
+    else:
+        n_failed = int(failed(inflight).sum())
+        out.append(scope.judge(
+            INFLIGHT, n_failed == 0,
+            f"{n_failed} of {len(inflight)} requests in flight at the {claim.signal} failed"
+            + (f" ({statuses(inflight[failed(inflight)])}; 0 = no answer)" if n_failed else ""),
+            n_failed, 0, evidence=ev[INFLIGHT]))
+
+    if claim.drain_delay_s > 0:
+        # the last moments of the delay are a race with the listener closing: not judged
+        margin = min(0.3, claim.drain_delay_s / 4)
+        drain = started_in(df, t_sig, t_sig + claim.drain_delay_s - margin)
+        if drain.empty:
+            out.append(scope.missing(DRAIN, f"no request started in the {claim.drain_delay_s:g} "
+                                     "s drain delay: serving through it was not exercised", 0,
+                                     evidence=ev[DRAIN]))
+        else:
+            n_failed = int(failed(drain).sum())
+            out.append(scope.judge(
+                DRAIN, n_failed == 0,
+                f"{n_failed} of {len(drain)} requests started in the {claim.drain_delay_s:g} s "
+                "drain delay failed (new connections may be refused only after it)"
+                + (f"; {statuses(drain[failed(drain)])}" if n_failed else ""),
+                n_failed, 0, evidence=ev[DRAIN]))
+
+    handle = signal.data.get("handle")
+    exit_event = next((e for e in events if e.kind == "process.exit" and e.at_s >= t_sig
+                       and (handle is None or e.data.get("handle") in (None, handle))), None)
+    if exit_event is None:
+        last = max((e.at_s for e in events), default=t_sig) - t_sig
+        if last >= bound_exit:
+            out.append(scope.judge(exits, False, f"no exit within {bound_exit:.1f} s of the "
+                                   f"{claim.signal} (timeline goes on to {last:.1f} s)", None,
+                                   bound_exit, "s", evidence=ev[exits]))
+        else:
+            out.append(scope.missing(exits, f"no process exit recorded, and the timeline ends "
+                                     f"{last:.1f} s after the {claim.signal}, before the "
+                                     f"{bound_exit:.1f} s bound", bound_exit, "s",
+                                     evidence=ev[exits]))
+    else:
+        got = exit_event.data.get("code")
+        after_s = as_float(exit_event.data.get("after_s"), exit_event.at_s - t_sig)
+        code_ok = claim.exit_code is None or got == claim.exit_code
+        in_time = after_s <= bound_exit
+        if got is None and claim.exit_code is not None and in_time:
+            # a process signalled through its pid file: it exited in time, but its exit code
+            # is its parent's to read
+            out.append(scope.missing(
+                exits, f"exited {after_s:.2f} s after the {claim.signal} (bound "
+                f"{bound_exit:.1f} s), with an exit code gauntlet cannot see (signalled by "
+                f"{handle}); the claimed code {claim.exit_code} is not verified",
+                bound_exit, "s", evidence=ev[exits]))
+            return out
+        out.append(scope.judge(
+            exits, code_ok and in_time,
+            f"exit code {got} after {after_s:.2f} s (bound {bound_exit:.1f} s: drain "
+            f"{claim.drain_delay_s:g} s + deadline {claim.deadline_s:g} s + 1 s; negative = "
+            "killed by that signal)",
+            round(after_s, 3), bound_exit, "s", evidence=ev[exits]))
+    return out
+
+
+def _readiness(scope: Scope, claim: ShutdownClaim, events: list[Event], t_sig: float,
+               evidence: str) -> Verdict:
+    ready = probes(events, "ready")
+    after = [e for e in ready if e.at_s >= t_sig]
+    if not after:
+        lacked = ("no readiness probe was recorded (does the contract give probes.ready?)"
+                  if not ready else f"no readiness probe after the {claim.signal}")
+        return scope.missing(READY, lacked, claim.ready_within_s, "s", evidence=evidence)
+    flipped = next((e for e in after if _unready(probe_status(e))), None)
+    if flipped is None:
+        seen = sorted({probe_status(e) for e in after})
+        return scope.judge(
+            READY, False,
+            f"readiness never answered unready after the {claim.signal} ({len(after)} probes "
+            f"answered {seen}; 0 = no answer, i.e. it stopped listening without flipping first)",
+            None, claim.ready_within_s, "s", evidence=evidence)
+    took = flipped.at_s - t_sig
+    outcome, marginal = first_seen(took, claim.ready_within_s, probe_gap_s(events, "ready"))
+    return scope.verdict(
+        READY, outcome,
+        f"readiness answered {probe_status(flipped)} {took * 1000:.0f} ms after the "
+        f"{claim.signal} (bound {claim.ready_within_s:g} s"
+        + ("; within one probe interval of it" if marginal else "") + ")",
+        round(took, 3), claim.ready_within_s, "s", evidence=evidence, marginal=marginal)

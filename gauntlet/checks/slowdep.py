@@ -1,0 +1,182 @@
+"""Slow-dependency verdicts: latency added to a link must show in the requests' latency (the
+precondition), no request may outlive the claimed deadline, and an exhausted pool must answer
+its status quickly instead of queueing.
+
+Precondition. :func:`fault_in_path` checks that the requests got slower while the link was
+slow: p95 during the fault at least ``min(added/2, 250 ms)`` above the steady p95 — half the
+added latency tells a fault in the path from noise, and the 250 ms cap keeps a deadline that
+cuts requests early (a 1 s deadline under 5 s of added latency) from hiding it. When it does not
+pass, the experiment demotes the deadline and pool verdicts to inconclusive
+(:func:`gauntlet.checks.steady.demote`) and reports the precondition once:
+
+    precondition = fault_in_path(samples, events, link, requests, added_ms)
+    verdicts = [precondition, *demote(deadline_verdicts(...) + pool_verdicts(...), precondition)]
+
+On their own, the deadline and pool verdicts still need their own evidence: a request pushed
+near the deadline (or cut with the claimed status), more requests in flight than the pool holds.
+
+Resolution. A deadline firing answers a little after it (the answer is written, the client's
+clock reads it): the bound is the deadline + 0.5 s, and a slowest request within 50 ms + 2 % of
+that bound is marginal — scheduling on a shared machine moves a timing by tens of milliseconds,
+and timers drift in proportion to what they time. The same holds for the pool's acquire timeout.
+
+The pool verdict judges the *median* exhaustion answer: a request that ran statements on one
+connection before it waited for a second one answers later than the acquire timeout,
+legitimately; the typical answer must still come at the acquire timeout, and a pool that queues
+forever gives no such answer at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gauntlet.checks.steady import PRECONDITION
+from gauntlet.checks.verdict import Verdict, within
+from gauntlet.checks.windows import (
+    Scope,
+    Window,
+    fault_windows,
+    finished_before,
+    of_requests,
+    overlapping,
+    p95,
+    quantile,
+    started_in,
+    statuses,
+)
+from gauntlet.contract import DeadlineClaim, PoolClaim
+from gauntlet.timeline import Event
+
+SLACK_S = 0.5
+NEAR = 0.9  # a request this close to the deadline was pushed to it by the fault
+
+
+def resolution_ms(bound_ms: float) -> float:
+    return 50.0 + 0.02 * bound_ms
+
+
+def fault_in_path(samples: pd.DataFrame, events: list[Event], link: str, requests: list[str],
+                  added_ms: float) -> Verdict:
+    """Check ``"precondition"``: did the latency added on ``link`` show in ``requests``?"""
+    name = f"the fault shows in latency [{link}]"
+    evidence = f"requests of {', '.join(requests)} during a latency fault on {link}"
+    windows = fault_windows(events, link)
+    if not windows:
+        return Verdict.missing(PRECONDITION, name, f"no fault on {link} was recorded",
+                               evidence=evidence)
+    w = windows[0]
+    df = of_requests(samples, requests)
+    during = started_in(df, w.start_s, w.end_s)
+    if during.empty:
+        return Verdict.missing(PRECONDITION, name, f"no request of {', '.join(requests)} "
+                               f"started during the {link} fault", evidence=evidence)
+    baseline = finished_before(df[df["t_start_s"] < w.start_s], w.start_s)
+    base = p95(baseline["latency_ms"]) if len(baseline) else 0.0
+    observed = p95(during["latency_ms"])
+    need = min(0.5 * added_ms, 250.0)
+    shift = observed - base
+    return Verdict.judge(
+        PRECONDITION, name, shift >= need,
+        f"p95 of {len(during)} requests {observed:.0f} ms during the fault vs {base:.0f} ms "
+        f"before: {shift:+.0f} ms with {added_ms:.0f} ms added on {link} (need ≥ "
+        f"{need:.0f} ms{'' if shift >= need else '; the fault is not in their path'})",
+        round(shift, 1), need, "ms", evidence=evidence)
+
+
+def deadline_verdicts(samples: pd.DataFrame, events: list[Event], claim: DeadlineClaim, *,
+                      added_ms: float) -> list[Verdict]:
+    scope = Scope("slow-dependency", "deadline", claim.name)
+    deadline_ms = claim.deadline_s * 1000.0
+    what = f"no request exceeds the {claim.deadline_s:g} s deadline"
+    bound_ms = deadline_ms + SLACK_S * 1000.0
+    evidence = (f"requests of {', '.join(claim.requests)} pushed near the deadline by latency "
+                f"on {claim.link}")
+    windows = fault_windows(events, claim.link)
+    if not windows:
+        return [scope.missing(what, f"no fault on {claim.link} was recorded", bound_ms, "ms",
+                              evidence=evidence)]
+    w = windows[0]
+    rows = overlapping(of_requests(samples, claim.requests), w.start_s, w.end_s)
+    if rows.empty:
+        return [scope.missing(what, f"no request overlapped the {claim.link} fault", bound_ms,
+                              "ms", evidence=evidence)]
+    slowest = float(rows["latency_ms"].max())
+    cut = int((rows["status"] == claim.status).sum()) if claim.status is not None else 0
+    near = int((rows["latency_ms"] >= NEAR * deadline_ms).sum())
+    if not near and not cut:
+        return [scope.missing(
+            what, f"the added {added_ms:.0f} ms never pushed a request near the "
+            f"{claim.deadline_s:g} s deadline (slowest {slowest:.0f} ms of {len(rows)}): the "
+            "deadline was not exercised", bound_ms, "ms", evidence=evidence)]
+    outcome, marginal = within(slowest, bound_ms, resolution_ms(bound_ms))
+    over = int((rows["latency_ms"] > bound_ms).sum())
+    answered = (f"; {cut} answered {claim.status}" if claim.status is not None else "")
+    return [scope.verdict(
+        what, outcome,
+        f"slowest of {len(rows)} requests during the {added_ms:.0f} ms {claim.link} fault "
+        f"{slowest:.0f} ms; {over} over the {claim.deadline_s:g} s deadline + {SLACK_S:g} s "
+        f"(resolution {resolution_ms(bound_ms):.0f} ms){answered}",
+        round(slowest, 1), bound_ms, "ms", evidence=evidence, marginal=marginal)]
+
+
+def max_in_flight(df: pd.DataFrame, w: Window) -> int:
+    """The most requests of ``df`` in flight at once within the window."""
+    rows = overlapping(df, w.start_s, w.end_s)
+    if rows.empty:
+        return 0
+    t0 = np.maximum(rows["t_start_s"].to_numpy(), w.start_s)
+    t1 = np.minimum((rows["t_start_s"] + rows["latency_ms"] / 1000.0).to_numpy(), w.end_s)
+    times = np.concatenate([t0, t1])
+    steps = np.concatenate([np.ones(len(t0)), -np.ones(len(t1))])
+    order = np.lexsort((steps, times))  # at a tie, an end before a start
+    return int(np.cumsum(steps[order]).max())
+
+
+def pool_verdicts(samples: pd.DataFrame, events: list[Event], claim: PoolClaim, *,
+                  added_ms: float) -> list[Verdict]:
+    scope = Scope("slow-dependency", "pool", claim.name)
+    what = f"pool exhaustion answers {claim.status} quickly"
+    bound_ms = (claim.acquire_timeout_s + SLACK_S) * 1000.0
+    evidence = (f"more requests of {', '.join(claim.requests)} in flight than the pool's "
+                f"{claim.size} connections, while {claim.link} was slow")
+    windows = fault_windows(events, claim.link)
+    if not windows:
+        return [scope.missing(what, f"no fault on {claim.link} was recorded", bound_ms, "ms",
+                              evidence=evidence)]
+    w = windows[0]
+    df = of_requests(samples, claim.requests)
+    during = started_in(df, w.start_s, w.end_s)
+    if during.empty:
+        return [scope.missing(what, f"no request started during the {claim.link} fault",
+                              bound_ms, "ms", evidence=evidence)]
+    peak = max_in_flight(df, w)
+    busy = during[during["status"] == claim.status]
+    if busy.empty:
+        queued = during[during["latency_ms"] > bound_ms]
+        if peak <= claim.size:
+            verdict = scope.missing(
+                what, f"at most {peak} requests in flight for a pool of {claim.size}: the pool "
+                "was never exhausted", bound_ms, "ms", evidence=evidence)
+        elif len(queued):
+            verdict = scope.judge(
+                what, False,
+                f"no {claim.status} while {peak} requests were in flight for a pool of "
+                f"{claim.size}: {len(queued)} waited past the {claim.acquire_timeout_s:g} s "
+                f"acquire timeout instead (slowest {float(during['latency_ms'].max()):.0f} ms; "
+                f"{statuses(during)})", None, bound_ms, "ms", evidence=evidence)
+        else:
+            verdict = scope.missing(
+                what, f"{peak} requests in flight for a pool of {claim.size}, but none waited "
+                f"past the acquire timeout and none answered {claim.status}: the pool was not "
+                "exhausted in effect", bound_ms, "ms", evidence=evidence)
+        return [verdict]
+    median = quantile(busy["latency_ms"], 50)
+    outcome, marginal = within(median, bound_ms, resolution_ms(bound_ms))
+    return [scope.verdict(
+        what, outcome,
+        f"{len(busy)} answers {claim.status} during the {added_ms:.0f} ms {claim.link} fault "
+        f"(peak {peak} in flight, pool {claim.size}), median {median:.0f} ms (acquire timeout "
+        f"{claim.acquire_timeout_s:g} s + {SLACK_S:g} s; resolution "
+        f"{resolution_ms(bound_ms):.0f} ms)",
+        round(median, 1), bound_ms, "ms", evidence=evidence, marginal=marginal)]

@@ -1,0 +1,76 @@
+"""The steady state: was the stack healthy *before* the fault?
+
+A chaos verdict says what a fault did to a healthy stack. If the stack was already failing (or
+already slow) before the fault, a failure during it cannot be blamed on the mechanism under
+test, and a pass proves nothing either: every claim verdict is then demoted to inconclusive.
+
+    steady = steady_state(samples, start_s=t0, end_s=fault.start_s, max_error_rate=0.01,
+                          p95_ms=None)
+    verdicts = [steady, *demote(breaker_verdicts(samples, events, claim), steady)]
+
+Steady-state and precondition verdicts are not claim verdicts: their checks are
+``"steady-state"`` and ``"precondition"`` and they name no claim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import failed, finished_before, p95, started_in
+
+CHECK = "steady-state"
+PRECONDITION = "precondition"
+
+
+def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_error_rate: float,
+                 p95_ms: float | None, label: str = "before the fault") -> Verdict:
+    """Errors (5xx, no answer) and optionally p95 of requests that started in [start, end)
+    *and finished by* ``end_s`` — a request still in flight when the fault began may fail
+    because of it, so it does not speak for the steady state."""
+    name = f"steady state {label}"
+    window = finished_before(started_in(samples, start_s, end_s), end_s)
+    evidence = f"requests that started and finished {label}"
+    if window.empty:
+        return Verdict.missing(CHECK, name, f"no request started and finished {label} "
+                               f"({end_s - start_s:.1f} s window): no steady state to compare "
+                               "with", max_error_rate, "ratio", evidence=evidence)
+    rate = float(failed(window).mean())
+    when = "still" if label.startswith("after") else "already"
+    if rate > max_error_rate:
+        return Verdict.judge(
+            CHECK, name, False,
+            f"the stack was {when} failing {label}: {rate * 100:.1f} % errors in the steady "
+            f"phase (limit {max_error_rate * 100:.1f} %, {len(window)} requests)",
+            round(rate, 5), max_error_rate, "ratio", evidence=evidence)
+    if p95_ms is not None:
+        observed = p95(window["latency_ms"])
+        if observed > p95_ms:
+            return Verdict.judge(
+                CHECK, name, False,
+                f"the stack was {when} slow {label}: p95 {observed:.0f} ms in the steady phase "
+                f"(limit {p95_ms:.0f} ms, {len(window)} requests)",
+                round(observed, 1), p95_ms, "ms", evidence=evidence)
+    slow = "" if p95_ms is None else f", p95 {p95(window['latency_ms']):.0f} ms"
+    return Verdict.judge(
+        CHECK, name, True,
+        f"{len(window)} requests {label}: {rate * 100:.2f} % errors (limit "
+        f"{max_error_rate * 100:.1f} %){slow}",
+        round(rate, 5), max_error_rate, "ratio", evidence=evidence)
+
+
+def demote(verdicts: Iterable[Verdict], steady: Verdict) -> list[Verdict]:
+    """Every verdict inconclusive unless ``steady`` passed: its evidence cannot be trusted.
+
+    ``steady`` is a steady-state or precondition verdict; the list returned does not include it
+    (the caller reports it once), and a copy of it inside ``verdicts`` is left as it is.
+    """
+    items = list(verdicts)
+    if steady.passed:
+        return items
+    what = "no steady state" if steady.check == CHECK else "precondition not met"
+    reason = f"{what} ({steady.name}: {steady.reason})"
+    return [v if v is steady or v.check in (CHECK, PRECONDITION) else v.as_inconclusive(reason)
+            for v in items]

@@ -1,0 +1,201 @@
+"""The harness side of Locust: build the command line, run it in a subprocess, collect samples.
+
+Locust never runs in the harness' process (its gevent monkey-patching breaks asyncio, httpx and
+testcontainers). :class:`LoadRun` starts ``python -m gauntlet.scenarios._locust_main`` with the
+suite's
+load model, lets the caller do other things meanwhile (inject faults, send signals, poll probes),
+then waits for it under a bound and merges the per-worker sample files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gauntlet import cleanup
+from gauntlet.config import REPO_ROOT, LoadConfig
+from gauntlet.errors import InfrastructureError
+from gauntlet.hdr import merge_raw_hdr
+from gauntlet.procs import ManagedProcess
+from gauntlet.samples import RAW_DIR, merge_raw
+from gauntlet.timeline import Timeline
+
+SHAPES_FILE = Path(__file__).with_name("shapes.py")
+OPEN_GRACE_S = 2
+
+
+@dataclass
+class LoadResult:
+    returncode: int | None
+    duration_s: float
+    generator: list[dict[str, Any]] = field(default_factory=list)
+    samples_path: Path | None = None
+
+
+def locust_argv(load: LoadConfig, base_url: str, run_dir: Path) -> list[str]:
+    """The Locust command line for a load model (pure: unit-tested without Locust)."""
+    files = [str(load.scenario_path())]
+    argv = [
+        sys.executable, "-m", "gauntlet.scenarios._locust_main",
+        "--headless", "--host", base_url,
+        "--stop-timeout", "5",
+        "--csv", str(run_dir / "locust"),
+        "--only-summary", "--loglevel", "WARNING",
+        "--exit-code-on-error", "0",
+    ]
+    if load.model == "closed" and load.stages:
+        files.append(str(SHAPES_FILE))
+    elif load.model == "closed":
+        assert load.users is not None
+        argv += ["-u", str(load.users), "-r", str(load.spawn_rate or load.users),
+                 "--run-time", f"{math.ceil(load.total_duration_s)}s"]
+    else:
+        # the schedule ends the load; the extra seconds let the last slots' requests finish
+        pool = load.max_concurrency
+        argv += ["-u", str(pool), "-r", str(pool),
+                 "--run-time", f"{math.ceil(load.total_duration_s) + OPEN_GRACE_S}s"]
+    if load.workers > 1:
+        argv += ["--processes", str(load.workers)]
+    return [*argv[:3], "-f", ",".join(files), *argv[3:]]
+
+
+def locust_env(load: LoadConfig, samples_dir: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "GAUNTLET_SAMPLES_DIR": str(samples_dir),
+        "GAUNTLET_WORKERS": str(load.workers),
+        "GAUNTLET_SAMPLE_MODE": load.samples,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p
+        ),
+    }
+    if load.model == "closed" and load.stages:
+        env["GAUNTLET_STAGES"] = json.dumps(
+            [[s.duration_s, s.users, s.spawn_rate or max(s.users, 1)] for s in load.stages]
+        )
+    if load.model == "open":
+        stages = (
+            [[s.duration_s, s.rate] for s in load.rate_stages]
+            if load.rate_stages
+            else [[load.duration_s, load.rate]]
+        )
+        env["GAUNTLET_RATE_STAGES"] = json.dumps(stages)
+    return env
+
+
+class LoadRun:
+    """One Locust run: ``start()``, do anything, ``wait()``; a context manager stops it early."""
+
+    def __init__(
+        self,
+        load: LoadConfig,
+        base_url: str,
+        run_dir: Path,
+        timeline: Timeline | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.load = load
+        self.base_url = base_url
+        self.run_dir = run_dir
+        self.timeline = timeline
+        self.samples_dir = run_dir / RAW_DIR
+        self.extra_env = dict(extra_env or {})
+        self._proc: ManagedProcess | None = None
+        self._started = 0.0
+        self._stopped_early = False
+
+    def start(self) -> LoadRun:
+        self.samples_dir.mkdir(parents=True, exist_ok=True)
+        self._proc = ManagedProcess(
+            "locust",
+            locust_argv(self.load, self.base_url, self.run_dir),
+            env={**locust_env(self.load, self.samples_dir), **self.extra_env},
+            cwd=REPO_ROOT,
+            log_path=self.run_dir / "logs" / "locust.log",
+            stop_signal=2,  # SIGINT: Locust stops users and writes its stats
+            stop_timeout_s=15,
+        ).start()
+        self._started = time.monotonic()
+        if self.timeline:
+            self.timeline.emit("load.started", model=self.load.model,
+                               duration_s=self.load.total_duration_s, workers=self.load.workers)
+        return self
+
+    def __enter__(self) -> LoadRun:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None and self._proc.alive():
+            self._proc.stop()
+
+    def stop(self) -> None:
+        """End the load early (Locust writes its stats and exits); ``wait`` returns normally."""
+        self._stopped_early = True
+        if self._proc is not None and self._proc.alive():
+            self._proc.stop()
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.alive()
+
+    @property
+    def pid(self) -> int | None:
+        """Locust's (master) process id once started: what the generator-health monitor watches."""
+        return self._proc.pid if self._proc is not None else None
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self._started if self._started else 0.0
+
+    def samples_so_far(self) -> int:
+        """A cheap estimate for progress display: bytes written / bytes per row."""
+        size = sum(p.stat().st_size for p in self.samples_dir.glob("samples-*.csv"))
+        return size // 95
+
+    def wait(self, on_tick: Callable[[LoadRun], None] | None = None) -> LoadResult:
+        assert self._proc is not None, "start() first"
+        bound = self.load.total_duration_s + 60.0 + 10.0 * self.load.workers
+        while self._proc.alive():
+            cleanup.check()  # a Ctrl-C/SIGTERM is noticed here, within one 0.5 s poll
+            if self.elapsed_s() > bound:
+                self._proc.stop()
+                raise InfrastructureError(
+                    f"Locust still running {bound:.0f} s after start; stopped it",
+                    logs=self._proc.tail(), hint=f"see {self._proc.log_path}")
+            if on_tick:
+                on_tick(self)
+            self._proc.wait(timeout_s=0.5)
+        code = self._proc.returncode
+        if code not in (0, None) and not self._stopped_early:
+            raise InfrastructureError(
+                f"Locust exited with code {code}", logs=self._proc.tail(30),
+                hint=f"see {self._proc.log_path}")
+        return self.finish()
+
+    def finish(self) -> LoadResult:
+        """Merge samples and generator stats; also used after an interrupted run."""
+        if self._proc is not None and self._proc.alive():
+            self._proc.stop()
+        duration = self.elapsed_s()
+        if self.timeline:
+            self.timeline.emit("load.stopped", duration_s=duration)
+        generator = []
+        for path in sorted(self.samples_dir.glob("generator-*.json")):
+            try:
+                generator.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+        samples = merge_raw(self.run_dir)
+        merge_raw_hdr(self.run_dir)
+        return LoadResult(
+            returncode=self._proc.returncode if self._proc else None,
+            duration_s=duration,
+            generator=generator,
+            samples_path=samples,
+        )
