@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gauntlet.contract import Contract, load_contract
+from gauntlet.contract import Contract, load_contract, one_line
 from gauntlet.errors import ConfigError
 
 # the checkout gauntlet runs from (the repo's docker/ and stack/ live here); in an installed
@@ -73,7 +73,7 @@ class RateStage(_Strict):
 
 
 class LoadConfig(_Strict):
-    scenario: str = "api_mix"
+    scenario: str  # a locustfile path (from the suite file), or a harness locustfile's name
     model: Literal["closed", "open"] = "closed"
     users: int | None = Field(None, ge=1)
     spawn_rate: float | None = Field(None, gt=0)
@@ -174,7 +174,8 @@ class Suite(_Strict):
 
 
 def resolve_scenario(name: str, base_dir: Path | None = None) -> Path:
-    """``api_mix`` → ``scenarios/api_mix.py``; a path to a locustfile is taken relative to
+    """A name → the harness' ``gauntlet/scenarios/<name>.py``; a path to a locustfile is taken
+    relative to
     ``base_dir`` (the suite file's folder), else to the working directory."""
     candidate = Path(name)
     if candidate.suffix == ".py":
@@ -191,23 +192,6 @@ def resolve_scenario(name: str, base_dir: Path | None = None) -> Path:
     return path
 
 
-def _one_line(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"] if part not in ("function-after",))
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        return f"{source}: unknown key '{loc}'"
-    if kind == "missing":
-        return f"{source}: missing key '{loc}'"
-    msg = first["msg"].removeprefix("Value error, ")
-    got = first.get("input")
-    where = f"'{loc}': " if loc else ""
-    suffix = f" (got {got!r})" if kind != "value_error" and not isinstance(got, dict) else ""
-    more = len(err.errors()) - 1
-    tail = f" [+{more} more]" if more else ""
-    return f"{source}: {where}{msg}{suffix}{tail}"
-
-
 def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | None = None,
                 contract: Contract | None = None, needs_work: bool = True) -> Suite:
     """Validate a suite document (already parsed TOML), load its contract, resolve its scenario.
@@ -220,7 +204,7 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
     try:
         suite = Suite.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, source)) from exc
+        raise ConfigError(one_line(exc, source)) from exc
     if contract is None and suite.contract is not None:
         contract = load_contract(base / suite.contract)
     try:
@@ -244,7 +228,7 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
         try:
             slo = SloConfig.model_validate({**claimed, **data.get("slo", {})})
         except ValidationError as exc:
-            raise ConfigError(_one_line(exc, f"{source}: slo")) from exc
+            raise ConfigError(one_line(exc, f"{source}: slo")) from exc
         suite = suite.model_copy(update={"slo": slo})
     elif suite.stack.variants:
         raise ConfigError(f"{source}: stack.variants needs a contract that declares them")

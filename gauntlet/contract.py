@@ -577,17 +577,23 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _one_line(err: ValidationError, source: str) -> str:
+def one_line(err: ValidationError, source: str) -> str:
+    """A pydantic error as the one line gauntlet prints: the key, what is wrong, what was
+    given (shared by the contract and the suite)."""
     first = err.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
+    loc = ".".join(str(part) for part in first["loc"] if part not in ("function-after",))
+    kind = first["type"]
+    if kind == "extra_forbidden":
         return f"{source}: unknown key '{loc}'"
-    if first["type"] == "missing":
+    if kind == "missing":
         return f"{source}: missing key '{loc}'"
     msg = first["msg"].removeprefix("Value error, ")
     got = first.get("input")
-    shown = "" if first["type"] == "value_error" or isinstance(got, dict) else f" (got {got!r})"
-    return f"{source}: {f'{loc!r}: ' if loc else ''}{msg}{shown}"
+    where = f"'{loc}': " if loc else ""
+    suffix = f" (got {got!r})" if kind != "value_error" and not isinstance(got, dict) else ""
+    more = len(err.errors()) - 1
+    tail = f" [+{more} more]" if more else ""
+    return f"{source}: {where}{msg}{suffix}{tail}"
 
 
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -631,7 +637,7 @@ def parse_contract(data: dict[str, Any], source: str = "contract",
     try:
         return Contract.model_validate({**data, "base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, source)) from exc
+        raise ConfigError(one_line(exc, source)) from exc
 
 
 def load_contract(path: Path) -> Contract:

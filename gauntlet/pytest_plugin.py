@@ -175,7 +175,8 @@ class LoadOutcome:
 @pytest.fixture
 def load(request: pytest.FixtureRequest, run_dir: Path,
          timeline: Timeline) -> Callable[..., LoadOutcome]:
-    """``load(users=10, duration_s=5, scenario="api_mix", **LoadConfig fields)`` → LoadOutcome.
+    """``load(scenario="locustfile.py", users=10, duration_s=5, **LoadConfig fields)`` →
+    LoadOutcome (a relative locustfile path is taken from pytest's rootdir).
 
     Runs Locust against the test's stack to the end and returns its samples and figures.
     Successive calls in one test write into fresh sub-directories.
@@ -187,7 +188,8 @@ def load(request: pytest.FixtureRequest, run_dir: Path,
         calls["n"] += 1
         sub = run_dir / f"load-{calls['n']}"
         (sub / "logs").mkdir(parents=True, exist_ok=True)
-        fields.setdefault("scenario", "api_mix")
+        if "scenario" in fields and str(fields["scenario"]).endswith(".py"):
+            fields["scenario"] = str(Path(str(request.config.rootpath)) / fields["scenario"])
         config = LoadConfig.model_validate(fields)
         with LoadRun(config, target.base_url, sub, timeline) as running:
             result = running.wait()

@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -145,6 +145,26 @@ def _override(contract: Contract, variants: list[str], api_env: Mapping[str, str
     return {"services": services}
 
 
+def project_teardown(project: str, compose: _Compose, logs: Path) -> Callable[[], None]:
+    """Register the net (a forced removal of the project at exit), and return the teardown:
+    logs copied, ``down --volumes``, then every container, network and named volume labelled
+    with the project removed (what ``down`` left, or all of it when ``down`` failed), then the
+    net lifted."""
+    token = cleanup.register(f"remove compose project {project}",
+                             lambda: force_remove_project(project))
+
+    def teardown() -> None:
+        _save_logs(project, logs)
+        try:
+            compose.down()
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+            logger.warning("compose down %s failed (%s); removing it", project, exc)
+        force_remove_project(project)
+        cleanup.unregister(token)
+
+    return teardown
+
+
 def _published(container: Any, port: int, service: str) -> int:
     try:
         published = container.get_publisher(by_port=port).PublishedPort
@@ -237,20 +257,7 @@ def boot_compose(
             env=env,
         )
 
-        # the net first, then teardown: logs copied, then down -v, then the net lifted
-        token = cleanup.register(f"remove compose project {project}",
-                                 lambda: force_remove_project(project))
-
-        def teardown() -> None:
-            _save_logs(project, logs)
-            try:
-                compose.down()
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-                logger.warning("compose down %s failed (%s); removing its containers", project, exc)
-                force_remove_project(project)
-            cleanup.unregister(token)
-
-        exits.callback(teardown)
+        exits.callback(project_teardown(project, compose, logs))
 
         missing = [img for img in images(env).values() if not image_present(img)]
         local_missing = [img for img in missing if img.startswith("gauntlet-")]

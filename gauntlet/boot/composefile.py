@@ -29,12 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet import cleanup
-from gauntlet.boot.compose import PULL_ALLOWANCE_S, _Compose, _http_ok, _published, _save_logs
+from gauntlet.boot.compose import (
+    PULL_ALLOWANCE_S,
+    _Compose,
+    _http_ok,
+    _published,
+    _save_logs,
+    project_teardown,
+)
 from gauntlet.boot.engine import (
     PROJECT_PREFIX,
     ContainerService,
     compose_environment,
-    force_remove_project,
     image_present,
     images,
     log_tail,
@@ -114,19 +120,7 @@ def boot_compose_file(contract: Contract, config: StackConfig, logs_dir: Path | 
                            compose_file_name=[*files, str(overlay_path)], project=project,
                            env=env)
 
-        token = cleanup.register(f"remove compose project {project}",
-                                 lambda: force_remove_project(project))
-
-        def teardown() -> None:
-            _save_logs(project, logs)
-            try:
-                compose.down()
-            except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-                logger.warning("compose down %s failed (%s); removing it", project, exc)
-            force_remove_project(project)  # named volumes and anything down left
-            cleanup.unregister(token)
-
-        exits.callback(teardown)
+        exits.callback(project_teardown(project, compose, logs))
         wait_s = config.boot_timeout_s + (0.0 if image_present(toxiproxy_image)
                                           else PULL_ALLOWANCE_S)
         try:

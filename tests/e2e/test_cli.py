@@ -14,6 +14,9 @@ import psutil
 
 from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
 
+API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
+
+
 CONTRACT = ROOT / "stack" / "contract.toml"
 SMALL = f"""
 name = "small"
@@ -21,7 +24,7 @@ contract = "{CONTRACT}"
 [stack]
 backend = "local"
 [load]
-scenario = "api_mix"
+scenario = "{API_MIX}"
 users = 10
 spawn_rate = 10
 duration_s = {{duration}}
@@ -73,10 +76,10 @@ def _tagged(tag: str) -> list[int]:
 
 def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) -> None:
     head = f'name = "x"\ncontract = "{CONTRACT}"\n'
-    load = '[load]\nscenario = "api_mix"\nusers = 1\nduration_s = 1\n'
+    load = f'[load]\nscenario = "{API_MIX}"\nusers = 1\nduration_s = 1\n'
     cases = {
         "unknown key": (head + load + 'colour = "red"\n', "unknown key 'load.colour'"),
-        "wrong type": (head + '[load]\nscenario = "api_mix"\nusers = "many"\nduration_s = 1\n',
+        "wrong type": (head + f'[load]\nscenario = "{API_MIX}"\nusers = "many"\nduration_s = 1\n',
                        "'load.users'"),
         "missing scenario": (head + '[load]\nscenario = "nope"\nusers = 1\nduration_s = 1\n',
                              "no scenario 'nope'"),

@@ -28,6 +28,9 @@ import pytest
 from gauntlet.boot import Stack
 from tests.e2e.conftest import GAUNTLET, ROOT
 
+API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
+
+
 RUNS = int(os.environ.get("GAUNTLET_INTERRUPT_RUNS", "10"))
 CONTRACT = ROOT / "stack" / "contract.toml"
 TRIGGER_WAIT_S = 120.0  # boot + steady phase, generously
@@ -201,7 +204,7 @@ def test_kill_9_of_a_stack_process_tears_the_run_down(tmp_path: Path, seed: int)
     when = rng.choice(["appears", "load.started"])
     delay_s = rng.uniform(0.0, 8.0) if when == "load.started" else 0.0
     suite = tmp_path / "suite.toml"
-    suite.write_text(f'name = "kill9"\ncontract = "{CONTRACT}"\n[load]\nscenario = "api_mix"\n'
+    suite.write_text(f'name = "kill9"\ncontract = "{CONTRACT}"\n[load]\nscenario = "{API_MIX}"\n'
                      "users = 5\nduration_s = 20\n[slo]\nerror_rate = 1.0\n")
     runs = tmp_path / "runs"
     proc = subprocess.Popen([*GAUNTLET, "run", str(suite), "--output", str(runs)],

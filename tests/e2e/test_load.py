@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from gauntlet.boot import Stack
 from gauntlet.pytest_plugin import LoadOutcome
 
+API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
+ORDERS_OPEN = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "orders_open.py")
+
 
 def test_stages_run_to_their_end(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
-    result = load(scenario="api_mix",
+    result = load(scenario=API_MIX,
                   stages=[{"duration_s": 3, "users": 4, "spawn_rate": 4},
                           {"duration_s": 3, "users": 8, "spawn_rate": 8}])
     assert len(result.samples) > 20
@@ -18,7 +22,7 @@ def test_stages_run_to_their_end(stack: Stack, load: Callable[..., LoadOutcome])
 
 
 def test_open_model_sends_on_schedule(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
-    result = load(scenario="orders_open", model="open", rate=40, duration_s=5,
+    result = load(scenario=ORDERS_OPEN, model="open", rate=40, duration_s=5,
                   max_concurrency=20)
     scheduled = result.samples[result.samples["name"].astype(str) == "GET /api/orders"]
     sent = len(scheduled)  # the logins happen outside the schedule
@@ -37,6 +41,6 @@ def test_open_model_sends_on_schedule(stack: Stack, load: Callable[..., LoadOutc
 
 
 def test_two_workers_merge_their_samples(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
-    result = load(scenario="api_mix", users=6, spawn_rate=6, duration_s=5, workers=2)
+    result = load(scenario=API_MIX, users=6, spawn_rate=6, duration_s=5, workers=2)
     workers = set(result.samples["worker"].astype(str))
     assert len(workers) == 2, workers

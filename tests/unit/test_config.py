@@ -9,6 +9,9 @@ import pytest
 from gauntlet.config import load_suite, parse_suite
 from gauntlet.errors import ConfigError
 
+API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
+
+
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = str(ROOT / "stack" / "contract.toml")
 
@@ -17,7 +20,7 @@ def minimal(**over: object) -> dict[str, object]:
     doc: dict[str, object] = {
         "name": "t",
         "contract": CONTRACT,
-        "load": {"scenario": "api_mix", "users": 5, "duration_s": 3},
+        "load": {"scenario": API_MIX, "users": 5, "duration_s": 3},
     }
     doc.update(over)
     return doc
@@ -40,7 +43,7 @@ def test_no_contract_no_slo_gates() -> None:
     """A suite that names no contract is gated on nothing it did not state itself."""
     suite = parse_suite({"name": "t", "stack": {"backend": "external",
                                                 "base_url": "http://127.0.0.1:9"},
-                         "load": {"scenario": "api_mix", "users": 1, "duration_s": 1}})
+                         "load": {"scenario": API_MIX, "users": 1, "duration_s": 1}})
     assert suite.slo.p95_ms is None and suite.slo.p99_ms is None
     assert suite.slo.error_rate is None
 
@@ -59,19 +62,20 @@ def test_relative_locustfile_resolves_against_the_suite_file(tmp_path: Path) -> 
     ("doc", "expected"),
     [
         (minimal(laod={}), "unknown key 'laod'"),
-        (minimal(load={"scenario": "api_mix", "userz": 5, "duration_s": 3}),
+        (minimal(load={"scenario": API_MIX, "userz": 5, "duration_s": 3}),
          "unknown key 'load.userz'"),
-        (minimal(load={"scenario": "api_mix", "users": "ten", "duration_s": 3}), "'load.users'"),
+        (minimal(load={"scenario": API_MIX, "users": "ten", "duration_s": 3}), "'load.users'"),
         (minimal(load={"scenario": "nope", "users": 5, "duration_s": 3}), "no scenario 'nope'"),
-        ({"load": {"scenario": "api_mix", "users": 5, "duration_s": 3}}, "missing key 'name'"),
+        ({"load": {"scenario": API_MIX, "users": 5, "duration_s": 3}}, "missing key 'name'"),
         (minimal(stack={"variants": ["brakes"]}), "'brakes' is not a variant"),
         (minimal(stack={"profile": "x"}), "unknown key 'stack.profile'"),
         (minimal(stack={"backend": "external"}), "needs stack.base_url"),
-        (minimal(load={"scenario": "api_mix", "users": 5}), "needs load.users and load.duration_s"),
-        (minimal(load={"model": "open", "duration_s": 5}), "open model needs load.rate"),
+        (minimal(load={"scenario": API_MIX, "users": 5}), "needs load.users and load.duration_s"),
+        (minimal(load={"scenario": API_MIX, "model": "open", "duration_s": 5}),
+         "open model needs load.rate"),
         (minimal(slo={"error_rate": 2}), "'slo.error_rate'"),
         ({"name": "idle", "contract": CONTRACT}, "nothing to do"),
-        ({"name": "t", "load": {"scenario": "api_mix", "users": 1, "duration_s": 1}},
+        ({"name": "t", "load": {"scenario": API_MIX, "users": 1, "duration_s": 1}},
          "give contract = PATH"),
     ],
 )

@@ -26,12 +26,15 @@ from gauntlet.rebuild import rebuild
 from gauntlet.samples import empty
 from tests.unit.reports.rundir_factory import samples_frame, summary_for, write_run_dir
 
-SUITE = """name = "judge"
+API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
+
+
+SUITE = f"""name = "judge"
 [stack]
 backend = "external"
 base_url = "http://127.0.0.1:9"
 [load]
-scenario = "api_mix"
+scenario = "{API_MIX}"
 users = 1
 duration_s = 1
 [slo]

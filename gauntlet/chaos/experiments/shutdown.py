@@ -34,6 +34,14 @@ class ShutdownParams(Params):
     after_exit_s: float = Field(1.0, gt=0)
 
 
+def _read_pid(claim: str, pid_file: str) -> int:
+    try:
+        return int(Path(pid_file).read_text().strip())
+    except (OSError, ValueError) as exc:
+        raise InfrastructureError(f"shutdown[{claim}]: cannot read a pid from {pid_file} "
+                                  f"({exc})") from exc
+
+
 def _pid_alive(pid: int) -> bool:
     """Running, not a zombie: a process that exited is dead even before its parent reaps it."""
     try:
@@ -71,11 +79,7 @@ class ShutdownExperiment(Experiment):
             raise InfrastructureError(f"shutdown[{claim.name}]: command {claim.command[0]!r} "
                                       "not found")
         if claim.pid_file:
-            try:
-                pid = int(Path(claim.pid_file).read_text().strip())
-            except (OSError, ValueError) as exc:
-                raise InfrastructureError(f"shutdown[{claim.name}]: cannot read a pid from "
-                                          f"{claim.pid_file} ({exc})") from exc
+            pid = _read_pid(claim.name, claim.pid_file)
             if not _pid_alive(pid):
                 raise InfrastructureError(f"shutdown[{claim.name}]: process {pid} of "
                                           f"{claim.pid_file} is not running")
@@ -141,11 +145,7 @@ class ShutdownExperiment(Experiment):
 
             return f"service:{claim.service}", wait_service
         if claim.pid_file:
-            try:
-                pid = int(Path(claim.pid_file).read_text().strip())
-            except (OSError, ValueError) as exc:
-                raise InfrastructureError(f"shutdown: cannot read pid file {claim.pid_file}: "
-                                          f"{exc}") from exc
+            pid = _read_pid(claim.name, claim.pid_file)
             os.kill(pid, sig)
 
             def wait_pid(timeout_s: float) -> int | bool | None:

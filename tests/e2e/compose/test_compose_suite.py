@@ -17,6 +17,9 @@ from gauntlet.runner import run_suite
 pytestmark = pytest.mark.compose
 
 
+API_MIX = str(Path(__file__).resolve().parents[3] / "stack" / "locustfiles" / "api_mix.py")
+
+
 @pytest.fixture(scope="module", autouse=True)
 def docker_engine() -> None:
     try:
@@ -37,7 +40,7 @@ def _no_gauntlet_containers() -> list[str]:
 def test_slo_run_on_compose(tmp_path: Path) -> None:
     suite = parse_suite({"name": "compose-slo", "contract": CONTRACT,
                          "stack": {"backend": "compose"},
-                         "load": {"scenario": "api_mix", "users": 10, "spawn_rate": 10,
+                         "load": {"scenario": API_MIX, "users": 10, "spawn_rate": 10,
                                   "duration_s": 10},
                          "slo": {"p95_ms": 500, "error_rate": 0.01}})
     outcome = run_suite(suite, output_dir=tmp_path)

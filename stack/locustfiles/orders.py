@@ -13,7 +13,7 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
-from gauntlet.scenarios._common import login
+from stack.locustfiles._common import login
 
 DOUBLE_SUBMIT = float(os.environ.get("GAUNTLET_DOUBLE_SUBMIT", "0.2"))
 

@@ -10,8 +10,8 @@ import uuid
 
 from locust import task
 
-from gauntlet.scenarios._common import login
 from gauntlet.scenarios.openmodel import OpenModelUser
+from stack.locustfiles._common import login
 
 
 class OrdersOpenUser(OpenModelUser):

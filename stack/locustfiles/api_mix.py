@@ -15,7 +15,7 @@ import uuid
 
 from locust import FastHttpUser, between, task
 
-from gauntlet.scenarios._common import login
+from stack.locustfiles._common import login
 
 
 class ApiUser(FastHttpUser):
