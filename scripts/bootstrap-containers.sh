@@ -224,11 +224,13 @@ elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" 
     python3 -c '
 import re, sys, tomllib
 names = sys.argv[2:]
-deps = tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+# the harness dependencies and the reference stack extra
+deps = project["dependencies"] + project.get("optional-dependencies", {}).get("stack", [])
 pins = {re.split(r"[\[=<>!~; ]", d, maxsplit=1)[0].lower(): d for d in deps}
 missing = [n for n in names if n not in pins]
 if missing:
-    sys.exit("not in pyproject dependencies: " + ", ".join(missing))
+    sys.exit("not in pyproject dependencies or the stack extra: " + ", ".join(missing))
 print("\n".join(pins[n] for n in names))
 ' pyproject.toml $packages > "$reqs" || die "cannot read the stack's pins from pyproject.toml"
     # Wheels are resolved by the image's own interpreter (Debian's 3.11.2 needs async-timeout,
