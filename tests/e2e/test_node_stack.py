@@ -22,6 +22,7 @@ pytestmark = pytest.mark.skipif(
     reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
 
 
+@pytest.mark.slow  # ~3.5 min; `gauntlet verify examples/node-stack/contract.toml` is the same
 @pytest.mark.parametrize("name", ["breaker", "retries", "ratelimit", "shutdown",
                                   "dependency_down", "slow_dependency"])
 def test_node_stack_passes_every_experiment(tmp_path: Path, name: str) -> None:
