@@ -17,7 +17,9 @@ from gauntlet.contract import Contract, HealthClaim
 
 class DependencyDownParams(Params):
     users: int = Field(10, ge=1)
-    steady_s: float = Field(4.0, gt=0)
+    # long enough for every client to have sent each request a few times at its pacing: what
+    # a service serves from a cache while a link is down, it must have cached before
+    steady_s: float = Field(8.0, gt=0)
     fault_s: float | None = Field(None, gt=0)
     recovery_s: float | None = Field(None, gt=0)
 

@@ -19,9 +19,9 @@ from gauntlet.contract import Contract, RetriesClaim
 
 
 class RetriesParams(Params):
-    users: int = Field(20, ge=1)
+    users: int = Field(40, ge=1)
     steady_s: float = Field(3.0, gt=0)
-    pulses: int = Field(3, ge=1)
+    pulses: int = Field(4, ge=1)
     every_s: float = Field(3.0, gt=0)
     recovery_s: float = Field(3.0, gt=0)
     min_success: float = Field(0.995, gt=0, le=1)
@@ -48,8 +48,13 @@ class RetriesExperiment(Experiment):
         p: RetriesParams = ctx.params
         claim: RetriesClaim = ctx.claim
         down_s = outage_s(claim)
-        steps = [TimedFault(p.steady_s + i * p.every_s, down_s, Fault(claim.link, "down"))
-                 for i in range(p.pulses)]
+        # an outage is new connections refused (down) and the established ones reset as soon
+        # as they carry data (reset_peer): a pool of warm connections would ride out "down"
+        # alone, and the fault would never need a retry
+        steps = [TimedFault(p.steady_s + i * p.every_s, down_s, fault)
+                 for i in range(p.pulses)
+                 for fault in (Fault(claim.link, "down"),
+                               Fault(claim.link, "reset_peer", {"timeout": 0.0}))]
         plan = FaultPlan(steps)
         before = ctx.scrape() if claim.metric else None
         ctx.drive(claim.requests, users=p.users, plan=plan,
