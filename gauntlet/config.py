@@ -11,13 +11,12 @@ experiments. Every problem is reported as one line that names the key, and raise
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gauntlet.contract import Contract, load_contract, one_line
+from gauntlet.contract import Contract, load_contract, one_line, read_toml
 from gauntlet.errors import ConfigError
 
 # the checkout gauntlet runs from (the repo's docker/ and stack/ live here); in an installed
@@ -245,11 +244,4 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
 
 def load_suite(path: Path) -> Suite:
     """Read and validate a suite file; every failure is a one-line :class:`ConfigError`."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such suite file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_suite(data, str(path), path.resolve().parent)
+    return parse_suite(read_toml(path, "suite"), str(path), path.resolve().parent)

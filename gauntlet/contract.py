@@ -596,16 +596,21 @@ def one_line(err: ValidationError, source: str) -> str:
     return f"{source}: {where}{msg}{suffix}{tail}"
 
 
+def read_toml(path: Path, what: str) -> dict[str, Any]:
+    """A TOML file (a contract, a suite) as a dict; a missing or malformed one is one line."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: no such {what} file") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+
+
 def _read(path: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in seen:
         raise ConfigError(f"{path}: 'extends' goes round in a circle")
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such contract file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    data = read_toml(path, "contract")
     _anchor_paths(data, path.parent)
     parent = data.pop("extends", None)
     if parent is None:

@@ -12,13 +12,12 @@ itself ended with (a stack that never booted, an interrupt) is kept: re-judging 
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from gauntlet.checks.verdict import Verdict, count
 from gauntlet.config import Suite, load_suite, parse_suite
-from gauntlet.contract import parse_contract
+from gauntlet.contract import parse_contract, read_toml
 from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
 from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
 from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json, write_verdicts
@@ -77,10 +76,7 @@ def _run_suite(run_dir: Path, suite_file: Path) -> Suite:
     contract_file = run_dir / CONTRACT_FILE
     if not contract_file.exists():
         return load_suite(suite_file)
-    try:
-        data = tomllib.loads(suite_file.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{suite_file}: not valid TOML: {exc}") from exc
+    data = read_toml(suite_file, "suite")
     contract = parse_contract(json.loads(contract_file.read_text()), str(contract_file))
     return parse_suite(data, str(suite_file), run_dir, contract=contract, needs_work=False)
 

@@ -22,6 +22,7 @@ import httpx
 from gauntlet.contract import Contract, Request
 from gauntlet.samples import RAW_DIR
 from gauntlet.scenarios.columns import COLUMNS, header_column
+from gauntlet.scenarios.fields import dig, fill
 
 _addresses = itertools.count(1)
 
@@ -30,24 +31,6 @@ def client_address(n: int) -> str:
     """RFC 2544 benchmarking addresses (198.18.0.0/15), as a header value only — never a
     target."""
     return f"198.19.{(n >> 8) & 0xFF}.{n & 0xFF}"
-
-
-def _fill(value: Any, fields: dict[str, str]) -> Any:
-    if isinstance(value, str):
-        for name, text in fields.items():
-            value = value.replace("{" + name + "}", text)
-        return value
-    if isinstance(value, dict):
-        return {k: _fill(v, fields) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fill(v, fields) for v in value]
-    return value
-
-
-def _dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        data = data[int(part)] if isinstance(data, list) else data[part]
-    return data
 
 
 class BurstRecorder:
@@ -94,10 +77,10 @@ class BurstClient:
             return
         fields = {"client": self.key}
         response = await self.http.request(
-            auth.method, _fill(auth.path, fields), json=_fill(auth.json_body, fields),
-            headers={**self.headers, **_fill(auth.headers, fields)})
+            auth.method, fill(auth.path, fields), json=fill(auth.json_body, fields),
+            headers={**self.headers, **fill(auth.headers, fields)})
         response.raise_for_status()
-        self.headers[auth.header] = f"{auth.scheme}{_dig(response.json(), auth.token)}"
+        self.headers[auth.header] = f"{auth.scheme}{dig(response.json(), auth.token)}"
 
     async def send(self, name: str, request: Request, *, phase: str, seq: int
                    ) -> httpx.Response | None:
@@ -107,9 +90,9 @@ class BurstClient:
         headers = dict(self.headers)
         if not request.auth and self.contract.traffic.auth:
             headers.pop(self.contract.traffic.auth.header, None)
-        headers.update(_fill(request.headers, fields))
-        body = _fill(request.json_body, fields)
-        return await self._record(request.method, _fill(request.path, fields), name, phase, seq,
+        headers.update(fill(request.headers, fields))
+        body = fill(request.json_body, fields)
+        return await self._record(request.method, fill(request.path, fields), name, phase, seq,
                                   headers, body)
 
     async def get(self, path: str, *, phase: str, seq: int) -> httpx.Response | None:

@@ -31,29 +31,12 @@ from typing import Any
 
 from locust import FastHttpUser, constant_pacing, task
 
+from gauntlet.scenarios.fields import dig, fill
+
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
 REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
 MIX: dict[str, int] = {k: int(v) for k, v in TRAFFIC.get("mix", {}).items() if int(v) > 0}
 _serial = itertools.count(1)
-
-
-def fill(value: Any, fields: dict[str, str]) -> Any:
-    """Fill ``{name}`` fields in every string of a JSON-like value (unknown names are kept)."""
-    if isinstance(value, str):
-        for name, text in fields.items():
-            value = value.replace("{" + name + "}", text)
-        return value
-    if isinstance(value, dict):
-        return {k: fill(v, fields) for k, v in value.items()}
-    if isinstance(value, list):
-        return [fill(v, fields) for v in value]
-    return value
-
-
-def dig(data: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        data = data[int(part)] if isinstance(data, list) else data[part]
-    return data
 
 
 def client_address() -> str:

@@ -41,6 +41,7 @@ from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples
+from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 
@@ -424,13 +425,11 @@ def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
     if auth is None:
         return {}
     fields = {"client": f"gauntlet-readback-{int(time.time())}"}
-    body = json.loads(json.dumps(auth.json_body or {}).replace("{client}", fields["client"]))
-    answer = httpx.request(auth.method, base_url + auth.path, json=body, timeout=10.0)
+    answer = httpx.request(auth.method, base_url + fill(auth.path, fields),
+                           json=fill(auth.json_body, fields),
+                           headers=fill(auth.headers, fields), timeout=10.0)
     answer.raise_for_status()
-    token: Any = answer.json()
-    for part in auth.token.split("."):
-        token = token[part]
-    return {auth.header: f"{auth.scheme}{token}"}
+    return {auth.header: f"{auth.scheme}{dig(answer.json(), auth.token)}"}
 
 
 def run_experiment(
