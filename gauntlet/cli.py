@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import sys
 import time
@@ -35,6 +36,7 @@ from gauntlet.config import Suite, load_suite, parse_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
 from gauntlet.outcome import ExitCode
+from gauntlet.rundir import SUMMARY_FILE, write_json
 from gauntlet.runner import Hooks, RunOutcome, run_suite
 
 console = Console(stderr=True, highlight=False)
@@ -116,6 +118,9 @@ def print_outcome(outcome: RunOutcome) -> None:
     report = outcome.run_dir / "index.html"
     if report.exists():
         out.print(f"report: {report}")
+    claims = outcome.run_dir / "claims.md"
+    if claims.exists():
+        out.print(f"claims table: {claims}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -137,13 +142,22 @@ def _load(path: str) -> tuple[Suite, str]:
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None,
               help="Where run dirs go (default: the suite's output_dir, reports/runs).")
 @click.option("--workers", type=int, default=None, help="Locust worker processes (load.workers).")
-def run(suite_file: str, output_dir: str | None, workers: int | None) -> None:
+@click.option("--scale", type=float, default=None,
+              help="Run the load's durations at this fraction of the stated ones (0 < F <= 1; "
+                   "replaces load.duration_scale); users, rates and gates stay as stated.")
+def run(suite_file: str, output_dir: str | None, workers: int | None,
+        scale: float | None) -> None:
     """Run SUITE_FILE: boot the stack, drive the load, judge it, write a run dir."""
     try:
         suite, text = _load(suite_file)
         if workers is not None and suite.load is not None:
             suite = suite.model_copy(
                 update={"load": suite.load.model_copy(update={"workers": workers})})
+        if scale is not None:
+            if suite.load is None:
+                raise ConfigError(f"{suite_file}: --scale scales the load, and this suite has "
+                                  "no [load]")
+            suite = suite.model_copy(update={"load": suite.load.scaled(scale)})
     except GauntletError as exc:
         _fail(exc)
         return
@@ -151,7 +165,21 @@ def run(suite_file: str, output_dir: str | None, workers: int | None) -> None:
     _finish(outcome)
 
 
+def _record_command(run_dir: Path) -> None:
+    """The command line that made the run, in its summary: a claims table names it, so whoever
+    reads the table can produce the next one."""
+    path = run_dir / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(summary, dict):
+        summary["command"] = shlex.join(["gauntlet", *sys.argv[1:]])
+        write_json(path, summary)
+
+
 def _finish(outcome: RunOutcome) -> None:
+    _record_command(outcome.run_dir)
     try:
         from gauntlet.reports.build import build_report
 

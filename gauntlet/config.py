@@ -86,6 +86,46 @@ class LoadConfig(_Strict):
     # rows: one sample per request (samples.parquet); hdr: per-second HdrHistograms
     # (latency-hdr.jsonl) for long runs, see docs/load-engine.md
     samples: Literal["rows", "hdr"] = "rows"
+    # a production shape (stages of minutes) run shorter: every duration times this, every ramp
+    # rate divided by it, every other number (users, rates, gates) as stated; the report says so
+    duration_scale: float = Field(1.0, gt=0, le=1)
+
+    def scaled(self, scale: float) -> LoadConfig:
+        """This shape with its durations at ``scale`` of the declared ones (``parse_suite``
+        applies a suite's own ``duration_scale``; ``gauntlet run --scale`` replaces it).
+
+        Ramps keep their user counts, so a ramp that took two minutes to reach 100 users
+        reaches them in ``scale`` of the time: spawn rates grow by ``1 / scale``.
+        """
+        if not 0 < scale <= 1:
+            raise ConfigError(f"load.duration_scale must be in (0, 1], not {scale:g}")
+        factor = scale / self.duration_scale  # durations already carry the current scale
+        if factor == 1:
+            return self
+
+        def t(value: float | None) -> float | None:
+            return None if value is None else value * factor
+
+        def r(value: float | None) -> float | None:
+            return None if value is None else value / factor
+
+        return self.model_copy(update={
+            "duration_scale": scale,
+            "duration_s": t(self.duration_s),
+            "spawn_rate": r(self.spawn_rate),
+            "warmup_s": self.warmup_s * factor,
+            "stages": None if self.stages is None else [
+                s.model_copy(update={"duration_s": s.duration_s * factor,
+                                     "spawn_rate": r(s.spawn_rate)}) for s in self.stages],
+            "rate_stages": None if self.rate_stages is None else [
+                s.model_copy(update={"duration_s": s.duration_s * factor})
+                for s in self.rate_stages],
+        })
+
+    @property
+    def declared_duration_s(self) -> float:
+        """The shape's length as the suite states it, before ``duration_scale``."""
+        return self.total_duration_s / self.duration_scale
 
     @model_validator(mode="after")
     def _shape(self) -> LoadConfig:
@@ -206,6 +246,10 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
         raise ConfigError(one_line(exc, source)) from exc
     if contract is None and suite.contract is not None:
         contract = load_contract(base / suite.contract)
+    if suite.load is not None and suite.load.duration_scale != 1:
+        # stated durations, scaled once here (a rebuild re-parses the stated text)
+        declared = suite.load.model_copy(update={"duration_scale": 1.0})
+        suite = suite.model_copy(update={"load": declared.scaled(suite.load.duration_scale)})
     try:
         if suite.load is not None:
             # a locustfile path is taken relative to the suite file, and kept absolute so

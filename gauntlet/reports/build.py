@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from gauntlet.reports.claims import write_claims_table
 from gauntlet.reports.html import Section, render_page
 from gauntlet.reports.junit import write_junit
 from gauntlet.reports.plots import write_plots
@@ -41,9 +42,13 @@ def build_report(run_dir: Path) -> Path:
     tmp.write_text(render_page(run, plots, notes, sections), encoding="utf-8")
     tmp.replace(index)
     junit = write_junit(run)
+    claims = write_claims_table(run_dir)
     every_plot = plots + [p for section in sections for p in section.plots]
-    _record_in_summary(run_dir, {"index": index.name, "junit": junit.name,
-                                 "plots": [p.path.name for p in every_plot]})
+    files: dict[str, Any] = {"index": index.name, "junit": junit.name,
+                             "plots": [p.path.name for p in every_plot]}
+    if claims is not None:
+        files["claims"] = claims.name
+    _record_in_summary(run_dir, files)
     return index
 
 

@@ -1,0 +1,199 @@
+"""The claims table: every claim of the contract, the verdicts that judged it, what was measured.
+
+A team verifying a release asks "which of our claims held, at our numbers?" — not "which checks
+ran". So the table is keyed by the *claim* (``breaker.upstream``, ``rate_limit.login``,
+``slo``): the numbers the contract states for it, then one row per verdict on it, with the
+measured value and the outcome. A claim no verdict speaks of still gets a row, marked
+``not verified`` with the reason, so a table never has a silent gap.
+
+It reads only the run dir (``contract.json`` for the stated numbers, ``summary.json`` for the
+verdicts, the duration scale and the command), so ``gauntlet report`` rewrites it too.
+
+    rows = claim_rows(contract, verdicts)
+    (run_dir / "claims.md").write_text(render_markdown(rows, heading="lazy-foundry"))
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from gauntlet.checks.verdict import Verdict
+from gauntlet.rundir import SUMMARY_FILE, write_json
+
+CLAIMS_MD = "claims.md"
+CLAIMS_JSON = "claims.json"
+CONTRACT_JSON = "contract.json"
+NOT_VERIFIED = "not verified"
+
+# a claim's fields that are wiring (where and how), not numbers it states
+_WIRING = {"name", "link", "requests", "metric", "open_answer", "exempt", "key", "status",
+           "store_link", "service", "pid_file", "command", "inflight_link", "sql", "http_path",
+           "path", "header", "markers"}
+_SLO_KEYS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "error_rate",
+             "min_rps")
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    """One line of the table: a claim, one verdict on it (or none), and what was measured."""
+
+    claim: str
+    stated: str
+    verdict: str
+    measured: str
+    outcome: str
+    reason: str
+
+
+def stated_numbers(claim: dict[str, Any]) -> str:
+    """The numbers a claim instance states, as ``key value`` pairs (wiring left out)."""
+    parts: list[str] = []
+    for key, value in claim.items():
+        if key in _WIRING or value is None or isinstance(value, (dict, list)):
+            continue
+        if isinstance(value, bool):
+            parts.append(f"{key} {'yes' if value else 'no'}")
+        elif isinstance(value, (int, float, str)):
+            parts.append(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}")
+    return ", ".join(parts)
+
+
+def _measured(verdict: Verdict) -> str:
+    observed = verdict.observed
+    if observed is None:
+        return "—"
+    if isinstance(observed, float):
+        text = f"{observed:.3g}" if abs(observed) < 1000 else f"{observed:.0f}"
+    else:
+        text = str(observed)
+    unit = f" {verdict.unit}" if verdict.unit else ""
+    bound = ""
+    if verdict.threshold is not None:
+        threshold = verdict.threshold
+        shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
+        bound = f" (bound {shown}{unit})"
+    return f"{text}{unit}{bound}"
+
+
+def _outcome(verdict: Verdict) -> str:
+    if verdict.inconclusive and verdict.reason.startswith(NOT_VERIFIED):
+        return NOT_VERIFIED
+    if verdict.marginal:
+        return "inconclusive (marginal)"
+    return verdict.status
+
+
+def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list[ClaimRow]:
+    """Rows in the contract's order of claims; verdicts on no declared claim (a suite's own
+    gates, a claim since removed) follow, so nothing judged is left out either."""
+    claims: dict[str, Any] = (contract or {}).get("claims") or {}
+    by_claim: dict[str, list[Verdict]] = {}
+    for verdict in verdicts:
+        key = verdict.claim or ("slo" if verdict.check == "slo" else verdict.check)
+        by_claim.setdefault(key, []).append(verdict)
+    rows: list[ClaimRow] = []
+    seen: set[str] = set()
+
+    def add(key: str, stated: str) -> None:
+        seen.add(key)
+        judged = by_claim.get(key, [])
+        if not judged:
+            rows.append(ClaimRow(key, stated, "—", "—", NOT_VERIFIED,
+                                 "no verdict of this run speaks of it (no experiment for it "
+                                 "was planned)"))
+            return
+        for verdict in judged:
+            reason = "" if verdict.passed else verdict.reason
+            rows.append(ClaimRow(key, stated, verdict.name, _measured(verdict),
+                                 _outcome(verdict), reason))
+
+    for kind, instances in claims.items():
+        for instance in instances or []:
+            if isinstance(instance, dict):
+                add(f"{kind}.{instance.get('name', '?')}", stated_numbers(instance))
+    slo = (contract or {}).get("slo") or {}
+    slo_stated = ", ".join(f"{k} {slo[k]:g}" for k in _SLO_KEYS
+                           if isinstance(slo.get(k), (int, float)))
+    if slo_stated or "slo" in by_claim:
+        add("slo", slo_stated)
+    for key in by_claim:
+        if key not in seen:
+            add(key, "")
+    return rows
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(rows: list[ClaimRow], *, heading: str = "", note: str = "") -> str:
+    """A GitHub-flavoured Markdown table (what the README shows)."""
+    lines = [f"### {heading}", ""] if heading else []
+    if note:
+        lines += [note, ""]
+    lines += ["| claim | stated | verdict | measured | outcome | why (when not pass) |",
+              "|---|---|---|---|---|---|"]
+    last = ""
+    for row in rows:
+        same = row.claim == last
+        last = row.claim
+        lines.append("| " + " | ".join(_cell(c) for c in (
+            "" if same else row.claim, "" if same else row.stated, row.verdict, row.measured,
+            row.outcome, row.reason)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def tally(rows: list[ClaimRow]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for row in rows:
+        key = row.outcome.split(" ")[0] if row.outcome != NOT_VERIFIED else NOT_VERIFIED
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_note(summary: dict[str, Any]) -> str:
+    """The line under the heading: the command, the scale of durations, the wall time."""
+    parts: list[str] = []
+    if summary.get("command"):
+        parts.append(f"`{summary['command']}`")
+    scale = (summary.get("load") or {}).get("duration_scale")
+    if isinstance(scale, (int, float)) and scale != 1:
+        parts.append(f"load durations scaled to {scale:g} of the stated ones "
+                     "(every other number as stated)")
+    started, finished = summary.get("started_at_s"), summary.get("finished_at_s")
+    if isinstance(started, (int, float)) and isinstance(finished, (int, float)):
+        parts.append(f"wall time {(finished - started) / 60:.1f} min")
+    if summary.get("run_id"):
+        parts.append(f"run {summary['run_id']}")
+    return " · ".join(parts)
+
+
+def write_claims_table(run_dir: Path) -> Path | None:
+    """Write ``claims.md`` and ``claims.json`` into a run dir; None when it has no verdicts."""
+    summary = _read_json(run_dir / SUMMARY_FILE)
+    if not isinstance(summary, dict):
+        return None
+    verdicts = [Verdict.from_dict(v) for v in summary.get("verdicts") or []
+                if isinstance(v, dict)]
+    if not verdicts:
+        return None
+    contract = _read_json(run_dir / CONTRACT_JSON)
+    rows = claim_rows(contract if isinstance(contract, dict) else None, verdicts)
+    heading = str(summary.get("contract") or summary.get("suite") or run_dir.name)
+    path = run_dir / CLAIMS_MD
+    path.write_text(render_markdown(rows, heading=heading, note=run_note(summary)),
+                    encoding="utf-8")
+    write_json(run_dir / CLAIMS_JSON, {"contract": heading, "note": run_note(summary),
+                                       "tally": tally(rows),
+                                       "rows": [asdict(r) for r in rows]})
+    return path
