@@ -39,9 +39,11 @@ FAILS_CLOSED = "fails closed when the store is down"
 
 
 def ratelimit_verdicts(samples: pd.DataFrame, claim: RateLimitClaim, *,
-                       tolerance: int) -> list[Verdict]:
+                       tolerance: int, max_wait_s: float | None = None) -> list[Verdict]:
     """``tolerance``: how many requests the first rejection may come early or late (a limiter
-    counting concurrently arriving requests is exact only to the race between them)."""
+    counting concurrently arriving requests is exact only to the race between them).
+    ``max_wait_s``: the longest the experiment would wait out a window; a longer window's
+    readmission is reported as not verified, with that reason."""
     scope = Scope(CHECK, "rate_limit", claim.name)
     status = claim.status
     phase_all = text(samples, "phase")
@@ -69,7 +71,13 @@ def ratelimit_verdicts(samples: pd.DataFrame, claim: RateLimitClaim, *,
         exempt["_client"] = text(exempt, "client")
         out.append(_exempt(scope, claim, exempt, rejected))
 
-    out.append(_after(scope, claim, claimed, rejected))
+    if max_wait_s is not None and claim.window_s + 0.5 > max_wait_s:
+        out.append(scope.missing(
+            AFTER, f"not verified: the {claim.window_s:g} s window is longer than this run "
+                   f"waits (max_wait_s {max_wait_s:g} s), so readmission was not exercised",
+            0, evidence="a limited key's request a full window after its last rejection"))
+    else:
+        out.append(_after(scope, claim, claimed, rejected))
 
     down = claimed[claimed["_phase"] == "store_down"]
     if claim.fails_open is not None and len(down):

@@ -195,3 +195,14 @@ def test_a_key_too_slow_to_fill_a_window_is_not_judged() -> None:
         "first 429 at the limit"]
     assert first.inconclusive, first.reason
     assert "did not fit in one window" in first.reason
+
+
+def test_a_window_longer_than_the_run_waits_is_not_verified_with_its_reason() -> None:
+    long = CLAIM.model_copy(update={"limit": "5/15minutes"})
+    got = by_name(ratelimit_verdicts(frame(healthy(after=[])), long, tolerance=0,
+                                     max_wait_s=120))
+    assert got[AFTER].inconclusive
+    assert got[AFTER].reason.startswith("not verified: the 900 s window")
+    # the same run, had it waited: judged as before
+    waited = by_name(ratelimit_verdicts(frame(healthy()), CLAIM, tolerance=0, max_wait_s=120))
+    assert waited[AFTER].passed
