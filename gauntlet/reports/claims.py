@@ -31,7 +31,8 @@ NOT_VERIFIED = "not verified"
 # a claim's fields that are wiring (where and how), not numbers it states
 _WIRING = {"name", "link", "requests", "metric", "open_answer", "exempt", "key", "status",
            "store_link", "service", "pid_file", "command", "inflight_link", "sql", "http_path",
-           "path", "header", "markers"}
+           "path", "header", "markers", "key_header", "retry_after_header", "inflight_ms",
+           "degraded", "acknowledged"}
 _SLO_KEYS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "error_rate",
              "min_rps")
 
@@ -61,21 +62,32 @@ def stated_numbers(claim: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _number(value: float | str, unit: str) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if unit == "ratio":
+            return f"{value * 100:.4g} %"
+        text = f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+        return f"{text} {unit}".rstrip()
+    return f"{value} {unit}".rstrip()
+
+
 def _measured(verdict: Verdict) -> str:
-    observed = verdict.observed
-    if observed is None:
+    """The measured value against its bound (``3.6 s (bound 12 s)``); the verdict's reason
+    says in words what was counted."""
+    if verdict.observed is None:
         return "—"
-    if isinstance(observed, float):
-        text = f"{observed:.3g}" if abs(observed) < 1000 else f"{observed:.0f}"
-    else:
-        text = str(observed)
-    unit = f" {verdict.unit}" if verdict.unit else ""
-    bound = ""
+    text = _number(verdict.observed, verdict.unit)
     if verdict.threshold is not None:
-        threshold = verdict.threshold
-        shown = f"{threshold:g}" if isinstance(threshold, float) else str(threshold)
-        bound = f" (bound {shown}{unit})"
-    return f"{text}{unit}{bound}"
+        text += f" (bound {_number(verdict.threshold, verdict.unit)})"
+    return text
+
+
+def _short_name(verdict: Verdict) -> str:
+    """The verdict's name without the claim instance it repeats (``opens [upstream]``)."""
+    name = verdict.name
+    instance = verdict.claim.split(".", 1)[-1] if verdict.claim else ""
+    suffix = f" [{instance}]"
+    return name[: -len(suffix)] if instance and name.endswith(suffix) else name
 
 
 def _outcome(verdict: Verdict) -> str:
@@ -106,9 +118,8 @@ def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list
                                  "was planned)"))
             return
         for verdict in judged:
-            reason = "" if verdict.passed else verdict.reason
-            rows.append(ClaimRow(key, stated, verdict.name, _measured(verdict),
-                                 _outcome(verdict), reason))
+            rows.append(ClaimRow(key, stated, _short_name(verdict), _measured(verdict),
+                                 _outcome(verdict), verdict.reason))
 
     for kind, instances in claims.items():
         for instance in instances or []:
@@ -134,7 +145,7 @@ def render_markdown(rows: list[ClaimRow], *, heading: str = "", note: str = "") 
     lines = [f"### {heading}", ""] if heading else []
     if note:
         lines += [note, ""]
-    lines += ["| claim | stated | verdict | measured | outcome | why (when not pass) |",
+    lines += ["| claim | stated | verdict | measured | outcome | what was seen |",
               "|---|---|---|---|---|---|"]
     last = ""
     for row in rows:

@@ -55,6 +55,7 @@ def test_every_claim_has_a_row_and_no_gap_is_silent() -> None:
     assert by[("breaker.upstream", "opens")].measured == "1.2 s (bound 10 s)"
     assert by[("breaker.upstream", "closes")].outcome == "fail"
     assert by[("breaker.upstream", "closes")].reason == "never closed"
+    assert by[("breaker.upstream", "opens")].reason == "opened after 1.2 s"
     # judged by nothing: still a row, saying so
     assert by[("rate_limit.login", "—")].outcome == NOT_VERIFIED
     assert by[("pool.postgres", "—")].outcome == NOT_VERIFIED
@@ -63,6 +64,14 @@ def test_every_claim_has_a_row_and_no_gap_is_silent() -> None:
     assert generate.outcome == NOT_VERIFIED and "3600 s" in generate.reason
     assert by[("slo", "p95 overall")].outcome == "pass"
     assert tally(rows) == {"pass": 2, "fail": 1, NOT_VERIFIED: 3}
+
+
+def test_names_lose_the_repeated_instance_and_ratios_read_as_percent() -> None:
+    v = Verdict.judge("retries", "absorbed [upstream]", True, "ok", 0.9975, 0.995, "ratio",
+                      claim="retries.upstream")
+    rows = claim_rows({"claims": {"retries": [{"name": "upstream"}]}}, [v])
+    assert rows[0].verdict == "absorbed"
+    assert rows[0].measured == "99.75 % (bound 99.5 %)"
 
 
 def test_a_verdict_on_an_undeclared_claim_is_kept() -> None:
