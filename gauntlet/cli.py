@@ -2,6 +2,7 @@
 
     gauntlet verify CONTRACT              every experiment the contract's claims call for
     gauntlet run suites/default.toml      boot, load, judge, write a run dir
+    gauntlet worker --master HOST[:PORT]  a remote Locust worker for a run's master
     gauntlet up [--contract C]            boot a stack and keep it for manual poking (^C stops)
     gauntlet down                         stop a stack started by ``gauntlet up``
     gauntlet report RUN_DIR               rebuild a run's verdicts and report from its files
@@ -145,8 +146,11 @@ def _load(path: str) -> tuple[Suite, str]:
 @click.option("--scale", type=float, default=None,
               help="Run the load's durations at this fraction of the stated ones (0 < F <= 1; "
                    "replaces load.duration_scale); users, rates and gates stay as stated.")
+@click.option("--no-experiments", is_flag=True,
+              help="Only the load and its gates: skip the suite's experiments (with --scale, "
+                   "the quick CI pass of a seed suite).")
 def run(suite_file: str, output_dir: str | None, workers: int | None,
-        scale: float | None) -> None:
+        scale: float | None, no_experiments: bool) -> None:
     """Run SUITE_FILE: boot the stack, drive the load, judge it, write a run dir."""
     try:
         suite, text = _load(suite_file)
@@ -158,6 +162,11 @@ def run(suite_file: str, output_dir: str | None, workers: int | None,
                 raise ConfigError(f"{suite_file}: --scale scales the load, and this suite has "
                                   "no [load]")
             suite = suite.model_copy(update={"load": suite.load.scaled(scale)})
+        if no_experiments:
+            if suite.load is None:
+                raise ConfigError(f"{suite_file}: --no-experiments leaves nothing to run: the "
+                                  "suite has no [load]")
+            suite = suite.model_copy(update={"experiments": [], "every_claim": False})
     except GauntletError as exc:
         _fail(exc)
         return
@@ -176,6 +185,32 @@ def _record_command(run_dir: Path) -> None:
     if isinstance(summary, dict):
         summary["command"] = shlex.join(["gauntlet", *sys.argv[1:]])
         write_json(path, summary)
+
+
+@main.command()
+@click.option("--master", "master", required=True, metavar="HOST[:PORT]",
+              help="The run's Locust master (load.master_bind_host/port; port 5557 by default).")
+@click.option("-f", "--locustfile", default=None, type=click.Path(dir_okay=False),
+              help="A local copy of the run's locustfile (default: download it from the master, "
+                   "Locust's -f -).")
+@click.option("--connect-timeout", "connect_timeout_s", type=float, default=300.0,
+              show_default=True, help="Give up when the master does not answer within this.")
+def worker(master: str, locustfile: str | None, connect_timeout_s: float) -> None:
+    """A remote Locust worker: joins the master of a `gauntlet run` whose suite sets
+    load.remote_workers, sends its share of the load, ships its samples to the master, and
+    exits when the master ends the test."""
+    from gauntlet.worker import run_worker
+
+    try:
+        code = run_worker(master, locustfile, connect_timeout_s,
+                          echo=lambda line: out.print(escape(line), soft_wrap=True))
+    except (Interrupted, KeyboardInterrupt):
+        console.print("[yellow]interrupted[/]: the worker was stopped")
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    sys.exit(code)
 
 
 def _finish(outcome: RunOutcome) -> None:

@@ -25,7 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 # modules of the scenarios package that are the harness' machinery, not locustfiles
 LIBRARY_MODULES = frozenset(
-    {"capture", "columns", "hdrcell", "openmodel", "runner", "schedule", "shapes"}
+    {"capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule", "shapes",
+     "ship", "realtime_spec", "traffic", "fields"}
 )
 
 ErrorClass = Literal["5xx", "4xx", "429", "connect", "timeout", "reset"]
@@ -86,9 +87,20 @@ class LoadConfig(_Strict):
     # rows: one sample per request (samples.parquet); hdr: per-second HdrHistograms
     # (latency-hdr.jsonl) for long runs, see docs/load-engine.md
     samples: Literal["rows", "hdr"] = "rows"
+    # remote Locust workers (`gauntlet worker --master HOST:PORT` on other machines): the run's
+    # Locust becomes a master that waits up to remote_wait_s for this many of them, listening
+    # on loopback unless the suite names another address (docs/load-engine.md: the risk)
+    remote_workers: int = Field(0, ge=0, le=1000)
+    master_bind_host: str = Field("127.0.0.1", min_length=1, max_length=253,
+                                  pattern=r"^(\*|[A-Za-z0-9_.:-]+)$")
+    master_bind_port: int = Field(5557, ge=1, le=65535)
+    remote_wait_s: float = Field(60.0, ge=1, le=3600)
     # a production shape (stages of minutes) run shorter: every duration times this, every ramp
     # rate divided by it, every other number (users, rates, gates) as stated; the report says so
     duration_scale: float = Field(1.0, gt=0, le=1)
+    # scenario "declared" (the contract's own requests): seconds between one client's requests,
+    # at least; each client also keeps under half of every rate limit that covers it
+    pace_s: float = Field(1.0, gt=0)
 
     def scaled(self, scale: float) -> LoadConfig:
         """This shape with its durations at ``scale`` of the declared ones (``parse_suite``
@@ -147,6 +159,21 @@ class LoadConfig(_Strict):
                 raise ValueError("open model needs load.rate and load.duration_s (or rate_stages)")
         return self
 
+    @model_validator(mode="after")
+    def _remote(self) -> LoadConfig:
+        """Remote-worker keys only with remote workers: a bind address given for a run that
+        opens no port is a suite that means something else."""
+        if not self.remote_workers:
+            given = sorted({"master_bind_host", "master_bind_port", "remote_wait_s"}
+                           & self.model_fields_set)
+            if given:
+                raise ValueError(f"load.{given[0]} needs load.remote_workers >= 1")
+        elif self.workers > 1:
+            raise ValueError(
+                f"load.workers = {self.workers} (local --processes) and load.remote_workers = "
+                f"{self.remote_workers} cannot be combined: start more `gauntlet worker`s")
+        return self
+
     @property
     def total_duration_s(self) -> float:
         if self.stages:
@@ -180,6 +207,10 @@ class SloConfig(Thresholds):
     )
     latency: Literal["service", "corrected"] = "corrected"
     endpoints: dict[str, Thresholds] = Field(default_factory=dict)
+    # realtime (scenario "realtime"): connections the server dropped, as a count and as a share
+    # of connection attempts; per-endpoint gates cover "SIO connect", "WS message" ...
+    max_dropped: int | None = Field(None, ge=0)
+    dropped_rate: float | None = Field(None, ge=0, le=1)
 
 
 class ExperimentConfig(_Strict):
@@ -199,6 +230,10 @@ class Suite(_Strict):
     load: LoadConfig | None = None
     slo: SloConfig = Field(default_factory=SloConfig)
     experiments: list[ExperimentConfig] = Field(default_factory=list)
+    # every claim of the contract gets a verdict, as with `gauntlet verify`: each experiment
+    # whose kind of claim the contract makes runs (the [[experiments]] listed set its
+    # parameters), and a claim none verifies is reported "not verified" with the reason
+    every_claim: bool = False
     output_dir: str = "reports/runs"
 
     # Filled by parse_suite; not TOML keys.
@@ -281,9 +316,39 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
     if suite.stack.backend == "local" and contract is not None and not contract.services:
         raise ConfigError(f"{source}: contract {contract.name!r} declares no [services] for "
                           "the local backend to start (use backend = 'external')")
-    if suite.load is None and not suite.experiments and needs_work:
+    if suite.load is not None and suite.load.scenario == "realtime":
+        check_realtime(suite.load, contract, source)
+    if suite.load is None and not suite.experiments and not suite.every_claim and needs_work:
         raise ConfigError(f"{source}: nothing to do: give a [load] section or [[experiments]]")
     return suite.model_copy(update={"resolved_contract": contract, "base_dir": base})
+
+
+def check_realtime(load: LoadConfig, contract: Contract | None, source: str) -> None:
+    """Scenario ``realtime`` takes its traffic from the contract, and in the open model each
+    connection holds a user of the pool for its whole life: a pool that cannot hold
+    rate * life connections sends every connection late, by construction."""
+    realtime = contract.traffic.realtime if contract is not None else None
+    if realtime is None:
+        name = f"contract {contract.name!r}" if contract is not None else "no contract"
+        raise ConfigError(f"{source}: load.scenario 'realtime' needs [traffic.realtime] in the "
+                          f"contract ({name} declares none)")
+    if load.model != "open":
+        return
+    peak = max([s.rate for s in load.rate_stages] if load.rate_stages else [load.rate or 0.0])
+    if realtime.messages == 0:  # every connection lives until the run ends
+        from gauntlet.scenarios.schedule import Schedule
+
+        stages = ([(s.duration_s, s.rate) for s in load.rate_stages] if load.rate_stages
+                  else [(load.total_duration_s, peak)])
+        needed = Schedule.from_stages(stages, start_rate=stages[0][1]).total
+        life = "until the run ends (messages = 0)"
+    else:
+        needed = peak * realtime.messages * realtime.think_s
+        life = f"{realtime.messages} message(s), think {realtime.think_s:g} s each"
+    if load.max_concurrency < needed:
+        raise ConfigError(
+            f"{source}: load.max_concurrency {load.max_concurrency} cannot hold the open "
+            f"connections: {peak:g} new/s, each open {life}, needs at least {needed:.0f}")
 
 
 def load_suite(path: Path) -> Suite:

@@ -16,10 +16,11 @@ Templates. Strings in ``services.*.env`` may name a claim's number, ``{breaker.a
 (kind, instance name, field), so a stack whose policy comes from environment variables is
 configured from the same numbers its verdicts judge. Strings in ``services.*.local_env`` may
 also name addresses the local backend assigns: ``{port}``, ``{links.<name>.host}``,
-``{links.<name>.port}``, ``{links.<name>.url}`` (through the link's proxy) and
-``{services.<name>.port}``. Strings in declared requests may use ``{token}`` (unique per
-request: what an integrity read-back looks for), ``{client}`` (unique per simulated client) and
-``{id}`` (an id an earlier write answered with).
+``{links.<name>.port}``, ``{links.<name>.url}`` (through the link's proxy),
+``{services.<name>.port}``, ``{services.<name>.url}`` (the service itself) and ``{workdir}`` (a
+fresh directory of the service's own, removed with the boot). Strings in declared requests may
+use ``{token}`` (unique per request: what an integrity read-back looks for), ``{client}``
+(unique per simulated client) and ``{id}`` (an id an earlier write answered with).
 """
 
 from __future__ import annotations
@@ -136,6 +137,71 @@ class Request(_Strict):
         return "{token}" in repr(self.json_body) or "{token}" in repr(self.headers)
 
 
+class Backoff(_Strict):
+    """Client-side reconnect backoff after a dropped connection: ``initial_s``, doubling up to
+    ``max_s``; ``attempts`` 0 keeps trying until the run ends."""
+
+    initial_s: float = Field(0.2, gt=0)
+    max_s: float = Field(2.0, gt=0)
+    attempts: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Backoff:
+        if self.max_s < self.initial_s:
+            raise ValueError(f"reconnect.max_s {self.max_s:g} is below initial_s "
+                             f"{self.initial_s:g}")
+        return self
+
+
+class Realtime(_Strict):
+    """Realtime traffic: long-lived WebSocket or Socket.IO connections, each sending ``send``
+    (a JSON template) ``messages`` times with ``think_s`` between, acknowledged by a reply
+    (WebSocket: ``ack`` is the JSON path whose value equals the sent token) or by Socket.IO's
+    callback; ``deliver`` is the JSON path of a pushed message that names a sent token."""
+
+    protocol: Literal["websocket", "socketio"]
+    path: str | None = None  # websocket: required; socketio: the engine path, "/socket.io"
+    auth: bool = True  # present traffic.auth's token on connect
+    # how the token is presented: a query parameter, the auth step's header, or (Socket.IO)
+    # the handshake's auth payload; token_param names the query parameter / payload key
+    token_in: Literal["query", "header", "auth"] | None = None
+    token_param: str = "token"
+    send: Any = Field(default_factory=lambda: {"id": "{token}"})
+    event: str = "message"  # socketio: the event emitted (acknowledged by callback)
+    ack: str | None = None  # websocket: reply path equal to the token; socketio: in the ack
+    deliver: str | None = None  # path in a pushed message equal to a sent token
+    deliver_event: str | None = None  # socketio: the event pushed (default: event)
+    think_s: float = Field(1.0, ge=0)
+    messages: int = Field(1, ge=0)  # per connection before it closes; 0 = until the run ends
+    timeout_s: float = Field(10.0, gt=0)  # connect, ack and delivery waits
+    reconnect: Backoff | None = None
+    transports: list[Literal["websocket", "polling"]] = Field(
+        default_factory=lambda: ["websocket"],  # type: ignore[arg-type]
+        min_length=1)  # socketio
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Realtime:
+        if self.protocol == "websocket":
+            if not self.path:
+                raise ValueError("protocol 'websocket' needs path (e.g. '/ws')")
+            if self.ack is None and self.deliver is None:
+                raise ValueError("protocol 'websocket' needs ack (and/or deliver): the JSON "
+                                 "path in a reply whose value is the sent token")
+            if self.token_in == "auth":
+                raise ValueError("token_in 'auth' is Socket.IO's handshake payload: use "
+                                 "'query' or 'header' for protocol 'websocket'")
+        if self.path is not None and not self.path.startswith("/"):
+            raise ValueError(f"path must start with '/', not {self.path!r}")
+        if self.deliver is not None and "{token}" not in repr(self.send):
+            raise ValueError("deliver matches pushed messages by token: send must carry "
+                             "'{token}'")
+        return self
+
+    @property
+    def token_location(self) -> str:
+        return self.token_in or ("auth" if self.protocol == "socketio" else "query")
+
+
 class Traffic(_Strict):
     """How to produce traffic for each claimed endpoint: declared requests, or the user's own
     locustfile whose request names the claims use."""
@@ -144,6 +210,14 @@ class Traffic(_Strict):
     auth: Auth | None = None
     client_header: str | None = None  # a per-client identity header, e.g. X-Forwarded-For
     requests: dict[str, Request] = Field(default_factory=dict)
+    realtime: Realtime | None = None  # WebSocket / Socket.IO traffic (scenario "realtime")
+
+    @model_validator(mode="after")
+    def _realtime_auth(self) -> Traffic:
+        if self.realtime is not None and self.realtime.auth and self.auth is None:
+            raise ValueError("realtime.auth presents traffic.auth's token: declare "
+                             "[traffic.auth] or set realtime.auth = false")
+        return self
 
 
 class ComposeLink(_Strict):
@@ -235,6 +309,9 @@ class BreakerClaim(_Claim):
     max_call_s: float | None = Field(None, gt=0)  # a guarded call with its retries, worst case
     open_answer: Marker
     metric: Metric | None = None
+    # requests of other components, sent alongside: one breaker per component means they keep
+    # being served while this one is open
+    isolated: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _trip(self) -> BreakerClaim:
@@ -259,8 +336,16 @@ class RetriesClaim(_Claim):
 
 
 class RateLimitClaim(_Claim):
+    """``limit`` is a count per window. ``algorithm = "window"`` (the default): any window of
+    that length admits at most the count, so a burst is cut at request count + 1.
+    ``"leaky_bucket"`` (nginx ``limit_req``): the count per window is a *rate*, with ``burst``
+    requests admitted at once beyond it — a burst arriving within Δ s is cut after about
+    ``burst + 1 + rate·Δ`` requests, and a client at the rate is never refused."""
+
     requests: list[str] = Field(min_length=1)
     limit: str
+    algorithm: Literal["window", "leaky_bucket"] = "window"
+    burst: int = Field(0, ge=0)  # leaky_bucket: admitted at once beyond the rate
     key: Literal["header", "auth", "none"] = "header"
     key_header: str | None = None
     exempt: list[str] = Field(default_factory=list)  # paths never limited
@@ -281,6 +366,8 @@ class RateLimitClaim(_Claim):
             raise ValueError("key = 'header' needs key_header (e.g. X-Forwarded-For)")
         if self.fails_open is not None and not self.store_link:
             raise ValueError("fails_open is a claim about the store: give store_link")
+        if self.burst and self.algorithm != "leaky_bucket":
+            raise ValueError("burst is a leaky bucket's: give algorithm = 'leaky_bucket'")
         return self
 
     @property
@@ -290,6 +377,10 @@ class RateLimitClaim(_Claim):
     @property
     def window_s(self) -> float:
         return parse_rate(self.limit)[1]
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.count / self.window_s
 
 
 class ShutdownClaim(_Claim):
@@ -336,9 +427,37 @@ class Degradation(_Strict):
         return self
 
 
+class HealthDetail(_Strict):
+    """A detailed health endpoint (per-dependency status and latency): it answers within
+    ``max_ms``, and shows the claim's link as one of ``unhealthy`` within ``within_s`` (the
+    claim's ``ready_within_s`` by default) of the link going down, then as one of ``healthy``
+    once it is back. ``dependency_status`` is the dotted path of that dependency's status in
+    the JSON answer; ``{link}`` in it stands for the claim's link."""
+
+    path: str
+    max_ms: float = Field(gt=0)
+    dependency_status: str = Field(min_length=1)
+    healthy: list[str] = Field(default_factory=lambda: ["healthy"], min_length=1)
+    unhealthy: list[str] = Field(default_factory=lambda: ["degraded", "unhealthy"],
+                                 min_length=1)
+    within_s: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _apart(self) -> HealthDetail:
+        both = set(self.healthy) & set(self.unhealthy)
+        if both:
+            raise ValueError(f"a status cannot be both healthy and unhealthy: {sorted(both)}")
+        return self
+
+    def status_field(self, link: str) -> str:
+        """The dotted path of ``link``'s status in the answer."""
+        return self.dependency_status.replace("{link}", link)
+
+
 class HealthClaim(_Claim):
     """Readiness depends on ``link``: it turns unready within a bound while the link is down
-    and ready again after; liveness stays up; ``degraded`` says what still works."""
+    and ready again after; liveness stays up; ``degraded`` says what still works;
+    ``detailed`` says how a detailed health endpoint shows the link."""
 
     link: str
     requests: list[str] = Field(default_factory=list)
@@ -347,6 +466,7 @@ class HealthClaim(_Claim):
     unready_status: int = 503
     live_stays_up: bool = True
     degraded: list[Degradation] = Field(default_factory=list)
+    detailed: HealthDetail | None = None
 
 
 class DeadlineClaim(_Claim):
@@ -382,6 +502,20 @@ class IntegrityClaim(_Claim):
         return self
 
 
+class RealtimeClaim(_Claim):
+    """Long-lived connections (``[traffic.realtime]``) survive their dependency dropping:
+    ``link`` is cut (Toxiproxy ``down`` and ``reset_peer``), and with ``restart`` the main
+    service is also restarted under load. Every dropped connection is connected again within
+    ``reconnect_s`` of the fault's end (or the service being ready again); every acknowledged
+    message is delivered within ``deliver_s`` — counted from when delivery was possible again,
+    for a message caught by the fault — or it is lost."""
+
+    link: str
+    reconnect_s: float = Field(5.0, gt=0)
+    deliver_s: float = Field(2.0, gt=0)
+    restart: bool = False
+
+
 class Claims(_Strict):
     breaker: list[BreakerClaim] = Field(default_factory=list)
     retries: list[RetriesClaim] = Field(default_factory=list)
@@ -391,6 +525,7 @@ class Claims(_Strict):
     deadline: list[DeadlineClaim] = Field(default_factory=list)
     pool: list[PoolClaim] = Field(default_factory=list)
     integrity: list[IntegrityClaim] = Field(default_factory=list)
+    realtime: list[RealtimeClaim] = Field(default_factory=list)
 
     def instances(self) -> list[tuple[str, _Claim]]:
         """Every (kind, claim) pair, in declaration order of the kinds."""
@@ -456,11 +591,15 @@ class Contract(_Strict):
                     raise ValueError(f"{where}: {field_name} {named!r} is not a declared link "
                                      f"(links: {', '.join(sorted(self.links)) or 'none'})")
             if self.traffic.locustfile is None:
-                for request in getattr(claim, "requests", []):
+                for request in [*getattr(claim, "requests", []),
+                                *getattr(claim, "isolated", [])]:
                     if request not in known:
                         raise ValueError(
                             f"{where}: request {request!r} is not declared in traffic.requests "
                             f"(declared: {', '.join(sorted(known)) or 'none'})")
+            if kind == "realtime" and self.traffic.realtime is None:
+                raise ValueError(f"{where}: needs [traffic.realtime] (how to open a connection "
+                                 "and send a message), and the contract gives none")
             shutdown_service = getattr(claim, "service", None) if kind == "shutdown" else None
             if shutdown_service and self.services and shutdown_service not in self.services:
                 raise ValueError(f"{where}: service {shutdown_service!r} is not declared")
@@ -562,15 +701,24 @@ def _named(value: Any) -> bool:
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """Tables merge key by key; lists of named tables (claim instances) merge by name, so an
-    extending contract restates only the numbers it changes; other values are replaced."""
+    extending contract restates only the numbers it changes; other values are replaced. A
+    named table with ``drop = true`` removes the inherited one of its name; with
+    ``replace = true`` it stands for itself, nothing inherited (a claim of the same name about
+    another mechanism)."""
     out = dict(base)
     for key, value in over.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = _merge(out[key], value)
-        elif _named(value) and _named(out.get(key)):
-            merged = {item["name"]: item for item in out[key]}
+        elif _named(value) and (_named(out.get(key)) or key not in out):
+            merged = {item["name"]: item for item in out.get(key, [])}
             for item in value:
-                merged[item["name"]] = _merge(merged.get(item["name"], {}), item)
+                item = dict(item)
+                if item.pop("drop", False) is True:
+                    merged.pop(item["name"], None)
+                    continue
+                fresh = item.pop("replace", False) is True
+                merged[item["name"]] = _merge({} if fresh else merged.get(item["name"], {}),
+                                              item)
             out[key] = list(merged.values())
         else:
             out[key] = value

@@ -127,6 +127,15 @@ class ManagedProcess:
         self._token = cleanup.register(f"stop {self.name}", self.kill)
         return self
 
+    def restart(self) -> ManagedProcess:
+        """Start the same command again once the process has exited: a service restarted under
+        load keeps its port, environment and log (appended to)."""
+        if self.alive():
+            raise BootError(f"{self.name}: still running; it must exit before it starts again")
+        self._release()
+        self._proc = None
+        return self.start()
+
     def __enter__(self) -> ManagedProcess:
         return self.start()
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
-from gauntlet.checks.slo import slo_verdicts
+from gauntlet.checks.slo import dropped_verdicts, slo_verdicts
 from gauntlet.checks.verdict import Verdict, count
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
-from gauntlet.errors import Interrupted, JudgeError
+from gauntlet.errors import ConfigError, Interrupted, JudgeError
 from gauntlet.generator import CpuMonitor, GeneratorHealth, assess
 from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import LATE_MS, by_endpoint, endpoint_keys, figures
@@ -33,6 +33,7 @@ from gauntlet.rundir import (
     write_verdicts,
 )
 from gauntlet.samples import load_samples
+from gauntlet.scenarios.realtime_spec import connection_counts, realtime_env
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 
@@ -87,7 +88,8 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
                                 duration_s=overall.duration_s or None)
     gen = previous.get("generator", {})
     unreliable = bool(gen) and not gen.get("reliable", True)
-    thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints"})
+    thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints", "max_dropped",
+                                               "dropped_rate"})
     endpoint_thresholds = {k: v.model_dump() for k, v in suite.slo.endpoints.items()}
     if suite.load is not None and not overall.count:
         # a gate judged on zero requests would pass vacuously (p95 of nothing is within bound)
@@ -96,6 +98,9 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
     if suite.load is not None:
         verdicts += slo_verdicts(thresholds, overall, endpoint_thresholds, endpoints,
                                  unreliable=unreliable)
+        attempts, drops = connection_counts({k: v.count for k, v in endpoints.items()})
+        verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
+                                     drops, unreliable=unreliable)
     verdicts += previous_experiment_verdicts(previous)
     figures_out = {
         "overall": overall.as_dict(),
@@ -135,7 +140,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     from gauntlet.chaos.experiments.base import plan_experiments
 
     hooks = hooks or Hooks()
-    planned = plan_experiments(suite) if suite.experiments else []
+    planned = plan_experiments(suite) if suite.experiments or suite.every_claim else []
     check_remote(suite.stack)
     # absolute: Locust runs in the repo, whatever directory gauntlet was started from
     base = (output_dir or Path(suite.output_dir)).resolve()
@@ -177,7 +182,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                     hooks.on_phase("teardown")
             if planned:
                 _run_experiments(suite, planned, run_dir, timeline, summary, hooks)
-                if every_claim:
+                if every_claim or suite.every_claim:
                     from gauntlet.chaos.experiments.base import unverified
 
                     summary["experiment_verdicts"] += [
@@ -248,13 +253,36 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
         write_json(run_dir / SUMMARY_FILE, summary)
 
 
+def _declared(suite: Suite) -> dict[str, str]:
+    """Scenario ``declared``: every request the contract declares with a weight, each client
+    paced under half of every rate limit covering it (a limiter answering 429 would fail an
+    SLO run for what the load did, not what the service did)."""
+    from gauntlet.config import SCENARIO_DIR
+    from gauntlet.scenarios.traffic import declared_env, mix_of, paced
+
+    load, contract = suite.load, suite.resolved_contract
+    if load is None or contract is None or \
+            Path(load.scenario).resolve() != (SCENARIO_DIR / "declared.py").resolve():
+        return {}
+    requests = mix_of(contract)
+    if not requests:
+        raise ConfigError(f"scenario 'declared': contract {contract.name!r} declares no request "
+                          "with a weight to send")
+    users = load.users or max((s.users for s in load.stages or []), default=1)
+    return declared_env(contract, requests,
+                        pace_s=paced(contract, requests, load.pace_s, users))
+
+
 def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
                 summary: dict[str, Any], hooks: Hooks) -> None:
     assert suite.load is not None
     timeline.emit("phase", name="load")
     hooks.on_phase("load")
     before = scrape_requests(stack.probe_url, stack.probes)
-    load = LoadRun(suite.load, stack.base_url, run_dir, timeline)
+    # realtime traffic (scenario "realtime") is declared by the contract, not the suite
+    realtime = realtime_env(suite.resolved_contract, client_prefix=f"g{int(time.time()) % 100000}")
+    extra = {**realtime, **_declared(suite)}
+    load = LoadRun(suite.load, stack.base_url, run_dir, timeline, extra_env=extra)
     monitor: CpuMonitor | None = None
 
     def tick(run: LoadRun) -> None:
@@ -283,8 +311,10 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
         df = load_samples(run_dir, columns=["t_intended_s", "t_start_s"])
         if not df.empty:
             late = int(((df["t_start_s"] - df["t_intended_s"]) * 1000.0 > LATE_MS).sum())
+    # remote workers (load.remote_workers) report their own CPU over the test
+    remote_cpu = [float(g.get("cpu_percent", 0.0)) for g in result.generator if g.get("remote")]
     health: GeneratorHealth = assess(
         monitor.samples if monitor else [], monitor.max_processes if monitor else 0,
-        late, unsent, requests, suite.load.model == "open")
+        late, unsent, requests, suite.load.model == "open", remote_cpu=remote_cpu)
     summary["generator"] = health.as_dict()
     summary["load_duration_s"] = result.duration_s

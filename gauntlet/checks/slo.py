@@ -73,3 +73,34 @@ def slo_verdicts(
             if value is not None and key in _UPPER + _LOWER
         )
     return verdicts
+
+
+def dropped_verdicts(max_dropped: int | None, dropped_rate: float | None, connections: int,
+                     dropped: int, *, unreliable: bool = False) -> list[Verdict]:
+    """Gates on realtime connections the server dropped: at most ``max_dropped`` of them, at
+    most ``dropped_rate`` of the connection attempts (connects and reconnects).
+
+    Without a single connection attempt there is nothing to judge: inconclusive, never a pass
+    (a run whose connects never happened dropped none).
+    """
+    verdicts: list[Verdict] = []
+    gates = [("max_dropped", max_dropped, "connections"), ("dropped_rate", dropped_rate, "ratio")]
+    for key, bound, unit in gates:
+        if bound is None:
+            continue
+        name = f"{key} [realtime]"
+        if connections == 0:
+            verdicts.append(Verdict.missing(
+                "slo", name, "no realtime connection was attempted: no drop could be seen",
+                float(bound), unit, unreliable=unreliable, evidence="realtime connections"))
+            continue
+        observed = float(dropped) if key == "max_dropped" else dropped / connections
+        passed = observed <= bound
+        shown = (f"{dropped} dropped" if key == "max_dropped"
+                 else f"{observed * 100:.2f} % dropped")
+        limit = f"{int(bound)}" if key == "max_dropped" else f"{float(bound) * 100:.2f} %"
+        reason = (f"realtime: {shown} {'≤' if passed else '>'} {limit} "
+                  f"of {connections} connection attempts")
+        verdicts.append(Verdict.judge("slo", name, passed, reason, observed, float(bound), unit,
+                                      unreliable=unreliable))
+    return verdicts

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from stack.api import auth, generate, health, orders
+from stack.api import auth, generate, health, orders, realtime, uploads
 from stack.api.config import Settings
 from stack.api.errors import install_error_handlers
 from stack.api.middleware import RequestContextMiddleware
@@ -38,6 +38,7 @@ def create_app(settings: Settings, drain: DrainState | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await hub.close()
             await services.close()
 
     app = FastAPI(
@@ -51,8 +52,9 @@ def create_app(settings: Settings, drain: DrainState | None = None) -> FastAPI:
     install_error_handlers(app)
     # routes are added to the app itself, not through include_router: FastAPI nests included
     # routers, and the route template (a metrics label) is read from the app's own route list
-    for module in (health, auth, orders, generate):
+    for module in (health, auth, orders, generate, uploads):
         module.register(app)
+    hub = realtime.register(app, settings)
 
     app.add_middleware(RateLimitMiddleware, limiter=services.limiter, tokens=services.tokens)
     app.add_middleware(

@@ -51,6 +51,10 @@ class Settings:
     request_deadline_s: float = 10.0
     health_timeout_s: float = 0.5
     redis_timeout_s: float = 0.5
+    # /health/detailed: every check within half this budget (they run concurrently), a
+    # dependency slower than health_degraded_ms shown "degraded" (LangSense: DB < 100 ms)
+    health_detailed_budget_ms: float = 500.0
+    health_degraded_ms: float = 100.0
 
     upstream_timeout_s: float = 30.0
     breaker_failure_rate: float = 0.5
@@ -59,6 +63,14 @@ class Settings:
     breaker_open_s: float = 60.0
     breaker_half_open_probes: int = 1
 
+    # the database's own breaker (LangSense: one breaker per component); off unless DB_BREAKER=1
+    db_breaker: bool = False
+    db_breaker_failure_rate: float = 0.5
+    db_breaker_window_s: float = 10.0
+    db_breaker_min_calls: int = 5
+    db_breaker_open_s: float = 60.0
+    db_breaker_call_timeout_s: float = 5.0
+
     retry_attempts: int = 3
     retry_initial_s: float = 1.0
     retry_max_s: float = 8.0
@@ -66,6 +78,7 @@ class Settings:
     rate_limit_api: str = "100/minute"
     rate_limit_login: str = "5/15minutes"
     rate_limit_generate: str = "10/hour"
+    rate_limit_upload: str = "10/minute"  # Quemiai: uploads 10 req/min beside 100 req/min
     trust_proxy_headers: bool = True
 
     cache_ttl_s: float = 5.0
@@ -93,6 +106,11 @@ class Settings:
     rate_limit_penalty: bool = False
     liveness_checks_dependencies: bool = False
     readiness_latches: bool = False
+    realtime_no_resubscribe: bool = False
+    realtime_ack_before_publish: bool = False
+    breaker_shared: bool = False  # the database breaker is the upstream's: one for all
+    disable_upload_limit: bool = False  # uploads fall under the api limit only
+    health_detailed_static: bool = False  # /health/detailed says healthy whatever it sees
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -125,12 +143,15 @@ class Settings:
                 f"DB_POOL_MIN/DB_POOL_MAX must satisfy 0 <= min <= max and max >= 1, "
                 f"got {self.db_pool_min}/{self.db_pool_max}"
             )
-        if not 0 < self.breaker_failure_rate <= 1:
-            raise ConfigError("BREAKER_FAILURE_RATE must be in (0, 1]")
-        for name in ("breaker_min_calls", "breaker_half_open_probes", "retry_attempts"):
+        for name in ("breaker_failure_rate", "db_breaker_failure_rate"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"{name.upper()} must be in (0, 1]")
+        for name in ("breaker_min_calls", "breaker_half_open_probes", "retry_attempts",
+                     "db_breaker_min_calls"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be >= 1")
-        for name in ("rate_limit_api", "rate_limit_login", "rate_limit_generate"):
+        for name in ("rate_limit_api", "rate_limit_login", "rate_limit_generate",
+                     "rate_limit_upload"):
             try:
                 parse_limit(getattr(self, name))
             except ValueError as exc:
@@ -140,7 +161,7 @@ class Settings:
                 ) from exc
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith("_s") and (value < 0 or not math.isfinite(value)):
+            if f.name.endswith(("_s", "_ms")) and (value < 0 or not math.isfinite(value)):
                 raise ConfigError(f"{f.name.upper()} must be a finite number >= 0")
 
 

@@ -43,6 +43,8 @@ class Services:
     breaker: CircuitBreaker
     upstream: UpstreamClient
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # every circuit breaker by component, as /health/detailed shows them
+    breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
     # READINESS_LATCHES (broken variant): the checks of readiness's first dependency failure
     readiness_latched: dict[str, dict[str, Any]] | None = None
 
@@ -77,16 +79,21 @@ class Services:
         metrics.set_breaker_state("redis", CircuitState.CLOSED)
         # an OPEN breaker turns HALF_OPEN lazily, on its next use; a scrape counts as one
         metrics.on_scrape(lambda: metrics.set_breaker_state("upstream", upstream.circuit_state))
+        breakers = {"upstream": breaker, "redis": guard.breaker}
+        db_breaker = _database_breaker(settings, metrics, breaker)
+        if db_breaker is not None:
+            breakers["database"] = db_breaker
         return cls(
             settings=settings,
             metrics=metrics,
             drain=drain,
             tokens=TokenService(settings.jwt_secret, settings.jwt_ttl_s),
-            db=Database(settings, metrics),
+            db=Database(settings, metrics, db_breaker),
             cache=Cache(settings, guard),
             limiter=RateLimiter(settings, metrics, guard),
             breaker=breaker,
             upstream=upstream,
+            breakers=breakers,
         )
 
     async def start(self) -> None:
@@ -103,7 +110,8 @@ class Services:
             "disable_pool_timeout", "disable_deadline", "disable_idempotency", "unsafe_ack",
             "breaker_never_closes", "retry_backoff_unbounded", "rate_limit_global_key",
             "rate_limit_probes", "rate_limit_penalty", "liveness_checks_dependencies",
-            "readiness_latches",
+            "readiness_latches", "realtime_no_resubscribe", "realtime_ack_before_publish",
+            "breaker_shared", "disable_upload_limit", "health_detailed_static",
         ) if getattr(s, name)]
         log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
         self.db.start()
@@ -126,6 +134,35 @@ class Services:
         task = asyncio.create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+
+def _database_breaker(settings: Settings, metrics: Metrics, upstream: CircuitBreaker
+                      ) -> CircuitBreaker | None:
+    """The database's own breaker when ``DB_BREAKER=1``, exported as
+    ``breaker_state{name="database"}``; ``BREAKER_SHARED=1`` (broken variant) hands the
+    upstream's breaker to the database instead, so a database fault refuses AI calls too."""
+    if not settings.db_breaker:
+        return None
+    if settings.breaker_shared:
+        breaker = upstream
+    else:
+        def on_transition(old: CircuitState, new: CircuitState) -> None:
+            metrics.breaker_transition("database", new)
+            log_event(logger, logging.WARNING, "breaker_transition", name="database",
+                      old=old.value, new=new.value)
+
+        breaker = CircuitBreaker(
+            "database",
+            failure_rate=settings.db_breaker_failure_rate,
+            window_s=settings.db_breaker_window_s,
+            min_calls=settings.db_breaker_min_calls,
+            open_s=settings.db_breaker_open_s,
+            half_open_probes=settings.breaker_half_open_probes,
+            on_transition=on_transition,
+        )
+    metrics.set_breaker_state("database", breaker.state)
+    metrics.on_scrape(lambda: metrics.set_breaker_state("database", breaker.state))
+    return breaker
 
 
 def get_services(request: Request) -> Services:

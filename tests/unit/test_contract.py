@@ -43,6 +43,27 @@ def test_extends_merges_claims_by_name() -> None:
     assert [c.name for c in seed.claims.rate_limit] == ["api", "login", "generate"]
 
 
+def test_extends_can_replace_or_drop_an_inherited_claim(tmp_path: Path) -> None:
+    """The gateway's limits stand in for the API's: ``replace`` inherits nothing of the claim
+    of that name (no store, no fail-open), ``drop`` removes one."""
+    gateway = load_contract(ROOT / "contracts" / "gateway.toml")
+    api = gateway.claims.find("rate_limit", "api")
+    assert api.algorithm == "leaky_bucket" and api.burst == 20  # type: ignore[attr-defined]
+    assert api.store_link is None and api.fails_open is None  # type: ignore[attr-defined]
+    assert [c.name for c in gateway.claims.rate_limit] == ["api", "auth"]
+    assert gateway.main_service == "gateway" and gateway.claims.breaker  # the rest inherited
+    assert gateway.render_env("gateway")["GATEWAY_API_LIMIT"] == "100/second"
+    seed = tmp_path / "seed.toml"
+    seed.write_text(f'extends = "{REFERENCE}"\nname = "s"\n'
+                    '[[claims.rate_limit]]\nname = "api"\ndrop = true\n'
+                    '[services.api.env]\nRATE_LIMIT_API = "1/second"\n')
+    assert [c.name for c in load_contract(seed).claims.rate_limit] == ["login", "generate"]
+    standalone = reference_doc()
+    standalone["claims"]["rate_limit"][0]["drop"] = True  # only an extending contract drops
+    with pytest.raises(ConfigError, match="unknown key"):
+        parse_contract(standalone)
+
+
 def reference_doc() -> dict[str, Any]:
     with REFERENCE.open("rb") as fh:
         return tomllib.load(fh)
@@ -74,6 +95,13 @@ def broken(edit: Any) -> dict[str, Any]:
          "instance names repeat"),
         (broken(lambda d: d.update(colour="red")), "unknown key 'colour'"),
         (broken(lambda d: d["claims"]["integrity"][0].pop("sql")), "by 'sql' or by 'http_path'"),
+        (broken(lambda d: d["claims"]["breaker"][0].update(isolated=["GET /nope"])),
+         "request 'GET /nope' is not declared"),
+        (broken(lambda d: d["claims"]["health"][0].update(detailed={"path": "/h"})),
+         "missing key 'claims.health.0.detailed.max_ms'"),
+        (broken(lambda d: d["claims"]["health"][0].update(detailed={
+            "path": "/h", "max_ms": 500, "dependency_status": "s", "healthy": ["ok"],
+            "unhealthy": ["ok", "down"]})), "both healthy and unhealthy: ['ok']"),
     ],
 )
 def test_invalid_contracts_fail_with_one_line(doc: dict[str, Any], expected: str) -> None:
@@ -81,6 +109,20 @@ def test_invalid_contracts_fail_with_one_line(doc: dict[str, Any], expected: str
         parse_contract(doc, "c.toml", REFERENCE.parent)
     assert expected in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_optional_parts_take_their_numbers_from_the_claims() -> None:
+    """contracts/components.toml: the database breaker, the upload limit and the detailed
+    health budget reach the stack through services.api.env."""
+    contract = load_contract(ROOT / "contracts" / "components.toml")
+    env = contract.render_env("api")
+    assert (env["DB_BREAKER"], env["DB_BREAKER_OPEN_S"], env["DB_BREAKER_CALL_TIMEOUT_S"]) == (
+        "1", "2", "1")
+    assert env["RATE_LIMIT_UPLOAD"] == "3/5seconds" and env["HEALTH_DETAILED_BUDGET_MS"] == "500"
+    redis = contract.claims.find("health", "redis")
+    assert redis.detailed is not None  # type: ignore[attr-defined]
+    assert redis.detailed.status_field("redis") == "checks.redis.status"  # type: ignore[attr-defined]
+    assert "X-Circuit-Open" in [h.title() for h in contract.marker_headers()]
 
 
 def test_fill_names_an_unknown_field() -> None:
