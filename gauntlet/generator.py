@@ -8,6 +8,7 @@ trips, the run's verdicts are marked unreliable and the report says why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -62,13 +63,18 @@ class CpuMonitor:
 
 
 def assess(cpu: list[float], processes: int, late: int, unsent: float, requests: int,
-           open_model: bool) -> GeneratorHealth:
-    """Pure judgement of generator health from what was observed."""
+           open_model: bool, remote_cpu: Sequence[float] = ()) -> GeneratorHealth:
+    """Pure judgement of generator health from what was observed.
+
+    ``remote_cpu``: each remote worker's mean CPU % over the test, as it reported it (the
+    monitor sees only this machine's processes); the busiest one counts like a local process.
+    """
     steady = cpu[2:] if len(cpu) > 4 else cpu  # the first ticks include start-up work
+    mean_cpu = sum(steady) / len(steady) if steady else 0.0
     health = GeneratorHealth(
-        max_cpu_percent=max(steady, default=0.0),
-        mean_cpu_percent=sum(steady) / len(steady) if steady else 0.0,
-        processes=processes,
+        max_cpu_percent=max([*steady, *remote_cpu], default=0.0),
+        mean_cpu_percent=max([mean_cpu, *remote_cpu]),
+        processes=processes + len(remote_cpu),
         late=late,
         unsent=unsent,
         requests=requests,

@@ -25,6 +25,7 @@ from gauntlet.errors import InfrastructureError
 from gauntlet.hdr import merge_raw_hdr
 from gauntlet.procs import ManagedProcess
 from gauntlet.samples import RAW_DIR, merge_raw
+from gauntlet.scenarios import remote
 from gauntlet.timeline import Timeline
 
 SHAPES_FILE = Path(__file__).with_name("shapes.py")
@@ -63,6 +64,9 @@ def locust_argv(load: LoadConfig, base_url: str, run_dir: Path) -> list[str]:
                  "--run-time", f"{math.ceil(load.total_duration_s) + OPEN_GRACE_S}s"]
     if load.workers > 1:
         argv += ["--processes", str(load.workers)]
+    if load.remote_workers:
+        argv += remote.master_args(load.remote_workers, load.master_bind_host,
+                                   load.master_bind_port, load.remote_wait_s)
     return [*argv[:3], "-f", ",".join(files), *argv[3:]]
 
 
@@ -70,7 +74,8 @@ def locust_env(load: LoadConfig, samples_dir: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "GAUNTLET_SAMPLES_DIR": str(samples_dir),
-        "GAUNTLET_WORKERS": str(load.workers),
+        # the open model's interleave: worker i of N takes slots i, i+N, ...
+        "GAUNTLET_WORKERS": str(load.remote_workers or load.workers),
         "GAUNTLET_SAMPLE_MODE": load.samples,
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join(
@@ -88,6 +93,9 @@ def locust_env(load: LoadConfig, samples_dir: Path) -> dict[str, str]:
             else [[load.duration_s, load.rate]]
         )
         env["GAUNTLET_RATE_STAGES"] = json.dumps(stages)
+    if load.remote_workers:
+        env[remote.ENV_REMOTE_WORKERS] = str(load.remote_workers)
+        env[remote.ENV_FINAL_WAIT_S] = f"{remote.FINAL_WAIT_S:g}"
     return env
 
 
@@ -121,12 +129,14 @@ class LoadRun:
             cwd=REPO_ROOT,
             log_path=self.run_dir / "logs" / "locust.log",
             stop_signal=2,  # SIGINT: Locust stops users and writes its stats
-            stop_timeout_s=15,
+            # a master also waits for its remote workers' last chunks (bounded)
+            stop_timeout_s=15 + (remote.FINAL_WAIT_S if self.load.remote_workers else 0),
         ).start()
         self._started = time.monotonic()
         if self.timeline:
             self.timeline.emit("load.started", model=self.load.model,
-                               duration_s=self.load.total_duration_s, workers=self.load.workers)
+                               duration_s=self.load.total_duration_s, workers=self.load.workers,
+                               remote_workers=self.load.remote_workers)
         return self
 
     def __enter__(self) -> LoadRun:
@@ -161,6 +171,8 @@ class LoadRun:
     def wait(self, on_tick: Callable[[LoadRun], None] | None = None) -> LoadResult:
         assert self._proc is not None, "start() first"
         bound = self.load.total_duration_s + 60.0 + 10.0 * self.load.workers
+        if self.load.remote_workers:  # the wait for them, then for their last chunks
+            bound += self.load.remote_wait_s + remote.FINAL_WAIT_S
         while self._proc.alive():
             cleanup.check()  # a Ctrl-C/SIGTERM is noticed here, within one 0.5 s poll
             if self.elapsed_s() > bound:
@@ -173,10 +185,48 @@ class LoadRun:
             self._proc.wait(timeout_s=0.5)
         code = self._proc.returncode
         if code not in (0, None) and not self._stopped_early:
+            self._check_remote_arrived()
             raise InfrastructureError(
                 f"Locust exited with code {code}", logs=self._proc.tail(30),
                 hint=f"see {self._proc.log_path}")
-        return self.finish()
+        result = self.finish()
+        self._check_remote_complete()
+        return result
+
+    def _check_remote_arrived(self) -> None:
+        """Locust gave up waiting for its remote workers (``--expect-workers-max-wait``): say
+        how many came, where they were awaited, and how to start them."""
+        load = self.load
+        if not load.remote_workers:
+            return
+        seen = remote.read_status(self.samples_dir).get("seen", [])
+        if len(seen) >= load.remote_workers:
+            return
+        assert self._proc is not None
+        address = f"{load.master_bind_host}:{load.master_bind_port}"
+        raise InfrastructureError(
+            f"remote workers: {len(seen)} of {load.remote_workers} connected to the Locust "
+            f"master on {address} within {load.remote_wait_s:g} s (load.remote_wait_s); "
+            "no load was sent",
+            logs=self._proc.tail(10),
+            hint=f"start them with `gauntlet worker --master HOST:{load.master_bind_port}`, "
+                 f"where HOST reaches this machine; the master listens on {address}")
+
+    def _check_remote_complete(self) -> None:
+        """Every remote worker's last chunk arrived, or the run fails: a verdict on part of
+        the samples would judge a load that was not the one sent."""
+        if not self.load.remote_workers:
+            return
+        status = remote.read_status(self.samples_dir)
+        problems = remote.incomplete(status)
+        if self.timeline:
+            self.timeline.emit("load.remote_workers", seen=len(status.get("seen", [])),
+                               problems=problems, waited_s=status.get("waited_s"))
+        if problems:
+            raise InfrastructureError(
+                f"remote workers: samples incomplete ({'; '.join(problems)})",
+                hint=f"the master waited {status.get('waited_s')} s for their last chunks; "
+                     f"see {self.samples_dir / remote.STATUS_FILE}")
 
     def finish(self) -> LoadResult:
         """Merge samples and generator stats; also used after an interrupted run."""

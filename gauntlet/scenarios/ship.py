@@ -1,0 +1,277 @@
+"""Remote workers' samples, shipped to the master over Locust's own channel (loaded inside
+Locust; never import this from the harness).
+
+A remote worker (``gauntlet worker --master HOST:PORT``) runs on another machine, so its
+capture (:mod:`gauntlet.scenarios.capture`, unchanged) writes into a local directory, and this
+module forwards what it wrote to the master as Locust custom messages; the master writes each
+worker's files into the run's raw sample dir as ``samples-<node>-<pid>.csv`` /
+``hdr-<node>-<pid>.jsonl`` / ``generator-<node>-<pid>.json``, where the harness' merge reads them
+like any local worker's. The protocol is described in :mod:`gauntlet.scenarios.remote`.
+
+Roles, chosen at Locust's ``init`` from the environment, so that this module is inert
+everywhere else (a local run, ``--processes`` workers):
+
+* the **master** of a run with ``$GAUNTLET_REMOTE_WORKERS`` answers settings requests, writes
+  the chunks it receives, and at ``test_stop`` asks every worker for its last chunk and waits
+  for them, bounded;
+* a **worker** with ``$GAUNTLET_SHIP=1`` gets the run's settings before anything is imported
+  (:func:`receive_settings`), ships complete lines every 0.5 s, and on the master's request —
+  or when it is itself stopped — stops its users, ships the rest and says it is done.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import gevent
+from gevent.lock import BoundedSemaphore
+from locust import events
+from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
+
+from gauntlet.scenarios.remote import (
+    CHUNK_MSG,
+    DONE_MSG,
+    ENV_CONNECT_TIMEOUT_S,
+    ENV_FINAL_WAIT_S,
+    ENV_MASTER,
+    ENV_REMOTE_WORKERS,
+    ENV_SHIP,
+    FINAL_WAIT_S,
+    FINISH_MSG,
+    SETTINGS_MSG,
+    SHIP_EVERY_S,
+    STATUS_FILE,
+    LineTail,
+    ReceivedFile,
+    parse_master,
+    remote_name,
+    settings_for_workers,
+)
+
+logger = logging.getLogger("gauntlet.ship")
+_roles: list[Any] = []  # the one role of this process, kept alive for Locust's lifetime
+
+
+def receive_settings() -> None:
+    """A shipping worker: take the master's ``GAUNTLET_*`` settings into ``os.environ``.
+
+    Called by ``_locust_main`` before the capture and the locustfiles are imported, since they
+    read these at import. Asks through a throw-away client, once a second until the master
+    answers (the worker may start first), as Locust's own ``-f -`` download does; gives up
+    after ``$GAUNTLET_CONNECT_TIMEOUT_S`` with exit 1.
+    """
+    if os.environ.get(ENV_SHIP) != "1":
+        return
+    from locust.rpc import Message, rpc
+
+    host, port = parse_master(os.environ[ENV_MASTER])
+    timeout_s = float(os.environ.get(ENV_CONNECT_TIMEOUT_S) or 300)
+    client_id = f"{socket.gethostname()}_gauntlet_settings_{uuid4().hex}"
+    client = rpc.Client(host, port, client_id)
+
+    def ask() -> None:
+        while True:
+            client.send(Message(SETTINGS_MSG, None, client_id))
+            gevent.sleep(1)
+
+    asker = gevent.spawn(ask)
+    try:
+        msg = gevent.spawn(client.recv).get(timeout=timeout_s)
+    except gevent.Timeout:
+        sys.stderr.write(f"gauntlet worker: no answer from the master at {host}:{port} within "
+                         f"{timeout_s:g} s\n")
+        sys.exit(1)
+    finally:
+        asker.kill()
+        client.close(linger=0)
+    env = dict(msg.data.get("env", {})) if isinstance(msg.data, dict) else {}
+    os.environ.update({k: str(v) for k, v in env.items()})
+
+
+class _Master:
+    """Writes the remote workers' files into the run's raw dir and waits for their last ones."""
+
+    def __init__(self, environment: Any, directory: Path, expected: int) -> None:
+        self.environment = environment
+        self.directory = directory
+        self.expected = expected
+        self.seen: list[str] = []
+        self.done: dict[str, dict[str, Any]] = {}
+        self.received: dict[tuple[str, str], ReceivedFile] = {}
+        self.waited_s: float | None = None
+        runner = environment.runner
+        runner.register_message(SETTINGS_MSG, self.on_settings)
+        runner.register_message(CHUNK_MSG, self.on_chunk)
+        runner.register_message(DONE_MSG, self.on_done)
+        environment.events.worker_connect.add_listener(self.on_connect)
+        environment.events.test_stop.add_listener(self.on_test_stop)
+        self.write_status()
+
+    def _see(self, node: str) -> None:
+        if node not in self.seen:
+            self.seen.append(node)
+            self.write_status()
+
+    def on_connect(self, client_id: str, **_: Any) -> None:
+        self._see(client_id)
+
+    def on_settings(self, environment: Any, msg: Any, **_: Any) -> None:
+        environment.runner.send_message(
+            SETTINGS_MSG, {"env": settings_for_workers(os.environ)}, client_id=msg.node_id)
+
+    def on_chunk(self, environment: Any, msg: Any, **_: Any) -> None:
+        node, data = str(msg.node_id), msg.data
+        self._see(node)
+        name = remote_name(node, str(data.get("file", "")))
+        payload = data.get("data", b"")
+        if name is None or not isinstance(payload, bytes):
+            logger.warning("gauntlet: ignored a chunk named %r from %s", data.get("file"), node)
+            return
+        path = self.directory / name
+        if data.get("whole"):  # generator figures: the file as it is now
+            path.write_bytes(payload)
+            return
+        record = self.received.setdefault((node, str(data["file"])), ReceivedFile())
+        if record.accept(int(data.get("offset", -1)), len(payload)):
+            with path.open("ab") as fh:
+                fh.write(payload)
+
+    def on_done(self, environment: Any, msg: Any, **_: Any) -> None:
+        node = str(msg.node_id)
+        self._see(node)
+        sizes = {str(k): int(v) for k, v in dict(msg.data.get("sizes", {})).items()}
+        missing, faults = {}, {}
+        for name, size in sizes.items():
+            record = self.received.get((node, name), ReceivedFile())
+            if record.size != size:
+                missing[name] = size - record.size
+            if record.faults:
+                faults[name] = record.faults
+        self.done[node] = {"sizes": sizes, "missing": missing, "faults": faults}
+        self.write_status()
+
+    def on_test_stop(self, environment: Any, **_: Any) -> None:
+        """Ask every worker for its last chunk; wait for all, at most the final bound.
+
+        Runs inside ``MasterRunner.quit`` before Locust tells the workers to quit, so they are
+        still connected. Blocking is safe off Locust's receiving greenlet (run-time limit,
+        SIGINT/SIGTERM); on it (the last worker quit by itself) nothing could arrive while we
+        waited, so the status says so instead.
+        """
+        runner = environment.runner
+        runner.send_message(FINISH_MSG)
+        bound_s = float(os.environ.get(ENV_FINAL_WAIT_S) or FINAL_WAIT_S)
+        started = time.monotonic()
+        if gevent.getcurrent() not in runner.greenlet:
+            while set(self.seen) - set(self.done) and time.monotonic() - started < bound_s:
+                gevent.sleep(0.05)
+        self.waited_s = round(time.monotonic() - started, 3)
+        self.write_status()
+
+    def write_status(self) -> None:
+        status = {"expected": self.expected, "seen": self.seen, "done": self.done,
+                  "waited_s": self.waited_s}
+        tmp = self.directory / f".{STATUS_FILE}.tmp"
+        tmp.write_text(json.dumps(status, indent=1))
+        tmp.replace(self.directory / STATUS_FILE)
+
+
+class _Worker:
+    """Ships this worker's capture files to the master, and the rest when the test ends."""
+
+    def __init__(self, environment: Any, directory: Path) -> None:
+        self.environment = environment
+        self.directory = directory
+        self.tails: dict[str, LineTail] = {}
+        self.finished = False
+        self.lock = BoundedSemaphore()
+        self.cpu_at_start: tuple[float, float] | None = None
+        runner = environment.runner
+        runner.register_message(FINISH_MSG, self.on_finish, concurrent=True)
+        environment.events.test_start.add_listener(self.on_test_start)
+        # added after the runner's own quitting listener, and quitting fires in reverse: the
+        # last chunk goes before the runner tells the master it quits
+        environment.events.quitting.add_listener(self.on_quitting)
+        self.loop = gevent.spawn(self.ship_loop)
+
+    def on_test_start(self, **_: Any) -> None:
+        self.cpu_at_start = (_cpu_s(), time.monotonic())
+
+    def ship_loop(self) -> None:
+        while not self.finished:
+            gevent.sleep(SHIP_EVERY_S)
+            with self.lock:
+                if not self.finished:
+                    self.ship(final=False)
+
+    def ship(self, final: bool) -> None:
+        runner = self.environment.runner
+        files = sorted([*self.directory.glob("samples-*.csv"), *self.directory.glob("hdr-*.jsonl")])
+        for path in files:
+            tail = self.tails.setdefault(path.name, LineTail(path))
+            for offset, data in tail.take(final=final):
+                runner.send_message(CHUNK_MSG, {"file": path.name, "offset": offset, "data": data})
+
+    def on_finish(self, environment: Any, **_: Any) -> None:
+        self.finish()
+
+    def on_quitting(self, **_: Any) -> None:
+        self.finish()
+
+    def finish(self) -> None:
+        """Stop the users (the capture flushes and writes its generator figures at
+        ``test_stop``), ship the rest and the figures, then say done with every file's size."""
+        with self.lock:
+            if self.finished:
+                return
+            runner = self.environment.runner
+            if runner.state != STATE_STOPPED:
+                runner.stop()
+            self.ship(final=True)
+            for path in sorted(self.directory.glob("generator-*.json")):
+                runner.send_message(CHUNK_MSG, {"file": path.name, "whole": True,
+                                                "data": self.generator_figures(path)})
+            runner.send_message(DONE_MSG, {
+                "sizes": {name: tail.offset for name, tail in self.tails.items()}})
+            self.finished = True
+
+    def generator_figures(self, path: Path) -> bytes:
+        """The capture's generator figures, with CPU over the test instead of the process'
+        life (a remote worker may have waited long for its master) and the node named."""
+        try:
+            stats: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError):
+            stats = {}
+        stats["node"] = getattr(self.environment.runner, "client_id", "")
+        stats["remote"] = True
+        if self.cpu_at_start is not None:
+            cpu_s, at = self.cpu_at_start
+            used = _cpu_s() - cpu_s
+            if used >= 0:
+                stats["cpu_percent"] = 100.0 * used / max(time.monotonic() - at, 1e-3)
+        return json.dumps(stats).encode()
+
+
+def _cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+@events.init.add_listener
+def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
+    directory = os.environ.get("GAUNTLET_SAMPLES_DIR")
+    runner = runner or environment.runner
+    if not directory:
+        return
+    if isinstance(runner, MasterRunner) and int(os.environ.get(ENV_REMOTE_WORKERS) or 0) > 0:
+        _roles.append(_Master(environment, Path(directory), int(os.environ[ENV_REMOTE_WORKERS])))
+    elif isinstance(runner, WorkerRunner) and os.environ.get(ENV_SHIP) == "1":
+        _roles.append(_Worker(environment, Path(directory)))

@@ -1,0 +1,164 @@
+"""Remote Locust workers end to end: `gauntlet run` with `load.remote_workers` as the master,
+`gauntlet worker` processes started separately (here on loopback), against a static server.
+
+The target is Python's own static file server: what is tested is the way samples travel from
+the workers to the run dir, not a service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from gauntlet.net import can_connect, free_ports
+from tests.e2e.conftest import GAUNTLET, ROOT
+
+STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
+ENV = {**os.environ, "COLUMNS": "200"}
+
+
+@pytest.fixture
+def static_url(tmp_path: Path) -> Iterator[str]:
+    """``http.server`` on a free loopback port, serving ``/hello.txt``; stopped after."""
+    www = tmp_path / "www"
+    www.mkdir()
+    (www / "hello.txt").write_text("hello\n")
+    (port,) = free_ports(1)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+         "--directory", str(www)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while not can_connect("127.0.0.1", port):
+            assert server.poll() is None and time.monotonic() < deadline, "static server down"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(server)
+
+
+def _suite(tmp_path: Path, url: str, master_port: int, wait_s: float) -> Path:
+    path = tmp_path / "suite.toml"
+    path.write_text(f"""
+name = "remote-workers"
+[stack]
+backend = "external"
+base_url = "{url}"
+[load]
+scenario = "{STATIC}"
+users = 4
+duration_s = 4
+remote_workers = 2
+master_bind_port = {master_port}
+remote_wait_s = {wait_s}
+[slo]
+error_rate = 0.01
+""")
+    return path
+
+
+def _start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*GAUNTLET, *args], cwd=ROOT, env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """SIGINT, a bounded wait, then SIGKILL: a failed test leaves nothing running."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=45)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def _locust_count(run_dir: Path) -> int:
+    """Locust's own request count (the master's Aggregated row): the cross-check."""
+    with (run_dir / "locust_stats.csv").open() as fh:
+        row = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
+    return int(row["Request Count"])
+
+
+def _run_dir(stdout: str) -> Path:
+    return Path(stdout.split("run dir: ")[1].split()[0])
+
+
+def test_two_remote_workers_ship_every_sample_to_the_run_dir(tmp_path: Path,
+                                                             static_url: str) -> None:
+    (master_port,) = free_ports(1)
+    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120)),
+                 "--output", str(tmp_path / "runs"))
+    workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
+    try:
+        stdout, stderr = run.communicate(timeout=240)
+        finished = [w.communicate(timeout=60) for w in workers]
+    finally:
+        for proc in (run, *workers):
+            _stop(proc)
+    print(stdout)  # the run's figures, as a user sees them
+    assert run.returncode == 0, stdout + stderr
+    for worker, (out, err) in zip(workers, finished, strict=True):
+        assert worker.returncode == 0, out + err
+        assert "the master ended the test" in out
+    assert "p50" in stdout and "p99" in stdout and "PASS" in stdout
+
+    run_dir = _run_dir(stdout)
+    samples = pd.read_parquet(run_dir / "samples.parquet")
+    assert samples["worker"].nunique() == 2, samples["worker"].value_counts()
+    assert len(samples) == _locust_count(run_dir) > 0  # every request, and no more
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["overall"]["count"] == len(samples)
+
+    status = json.loads((run_dir / "raw" / "remote-workers.json").read_text())
+    assert len(status["seen"]) == 2 and set(status["done"]) == set(status["seen"])
+    assert all(not d["missing"] and not d["faults"] for d in status["done"].values())
+    generators = [json.loads(p.read_text()) for p in (run_dir / "raw").glob("generator-*.json")]
+    assert len(generators) == 2 and all(g["remote"] for g in generators)
+    assert {g["node"] for g in generators} == set(status["seen"])
+    assert summary["generator"]["processes"] >= 2  # the remote workers are counted
+
+
+def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_url: str) -> None:
+    """Only one of two workers comes: exit 3 with a message naming the wait, nothing left."""
+    (master_port,) = free_ports(1)
+    lone = _start("worker", "--master", f"127.0.0.1:{master_port}")
+    run = _start("run", str(_suite(tmp_path, static_url, master_port, 3)),
+                 "--output", str(tmp_path / "runs"))
+    seen: set[int] = set()
+    try:
+        owner = psutil.Process(run.pid)
+        while run.poll() is None:  # every process the run starts, while it runs
+            with contextlib.suppress(psutil.Error):
+                seen |= {p.pid for p in owner.children(recursive=True)}
+            time.sleep(0.1)
+        stdout, stderr = run.communicate(timeout=60)
+        lone_out, lone_err = lone.communicate(timeout=60)
+    finally:
+        for proc in (run, lone):
+            _stop(proc)
+    assert run.returncode == 3, stdout + stderr
+    assert "remote workers: 1 of 2 connected" in stderr, stderr
+    assert "load.remote_wait_s" in stderr
+    assert seen, "the run should have started Locust"
+    alive = [pid for pid in seen if psutil.pid_exists(pid)
+             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    assert alive == [], alive
+    # the worker that did come was told to quit by the master
+    assert lone.returncode == 0, lone_out + lone_err
+    with socket.socket() as probe:  # the master's port is free again
+        probe.bind(("127.0.0.1", master_port))
