@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the local backend and the tests need, on a fresh Debian 12:
-# apt packages (PostgreSQL, Redis, wrk), Toxiproxy built with Go (it is in no package registry),
-# and the project's virtualenv in .venv. Safe to run again: each step checks before it acts.
+# apt packages (PostgreSQL, Redis, wrk, nginx for the optional gateway), Toxiproxy built with Go
+# (it is in no package registry), and the project's virtualenv in .venv. Safe to run again: each
+# step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,15 +18,18 @@ command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
+# the reference stack's gateway (stack/gateway): Debian's nginx has realip, limit_req, limit_conn
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing apt packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
     # Debian starts the packaged services; gauntlet runs private instances and wants the ports quiet.
-    $SUDO systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now redis-server postgresql nginx >/dev/null 2>&1 || true
     $SUDO service redis-server stop >/dev/null 2>&1 || true
     $SUDO service postgresql stop >/dev/null 2>&1 || true
+    $SUDO service nginx stop >/dev/null 2>&1 || true
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

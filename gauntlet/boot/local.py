@@ -312,6 +312,9 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
         for name in order:
             spec = contract.services[name]
             values = _template_values(contract, ports, name, secret)
+            workdir = tmp / "work" / name  # {workdir}: the service's own, gone with the boot
+            workdir.mkdir(parents=True)
+            values["workdir"] = str(workdir)
             env = {**os.environ, "PYTHONUNBUFFERED": "1", **contract.render_env(name),
                    **{k: fill(v, values) for k, v in spec.local_env.items()}}
             if name == main:

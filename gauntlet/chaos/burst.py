@@ -10,13 +10,19 @@ dir has one kind of samples whatever sent them.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import json
+import ssl
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
+from urllib.parse import urlsplit
 
+import h11
 import httpx
 
 from gauntlet.contract import Contract, Request
@@ -31,6 +37,14 @@ def client_address(n: int) -> str:
     """RFC 2544 benchmarking addresses (198.18.0.0/15), as a header value only — never a
     target."""
     return f"198.19.{(n >> 8) & 0xFF}.{n & 0xFF}"
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None
 
 
 class BurstRecorder:
@@ -82,32 +96,130 @@ class BurstClient:
         response.raise_for_status()
         self.headers[auth.header] = f"{auth.scheme}{dig(response.json(), auth.token)}"
 
-    async def send(self, name: str, request: Request, *, phase: str, seq: int
-                   ) -> httpx.Response | None:
+    def prepare(self, request: Request) -> _Prepared | None:
+        """The request as this client sends it (templates filled, its headers); None for a
+        request that needs an earlier write's id, which a burst never sends."""
         fields = {"client": self.key, "token": uuid.uuid4().hex}
         if "{id}" in request.path:
-            return None  # a burst sends no request that needs an earlier write's id
+            return None
         headers = dict(self.headers)
         if not request.auth and self.contract.traffic.auth:
             headers.pop(self.contract.traffic.auth.header, None)
         headers.update(fill(request.headers, fields))
         body = fill(request.json_body, fields)
-        return await self._record(request.method, fill(request.path, fields), name, phase, seq,
-                                  headers, body)
+        return _Prepared(request.method, fill(request.path, fields), headers,
+                         None if body is None else json.dumps(body).encode())
+
+    async def send(self, name: str, request: Request, *, phase: str, seq: int
+                   ) -> httpx.Response | None:
+        prepared = self.prepare(request)
+        if prepared is None:
+            return None
+        return await self._record(prepared.method, prepared.path, name, phase, seq,
+                                  prepared.headers, prepared.body)
+
+    async def send_at_once(self, name: str, request: Request, *, phase: str, count: int,
+                           timeout_s: float = 10.0) -> list[int]:
+        """``count`` copies of the request arriving together: a connection each is opened
+        first, then every request is written in one pass with nothing awaited in between, and
+        each sample starts when its bytes were handed to the socket — so the samples say when
+        the requests left, not when a busy client got round to them. Returns the statuses (0:
+        no answer)."""
+        prepared = [self.prepare(request) for _ in range(count)]
+        if any(p is None for p in prepared):
+            return []
+        url = urlsplit(str(self.http.base_url))
+        tls = ssl.create_default_context() if url.scheme == "https" else None
+        port = url.port or (443 if tls else 80)
+        opened = await asyncio.gather(
+            *(asyncio.wait_for(asyncio.open_connection(url.hostname, port, ssl=tls),
+                               timeout_s) for _ in prepared),
+            return_exceptions=True)
+        host = url.netloc
+        base = url.path.rstrip("/")
+        wire: list[tuple[h11.Connection, float, float] | None] = []
+        for p, conn in zip(prepared, opened, strict=True):
+            assert p is not None
+            if isinstance(conn, BaseException):
+                wire.append(None)
+                continue
+            machine = h11.Connection(h11.CLIENT)
+            fields = [("Host", host), ("Connection", "close"), *p.headers.items()]
+            if p.body is not None:
+                fields += [("Content-Type", "application/json"),
+                           ("Content-Length", str(len(p.body)))]
+            data = machine.send(h11.Request(method=p.method, target=base + p.path,
+                                            headers=fields))
+            if p.body is not None:
+                data += machine.send(h11.Data(data=p.body))
+            data += machine.send(h11.EndOfMessage())
+            conn[1].write(data)  # the transport sends at once: no await between writes
+            wire.append((machine, time.time(), time.perf_counter()))
+        answers = await asyncio.gather(
+            *(self._answer(w, c, timeout_s) for w, c in zip(wire, opened, strict=True)))
+        statuses: list[int] = []
+        for seq, (p, sent, (status, error, size, headers, done)) in enumerate(
+                zip(prepared, wire, answers, strict=True), start=1):
+            assert p is not None
+            t_start = sent[1] if sent else time.time()
+            latency_ms = (done - sent[2]) * 1000.0 if sent else 0.0
+            self.recorder.record(p.method, name, t_start, latency_ms, status, error, size,
+                                 client=self.key, phase=phase, seq=seq,
+                                 response_headers=headers)
+            statuses.append(status)
+        return statuses
+
+    @staticmethod
+    async def _answer(sent: tuple[h11.Connection, float, float] | None,
+                      conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | BaseException,
+                      timeout_s: float) -> tuple[int, str, int, httpx.Headers | None, float]:
+        """Read one answer: status, error class, body size, headers, when it was complete."""
+        if sent is None or isinstance(conn, BaseException):
+            return 0, "connect", 0, None, time.perf_counter()
+        machine = sent[0]
+        reader, writer = conn
+        status, size, headers, error = 0, 0, None, ""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    event = machine.next_event()
+                    if event is h11.NEED_DATA:
+                        machine.receive_data(await reader.read(65536))
+                    elif isinstance(event, h11.Response):
+                        status = event.status_code
+                        headers = httpx.Headers([(k.decode("latin-1"), v.decode("latin-1"))
+                                                 for k, v in event.headers])
+                    elif isinstance(event, h11.Data):
+                        size += len(event.data)
+                    elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                        break
+        except TimeoutError:
+            error = "timeout"
+        except (h11.ProtocolError, OSError):
+            error = "reset"
+        done = time.perf_counter()
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+        if status and not error:
+            error = "http" if status >= 400 else ""
+        elif error:
+            status = 0
+        return status, error, size, headers, done
 
     async def get(self, path: str, *, phase: str, seq: int) -> httpx.Response | None:
         return await self._record("GET", path, f"GET {path}", phase, seq, self.headers, None)
 
     async def _record(self, method: str, path: str, name: str, phase: str, seq: int,
-                      headers: dict[str, str], body: Any) -> httpx.Response | None:
+                      headers: dict[str, str], content: bytes | None
+                      ) -> httpx.Response | None:
         started = time.time()
         t0 = time.perf_counter()
         status, error, size = 0, "", 0
         response: httpx.Response | None = None
         try:
-            content = None if body is None else json.dumps(body).encode()
-            sent_headers = headers if body is None else {**headers,
-                                                         "content-type": "application/json"}
+            sent_headers = headers if content is None else {**headers,
+                                                            "content-type": "application/json"}
             response = await self.http.request(method, path, headers=sent_headers,
                                                content=content)
             status, size = response.status_code, len(response.content)

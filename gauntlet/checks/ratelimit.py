@@ -8,7 +8,16 @@ more after the window) and ``store_down`` (a burst with the limiter's store unre
 phase) and ``header:<retry-after>``.
 
 Every verdict names the evidence it needs and is inconclusive without it: isolation, exemption,
-readmission and fail-open are only exercised once the limiter was seen limiting. A limiter
+readmission and fail-open are only exercised once the limiter was seen limiting.
+
+A leaky bucket (``algorithm = "leaky_bucket"``, nginx's ``limit_req``) has no count to be cut
+at: it admits ``burst + 1`` at once and then ``rate`` per second, so what a key may get depends
+on when its requests *arrived*. Each request arrived at the limiter somewhere between being sent
+and being answered; the verdict holds the limiter to both sides of the bucket over those
+intervals — never more admitted within any span than ``burst + 1 + rate·span`` (a request is
+taken to arrive within ``DELIVERY_S`` of being sent, if its answer came later), and never a
+refusal before ``burst + rate·span`` were admitted since the bucket was last empty (judged on the
+answer times alone). A limiter
 keyed on nothing (``key = "none"``) is one global budget: its first rejection is counted across
 all clients in start order, and "other keys unaffected" does not apply.
 
@@ -96,10 +105,17 @@ def _rank(df: pd.DataFrame) -> pd.Series:
 
 
 SLOW_BURST = 0.8  # of the window: a key slower than this to pass its limit was not bursting
+# leaky bucket: a request is taken to reach the limiter within this long of being sent (or by
+# its answer, if that came sooner) — loopback delivery; only the upper bound relies on it
+DELIVERY_S = 0.5
+# leaky bucket: the limiter's clock may lag by one turn of its event loop (nginx caches the time)
+CLOCK_SLACK_S = 0.02
 
 
 def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
                     tolerance: int) -> Verdict:
+    if claim.algorithm == "leaky_bucket":
+        return _leaky_at_limit(scope, claim, burst, tolerance)
     what = f"first {claim.status} at the limit"
     expected = claim.count + 1
     band = f"{expected} ± {tolerance}"
@@ -151,6 +167,97 @@ def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
         keys += f" ({len(slow)} more too slow to fill a window, not judged)"
     return scope.judge(what, True, f"{keys} got the first {claim.status} at request {spread} "
                        f"(expected {band}; {per})", spread, band, evidence=evidence)
+
+
+def most_admitted(start_s: np.ndarray, arrived_by_s: np.ndarray, rate_per_s: float
+                  ) -> tuple[float, int, float]:
+    """The leaky bucket's upper side: over every span [a, b], the admitted requests that surely
+    arrived within it (sent at or after ``a``, arrived by ``b``) less ``rate·(b - a)``; the
+    largest such excess, with its count and span. A bucket of burst ``B`` keeps it ≤ ``B + 1``."""
+    best = (float("-inf"), 0, 0.0)
+    for a in np.unique(start_s):
+        ends = np.sort(arrived_by_s[start_s >= a])
+        excess = np.arange(1, len(ends) + 1) - rate_per_s * (ends - a)
+        i = int(np.argmax(excess))
+        if excess[i] > best[0]:
+            best = (float(excess[i]), i + 1, float(ends[i] - a))
+    return best
+
+
+def fewest_before(start_s: np.ndarray, end_s: np.ndarray, refused_start_s: float,
+                  refused_end_s: float, rate_per_s: float) -> tuple[float, int, float]:
+    """The leaky bucket's lower side, for one refusal: the bucket was full when it arrived, so
+    since it was last empty at some τ the admitted requests that *may* have arrived in between
+    (sent before the refusal was answered, answered after τ) less ``rate·(refusal - τ)`` exceed
+    ``burst - 1``. Returns the largest such margin over τ, with its count and span — below
+    ``burst - 1``, the refusal came before the bucket could have been full."""
+    maybe = start_s < refused_end_s
+    ends = np.sort(end_s[maybe])
+    taus = np.append(ends[ends <= refused_start_s], refused_start_s)
+    counts = len(ends) - np.searchsorted(ends, taus, side="left")
+    margin = counts - rate_per_s * np.maximum(0.0, refused_start_s - taus)
+    i = int(np.argmax(margin))
+    return float(margin[i]), int(counts[i]), float(max(0.0, refused_start_s - taus[i]))
+
+
+def _leaky_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
+                    tolerance: int) -> Verdict:
+    what = f"first {claim.status} at the limit"
+    rate, b = claim.rate_per_s, claim.burst
+    bucket = f"{rate:g}/s with burst {b}"
+    band = f"{b + 1} + {rate:g}/s x span ± {tolerance}"
+    evidence = (f"a burst per client faster than {bucket}, each request's arrival bounded by "
+                "its sending and its answer")
+    answered = burst[burst["status"].to_numpy() > 0]
+    if answered.empty:
+        return scope.missing(what, "no burst request was answered: the limit was not "
+                             "exercised", band, evidence=evidence)
+    slack = tolerance + rate * CLOCK_SLACK_S
+    limited_keys: dict[str, int] = {}
+    outpaced: list[tuple[str, float, int, float]] = []  # a key's largest excess, undecided
+    for key, rows in answered.groupby("_client", sort=True):
+        start = rows["t_start_s"].to_numpy(dtype="float64")
+        end = start + rows["latency_ms"].to_numpy(dtype="float64") / 1000.0
+        admitted = ~rows["_limited"].to_numpy(dtype=bool)
+        s_in, e_in = start[admitted], end[admitted]
+        if admitted.any():
+            over, n, span = most_admitted(s_in, np.minimum(e_in, s_in + DELIVERY_S), rate)
+            if over > b + 1 + slack:
+                return scope.judge(
+                    what, False,
+                    f"key {key}: {n} requests admitted within {span:.3f} s (each between its "
+                    f"sending and its answer, at most {DELIVERY_S:g} s after sending); "
+                    f"{bucket} admits at most {b + 1} + {rate * span:.1f} = "
+                    f"{b + 1 + rate * span:.0f}"
+                    + ("" if (~admitted).any() else f" — never answered {claim.status}"),
+                    n, band, evidence=evidence)
+            outpaced.append((str(key), over, n, span))
+        for r in np.flatnonzero(~admitted):
+            margin, n, span = fewest_before(s_in, e_in, float(start[r]), float(end[r]), rate)
+            if margin <= b - 1 - slack:
+                return scope.judge(
+                    what, False,
+                    f"key {key}: answered {claim.status} with at most {n} requests admitted "
+                    f"in the {span:.3f} s before; {bucket} refuses only once more than "
+                    f"{b - 1} + {rate * span:.1f} were admitted since it was last empty",
+                    n, band, evidence=evidence)
+        if (~admitted).any():
+            limited_keys[str(key)] = int(admitted.sum())
+    if not limited_keys:
+        key, over, n, span = max(outpaced, key=lambda o: o[1]) if outpaced else ("-", 0, 0, 0)
+        return scope.missing(
+            what, f"never answered {claim.status}, and the burst never outpaced {bucket}: at "
+            f"most {n} requests surely arrived within {span:.3f} s (key {key}), within what the "
+            "bucket admits — the limit was not exercised", band, evidence=evidence)
+    counts = sorted(limited_keys.values())
+    spread = f"{counts[0]}..{counts[-1]}" if counts[0] != counts[-1] else str(counts[0])
+    sent = int(answered.groupby("_client").size().max())
+    return scope.judge(
+        what, True,
+        f"all {len(limited_keys)} limited keys within the bucket: {spread} of up to {sent} "
+        f"requests admitted, the rest answered {claim.status} ({bucket}: {b + 1} at once, then "
+        f"{rate:g}/s; never more within any span, never refused before the bucket could be "
+        "full)", spread, band, evidence=evidence)
 
 
 def retry_after_s(value: str, answered_at_s: float) -> float:

@@ -1,12 +1,20 @@
 """Rate limits under concurrency: many clients with distinct keys burst past the claimed limit
 at once; each must be cut at its own count, with a Retry-After, without touching anyone else;
 exempt paths stay open; after the window the key is admitted again; with the limiter's store
-down it fails open (or closed) as claimed."""
+down it fails open (or closed) as claimed.
+
+A window limit is cut at a count, so each key sends its burst one request after another and the
+verdict reads the position of its first refusal. A leaky bucket (nginx ``limit_req``) is cut by
+arrival *rate*: a key sending one request at a time is never faster than the service behind the
+limiter answers, which may well be slower than the claimed rate. So each key sends its whole
+burst at once — ``burst + 1`` plus what the rate drains while the burst is sent and delivered —
+and the verdict bounds what was admitted by when each request could have arrived."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from typing import Any
 
@@ -16,12 +24,27 @@ from pydantic import Field
 from gauntlet.chaos.burst import BurstClient, BurstRecorder
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.checks.ratelimit import ratelimit_verdicts
+from gauntlet.checks.ratelimit import DELIVERY_S, ratelimit_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import Contract, RateLimitClaim
 from gauntlet.samples import merge_raw
 
 BURST_REQUESTS = 300  # all keys together, so the burst fits in one window on a small machine
+MAX_PER_KEY = 200
+# leaky bucket: all keys' requests in flight at once; and how long sending a key's burst may take
+LEAKY_BURST_REQUESTS = 240
+LEAKY_SEND_S = 0.3
+LEAKY_EXEMPT_ROUNDS = 10
+
+
+def burst_size(claim: RateLimitClaim, extra: int) -> int:
+    """Requests per key: past the count of a window; for a leaky bucket, past ``burst + 1`` by
+    what the rate drains while the burst is sent and delivered, so a limiter that is not there
+    is seen admitting more than any bucket of the claim could."""
+    if claim.algorithm == "leaky_bucket":
+        return claim.burst + 1 + math.ceil(claim.rate_per_s * (LEAKY_SEND_S + DELIVERY_S)) \
+            + extra
+    return claim.count + extra
 
 
 class RateLimitParams(Params):
@@ -57,9 +80,15 @@ class RateLimitExperiment(Experiment):
 
     def unverifiable(self, target: Any, stack: Any) -> str | None:
         claim: RateLimitClaim = target
-        if claim.count > 200:
+        if claim.algorithm == "leaky_bucket":
+            size = burst_size(claim, 0)
+            if size > MAX_PER_KEY:
+                return (f"limit {claim.limit} with burst {claim.burst}: a burst of {size} "
+                        f"requests per key is beyond this experiment (at most {MAX_PER_KEY})")
+            return None
+        if claim.count > MAX_PER_KEY:
             return (f"limit {claim.limit}: a burst past {claim.count} requests per key is "
-                    "beyond this experiment (at most 200)")
+                    f"beyond this experiment (at most {MAX_PER_KEY})")
         return None
 
     def run(self, ctx: Context) -> None:
@@ -71,11 +100,14 @@ class RateLimitExperiment(Experiment):
         claim: RateLimitClaim = ctx.claim
         name = claim.requests[0]
         request = ctx.contract.traffic.requests[name]
-        count, window_s = claim.count, claim.window_s
+        window_s = claim.window_s
+        leaky = claim.algorithm == "leaky_bucket"
+        size = burst_size(claim, p.extra)
         recorder = BurstRecorder(ctx.run_dir, ctx.contract.marker_headers())
         # the whole burst must fit in one window: fewer keys for a larger limit
-        keys = min(p.keys, max(4, BURST_REQUESTS // (count + p.extra))) \
-            if claim.key != "none" else 1
+        keys = (1 if claim.key == "none" else
+                min(p.keys, max(1, LEAKY_BURST_REQUESTS // size)) if leaky else
+                min(p.keys, max(4, BURST_REQUESTS // size)))
         limits = httpx.Limits(max_connections=keys * 2 + 4)
         tag = f"rl{int(time.time()) % 100000}"
         try:
@@ -91,11 +123,19 @@ class RateLimitExperiment(Experiment):
 
                 limiting = asyncio.Event()  # a burst key has been refused: the limit is on
 
+                async def one(c: BurstClient, phase: str, seq: int) -> None:
+                    answer = await c.send(name, request, phase=phase, seq=seq)
+                    if answer is not None and answer.status_code == claim.status:
+                        limiting.set()
+
                 async def burst(c: BurstClient, phase: str) -> None:
-                    for seq in range(1, count + p.extra + 1):
-                        answer = await c.send(name, request, phase=phase, seq=seq)
-                        if answer is not None and answer.status_code == claim.status:
+                    if leaky:  # the whole burst at once: arrivals, not answers, set the pace
+                        got = await c.send_at_once(name, request, phase=phase, count=size)
+                        if claim.status in got:
                             limiting.set()
+                        return
+                    for seq in range(1, size + 1):
+                        await one(c, phase, seq)
 
                 async def gentle() -> None:
                     # the bystander speaks while the burst keys are being refused: only then
@@ -108,7 +148,7 @@ class RateLimitExperiment(Experiment):
 
                 async def exempt() -> None:
                     c = clients[0]
-                    for seq in range(1, count + p.extra + 1):
+                    for seq in range(1, (LEAKY_EXEMPT_ROUNDS if leaky else size) + 1):
                         for path in claim.exempt:
                             await c.get(path, phase="exempt", seq=seq)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -206,3 +207,113 @@ def test_a_window_longer_than_the_run_waits_is_not_verified_with_its_reason() ->
     # the same run, had it waited: judged as before
     waited = by_name(ratelimit_verdicts(frame(healthy()), CLAIM, tolerance=0, max_wait_s=120))
     assert waited[AFTER].passed
+
+
+# --- a leaky bucket (nginx limit_req): admitted by arrival rate, not counted per window -------
+
+LEAKY = RateLimitClaim(name="gw", requests=[LIST], limit="100/second",
+                       algorithm="leaky_bucket", burst=20, key="header",
+                       key_header="X-Forwarded-For")
+
+
+def at_once(n: int, admitted: int | None, *, key: str = "g0", at: float = 0.0,
+            ok_ms: float = 80.0, spread_s: float = 0.005) -> Rows:
+    """``n`` requests sent within ``spread_s``; the first ``admitted`` answered 200 after
+    ``ok_ms``, the rest 429 at once (``admitted`` None: every one answered 200)."""
+    return [ask(at + spread_s * i / n, ok_ms if admitted is None or i < admitted else 2,
+                200 if admitted is None or i < admitted else 429, LIST, client=key,
+                phase="burst", seq=i + 1)
+            for i in range(n)]
+
+
+def leaky(rows: Rows, claim: RateLimitClaim = LEAKY, tolerance: int = 0) -> Any:
+    return judge(rows, claim, tolerance)[FIRST]
+
+
+def test_leaky_bucket_cut_after_its_burst_passes() -> None:
+    got = leaky([*at_once(106, 22), *at_once(106, 21, key="g1")])
+    assert got.passed, got.reason
+    assert "21..22" in got.reason
+
+
+def test_leaky_bucket_that_admits_everything_fails() -> None:
+    got = leaky(at_once(106, None))
+    assert got.failed and "never answered 429" in got.reason, got.reason
+
+
+def test_leaky_bucket_refusing_before_its_burst_fails() -> None:
+    got = leaky(at_once(60, 12))
+    assert got.failed and "before" in got.reason, got.reason
+    assert leaky(at_once(60, 20)).passed  # one short: a key seen before it was full
+
+
+def test_leaky_bucket_draining_slower_than_claimed_fails() -> None:
+    """A sustained sender at 200/s: a bucket of 100/s admits about half after its burst; one
+    of 10/s refuses long before that."""
+    rows = []
+    admitted, excess = 0.0, 0.0
+    for i in range(200):  # a 10/s limiter with burst 20, sent one every 5 ms, answered in 2 ms
+        t = i * 0.005
+        excess = max(0.0, excess - 10 * 0.005) + 1 if i else 0.0
+        ok = excess <= 20
+        admitted += ok
+        if not ok:
+            excess -= 1
+        rows.append(ask(t, 2, 200 if ok else 429, LIST, client="g0", phase="burst", seq=i + 1))
+    got = leaky(rows)
+    assert got.failed and "before" in got.reason, got.reason
+
+
+def test_leaky_bucket_never_outpaced_is_inconclusive() -> None:
+    rows = [ask(i * 0.02, 5, 200, LIST, client="g0", phase="burst", seq=i + 1)
+            for i in range(60)]  # 50/s: below the claimed rate, rightly never refused
+    got = leaky(rows)
+    assert got.inconclusive and "never outpaced" in got.reason, got.reason
+    assert leaky([]).inconclusive
+
+
+def test_leaky_bucket_claim_validation() -> None:
+    with pytest.raises(ValueError, match="leaky bucket"):
+        RateLimitClaim(name="x", requests=[LIST], limit="1/second", key="none", burst=3)
+    assert LEAKY.rate_per_s == 100.0
+
+
+def _nginx(arrivals_ms: list[int], rate_per_s: int, burst: int) -> list[bool]:
+    """nginx's limit_req, as ngx_http_limit_req_lookup computes it (excess in 1/1000 of a
+    request, whole milliseconds, the first request of a key at 0)."""
+    out, excess, last = [], 0, None
+    for now in arrivals_ms:
+        if last is None:
+            out.append(True)
+            last = now
+            continue
+        ms = max(0, now - last)
+        new = max(0, excess - rate_per_s * 1000 * ms // 1000 + 1000)
+        if new > burst * 1000:
+            out.append(False)
+            continue
+        excess = new
+        if ms:
+            last = now
+        out.append(True)
+    return out
+
+
+@settings(max_examples=60)
+@given(st.integers(min_value=1, max_value=200), st.integers(min_value=0, max_value=30),
+       st.lists(st.tuples(st.floats(0, 0.3), st.floats(0, 0.45), st.floats(0.001, 1.5)),
+                min_size=1, max_size=150))
+def test_leaky_verdict_never_fails_a_true_leaky_bucket(rate: int, burst: int,
+                                                       sends: list[tuple[float, float, float]]
+                                                       ) -> None:
+    """Whatever the sending times, delivery delays (within DELIVERY_S) and answer times, a
+    bucket that is what the claim says is never failed."""
+    claim = LEAKY.model_copy(update={"limit": f"{rate}/second", "burst": burst})
+    arrivals = sorted((round((sent + delay) * 1000), sent, answer)
+                      for sent, delay, answer in sends)
+    decided = _nginx([a for a, _, _ in arrivals], rate, burst)
+    rows = [ask(sent, (a / 1000 - sent + (answer if ok else 0.001)) * 1000,
+                200 if ok else 429, LIST, client="g0", phase="burst", seq=i + 1)
+            for i, ((a, sent, answer), ok) in enumerate(zip(arrivals, decided, strict=True))]
+    got = leaky(rows, claim)
+    assert not got.failed, got.reason

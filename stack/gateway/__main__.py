@@ -1,0 +1,144 @@
+"""``python -m stack.gateway``: render the nginx template and exec nginx on it.
+
+Environment (the contract fills it; every number comes from a claim where one exists):
+
+- ``GATEWAY_PORT`` (required): listening port, on 127.0.0.1
+- ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API
+- ``GATEWAY_DIR`` (required): a directory of its own for the config, pid and temp files
+- ``GATEWAY_API_LIMIT`` / ``GATEWAY_API_BURST`` (``100/second`` / ``20``): ``/api/`` per client
+  address — the rate (``N/second``, ``N/minute``, ``N/5seconds``…) and what is admitted at once
+  beyond it
+- ``GATEWAY_AUTH_LIMIT`` / ``GATEWAY_AUTH_BURST`` (``10/second`` / ``5``): ``/auth/`` likewise
+- ``GATEWAY_CONN_LIMIT`` (``64``): requests in flight per client address, then 503
+- ``GATEWAY_MAX_FAILS`` / ``GATEWAY_FAIL_TIMEOUT_S`` (``3`` / ``30``): the upstream's
+- ``GATEWAY_NGINX``: the nginx binary (default: ``nginx`` on PATH, else /usr/sbin/nginx)
+- ``GATEWAY_NO_LIMIT_REQ`` (broken variant): render without any ``limit_req`` line
+
+Exit 2 on a bad variable (one line on stderr), 3 when nginx is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+TEMPLATE = Path(__file__).with_name("nginx.conf")
+_FIELD = re.compile(r"@([A-Z_]+)@")
+_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour)s?\s*$")
+_UNIT_S = {"second": 1, "minute": 60, "hour": 3600}
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class GatewayConfigError(ValueError):
+    """A variable the gateway cannot use; the message names it."""
+
+
+def nginx_rate(name: str, text: str) -> str:
+    """``"100/second"`` → ``"100r/s"``; ``"10/5seconds"`` → ``"120r/m"``. nginx counts per
+    second or per minute only: a limit that is neither a whole number per second nor per minute
+    is refused rather than rounded."""
+    match = _LIMIT.match(text)
+    if not match:
+        raise GatewayConfigError(f"{name}: expected e.g. '100/second' or '10/minute', got {text!r}")
+    count, multiple, unit = int(match[1]), int(match[2] or 1), match[3]
+    window_s = multiple * _UNIT_S[unit]
+    if count % window_s == 0:
+        return f"{count // window_s}r/s"
+    if count * 60 % window_s == 0:
+        return f"{count * 60 // window_s}r/m"
+    raise GatewayConfigError(f"{name}: {text!r} is neither a whole number per second nor per "
+                             "minute, which is all nginx can count")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int) -> str:
+    raw = env.get(name, "").strip() or str(default)
+    try:
+        value = int(float(raw))
+    except ValueError:
+        raise GatewayConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value < low or value != float(raw):
+        raise GatewayConfigError(f"{name}: expected a whole number >= {low}, got {raw!r}")
+    return str(value)
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise GatewayConfigError(f"{name} is required")
+    return value
+
+
+def fields(env: Mapping[str, str]) -> dict[str, str]:
+    """The template's fields from the environment."""
+    _required(env, "GATEWAY_PORT")
+    return {
+        "PORT": _int(env, "GATEWAY_PORT", 0, 1),
+        "UPSTREAM": _required(env, "GATEWAY_UPSTREAM"),
+        "DIR": str(Path(_required(env, "GATEWAY_DIR")).resolve()),
+        "API_RATE": nginx_rate("GATEWAY_API_LIMIT", env.get("GATEWAY_API_LIMIT") or "100/second"),
+        "API_BURST": _int(env, "GATEWAY_API_BURST", 20, 0),
+        "AUTH_RATE": nginx_rate("GATEWAY_AUTH_LIMIT",
+                                env.get("GATEWAY_AUTH_LIMIT") or "10/second"),
+        "AUTH_BURST": _int(env, "GATEWAY_AUTH_BURST", 5, 0),
+        "CONN_LIMIT": _int(env, "GATEWAY_CONN_LIMIT", 64, 1),
+        "MAX_FAILS": _int(env, "GATEWAY_MAX_FAILS", 3, 0),
+        "FAIL_TIMEOUT_S": _int(env, "GATEWAY_FAIL_TIMEOUT_S", 30, 0),
+    }
+
+
+def render(template: str, values: Mapping[str, str], *, limit_req: bool = True) -> str:
+    """The template with every ``@NAME@`` filled; without ``limit_req`` every line whose
+    directive starts with ``limit_req`` is left out (the broken variant: no request limits)."""
+    lines = template.splitlines(keepends=True)
+    if not limit_req:
+        lines = [line for line in lines if not line.lstrip().startswith("limit_req")]
+    out = "".join(lines)
+    missing = sorted({m for m in _FIELD.findall(out) if m not in values})
+    if missing:
+        raise GatewayConfigError(f"template field @{missing[0]}@ has no value")
+    return _FIELD.sub(lambda m: values[m[1]], out)
+
+
+def nginx_binary(env: Mapping[str, str]) -> str | None:
+    named = env.get("GATEWAY_NGINX")
+    if named:
+        return named if os.access(named, os.X_OK) else None
+    found = shutil.which("nginx")
+    if found:
+        return found
+    return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
+
+
+def main() -> int:
+    env = os.environ
+    try:
+        values = fields(env)
+        conf = render(TEMPLATE.read_text(encoding="utf-8"), values,
+                      limit_req=env.get("GATEWAY_NO_LIMIT_REQ", "0").strip().lower()
+                      not in _TRUE)
+    except GatewayConfigError as exc:
+        print(f"stack.gateway: configuration error: {exc}", file=sys.stderr)
+        return 2
+    nginx = nginx_binary(env)
+    if nginx is None:
+        print("stack.gateway: nginx not found (apt-get install nginx-light, or set GATEWAY_NGINX)",
+              file=sys.stderr)
+        return 3
+    prefix = Path(values["DIR"])
+    prefix.mkdir(parents=True, exist_ok=True)
+    path = prefix / "nginx.conf"
+    path.write_text(conf, encoding="utf-8")
+    print(f'{{"event": "starting", "service": "gateway", "port": {values["PORT"]}, '
+          f'"upstream": "{values["UPSTREAM"]}", "limit_req": '
+          f'{"false" if "limit_req_zone" not in conf else "true"}}}', flush=True)
+    # -e: the error log before the config is read (the packaged default is not writable)
+    os.execv(nginx, [nginx, "-p", str(prefix), "-c", str(path), "-e", "stderr",
+                     "-g", "daemon off;"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

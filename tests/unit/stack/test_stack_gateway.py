@@ -1,0 +1,62 @@
+"""The gateway's launcher: the template rendered from its environment (rates nginx can count,
+the broken variant without limit_req), and nginx accepting the result when it is installed."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stack.gateway.__main__ import (
+    TEMPLATE,
+    GatewayConfigError,
+    fields,
+    nginx_binary,
+    nginx_rate,
+    render,
+)
+
+ENV = {"GATEWAY_PORT": "18080", "GATEWAY_UPSTREAM": "127.0.0.1:18081"}
+
+
+@pytest.mark.parametrize(("text", "rate"), [("100/second", "100r/s"), ("10/5seconds", "2r/s"),
+                                            ("3/2seconds", "90r/m"),
+                                            ("30/minute", "30r/m"), ("120/hour", "2r/m")])
+def test_limits_become_rates_nginx_counts(text: str, rate: str) -> None:
+    assert nginx_rate("X", text) == rate
+
+
+def test_a_rate_nginx_cannot_count_is_refused() -> None:
+    with pytest.raises(GatewayConfigError, match="X"):
+        nginx_rate("X", "7/hour")
+    with pytest.raises(GatewayConfigError, match="GATEWAY_PORT is required"):
+        fields({})
+
+
+def test_render_fills_every_field(tmp_path: Path) -> None:
+    conf = render(TEMPLATE.read_text(), fields({**ENV, "GATEWAY_DIR": str(tmp_path),
+                                                "GATEWAY_API_BURST": "7"}))
+    assert "@" not in conf.replace("@limited", "")
+    assert "zone=api burst=7 nodelay" in conf and "rate=100r/s" in conf
+    assert "server 127.0.0.1:18081 max_fails=3 fail_timeout=30s" in conf
+    assert f"pid {tmp_path}/nginx.pid" in conf and "access_log off" in conf
+
+
+def test_the_broken_variant_has_no_limit_req(tmp_path: Path) -> None:
+    conf = render(TEMPLATE.read_text(), fields({**ENV, "GATEWAY_DIR": str(tmp_path)}),
+                  limit_req=False)
+    assert "limit_req" not in conf and "limit_conn addr" in conf
+
+
+@pytest.mark.skipif(nginx_binary({}) is None, reason="nginx is not installed (scripts/setup.sh)")
+@pytest.mark.parametrize("limit_req", [True, False])
+def test_nginx_accepts_the_rendered_config(tmp_path: Path, limit_req: bool) -> None:
+    values = fields({**ENV, "GATEWAY_DIR": str(tmp_path)})
+    path = tmp_path / "nginx.conf"
+    path.write_text(render(TEMPLATE.read_text(), values, limit_req=limit_req))
+    nginx = nginx_binary({})
+    assert nginx is not None
+    done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(path), "-e", "stderr"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
