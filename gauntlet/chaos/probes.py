@@ -5,20 +5,49 @@ load requests give. The prober polls the live and ready paths the contract names
 service's direct address (not through its proxy, so a fault on the service does not blind it)
 and writes every answer to the timeline as a ``probe`` event; it scrapes the metrics path for
 the state metrics claims name and writes a ``metric.state`` event whenever one changes.
+
+A :class:`JsonProbe` polls one more path whose JSON answer carries a field a claim speaks of
+(a detailed health endpoint's status of one dependency): its ``probe`` events also hold that
+field's ``value`` (``None`` when the answer had no such field, or was not JSON), so a verdict
+reads what the service said at each moment from the timeline alone.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from gauntlet.contract import Metric, Probes
+from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
+
+
+@dataclass(frozen=True)
+class JsonProbe:
+    """Poll ``path`` as probe target ``target`` and record the answer's ``field`` (dotted)."""
+
+    target: str
+    path: str
+    field: str
+
+
+def json_field(text: str, field: str) -> str | None:
+    """The scalar at ``field`` of a JSON answer, as text; ``None`` when absent or not JSON."""
+    try:
+        value: Any = dig(json.loads(text), field)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    if isinstance(value, dict | list) or value is None:
+        return None
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def metric_values(metrics_text: str, metric: Metric) -> list[float]:
@@ -61,12 +90,13 @@ def metric_state(metrics_text: str, metric: Metric) -> str | None:
 class Prober:
     def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
                  states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
-                 timeout_s: float = 1.0) -> None:
+                 timeout_s: float = 1.0, json_probes: Sequence[JsonProbe] = ()) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeline = timeline
         self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready)) if p}
         self.metrics_path = probes.metrics if states else None
         self.states = list(states)
+        self.json_probes = list(json_probes)
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self._stop = threading.Event()
@@ -81,6 +111,18 @@ class Prober:
             status = 0
         self.timeline.emit("probe", target=target, status=status,
                            latency_ms=(time.monotonic() - started) * 1000.0)
+
+    def _poll_json(self, client: httpx.Client, probe: JsonProbe) -> None:
+        started = time.monotonic()
+        value: str | None = None
+        try:
+            response = client.get(self.base_url + probe.path)
+            status = response.status_code
+            value = json_field(response.text, probe.field)
+        except httpx.HTTPError:
+            status = 0
+        self.timeline.emit("probe", target=probe.target, status=status,
+                           latency_ms=(time.monotonic() - started) * 1000.0, value=value)
 
     def _scrape(self, client: httpx.Client) -> None:
         assert self.metrics_path is not None
@@ -106,6 +148,8 @@ class Prober:
             while not self._stop.is_set():
                 for target, path in self.paths.items():
                     self._poll(client, target, path)
+                for probe in self.json_probes:
+                    self._poll_json(client, probe)
                 if self.metrics_path:
                     self._scrape(client)
                 self._stop.wait(self.interval_s)

@@ -5,6 +5,11 @@ Input: the samples of the claim's requests, the fault window on the claim's link
 answer is the open breaker's when it matches the claim's ``open_answer`` marker (see
 :mod:`gauntlet.checks.markers`; the body marker column is ``marker:breaker.<name>``).
 
+One breaker per component: the claim's ``isolated`` requests (another component's, sent
+alongside) must keep being served while this breaker is open — a breaker shared by every
+component refuses them too. Judged on their failures (5xx or no answer) started while it was
+open, against their own rate before the fault plus the recovery margin.
+
 Only the first verdict can be judged without the breaker having opened. A service with no
 breaker fails "opens after the fault starts" and every other verdict is inconclusive ("never
 opened, so …"): closing and recovering are not evidence of a breaker that never opened.
@@ -30,6 +35,7 @@ from gauntlet.checks.windows import (
     of_requests,
     p95,
     started_in,
+    statuses,
     succeeded,
 )
 from gauntlet.contract import BreakerClaim
@@ -45,6 +51,7 @@ FAST = "fails fast while open"
 PROBES = "probes after the open duration"
 CLOSES = "closes after the fault"
 RECOVERS = "error rate recovers"
+ISOLATED = "other components served while open"
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,11 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
         CLOSES: "a breaker that opened, and requests after the fault was removed",
         RECOVERS: "a breaker that opened, and requests after it should have closed",
     }
+    if claim.isolated:
+        ev[ISOLATED] = (f"a breaker that opened, and requests of {', '.join(claim.isolated)} "
+                        "while it was open")
     df = of_requests(samples, claim.requests).sort_values("t_start_s", kind="stable")
+    others = of_requests(samples, claim.isolated)
     windows = fault_windows(events, claim.link)
 
     def all_missing(lacked: str) -> list[Verdict]:
@@ -137,6 +148,10 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
                                  b.close_within_s, "s", evidence=ev[CLOSES]))
         out.append(scope.missing(RECOVERS, f"{never} recovery says nothing about it",
                                  b.recovery_margin, "ratio", evidence=ev[RECOVERS]))
+        if claim.isolated:
+            out.append(scope.missing(ISOLATED, f"{never} there was no open breaker to keep "
+                                     "them apart from", b.recovery_margin, "ratio",
+                                     evidence=ev[ISOLATED]))
         return out
 
     took = t_open - fault.start_s
@@ -217,7 +232,35 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
             f"error rate {tail_err * 100:.2f} % over {len(tail)} requests from "
             f"{b.close_within_s:.1f} s after the fault vs {base} (limit {limit * 100:.2f} %)",
             round(tail_err, 5), round(limit, 5), "ratio", evidence=ev[RECOVERS]))
+    if claim.isolated:
+        out.append(_isolated(others, claim, scope, b, t_open, fault.start_s, fault.end_s,
+                             ev[ISOLATED]))
     return out
+
+
+def _isolated(others: pd.DataFrame, claim: BreakerClaim, scope: Scope, b: BreakerBounds,
+              t_open: float, fault_start_s: float, fault_end_s: float,
+              evidence: str) -> Verdict:
+    """The other components' requests started while this breaker was open (from its first
+    open answer to the end of the fault) fail no more than they did before the fault."""
+    names = ", ".join(claim.isolated)
+    while_open = started_in(others, t_open, fault_end_s)
+    if while_open.empty:
+        return scope.missing(ISOLATED, f"no request of {names} started while the breaker was "
+                             "open", b.recovery_margin, "ratio", evidence=evidence)
+    baseline = finished_before(others[others["t_start_s"] < fault_start_s], fault_start_s)
+    base_err = float(failed(baseline).mean()) if len(baseline) else 0.0
+    limit = base_err + b.recovery_margin
+    err = float(failed(while_open).mean())
+    base = (f"{base_err * 100:.2f} % before the fault" if len(baseline)
+            else "no request of theirs before the fault, so against 0 %")
+    return scope.judge(
+        ISOLATED, err <= limit,
+        f"{err * 100:.2f} % of {len(while_open)} requests of {names} failed while the "
+        f"{claim.name} breaker was open ({statuses(while_open)}) vs {base} (limit "
+        f"{limit * 100:.2f} %)" + ("" if err <= limit else ": the open breaker refuses "
+                                   "other components too"),
+        round(err, 5), round(limit, 5), "ratio", evidence=evidence)
 
 
 def _probes(df: pd.DataFrame, events: list[Event], claim: BreakerClaim, scope: Scope,

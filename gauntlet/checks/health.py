@@ -16,12 +16,16 @@ service learns the link is down within ``ready_within_s`` (its readiness check d
 that needs the link should learn it no slower, with a second for a retry or two on a refused
 connection. Judged on the p95 of every request of the degradation started during the fault
 (a request that hangs and then succeeds is not failing fast either).
+
+A claimed ``detailed`` health endpoint adds the verdicts of :mod:`gauntlet.checks.detailed`
+(polled as probe target ``DETAILED_PROBE``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from gauntlet.checks.detailed import DETAILED_PROBE, detailed_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import (
     Scope,
@@ -41,6 +45,8 @@ from gauntlet.checks.windows import (
 )
 from gauntlet.contract import Degradation, HealthClaim
 from gauntlet.timeline import Event
+
+__all__ = ["DETAILED_PROBE", "degradation_name", "health_verdicts"]
 
 CHECK = "health"
 LIVE = "live stays up while unready"
@@ -74,7 +80,8 @@ def health_verdicts(samples: pd.DataFrame, events: list[Event],
     if not windows:
         return [scope.missing(w, f"no fault on {claim.link} was recorded: nothing was "
                               "exercised", evidence=ev[w])
-                for w in [*wanted, *(name for name, _ in degraded)]]
+                for w in [*wanted, *(name for name, _ in degraded)]
+                ] + detailed_verdicts(events, claim)
     w = windows[0]
     out: list[Verdict] = []
 
@@ -154,7 +161,7 @@ def health_verdicts(samples: pd.DataFrame, events: list[Event],
     noticed = _noticed(samples, claim, w, first_unready is not None)
     for name, d in degraded:
         out.append(_degradation(scope, claim, d, name, samples, w, noticed, ev[name]))
-    return out
+    return out + detailed_verdicts(events, claim)
 
 
 def _noticed(samples: pd.DataFrame, claim: HealthClaim, w: Window, unready: bool) -> str:

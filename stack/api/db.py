@@ -15,6 +15,14 @@ Two failure kinds, because a client reacts differently to them:
   unavailable"); ``transient`` marks the ones worth a retry (connection errors, not a query
   that ran past its command timeout).
 
+The database's own circuit breaker (``DB_BREAKER=1``; LangSense runs one breaker per
+component): every checkout asks it for a permit, and a checkout plus its query must finish
+within ``DB_BREAKER_CALL_TIMEOUT_S`` — a hung PostgreSQL holds no request longer than that, and
+each such call counts as a failure, where without the bound the request's deadline would cut it
+first and the breaker would never hear of it. While open, a checkout fails at once with
+:class:`DatabaseCircuitOpen` (a :class:`DatabaseUnavailable`, so cached reads still fall back).
+A busy pool is not the database failing: it neither opens nor closes the breaker.
+
 Readiness uses its own short-lived connection (``SELECT 1`` under a 0.5 s budget), not the
 pool: a saturated pool is not an unreachable database, and a probe must not queue behind load.
 """
@@ -24,12 +32,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import asyncpg
 
+from stack.api.breaker import CircuitBreaker, CircuitOpenError, Permit
 from stack.api.config import Settings
 from stack.api.logs import log_event
 from stack.api.metrics import Metrics
@@ -78,6 +87,14 @@ class DatabaseUnavailable(DatabaseError):
         self.transient = transient
 
 
+class DatabaseCircuitOpen(DatabaseUnavailable):
+    """The database's breaker refused the call: answered at once, nothing was tried."""
+
+    def __init__(self, retry_after_s: float) -> None:
+        super().__init__("database circuit open", transient=False)
+        self.retry_after_s = retry_after_s
+
+
 def is_transient_db_error(exc: BaseException) -> bool:
     """Retry predicate: connection-level failures only (never busy pools or slow queries)."""
     return isinstance(exc, DatabaseUnavailable) and exc.transient
@@ -86,9 +103,11 @@ def is_transient_db_error(exc: BaseException) -> bool:
 class Database:
     """The pool's lifecycle plus a checkout that classifies failures; see module docstring."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics,
+                 breaker: CircuitBreaker | None = None) -> None:
         self._settings = settings
         self._metrics = metrics
+        self.breaker = breaker
         self._pool: asyncpg.Pool | None = None
         self._schema_ready = False
         self._connector: asyncio.Task[None] | None = None
@@ -127,14 +146,47 @@ class Database:
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
         """Check a connection out of the pool; raise :class:`DatabaseError` subclasses only.
 
-        Two bounded phases, so the two failures are told apart: waiting for one of the
-        ``DB_POOL_MAX`` slots (timeout → busy), then getting a live connection for that slot,
-        which may mean connecting (timeout or refusal → unavailable). asyncpg's own
-        ``acquire(timeout=)`` covers both at once and cannot say which one ran out.
+        With a breaker, the checkout and what the caller does with the connection are one
+        call: a :class:`DatabaseUnavailable` is its failure, any other outcome (a row, a
+        constraint violation — PostgreSQL answered) its success, a cancellation or a busy pool
+        no verdict.
         """
         pool = self._pool
         if pool is None or not self._schema_ready:
             raise DatabaseUnavailable("database not connected")
+        breaker = self.breaker
+        if breaker is None:
+            async with self._checkout(pool, None) as conn:
+                yield conn
+            return
+        try:
+            permit = breaker.acquire()
+        except CircuitOpenError as exc:
+            raise DatabaseCircuitOpen(exc.retry_after_s) from exc
+        settle: Callable[[Permit], None] = breaker.release
+        try:
+            async with self._checkout(pool, self._settings.db_breaker_call_timeout_s) as conn:
+                yield conn
+            settle = breaker.record_success
+        except DatabaseBusy:
+            raise
+        except DatabaseUnavailable:
+            settle = breaker.record_failure
+            raise
+        except Exception:
+            settle = breaker.record_success
+            raise
+        finally:
+            settle(permit)
+
+    @asynccontextmanager
+    async def _checkout(self, pool: asyncpg.Pool, call_timeout_s: float | None
+                        ) -> AsyncIterator[asyncpg.Connection]:
+        """Two bounded phases, so the two failures are told apart: waiting for one of the
+        ``DB_POOL_MAX`` slots (timeout → busy), then getting a live connection for that slot,
+        which may mean connecting (timeout or refusal → unavailable). asyncpg's own
+        ``acquire(timeout=)`` covers both at once and cannot say which one ran out.
+        ``call_timeout_s`` bounds the second phase and the caller's use of the connection."""
         s = self._settings
         try:
             if s.disable_pool_timeout:  # broken variant: queue for a slot forever
@@ -147,33 +199,40 @@ class Database:
         self._in_use += 1
         self._metrics.db_pool_in_use.set(self._in_use)
         try:
-            try:
-                conn = await pool.acquire(timeout=s.db_connect_timeout_s + s.db_acquire_timeout_s)
-            except TimeoutError as exc:
-                raise DatabaseUnavailable("connecting to the database timed out") from exc
-            except CONNECTION_ERRORS as exc:
-                raise DatabaseUnavailable(f"cannot connect: {exc}") from exc
-            try:
+            async with _call_timeout(call_timeout_s), self._live(pool) as conn:
                 yield conn
-            except asyncio.CancelledError:
-                # the request was cut (its deadline, or shutdown): the query may still be
-                # running, and a graceful release would first wait on the database — through
-                # the very slowness that cut it — before the 504 could be answered
-                _discard(conn)
-                raise
-            except TimeoutError as exc:  # command_timeout: the query ran too long
-                _discard(conn)  # its state is unknown; a graceful release could hang too
-                raise DatabaseUnavailable("query timed out", transient=False) from exc
-            except CONNECTION_ERRORS as exc:
-                _discard(conn)
-                raise DatabaseUnavailable(f"connection lost: {exc}") from exc
-            finally:
-                with suppress(Exception):
-                    await pool.release(conn, timeout=s.db_acquire_timeout_s)
         finally:
             self._in_use -= 1
             self._metrics.db_pool_in_use.set(self._in_use)
             self._slots.release()
+
+    @asynccontextmanager
+    async def _live(self, pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+        """A live connection from asyncpg's pool, every connection-level failure converted."""
+        s = self._settings
+        try:
+            conn = await pool.acquire(timeout=s.db_connect_timeout_s + s.db_acquire_timeout_s)
+        except TimeoutError as exc:
+            raise DatabaseUnavailable("connecting to the database timed out") from exc
+        except CONNECTION_ERRORS as exc:
+            raise DatabaseUnavailable(f"cannot connect: {exc}") from exc
+        try:
+            yield conn
+        except asyncio.CancelledError:
+            # the request was cut (its deadline, or shutdown): the query may still be
+            # running, and a graceful release would first wait on the database — through
+            # the very slowness that cut it — before the 504 could be answered
+            _discard(conn)
+            raise
+        except TimeoutError as exc:  # command_timeout: the query ran too long
+            _discard(conn)  # its state is unknown; a graceful release could hang too
+            raise DatabaseUnavailable("query timed out", transient=False) from exc
+        except CONNECTION_ERRORS as exc:
+            _discard(conn)
+            raise DatabaseUnavailable(f"connection lost: {exc}") from exc
+        finally:
+            with suppress(Exception):
+                await pool.release(conn, timeout=s.db_acquire_timeout_s)
 
     async def ping(self, timeout_s: float) -> float:
         """``SELECT 1`` on a fresh connection within ``timeout_s``; return latency in ms.
@@ -229,6 +288,19 @@ class Database:
         pool = self._pool
         self._metrics.db_pool_size.set(pool.get_size() if pool is not None else 0)
         self._metrics.db_pool_in_use.set(self._in_use)
+
+
+@asynccontextmanager
+async def _call_timeout(timeout_s: float | None) -> AsyncIterator[None]:
+    """``asyncio.timeout`` whose expiry is a :class:`DatabaseUnavailable` (not retried: the
+    budget is spent); ``None``: no bound."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            yield
+    except TimeoutError as exc:
+        if timeout_s is None:
+            raise
+        raise DatabaseUnavailable("database call timed out", transient=False) from exc
 
 
 def _discard(conn: asyncpg.Connection) -> None:

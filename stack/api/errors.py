@@ -16,7 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from stack.api.db import DatabaseBusy, DatabaseUnavailable
+from stack.api.db import DatabaseBusy, DatabaseCircuitOpen, DatabaseUnavailable
+
+# names the open circuit on a refusal by the database's breaker (LangSense: one breaker per
+# component), so a client — and a contract's open_answer — can tell it from an AI fallback
+CIRCUIT_OPEN_HEADER = "X-Circuit-Open"
 
 
 class ApiError(Exception):
@@ -71,4 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DatabaseBusy, db_busy)
+    async def db_circuit_open(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DatabaseCircuitOpen)
+        headers = {CIRCUIT_OPEN_HEADER: "database"}
+        if exc.retry_after_s > 0:
+            headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+        return JSONResponse({"error": "database unavailable", "circuit": "open"},
+                            status_code=503, headers=headers)
+
     app.add_exception_handler(DatabaseUnavailable, db_unavailable)
+    app.add_exception_handler(DatabaseCircuitOpen, db_circuit_open)

@@ -1,4 +1,5 @@
-"""The endpoints probes poll: ``/health/live``, ``/health/ready`` and ``/metrics``.
+"""The endpoints probes poll: ``/health/live``, ``/health/ready``, ``/health/detailed`` and
+``/metrics``.
 
 Liveness says only "the process runs": restarting the API cannot fix PostgreSQL, so a
 dependency outage must never fail it. Readiness says "send me traffic": both dependencies
@@ -6,10 +7,19 @@ answer and no drain is under way. Each dependency check runs concurrently under
 ``HEALTH_TIMEOUT_S`` (0.5 s), so readiness answers within ~0.5 s even when a dependency hangs
 instead of refusing (Toxiproxy's ``timeout`` toxic). None of these is rate limited.
 
+``/health/detailed`` is for people and dashboards (My-SaaS-Chat, LangSense): each dependency's
+status — ``healthy``, ``degraded`` (answered, slower than ``HEALTH_DEGRADED_MS``; LangSense: the
+database under 100 ms) or ``unhealthy`` (no answer) — with its latency in ms, every circuit
+breaker's state (``CLOSED``/``OPEN``/``HALF_OPEN``), and an overall status: unhealthy (503)
+when the database is, degraded when anything is not healthy, else healthy. Its checks run
+concurrently within half of ``HEALTH_DETAILED_BUDGET_MS``, so it answers within its budget
+even while a dependency hangs.
+
 Broken variants: ``LIVENESS_CHECKS_DEPENDENCIES=1`` makes liveness run readiness's dependency
 checks (503 while PostgreSQL or Redis is down: the mistake that restarts pods for a dependency
 outage); ``READINESS_LATCHES=1`` keeps readiness at 503 from its first dependency failure until
-the process restarts.
+the process restarts; ``HEALTH_DETAILED_STATIC=1`` makes ``/health/detailed`` say healthy
+without checking anything (the endpoint that is green through every outage).
 """
 
 from __future__ import annotations
@@ -52,6 +62,46 @@ async def ready(services: ServicesDep) -> JSONResponse:
     )
 
 
+async def detailed(services: ServicesDep) -> JSONResponse:
+    s = services.settings
+    names = ("database", "redis", "upstream")
+    if s.health_detailed_static:  # broken variant: green whatever happens
+        checks = {name: {"status": "healthy", "latency_ms": 0.0} for name in names}
+        return JSONResponse({"status": "healthy", "checks": checks, "breakers": {}})
+    timeout_s = s.health_detailed_budget_ms / 2000.0
+    raw = await asyncio.gather(
+        _check(lambda: services.db.ping(timeout_s), timeout_s),
+        _check(services.cache.ping, timeout_s),
+        _check(lambda: services.upstream.ping(timeout_s), timeout_s),
+    )
+    checks = {name: _graded(check, s.health_degraded_ms)
+              for name, check in zip(names, raw, strict=True)}
+    if checks["database"]["status"] == "healthy" and not services.db.ready:
+        checks["database"] = {**checks["database"], "status": "degraded",
+                              "error": "pool or schema not ready yet"}
+    breakers = {name: breaker.state.name for name, breaker in services.breakers.items()}
+    if s.disable_breaker:
+        breakers["upstream"] = "DISABLED"
+    if checks["database"]["status"] == "unhealthy":
+        overall = "unhealthy"
+    elif any(c["status"] != "healthy" for c in checks.values()) or any(
+            state not in ("CLOSED", "DISABLED") for state in breakers.values()):
+        overall = "degraded"
+    else:
+        overall = "healthy"
+    return JSONResponse({"status": overall, "checks": checks, "breakers": breakers},
+                        status_code=503 if overall == "unhealthy" else 200)
+
+
+def _graded(check: dict[str, Any], degraded_ms: float) -> dict[str, Any]:
+    """A readiness check in detailed health's words: no answer is unhealthy, a slow one
+    degraded."""
+    if check["status"] == "down":
+        return {**check, "status": "unhealthy"}
+    slow = check["latency_ms"] > degraded_ms
+    return {**check, "status": "degraded" if slow else "healthy"}
+
+
 async def _dependency_checks(services: Services) -> dict[str, dict[str, Any]]:
     """PostgreSQL and Redis checked concurrently, each within ``HEALTH_TIMEOUT_S``."""
     timeout_s = services.settings.health_timeout_s
@@ -85,4 +135,5 @@ async def metrics(services: ServicesDep) -> Response:
 def register(app: FastAPI) -> None:
     app.add_api_route("/health/live", live, methods=["GET"])
     app.add_api_route("/health/ready", ready, methods=["GET"])
+    app.add_api_route("/health/detailed", detailed, methods=["GET"])
     app.add_api_route("/metrics", metrics, methods=["GET"])

@@ -7,9 +7,10 @@ report as a broken limit. The moving window keeps one timestamp per admitted hit
 O(limit) per client: fine for limits in the hundreds, which is what these claims are. The cost
 is two Redis round trips per check (the hit, then the window stats for the headers).
 
-Three limits: ``api`` (every route but ``/health/*`` and ``/metrics``, keyed by JWT subject or
+Four limits: ``api`` (every route but ``/health/*`` and ``/metrics``, keyed by JWT subject or
 else client IP, checked in :class:`RateLimitMiddleware` before routing), ``login`` (per client
-IP) and ``generate`` (per user), checked by route dependencies through :func:`enforce`.
+IP), ``generate`` and ``upload`` (per user), checked by route dependencies through
+:func:`enforce` — a request of those routes counts against the ``api`` limit too.
 
 Client IP is the first ``X-Forwarded-For`` entry when ``TRUST_PROXY_HEADERS=1`` (the API sits
 behind Toxiproxy / a load balancer here, so the peer is always the proxy), else the peer.
@@ -118,7 +119,7 @@ def is_exempt(path: str) -> bool:
 
 
 class RateLimiter:
-    """The three named limits over one moving-window Redis store."""
+    """The named limits over one moving-window Redis store."""
 
     def __init__(self, settings: Settings, metrics: Metrics, guard: RedisGuard) -> None:
         self._guard = guard
@@ -134,6 +135,7 @@ class RateLimiter:
             "api": parse_limit(settings.rate_limit_api),
             "login": parse_limit(settings.rate_limit_login),
             "generate": parse_limit(settings.rate_limit_generate),
+            "upload": parse_limit(settings.rate_limit_upload),
         }
         options: dict[str, Any] = {
             "socket_timeout": settings.redis_timeout_s,

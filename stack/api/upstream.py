@@ -94,6 +94,16 @@ class UpstreamClient:
             sleep=self._sleep_within_deadline,
         )
 
+    async def ping(self, timeout_s: float) -> float:
+        """``GET /health`` on the upstream, past the breaker (a health check reports the
+        dependency as it is, not as the breaker last saw it); latency in ms. Raises on any
+        answer but 2xx, or none within ``timeout_s``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        response = await self._http.get("/health", timeout=timeout_s)
+        response.raise_for_status()
+        return (loop.time() - started) * 1000
+
     async def close(self) -> None:
         await self._http.aclose()
 

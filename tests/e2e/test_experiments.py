@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.experiments import explain, run
+from tests.e2e.experiments import ROOT, explain, run
 
 # (experiment, claim instance or None for all)
 HEALTHY = [
@@ -86,3 +86,41 @@ def test_verdict_fails_on_the_broken_variant(tmp_path: Path, name: str, claim: s
         verdict = verdicts[verdict_name]
         assert verdict.failed, explain(verdicts)
         assert verdict.reason  # a reason a person can act on
+
+
+# The stack's optional parts (contracts/components.toml): a database breaker beside the upstream
+# one, an upload route with a limit of its own, /health/detailed. Each passes with the part
+# on and fails its verdict on the variant that breaks it.
+COMPONENTS = ROOT / "contracts" / "components.toml"
+COMPONENT_PARTS = [("breaker", "database"), ("ratelimit", "upload"),
+                   ("dependency_down", "postgres")]
+
+
+@pytest.mark.parametrize(("name", "claim"), COMPONENT_PARTS,
+                         ids=[f"{n}-{c}" for n, c in COMPONENT_PARTS])
+def test_optional_part_passes_on_the_reference_stack(tmp_path: Path, name: str,
+                                                     claim: str) -> None:
+    verdicts = run(tmp_path, name, claim, contract=COMPONENTS)
+    assert verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
+
+
+# (experiment, claim, variant, verdicts that must FAIL)
+COMPONENT_BROKEN = [
+    ("breaker", "database", "breaker_shared",
+     ["other components served while open [database]"]),
+    ("ratelimit", "upload", "upload_limit", ["first 429 at the limit [upload]"]),
+    ("dependency_down", "postgres", "health_detailed_static",
+     ["detailed health shows postgres down [postgres]"]),
+]
+
+
+@pytest.mark.parametrize(("name", "claim", "variant", "must_fail"), COMPONENT_BROKEN,
+                         ids=[f"{n}-{c}-{v}" for n, c, v, _ in COMPONENT_BROKEN])
+def test_optional_part_verdict_fails_on_its_broken_variant(tmp_path: Path, name: str,
+                                                           claim: str, variant: str,
+                                                           must_fail: list[str]) -> None:
+    verdicts = run(tmp_path, name, claim, variants=[variant], contract=COMPONENTS)
+    for verdict_name in must_fail:
+        assert verdict_name in verdicts, explain(verdicts)
+        assert verdicts[verdict_name].failed, explain(verdicts)
+        assert verdicts[verdict_name].reason

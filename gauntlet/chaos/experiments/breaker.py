@@ -1,6 +1,8 @@
 """Circuit breaker: the claim's link hangs under load; the breaker must open, fail fast, probe
 and close again once the link is back. Phase lengths follow from the claimed numbers: the fault
-lasts long enough to open the breaker and see it probe, the recovery long enough to close it."""
+lasts long enough to open the breaker and see it probe, the recovery long enough to close it.
+The claim's ``isolated`` requests (other components: one breaker per component) are sent
+alongside, and must keep being served while this breaker is open."""
 
 from __future__ import annotations
 
@@ -38,6 +40,10 @@ class BreakerExperiment(Experiment):
         recovery_s = claim.open_s + 2 * claim.call_s + 2.0 + 4.0
         return steady_s, fault_s, recovery_s
 
+    def requests(self, target: Any) -> list[str]:
+        claim: BreakerClaim = target
+        return [*claim.requests, *(r for r in claim.isolated if r not in claim.requests)]
+
     def settle_s(self, target: Any) -> float:
         return bounds(target).close_within_s
 
@@ -48,10 +54,10 @@ class BreakerExperiment(Experiment):
         # both toxics take a timeout: 0 = hold forever (timeout) or reset at once (reset_peer)
         fault = Fault(claim.link, p.fault, {"timeout": 0.0})
         plan = FaultPlan([TimedFault(steady_s, fault_s, fault)])
-        ctx.drive(claim.requests, users=p.users or 10, plan=plan,
+        ctx.drive(self.requests(claim), users=p.users or 10, plan=plan,
                   duration_s=steady_s + fault_s + recovery_s + 2.0)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         claim: BreakerClaim = target
-        return breaker_verdicts(record.of(claim.requests), record.events, claim)
+        return breaker_verdicts(record.of(self.requests(claim)), record.events, claim)

@@ -1,5 +1,7 @@
 """A dependency down: readiness turns unready within its bound and ready again after, liveness
-stays up, and the service degrades as claimed (what keeps serving, what fails fast)."""
+stays up, the service degrades as claimed (what keeps serving, what fails fast), and a detailed
+health endpoint, when claimed, shows the dependency down and back, answering within its bound
+(polled beside readiness: :data:`~gauntlet.checks.health.DETAILED_PROBE`)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pydantic import Field
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.checks.health import health_verdicts
+from gauntlet.chaos.probes import JsonProbe
+from gauntlet.checks.health import DETAILED_PROBE, health_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import Contract, HealthClaim
 
@@ -47,8 +50,11 @@ class DependencyDownExperiment(Experiment):
         fault_s = p.fault_s or max(6.0, claim.ready_within_s + 4.0)
         recovery_s = p.recovery_s or claim.recover_within_s + 2.0
         plan = FaultPlan([TimedFault(p.steady_s, fault_s, Fault(claim.link, "down"))])
+        detail = claim.detailed
+        json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link))
+                       ] if detail is not None else []
         ctx.drive(self.requests(claim), users=p.users, plan=plan,
-                  duration_s=p.steady_s + fault_s + recovery_s + 2.0)
+                  duration_s=p.steady_s + fault_s + recovery_s + 2.0, json_probes=json_probes)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:

@@ -168,3 +168,56 @@ def test_probe_let_through_then_open_again_is_not_closing() -> None:
     assert got["closes after the fault"].failed
     assert "never closed" in got["closes after the fault"].reason
     assert got["error rate recovers"].failed
+
+
+# --- one breaker per component: the other components' requests while this one is open -------
+
+DB_OPEN = {"X-Circuit-Open": "database"}
+DB_CLAIM = BreakerClaim(
+    name="database", link="postgres", requests=["GET /api/orders/{id}"], failure_rate=0.5,
+    window_s=3, min_calls=5, open_s=2, call_timeout_s=1, max_call_s=1.5, isolated=[GEN],
+    open_answer=Marker(status=503, header="X-Circuit-Open", value="database"))
+ISOLATED = "other components served while open"
+READ = "GET /api/orders/{id}"
+
+
+def components(ai_status_while_open: int = 200) -> list[dict[str, Any]]:
+    """The database hangs from 4 to 16 s and its breaker opens at 6.5 s; AI calls go on."""
+    db = (run(0, 4, 0.1, name=READ) + run(4, 6.5, 0.1, ms=1000, status=503, name=READ)
+          + run(6.5, 16, 0.1, ms=5, status=503, headers=DB_OPEN, name=READ)
+          + run(16.5, 26.5, 0.1, name=READ))
+    ai = (run(0, 6.5, 0.5, name=GEN) + run(6.5, 16, 0.5, name=GEN, status=ai_status_while_open)
+          + run(16, 26, 0.5, name=GEN))
+    return db + ai
+
+
+def db_verdicts(rows: list[dict[str, Any]], claim: BreakerClaim = DB_CLAIM) -> dict[str, Any]:
+    return by_name(breaker_verdicts(frame(rows), fault("postgres", 4, 16, "timeout"), claim))
+
+
+def test_other_components_served_while_open_passes_with_a_breaker_per_component() -> None:
+    got = db_verdicts(components())
+    assert got[ISOLATED].passed, got[ISOLATED].reason
+    assert got["opens after the fault starts"].passed  # AI answers are not the claim's requests
+    assert "0.00 % of 19 requests of POST /api/generate" in got[ISOLATED].reason
+
+
+def test_a_shared_breaker_refusing_other_components_fails_it() -> None:
+    got = db_verdicts(components(ai_status_while_open=503))
+    assert got[ISOLATED].failed
+    assert "refuses other components too" in got[ISOLATED].reason
+    assert got[ISOLATED].observed == 1.0
+
+
+def test_other_components_are_only_judged_once_the_breaker_opened() -> None:
+    never = run(0, 4, 0.1, name=READ) + run(4, 16, 0.1, ms=1000, status=504, name=READ) \
+        + run(0, 26, 0.5, name=GEN)
+    got = db_verdicts(never)
+    assert got[ISOLATED].inconclusive and "never opened" in got[ISOLATED].reason
+    no_ai = [r for r in components() if r["name"] == READ]
+    assert db_verdicts(no_ai)[ISOLATED].inconclusive
+
+
+def test_no_isolated_requests_claimed_no_verdict() -> None:
+    plain = DB_CLAIM.model_copy(update={"isolated": []})
+    assert ISOLATED not in db_verdicts(components(), plain)

@@ -1,0 +1,165 @@
+"""Detailed health while a dependency link is down: does the endpoint show it, and in time?
+
+A detailed health endpoint (My-SaaS-Chat's ``/health/detailed``, LangSense's per-component
+health) reports each dependency's status and answers within a claimed time. The prober polls
+the claim's ``detailed.path`` as probe target :data:`DETAILED_PROBE` and records, with every
+answer, the value at the claim's ``dependency_status`` path (``value``; ``None`` when the
+answer had no such field). Three verdicts:
+
+- *shows the link down*: a value among ``unhealthy`` within ``within_s`` (default: the claim's
+  ``ready_within_s``) of the link going down. Evidence: the endpoint answered the field, and
+  showed the link healthy before the fault — an endpoint that always says "degraded" is not
+  reflecting this fault (it fails the next verdict instead).
+- *shows the link healthy again*: a value among ``healthy`` within ``recover_within_s`` of the
+  link coming back. Evidence: it was shown down.
+- *answers within max_ms*: the p95 of its answer times, over the whole run and over the fault
+  alone (the moment health checks are slow), both within ``max_ms``; a probe with no answer
+  counts with the time it waited. Evidence: it was shown down — an endpoint that never looks
+  at its dependencies answers fast for free, and that speed is not what was claimed.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import Scope, fault_windows, first_seen, p95, probe_gap_s, probes
+from gauntlet.contract import HealthClaim, HealthDetail
+from gauntlet.timeline import Event
+
+CHECK = "health"
+DETAILED_PROBE = "detailed"
+
+
+def _value(event: Event) -> str | None:
+    value = event.data.get("value")
+    return None if value is None else str(value)
+
+
+def _values(events: list[Event], most: int = 4) -> str:
+    """``"healthy x12, unhealthy x3, no field x2"``: what the answers said."""
+    counts = Counter(_value(e) or "no field" for e in events)
+    return ", ".join(f"{v} x{n}" for v, n in counts.most_common(most)) or "none"
+
+
+def _statuses(events: list[Event]) -> str:
+    counts = Counter(int(e.data.get("status", -1)) for e in events)
+    return ", ".join(f"{s} x{n}" for s, n in counts.most_common(4)) or "none"
+
+
+def detailed_verdicts(events: list[Event], claim: HealthClaim) -> list[Verdict]:
+    """The three verdicts of ``claim.detailed`` (none when the claim has no ``detailed``)."""
+    detail = claim.detailed
+    if detail is None:
+        return []
+    scope = Scope(CHECK, "health", claim.name)
+    link, field = claim.link, detail.status_field(claim.link)
+    shown = f"detailed health shows {link} down"
+    back = f"detailed health shows {link} healthy again"
+    fast = f"detailed health answers within {detail.max_ms:g} ms"
+    within_s = detail.within_s if detail.within_s is not None else claim.ready_within_s
+    ev = {
+        shown: f"answers of {detail.path} carrying {field}, healthy before {link} went down "
+               "and while it was down",
+        back: f"{detail.path} showing {link} down during the fault, and answers after it",
+        fast: f"{detail.path} showing {link} down during the fault (an endpoint that checks "
+              "nothing is fast for free), and its answer times",
+    }
+    bounds: dict[str, tuple[float, str]] = {shown: (within_s, "s"),
+                                            back: (claim.recover_within_s, "s"),
+                                            fast: (detail.max_ms, "ms")}
+
+    def all_missing(lacked: str) -> list[Verdict]:
+        return [scope.missing(what, lacked, *bounds[what], evidence=ev[what])
+                for what in (shown, back, fast)]
+
+    windows = fault_windows(events, link)
+    if not windows:
+        return all_missing(f"no fault on {link} was recorded: nothing was exercised")
+    w = windows[0]
+    polled = probes(events, DETAILED_PROBE)
+    if not any(_value(e) is not None for e in polled):
+        return all_missing(
+            f"no answer of {detail.path} carried {field} ({len(polled)} probes answered "
+            f"{_statuses(polled)}): the endpoint, or that field, is not there"
+            if polled else f"{detail.path} was never polled")
+
+    healthy, unhealthy = set(detail.healthy), set(detail.unhealthy)
+    before = [e for e in polled if e.at_s < w.start_s]
+    during = [e for e in polled if w.start_s <= e.at_s < w.end_s]
+    first_down: Event | None = None
+    out: list[Verdict] = []
+    if not any(_value(e) in healthy for e in before):
+        out.append(scope.missing(
+            shown, f"{detail.path} never showed {link} as {sorted(healthy)} before the fault "
+            f"({len(before)} answers: {_values(before)}): what it showed during the fault says "
+            "nothing about the fault", within_s, "s", evidence=ev[shown]))
+    elif not during:
+        out.append(scope.missing(shown, f"no answer of {detail.path} while {link} was down",
+                                 within_s, "s", evidence=ev[shown]))
+    else:
+        first_down = next((e for e in during if _value(e) in unhealthy), None)
+        if first_down is None:
+            out.append(scope.judge(
+                shown, False,
+                f"never showed {link} as {sorted(unhealthy)} during the {w.duration_s:.1f} s "
+                f"it was down: {len(during)} answers of {detail.path} said {_values(during)} "
+                f"(HTTP {_statuses(during)})", None, within_s, "s", evidence=ev[shown]))
+        else:
+            took = first_down.at_s - w.start_s
+            outcome, marginal = first_seen(took, within_s, probe_gap_s(events, DETAILED_PROBE))
+            out.append(scope.verdict(
+                shown, outcome,
+                f"{field} said {_value(first_down)!r} {took:.2f} s after {link} went down "
+                f"(bound {within_s:g} s" + ("; within one probe interval of it" if marginal
+                                            else "") + ")",
+                round(took, 3), within_s, "s", evidence=ev[shown], marginal=marginal))
+
+    never = f"{detail.path} never showed {link} down, so"
+    if first_down is None:
+        out.append(scope.missing(back, f"{never} there was nothing to recover from",
+                                 claim.recover_within_s, "s", evidence=ev[back]))
+        out.append(scope.missing(fast, f"{never} it was not seen checking {link}: an answer "
+                                 "that checks nothing is fast for free", detail.max_ms, "ms",
+                                 evidence=ev[fast]))
+        return out
+
+    after = [e for e in polled if e.at_s >= w.end_s]
+    again = next((e for e in after if _value(e) in healthy), None)
+    if again is None and not after:
+        out.append(scope.missing(back, f"no answer of {detail.path} after {link} came back",
+                                 claim.recover_within_s, "s", evidence=ev[back]))
+    elif again is None:
+        out.append(scope.judge(
+            back, False,
+            f"never showed {link} as {sorted(healthy)} again in {len(after)} answers over "
+            f"{after[-1].at_s - w.end_s:.1f} s after it came back ({_values(after)})",
+            None, claim.recover_within_s, "s", evidence=ev[back]))
+    else:
+        took = again.at_s - w.end_s
+        outcome, marginal = first_seen(took, claim.recover_within_s,
+                                       probe_gap_s(events, DETAILED_PROBE))
+        out.append(scope.verdict(
+            back, outcome,
+            f"{field} said {_value(again)!r} again {took:.2f} s after {link} came back (bound "
+            f"{claim.recover_within_s:g} s)",
+            round(took, 3), claim.recover_within_s, "s", evidence=ev[back], marginal=marginal))
+
+    out.append(_answer_time(scope, fast, detail, polled, during, link, ev[fast]))
+    return out
+
+
+def _answer_time(scope: Scope, what: str, detail: HealthDetail, polled: list[Event],
+                 during: list[Event], link: str, evidence: str) -> Verdict:
+    """p95 of the answer times over the run and over the fault alone, both within max_ms."""
+    every = [float(e.data.get("latency_ms", 0.0)) for e in polled]
+    faulty = [float(e.data.get("latency_ms", 0.0)) for e in during]
+    p95_all, p95_fault = p95(every), p95(faulty)
+    worst = max(p95_all, p95_fault)
+    ok = worst <= detail.max_ms
+    return scope.judge(
+        what, ok,
+        f"{detail.path} answered in p95 {p95_all:.0f} ms over {len(every)} probes, "
+        f"{p95_fault:.0f} ms over the {len(faulty)} while {link} was down "
+        f"({'≤' if ok else '>'} {detail.max_ms:g} ms; slowest {max(every):.0f} ms)",
+        round(worst, 2), detail.max_ms, "ms", evidence=evidence)
