@@ -189,6 +189,12 @@ def run_note(summary: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
+def read_contract(run_dir: Path) -> dict[str, Any] | None:
+    """The contract the run kept (``contract.json``), or None."""
+    contract = _read_json(run_dir / CONTRACT_JSON)
+    return contract if isinstance(contract, dict) else None
+
+
 def write_claims_table(run_dir: Path) -> Path | None:
     """Write ``claims.md`` and ``claims.json`` into a run dir; None when it has no verdicts."""
     summary = _read_json(run_dir / SUMMARY_FILE)
@@ -198,8 +204,7 @@ def write_claims_table(run_dir: Path) -> Path | None:
                 if isinstance(v, dict)]
     if not verdicts:
         return None
-    contract = _read_json(run_dir / CONTRACT_JSON)
-    rows = claim_rows(contract if isinstance(contract, dict) else None, verdicts)
+    rows = claim_rows(read_contract(run_dir), verdicts)
     heading = str(summary.get("contract") or summary.get("suite") or run_dir.name)
     path = run_dir / CLAIMS_MD
     path.write_text(render_markdown(rows, heading=heading, note=run_note(summary)),

@@ -21,6 +21,7 @@ from typing import Any
 
 from gauntlet.checks.verdict import Verdict
 from gauntlet.reports import fmt
+from gauntlet.reports.claims import NOT_VERIFIED, claim_rows, read_contract, tally
 from gauntlet.reports.plots import PlotFile
 from gauntlet.reports.rundata import Experiment, FigureSource, RunData
 
@@ -107,6 +108,7 @@ def render_page(run: RunData, plots: list[PlotFile], notes: list[str],
         _header(run, overall),
         _problems(run, notes),
         _verdicts(run.verdicts),
+        _claims(run),
         *(_figure(p) for p in plots),
         *(_experiment(i, section) for i, section in enumerate(sections, 1)),
         "" if sections and not overall.get("count") else  # chaos-only: no top-level load
@@ -223,6 +225,28 @@ def _verdicts(verdicts: list[Verdict]) -> str:
             "<th>status</th><th>check</th><th>name</th><th class=num>observed</th>"
             "<th class=num>threshold</th><th>reason</th></tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>")
+
+
+def _claims(run: RunData) -> str:
+    """The claims table (the contract's claims → verdicts → measured), when the run kept its
+    contract: what a team reads to answer "which of our claims held, at our numbers?"."""
+    contract = read_contract(run.run_dir)
+    if contract is None or not run.verdicts:
+        return ""
+    rows = claim_rows(contract, run.verdicts)
+    body, last = [], ""
+    for row in rows:
+        first = row.claim != last
+        last = row.claim
+        status = row.outcome.split(" ")[0] if row.outcome != NOT_VERIFIED else "inconclusive"
+        body.append(
+            f'<tr class="{e(status)}"><td>{e(row.claim) if first else ""}</td>'
+            f'<td class="sub">{e(row.stated) if first else ""}</td><td>{e(row.verdict)}</td>'
+            f'<td class="num">{e(row.measured)}</td><td>{e(row.outcome)}</td></tr>')
+    counts = ", ".join(f"{n} {k}" for k, n in tally(rows).items())
+    return (f"<h2>Claims: {e(counts)}</h2><table class=verdicts><thead><tr><th>claim</th>"
+            "<th>stated</th><th>verdict</th><th class=num>measured</th><th>outcome</th></tr>"
+            "</thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
 def _claim(v: Verdict) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,27 +29,25 @@ from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
-from gauntlet.chaos.probes import Prober, has_family
+from gauntlet.chaos.probes import JsonProbe, Prober, has_family
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_state
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
 from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
-from gauntlet.contract import Contract, IntegrityClaim, Metric, parse_rate
+from gauntlet.contract import Contract, IntegrityClaim, Metric
 from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples
 from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.runner import LoadRun
+from gauntlet.scenarios.traffic import declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 
 FACTS_FILE = "facts.json"
 DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
-# a simulated client keeps to this share of every rate limit that covers what it sends, so a
-# limiter never masks the mechanism under test
-LIMIT_SHARE = 0.5
 WARMUP_S = 1.5
 STEADY_P95_SLACK = 2.0
 
@@ -75,24 +73,7 @@ class Context:
 
     def traffic_env(self, requests: list[str], *, pace_s: float, users: int) -> dict[str, str]:
         """The environment of a Locust run that sends ``requests`` as the contract declares."""
-        traffic = self.contract.traffic
-        declared = self.contract.requests_of(requests)
-        spec = {
-            "requests": {n: r.model_dump(by_alias=True) for n, r in declared.items()},
-            "mix": {n: max(r.weight, 1) for n, r in declared.items()},
-            "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
-            "client_header": traffic.client_header,
-            "pace_s": pace_s,
-            "client_prefix": f"g{int(time.time()) % 100000}",
-        }
-        env = {"GAUNTLET_TRAFFIC": json.dumps(spec)}
-        headers = self.contract.marker_headers()
-        if headers:
-            env["GAUNTLET_CAPTURE_HEADERS"] = ",".join(headers)
-        body = self.contract.body_markers()
-        if body:
-            env["GAUNTLET_CAPTURE_BODY"] = json.dumps(body)
-        return env
+        return declared_env(self.contract, requests, pace_s=pace_s)
 
     def load(self, requests: list[str], *, users: int, duration_s: float,
              pace_s: float = 0.1) -> LoadRun:
@@ -107,11 +88,11 @@ class Context:
         return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
                        extra_env=self.traffic_env(requests, pace_s=pace, users=users))
 
-    def prober(self, interval_s: float = 0.1) -> Prober:
+    def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
         states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
                   if c.metric is not None and c.metric.states]
         return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
-                      states=states, interval_s=interval_s)
+                      states=states, interval_s=interval_s, json_probes=json_probes)
 
     def sleep_until(self, t0: float, offset_s: float) -> None:
         deadline = t0 + offset_s
@@ -134,14 +115,15 @@ class Context:
     def drive(self, requests: list[str], *, users: int, duration_s: float,
               plan: FaultPlan | None = None, pace_s: float = 0.1,
               during: Callable[[LoadRun, float], None] | None = None,
-              probe_interval_s: float = 0.1) -> None:
+              probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> None:
         """Load with probes running; the fault plan's clock starts at the first sample.
 
         ``during(run, t0)`` runs in this thread once the load is warm (t0 = monotonic time of
-        the plan's zero) — for actions that are not faults, such as a signal.
+        the plan's zero) — for actions that are not faults, such as a signal. ``json_probes``:
+        more paths the prober polls, recording a field of each answer.
         """
         injector = self.stack.faults(self.timeline) if plan else None
-        with self.prober(probe_interval_s).running(), \
+        with self.prober(probe_interval_s, json_probes).running(), \
                 self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s) as run:
             deadline = time.monotonic() + 15.0
             while run.samples_so_far() == 0 and time.monotonic() < deadline:
@@ -162,20 +144,6 @@ class Context:
                     plan.stop()
         if plan is not None and plan.errors:
             raise plan.errors[0]
-
-
-def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
-    """Seconds between one client's requests, so that no client (and, for a limit keyed on
-    nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
-    covers what it sends."""
-    pace = pace_s
-    for limit in contract.claims.rate_limit:
-        if not set(limit.requests) & set(requests):
-            continue
-        count, window_s = parse_rate(limit.limit)
-        per_client = window_s / (count * LIMIT_SHARE)
-        pace = max(pace, per_client * (users if limit.key == "none" else 1))
-    return pace
 
 
 @dataclass(frozen=True)
@@ -286,8 +254,21 @@ def plan_experiments(suite: Suite) -> list[Planned]:
     """Every experiment run of a suite, validated before anything starts (exit 2 on error)."""
     from gauntlet.chaos.experiments import get_experiment
 
+    configs = list(suite.experiments)
+    if suite.every_claim:
+        from gauntlet.chaos.experiments import experiments
+
+        # a listed experiment without a claim covers all its instances; one with a claim,
+        # only that one (the others run with default parameters)
+        whole = {c.name for c in configs if c.claim is None}
+        one = {(c.name, c.claim) for c in configs if c.claim is not None}
+        for name, cls in experiments().items():
+            if name not in whole:
+                configs += [ExperimentConfig(name=name, claim=claim)
+                            for claim in cls().targets(suite.the_contract)
+                            if (name, claim) not in one]
     planned: list[Planned] = []
-    for config in suite.experiments:
+    for config in configs:
         experiment = get_experiment(config.name)
         params = experiment.parse_params(config.params)
         targets = experiment.targets(suite.the_contract)

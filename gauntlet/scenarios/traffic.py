@@ -1,0 +1,67 @@
+"""The environment of a Locust run that sends what a contract declares (``declared.py``).
+
+Shared by the experiments (each narrows the traffic to the requests its claim names) and by a
+suite whose ``[load] scenario = "declared"``: a team with a contract needs no locustfile of its
+own to load its service. Pure: builds strings, starts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from gauntlet.contract import Contract, parse_rate
+
+# a simulated client keeps to this share of every rate limit that covers what it sends, so a
+# limiter never masks the mechanism under test (nor fails an SLO run's requests)
+LIMIT_SHARE = 0.5
+
+
+def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
+    """Seconds between one client's requests, so that no client (and, for a limit keyed on
+    nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
+    covers what it sends.
+
+    A limit covers only its share of the client's mix (the declared weights): a route limited
+    to 10 an hour that is one request in six slows the client six times less than a mix of
+    only that route would.
+    """
+    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
+    total = sum(weights.values()) or 1
+    pace = pace_s
+    for limit in contract.claims.rate_limit:
+        covered = set(limit.requests) & set(requests)
+        if not covered:
+            continue
+        share = sum(weights.get(n, 1) for n in covered) / total
+        count, window_s = parse_rate(limit.limit)
+        per_client = share * window_s / (count * LIMIT_SHARE)
+        pace = max(pace, per_client * (users if limit.key == "none" else 1))
+    return pace
+
+
+def declared_env(contract: Contract, requests: list[str], *, pace_s: float) -> dict[str, str]:
+    """``$GAUNTLET_TRAFFIC`` (and the capture's header and body markers) for ``requests``."""
+    traffic = contract.traffic
+    declared = contract.requests_of(requests)
+    spec = {
+        "requests": {n: r.model_dump(by_alias=True) for n, r in declared.items()},
+        "mix": {n: max(r.weight, 1) for n, r in declared.items()},
+        "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
+        "client_header": traffic.client_header,
+        "pace_s": pace_s,
+        "client_prefix": f"g{int(time.time()) % 100000}",
+    }
+    env = {"GAUNTLET_TRAFFIC": json.dumps(spec)}
+    headers = contract.marker_headers()
+    if headers:
+        env["GAUNTLET_CAPTURE_HEADERS"] = ",".join(headers)
+    body = contract.body_markers()
+    if body:
+        env["GAUNTLET_CAPTURE_BODY"] = json.dumps(body)
+    return env
+
+
+def mix_of(contract: Contract) -> list[str]:
+    """The requests a whole-service load sends: every declared request with a weight."""
+    return [name for name, r in contract.traffic.requests.items() if r.weight > 0]

@@ -1,0 +1,83 @@
+"""The seed suites: each system's claims at the numbers its write-up states.
+
+The quick pass (in the test command) runs each seed suite's load at a short scale with the
+seed's users, rates and gates as stated, and checks what the scale promises: the shape keeps its
+users, the report says it was scaled, the claims table has the seed's gates. The whole suites —
+every experiment at production numbers, up to 15 min each — are marked slow; their latest
+claims tables are in the README (``GAUNTLET_SLOW=1 bash scripts/test.sh -k seed``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from gauntlet.config import load_suite
+from tests.e2e.conftest import ROOT, gauntlet
+
+SEEDS = ROOT / "suites" / "seeds"
+PYTHON = ["lazy-foundry", "quemiai", "ragbase", "langsense", "my-saas-chat"]
+NODE = ["lazy-foundry-node", "quemiai-node", "ragbase-node"]
+QUICK_S = 6.0  # each quick load lasts about this long
+HAS_NODE = shutil.which("node") is not None and \
+    (ROOT / "examples" / "node-stack" / "node_modules").is_dir()
+
+
+def run_dir_of(stdout: str) -> Path:
+    line = next(x for x in stdout.splitlines() if x.startswith("run dir: "))
+    return Path(line.removeprefix("run dir: ").strip())
+
+
+def quick_scale(name: str) -> float:
+    load = load_suite(SEEDS / f"{name}.toml").load
+    assert load is not None
+    return min(1.0, round(QUICK_S / load.declared_duration_s, 4))
+
+
+# the Node services' quick passes are slow-marked: the Python ones cover the scale, and CI
+# time is short
+@pytest.mark.parametrize("name", [*PYTHON, *(pytest.param(n, marks=pytest.mark.slow)
+                                             for n in NODE)])
+def test_seed_suite_quick_scale_keeps_every_number_but_durations(tmp_path: Path,
+                                                                 name: str) -> None:
+    if name.endswith("-node") and not HAS_NODE:
+        pytest.skip("node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
+    scale = quick_scale(name)
+    result = gauntlet("run", str(SEEDS / f"{name}.toml"), "--scale", str(scale),
+                      "--no-experiments", "--output", str(tmp_path), timeout=240)
+    # the gates may pass or fail on a shared machine; anything else is a broken suite
+    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
+    run_dir = run_dir_of(result.stdout)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    stated = load_suite(SEEDS / f"{name}.toml").load
+    assert stated is not None
+    load = summary["load"]
+    assert load["duration_scale"] == pytest.approx(scale)
+    assert load["users"] == stated.users
+    assert [s["users"] for s in load["stages"] or []] == [s.users for s in stated.stages or []]
+    assert summary["overall"]["count"] > 0
+    # the claims table: the seed's gates, judged, and the scale written beside them
+    claims = json.loads((run_dir / "claims.json").read_text())
+    assert f"scaled to {scale:g}" in claims["note"]
+    slo = [r for r in claims["rows"] if r["claim"] == "slo"]
+    contract = json.loads((run_dir / "contract.json").read_text())
+    assert any(r["verdict"].startswith("p95") for r in slo), slo
+    assert f"p95_ms {contract['slo']['p95_ms']:g}" in slo[0]["stated"]
+    assert "claims table:" in result.stdout
+
+
+@pytest.mark.slow  # each ≤ 15 min on 2 cores: the README's claims tables
+@pytest.mark.parametrize("name", [*PYTHON, *NODE])
+def test_seed_suite_verifies_every_claim_at_its_numbers(tmp_path: Path, name: str) -> None:
+    if name.endswith("-node") and not HAS_NODE:
+        pytest.skip("node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
+    result = gauntlet("run", str(SEEDS / f"{name}.toml"), "--output", str(tmp_path),
+                      timeout=20 * 60)
+    assert result.returncode in (0, 4), result.stdout[-5000:] + result.stderr[-3000:]
+    claims = json.loads((run_dir_of(result.stdout) / "claims.json").read_text())
+    assert claims["tally"].get("fail", 0) == 0
+    # no silent gap: a claim no verdict speaks of says why
+    assert all(r["reason"] for r in claims["rows"] if r["outcome"] == "not verified")
