@@ -516,6 +516,15 @@ class RealtimeClaim(_Claim):
     restart: bool = False
 
 
+class StatedClaim(_Claim):
+    """A claim the service makes that no experiment can verify here (a notification queue the
+    stack does not have, a limit with no black-box evidence): stated so that the claims table
+    lists it, as not verified, with ``reason`` — a gap said out loud instead of left silent."""
+
+    says: str = Field(min_length=1)
+    reason: str = Field(min_length=1)
+
+
 class Claims(_Strict):
     breaker: list[BreakerClaim] = Field(default_factory=list)
     retries: list[RetriesClaim] = Field(default_factory=list)
@@ -526,6 +535,7 @@ class Claims(_Strict):
     pool: list[PoolClaim] = Field(default_factory=list)
     integrity: list[IntegrityClaim] = Field(default_factory=list)
     realtime: list[RealtimeClaim] = Field(default_factory=list)
+    stated: list[StatedClaim] = Field(default_factory=list)
 
     def instances(self) -> list[tuple[str, _Claim]]:
         """Every (kind, claim) pair, in declaration order of the kinds."""

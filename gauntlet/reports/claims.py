@@ -109,13 +109,13 @@ def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list
     rows: list[ClaimRow] = []
     seen: set[str] = set()
 
-    def add(key: str, stated: str) -> None:
+    def add(key: str, stated: str, why: str = "") -> None:
         seen.add(key)
         judged = by_claim.get(key, [])
         if not judged:
             rows.append(ClaimRow(key, stated, "—", "—", NOT_VERIFIED,
-                                 "no verdict of this run speaks of it (no experiment for it "
-                                 "was planned)"))
+                                 why or "no verdict of this run speaks of it (no experiment "
+                                        "for it was planned)"))
             return
         for verdict in judged:
             rows.append(ClaimRow(key, stated, _short_name(verdict), _measured(verdict),
@@ -123,7 +123,12 @@ def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list
 
     for kind, instances in claims.items():
         for instance in instances or []:
-            if isinstance(instance, dict):
+            if not isinstance(instance, dict):
+                continue
+            if kind == "stated":  # a claim no experiment can verify here: its own words
+                add(f"{kind}.{instance.get('name', '?')}", str(instance.get("says", "")),
+                    f"not verified: {instance.get('reason', '')}")
+            else:
                 add(f"{kind}.{instance.get('name', '?')}", stated_numbers(instance))
     slo = (contract or {}).get("slo") or {}
     slo_stated = ", ".join(f"{k} {slo[k]:g}" for k in _SLO_KEYS

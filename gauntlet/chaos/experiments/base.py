@@ -295,7 +295,9 @@ def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
     sent = {r for p in planned for r in p.experiment.requests(p.target)}
     out: list[Verdict] = []
     for kind, claim in contract.claims.instances():
-        if kind == "integrity":
+        if kind == "stated":
+            why = str(getattr(claim, "reason", ""))
+        elif kind == "integrity":
             requests = set(getattr(claim, "requests", []))
             if requests & sent:
                 continue

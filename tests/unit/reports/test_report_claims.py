@@ -104,3 +104,11 @@ def test_written_from_a_run_dir(tmp_path: Path) -> None:
 def test_no_verdicts_no_table(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text(json.dumps({"verdicts": []}))
     assert write_claims_table(tmp_path) is None
+
+
+def test_a_stated_claim_is_listed_with_its_own_reason() -> None:
+    contract = {"claims": {"stated": [{"name": "queue", "says": "queue < 100 pending",
+                                       "reason": "no queue here"}]}}
+    rows = claim_rows(contract, [])
+    assert [(r.claim, r.stated, r.outcome, r.reason) for r in rows] == [
+        ("stated.queue", "queue < 100 pending", NOT_VERIFIED, "not verified: no queue here")]
