@@ -97,6 +97,14 @@ def test_realtime_env_carries_the_table_auth_and_token_location() -> None:
     assert realtime_env(None) == {}
 
 
+def test_realtime_env_can_hold_each_connection_for_the_run() -> None:
+    # the reconnect experiment's default: the contract's one message per connection becomes 0
+    held = json.loads(realtime_env(load_contract(NODE), messages=0)[ENV])
+    assert held["realtime"]["messages"] == 0
+    kept = json.loads(realtime_env(load_contract(NODE))[ENV])
+    assert kept["realtime"]["messages"] == 1
+
+
 # --- the contract's [traffic.realtime] ----------------------------------------------------------
 
 

@@ -13,11 +13,13 @@ import { createRedis } from './redis.js'
 import { createSummarizer } from './summarizer-client.js'
 import { installDeadline } from './deadline.js'
 import { registerRateLimits } from './rate-limit.js'
+import { createRealtime } from './realtime.js'
 import { HttpError } from './errors.js'
 import probes from './routes/probes.js'
 import session from './routes/session.js'
 import notes from './routes/notes.js'
 import summaries from './routes/summaries.js'
+import uploads from './routes/uploads.js'
 
 export async function buildApp (config) {
   const app = Fastify({
@@ -118,7 +120,10 @@ export async function buildApp (config) {
     })
     await v1.register(notes, deps)
     await v1.register(summaries, deps)
+    await v1.register(uploads, deps)
   }, { prefix: '/v1' })
+  // Socket.IO beside the routes, on the same server and the same session tokens
+  if (config.realtime.enabled) createRealtime(app, deps)
 
   // the schema, retried until PostgreSQL answers (it may start after us); /ready says 503
   // until it is in place

@@ -107,6 +107,11 @@ export function loadConfig (env = process.env) {
       windowMs: seconds(env, 'RATE_LIMIT_WINDOW_S', 60),
       sessionMax: number(env, 'SESSION_RATE_LIMIT_MAX', 5, { min: 1, integer: true }),
       sessionWindowMs: seconds(env, 'SESSION_RATE_LIMIT_WINDOW_S', 900),
+      // POST /v1/uploads has a budget of its own (Quemiai: uploads 10 req/min beside 100);
+      // UPLOAD_RATE_LIMIT_ENABLED=false leaves the route under the /v1 limit only
+      uploadEnabled: flag(env, 'UPLOAD_RATE_LIMIT_ENABLED'),
+      uploadMax: number(env, 'UPLOAD_RATE_LIMIT_MAX', 10, { min: 1, integer: true }),
+      uploadWindowMs: seconds(env, 'UPLOAD_RATE_LIMIT_WINDOW_S', 60),
       redisCommandTimeoutMs: seconds(env, 'REDIS_COMMAND_TIMEOUT_S', 0.25)
     },
 
@@ -119,6 +124,17 @@ export function loadConfig (env = process.env) {
       timeoutMs: seconds(env, 'READY_CHECK_TIMEOUT_S', 0.5)
     },
     idempotencyEnabled: flag(env, 'IDEMPOTENCY_ENABLED'),
+    // Socket.IO (src/realtime.js): engine path and heartbeat (Socket.IO's defaults: 25 s / 20 s)
+    realtime: {
+      enabled: flag(env, 'REALTIME_ENABLED'),
+      path: read(env, 'SOCKETIO_PATH', '/socket.io'),
+      pingIntervalMs: seconds(env, 'SOCKETIO_PING_INTERVAL_S', 25),
+      pingTimeoutMs: seconds(env, 'SOCKETIO_PING_TIMEOUT_S', 20),
+      // the stream reader starts again after a Redis error (false: it gives up for good)
+      resubscribe: flag(env, 'REALTIME_RESUBSCRIBE_ENABLED'),
+      // a message is acknowledged once Redis stored it (false: on receipt, stored afterwards)
+      ackAfterStore: flag(env, 'REALTIME_ACK_AFTER_STORE_ENABLED')
+    },
     shutdown: {
       enabled: flag(env, 'GRACEFUL_SHUTDOWN_ENABLED'),
       drainDelayMs: seconds(env, 'DRAIN_DELAY_S', 5),
@@ -126,8 +142,9 @@ export function loadConfig (env = process.env) {
     }
   }
   if (!config.jwtSecret) throw new ConfigError('JWT_SECRET: required (the key sessions are signed with)')
-  if (config.rateLimit.windowMs <= 0 || config.rateLimit.sessionWindowMs <= 0) {
-    throw new ConfigError('RATE_LIMIT_WINDOW_S / SESSION_RATE_LIMIT_WINDOW_S: must be > 0')
+  if (config.rateLimit.windowMs <= 0 || config.rateLimit.sessionWindowMs <= 0 ||
+      config.rateLimit.uploadWindowMs <= 0) {
+    throw new ConfigError('RATE_LIMIT_WINDOW_S / SESSION_RATE_LIMIT_WINDOW_S / UPLOAD_RATE_LIMIT_WINDOW_S: must be > 0')
   }
   if (config.circuit.rollingCountTimeoutMs % 10 !== 0) {
     // opossum splits the window into 10 buckets

@@ -37,6 +37,23 @@ export function createMetrics () {
     help: 'Rate-limit checks that could not reach Redis (admitted when failing open)',
     registers: [register]
   })
+  const realtimeSockets = new client.Gauge({
+    name: 'scribe_realtime_sockets',
+    help: 'Socket.IO connections open right now',
+    registers: [register]
+  })
+  const realtimeConnects = new client.Counter({
+    name: 'scribe_realtime_connects_total',
+    help: 'Socket.IO handshakes, by outcome (accepted, unauthorized)',
+    labelNames: ['outcome'],
+    registers: [register]
+  })
+  const realtimeMessages = new client.Counter({
+    name: 'scribe_realtime_messages_total',
+    help: 'Realtime messages by outcome: published (then acked), unavailable (Redis refused), delivered (emitted to a room)',
+    labelNames: ['outcome'],
+    registers: [register]
+  })
   const inFlight = new client.Gauge({
     name: 'scribe_http_requests_in_flight',
     help: 'Requests being handled right now',
@@ -48,5 +65,8 @@ export function createMetrics () {
   retries.inc({ dependency: 'summarizer' }, 0)
   retries.inc({ dependency: 'postgres' }, 0)
 
-  return { register, requests, duration, circuit, retries, rateLimitStoreErrors, inFlight }
+  return {
+    register, requests, duration, circuit, retries, rateLimitStoreErrors, inFlight,
+    realtimeSockets, realtimeConnects, realtimeMessages
+  }
 }

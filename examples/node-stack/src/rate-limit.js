@@ -2,7 +2,9 @@
 //
 //   /v1/*       RATE_LIMIT_MAX per RATE_LIMIT_WINDOW_S, per user (else per client address)
 //   /session    SESSION_RATE_LIMIT_MAX per SESSION_RATE_LIMIT_WINDOW_S, per client address
-//   /health, /ready, /live, /metrics: never limited
+//   /v1/uploads UPLOAD_RATE_LIMIT_MAX per UPLOAD_RATE_LIMIT_WINDOW_S, per user: a route config,
+//               which @fastify/rate-limit counts instead of the /v1 limit, not on top of it
+//   /health, /health/detailed, /ready, /live, /metrics: never limited
 //
 // The client address is the first X-Forwarded-For entry (the client as the load balancer saw
 // it), else the socket's address. When Redis cannot answer, requests are admitted (fail open:
@@ -13,7 +15,7 @@ import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 
 import { HttpError } from './errors.js'
 
-export const EXEMPT_ROUTES = new Set(['/health', '/ready', '/live', '/metrics'])
+export const EXEMPT_ROUTES = new Set(['/health', '/health/detailed', '/ready', '/live', '/metrics'])
 
 export function clientAddress (request) {
   const forwarded = request.headers['x-forwarded-for']
@@ -74,6 +76,14 @@ export async function registerRateLimits (app, config, redis, metrics) {
       context.statusCode, 'rate_limited', `rate limit exceeded, retry in ${context.after}`,
       { body: { retryAfter: Math.max(1, Math.ceil(context.ttl / 1000)), limit: context.max } })
   })
+}
+
+/** The per-route limit of POST /v1/uploads: the /v1 key (the user) and the plugin's store. */
+export function uploadRateLimit (config) {
+  return {
+    max: config.rateLimit.uploadMax,
+    timeWindow: config.rateLimit.uploadWindowMs
+  }
 }
 
 /** The per-route limit of POST /session (route config of @fastify/rate-limit). */
