@@ -57,8 +57,11 @@ class RetriesExperiment(Experiment):
                                Fault(claim.link, "reset_peer", {"timeout": 0.0}))]
         plan = FaultPlan(steps)
         before = ctx.scrape() if claim.metric else None
+        # after the last pulse, requests may still be retrying for the settle time (a 5 s
+        # call timeout and its backoff): the recovery phase is judged after that, so the load
+        # lasts it out
         ctx.drive(claim.requests, users=p.users, plan=plan,
-                  duration_s=plan.duration_s + p.recovery_s + 2.0)
+                  duration_s=plan.duration_s + self.settle_s(claim) + p.recovery_s + 2.0)
         if claim.metric is not None:
             after = ctx.scrape()
             first = metric_total(before, claim.metric) if before is not None else None
