@@ -1,4 +1,5 @@
-"""What the load-engine benchmarks share: the venv, a private nginx target, Locust runs, figures.
+"""What the load-engine benchmarks share: the venv, a private nginx target, a WebSocket echo
+server, Locust runs, figures.
 
 Benchmarks are scripts, not tests: each prints its figure lines (ratios measured within one run,
 so a machine shared with other work disturbs both sides alike).
@@ -7,6 +8,7 @@ so a machine shared with other work disturbs both sides alike).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import resource
@@ -139,11 +141,11 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"nginx exited ({proc.returncode}): {_tail(log)}")
+            raise RuntimeError(f"{proc.args[0]} exited ({proc.returncode}): {_tail(log)}")
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return
         time.sleep(0.05)
-    raise RuntimeError(f"nginx not listening on {port} after 10 s: {_tail(log)}")
+    raise RuntimeError(f"{proc.args[0]} not listening on {port} after 10 s: {_tail(log)}")
 
 
 def _tail(path: Path) -> str:
@@ -160,10 +162,27 @@ class LocustResult:
     requests: int  # Locust's Aggregated count, from its final summary
     rps: float  # Locust's Aggregated req/s, from its final summary
     cpu_s: float  # user + system CPU of the Locust process tree
+    load_requests: int = 0  # from test_start to test_stop (``_probe``), when it was loaded
+    load_cpu_s: float = 0.0  # CPU of the same phase: no start-up, no shutdown
 
     @property
     def requests_per_cpu_s(self) -> float:
         return self.requests / self.cpu_s if self.cpu_s else float("nan")
+
+    @property
+    def load_requests_per_cpu_s(self) -> float:
+        return self.load_requests / self.load_cpu_s if self.load_cpu_s else float("nan")
+
+
+def read_probes(directory: Path) -> tuple[int, float]:
+    """(requests, CPU-s) of the load phase, summed over the ``probe-<pid>.json`` of
+    ``benchmarks/_probe.py`` (one per Locust process that sent)."""
+    requests, cpu_s = 0, 0.0
+    for path in directory.glob("probe-*.json"):
+        figures = json.loads(path.read_text())
+        requests += int(figures["requests"])
+        cpu_s += float(figures["user_s"]) + float(figures["system_s"])
+    return requests, cpu_s
 
 
 def locust_rate(log: Path) -> tuple[int, float]:
@@ -208,6 +227,94 @@ def run_locust(
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return LocustResult(*locust_rate(workdir / "locust.log"), cpu_s=cpu_s)
+
+
+class LocustProcess:
+    """One headless Locust started in the background, for runs that must overlap in time.
+
+    Two sides of a comparison that run *at the same time* see the same spell of a shared
+    machine; run one after the other, a neighbour's burst lands on one side only. The CPU time
+    is this child's own (``os.wait4``), not every child's since some moment, so two that
+    overlap are told apart.
+
+        with LocustProcess(...) as bare, LocustProcess(...) as captured:
+            results = bare.wait(), captured.wait()
+
+    Leaving the ``with`` kills and reaps a process not waited for (a failed pair leaves none
+    running).
+    """
+
+    def __init__(self, module: str, host: str, *, users: int, run_time_s: int,
+                 workdir: Path, locustfile: Path = STATIC_LOCUSTFILE,
+                 env: dict[str, str] | None = None, extra: Sequence[str] = ()) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
+        self.timeout_s = run_time_s + 60
+        argv = [str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable), "-m", module,
+                "-f", str(locustfile), "--headless", "--host", host,
+                "-u", str(users), "-r", str(users), "--run-time", f"{run_time_s}s",
+                "--csv", str(workdir / "locust"), "--only-summary", "--loglevel", "WARNING",
+                "--exit-code-on-error", "0", *extra]
+        env = {**(env or python_env()), "GAUNTLET_BENCH_PROBE_DIR": str(workdir)}
+        with (workdir / "locust.log").open("wb") as log:
+            self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=log,
+                                         stderr=subprocess.STDOUT)
+
+    def __enter__(self) -> LocustProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+    def wait(self) -> LocustResult:
+        """Reap the process; its own user + system CPU, and Locust's final summary."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                self.proc.kill()
+                pid, status, usage = os.wait4(self.proc.pid, 0)
+                break
+            time.sleep(0.05)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        log = self.workdir / "locust.log"
+        if self.proc.returncode != 0:
+            raise RuntimeError(f"Locust exited {self.proc.returncode}: {_tail(log)}")
+        return LocustResult(*locust_rate(log), cpu_s=usage.ru_utime + usage.ru_stime,
+                            load_requests=(probe := read_probes(self.workdir))[0],
+                            load_cpu_s=probe[1])
+
+
+# -- a WebSocket echo server -------------------------------------------------------------------
+
+WS_ECHO_SERVER = REPO / "benchmarks" / "ws_echo.py"
+
+
+@contextlib.contextmanager
+def ws_echo_server() -> Iterator[Target]:
+    """The ``websockets`` echo server of ``benchmarks/ws_echo.py`` on a free loopback port, in
+    a process of its own; yields its ``ws://`` URL and pid and stops it on exit."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="gauntlet-ws-echo-") as tmp:
+        log = Path(tmp) / "ws_echo.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([str(VENV_PYTHON if VENV_PYTHON.exists() else sys.executable),
+                                     str(WS_ECHO_SERVER), str(port)],
+                                    stdout=out, stderr=subprocess.STDOUT)
+        try:
+            _wait_port(port, proc, log)
+            yield Target(f"ws://127.0.0.1:{port}", proc.pid)
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
 
 
 def run_wrk(url: str, *, connections: int, duration_s: int, threads: int = 1) -> float:

@@ -19,22 +19,37 @@ A request's context may also carry ``client`` (the simulated client's key), ``to
 unique token of a write, for integrity read-backs), ``phase`` and ``seq``. The contract decides
 which response headers (``$GAUNTLET_CAPTURE_HEADERS``, comma-separated) and body patterns
 (``$GAUNTLET_CAPTURE_BODY``, JSON name → regex) are recorded, each as a column of its own.
+
+What a request costs (``benchmarks/bench_generator.py``, ``docs/load-engine.md``): the capture
+runs inside the generator it measures, so every instruction per request is load not sent. The
+listener keeps the raw values of a row as a tuple and nothing else; a greenlet of each process
+(:func:`_flush_every`) formats the rows of the last ``FLUSH_EVERY_S`` in one tight loop (hdr:
+records them into their histograms) and writes them with one ``os.write``. Formatting floats is
+most of a row's cost, and done 2 000 at a time it runs in warm caches instead of cold between
+two requests; no clock, pid or buffered file is touched per request. Rows still reach the disk
+every ``FLUSH_EVERY_S`` (crash evidence, progress), as whole lines.
 """
 
 from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import re
 import socket
 import time
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
+import gevent
 from locust import events
 
 from gauntlet.scenarios.columns import COLUMNS, header_column, marker_column
-from gauntlet.scenarios.hdrcell import Cell
+
+if TYPE_CHECKING:
+    from gauntlet.scenarios.hdrcell import Cell
+
+log = logging.getLogger(__name__)
 
 CAPTURE_HEADERS: tuple[str, ...] = tuple(
     h.strip().lower() for h in os.environ.get("GAUNTLET_CAPTURE_HEADERS", "").split(",")
@@ -47,10 +62,17 @@ CAPTURE_BODY: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 EXTRA_COLUMNS = (*(header_column(h) for h in CAPTURE_HEADERS),
                  *(marker_column(n) for n, _ in CAPTURE_BODY))
 
-_state: dict[str, Any] = {"fh": None, "pid": None, "worker": "", "flushed": 0.0, "hdr": None}
 FLUSH_EVERY_S = 0.5  # rows reach the disk at least this often: progress and crash evidence
-
 HDR_SETTLE_S = 2  # hdr mode: a second is written once it is this far behind the clock
+
+# One row as the listener keeps it, in COLUMNS order less ``worker`` (the same for every row
+# of a process: the sink puts it in), plus the extra columns as one ready CSV tail:
+# (t_intended_s, t_start_s, latency_ms, method, name, status, error, bytes, client, token,
+#  phase, seq, ",extra,cells" or "")
+Row = tuple[Any, ...]
+# the row's CSV line: %-formatting renders every field exactly as the f-string this replaced
+# (".6f" times, ".4f" latency, ints as ints) — the harness' parquet must not see a change
+ROW_FORMAT = "%.6f,%.6f,%.4f,%s,%s,%d,%s,%d,{worker},%s,%s,%s,%d%s\n"
 
 
 def sample_mode() -> str:
@@ -60,71 +82,209 @@ def sample_mode() -> str:
     return mode
 
 
-def _file() -> IO[str] | None:
-    pid = os.getpid()
-    if _state["pid"] == pid:  # every request but the first of a process: keep this path short
-        fh_open: IO[str] | None = _state["fh"]
-        return fh_open
-    # first request in this (possibly forked) worker process
-    _state["pid"] = pid
-    _state["worker"] = f"{socket.gethostname()}:{pid}"
-    _state["fh"] = _state["hdr"] = None
-    directory = os.environ.get("GAUNTLET_SAMPLES_DIR")
-    if not directory:
-        return None
-    if sample_mode() == "hdr":
-        path = os.path.join(directory, f"hdr-{pid}.jsonl")
-        fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - lives all run
-        _state["hdr"] = _HdrSeconds(fh, _state["worker"])
-    else:
-        path = os.path.join(directory, f"samples-{pid}.csv")
-        fh = open(path, "a", buffering=1 << 20, encoding="utf-8")  # noqa: SIM115
-        if fh.tell() == 0:
-            fh.write(",".join((*COLUMNS, *EXTRA_COLUMNS)) + "\n")
-    _state["fh"] = fh
-    return fh
+class _Sink:
+    """The sample file of one worker process, written in whole-line batches by ``os.write``.
+
+    No userspace buffer: a process forked from this one (Locust's ``--processes``) inherits
+    nothing it could write a second time, and a reader (the harness, the remote workers'
+    shipping) never sees half a line. ``path`` is the file to ship or merge.
+    """
+
+    def __init__(self, path: str, header: str = "") -> None:
+        self.path = path
+        self.fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                                      0o644)
+        if header and os.fstat(self.fd).st_size == 0:
+            self.write(header)
+
+    def write(self, text: str) -> None:
+        if self.fd is None or not text:
+            return
+        data = memoryview(text.encode("utf-8", "replace"))
+        while data:
+            data = data[os.write(self.fd, data):]
+
+    def flush(self, final: bool = False) -> None:
+        """Write what is due; everything when ``final`` (the run is over)."""
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                self.flush(final=True)
+            finally:
+                os.close(self.fd)
+                self.fd = None
+
+    def forget(self) -> None:
+        """In a forked child: drop the parent's pending samples and the child's copy of its
+        file, writing nothing (they are the parent's to write)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
 
 
-class _HdrSeconds:
-    """hdr mode of one worker process: histograms per second, written once the second settles."""
+class _Rows(_Sink):
+    """rows mode of one worker process: the listener appends raw rows to ``pending``; ``flush``
+    formats and writes them."""
 
-    def __init__(self, fh: IO[str], worker: str) -> None:
-        self.fh = fh
+    def __init__(self, path: str, worker: str) -> None:
+        super().__init__(path, header=",".join((*COLUMNS, *EXTRA_COLUMNS)) + "\n")
+        self.pending: list[Row] = []
+        self.line = ROW_FORMAT.format(worker=_clean(worker).replace("%", "%%"))
+        self.dropped = 0  # rows that could not be rendered (a context value that is no number)
+
+    def flush(self, final: bool = False) -> None:
+        pending = self.pending
+        if not pending:
+            return
+        rows = pending[:]
+        del pending[:len(rows)]  # not clear(): a row appended in between by a thread survives
+        line = self.line
+        try:
+            text = "".join([line % row for row in rows])
+        except (TypeError, ValueError):  # an odd value somewhere: normalise row by row
+            text = "".join(self._render(row) for row in rows)
+        self.write(text)
+
+    def _render(self, row: Row) -> str:
+        """One row with each field converted the slow way, or "" (and counted) if impossible."""
+        ti, ts, latency, method, name, status, error, nbytes, client, token, phase, seq, extra = row
+        try:
+            return self.line % (float(ti), float(ts), float(latency or 0.0), method, name,
+                                int(status or 0), error, int(nbytes or 0), client, token, phase,
+                                int(seq), extra)
+        except (TypeError, ValueError):
+            self.dropped += 1
+            if self.dropped == 1:
+                log.error("sample row dropped, a field is not a number: %r", row)
+            return ""
+
+    def forget(self) -> None:
+        self.pending.clear()
+        super().forget()
+
+
+class _HdrSeconds(_Sink):
+    """hdr mode of one worker process: histograms per second, written once the second settles.
+
+    As in rows mode, the listener only appends the raw values to ``pending``; ``flush`` records
+    them into their cells in one loop (two histogram updates a request, the costliest part,
+    run warm) and writes the settled seconds.
+    """
+
+    def __init__(self, path: str, worker: str) -> None:
+        super().__init__(path)
+        from gauntlet.scenarios.hdrcell import Cell  # rows mode does not pay for hdrh's import
+
+        self.new_cell = Cell
         self.worker = worker
+        self.pending: list[Row] = []  # (t_intended, t_start, latency_ms, method, name, status,
+        #                               error) as the listener got them
         self.cells: dict[tuple[int, str, str], Cell] = {}
-        self.next_flush_s = 0.0
+        self.dropped = 0
 
-    def record(self, t_intended: float, t_start: float, latency_ms: float, method: str,
-               name: str, status: int, error: str) -> None:
+    def record(self, t_intended: Any, t_start: Any, latency_ms: Any, method: str, name: str,
+               status: Any, error: str) -> None:
+        t_start = float(t_start) if t_start is not None else 0.0
+        t_intended = float(t_intended) if t_intended is not None else t_start
+        latency_ms = float(latency_ms or 0.0)
         key = (int(t_intended), method, name)
         cell = self.cells.get(key)
         if cell is None:
-            cell = self.cells[key] = Cell()
-        cell.record(latency_ms, (t_start - t_intended) * 1000.0, status, error, t_start)
-        now = time.time()
-        if now >= self.next_flush_s:
-            self.next_flush_s = now + 1.0
-            self.flush(before_second=int(now) - HDR_SETTLE_S)
+            cell = self.cells[key] = self.new_cell()
+        cell.record(latency_ms, (t_start - t_intended) * 1000.0, int(status or 0), error,
+                    t_start)
 
-    def flush(self, before_second: int | None = None) -> None:
-        """Write (and forget) the seconds before ``before_second``; every second when None.
+    def flush(self, final: bool = False) -> None:
+        """Record what is pending; write (and forget) the seconds at least ``HDR_SETTLE_S``
+        behind the clock, every second when ``final``.
 
-        A request that completes after its second was written starts a new cell for the same
-        key: the harness adds lines with equal keys, so nothing is lost, only a line more.
+        A request recorded after its second was written starts a new cell for the same key:
+        the harness adds lines with equal keys, so nothing is lost, only a line more.
         """
-        done = [k for k in self.cells if before_second is None or k[0] < before_second]
+        pending = self.pending
+        rows = pending[:]
+        del pending[:len(rows)]  # not clear(): a row appended in between by a thread survives
+        for row in rows:
+            try:
+                self.record(*row)
+            except (TypeError, ValueError):  # a context value that is no number
+                self.dropped += 1
+                if self.dropped == 1:
+                    log.error("sample dropped, a field is not a number: %r", row)
+        before_second = int(time.time()) - HDR_SETTLE_S
+        done = [k for k in self.cells if final or k[0] < before_second]
+        lines = []
         for key in sorted(done):
             cell = self.cells.pop(key)
             line = cell.to_line(second=key[0], method=key[1], name=key[2], worker=self.worker)
-            self.fh.write(json.dumps(line, separators=(",", ":")) + "\n")
-        if done:
-            self.fh.flush()
+            lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+        self.write("".join(lines))
+
+    def forget(self) -> None:
+        self.pending.clear()
+        self.cells.clear()
+        super().forget()
+
+
+# This process' sink, opened at its first request (a forked worker opens its own); ``_pending``
+# is the rows sink's list, the listener's fast path. ``_opened`` is False until the first
+# request has looked at the environment (and there may be no sink: no samples dir).
+_sink: _Sink | None = None
+_pending: list[Row] | None = None
+_opened = False
+
+
+def _open() -> _Sink | None:
+    """The first request of this process: open its sample file and start its flusher."""
+    global _sink, _pending, _opened
+    _opened = True
+    directory = os.environ.get("GAUNTLET_SAMPLES_DIR")
+    if not directory:
+        return None
+    pid = os.getpid()
+    worker = f"{socket.gethostname()}:{pid}"
+    if sample_mode() == "hdr":
+        _sink = _HdrSeconds(os.path.join(directory, f"hdr-{pid}.jsonl"), worker)
+    else:
+        rows = _Rows(os.path.join(directory, f"samples-{pid}.csv"), worker)
+        _sink, _pending = rows, rows.pending
+    gevent.spawn(_flush_every, _sink)
+    return _sink
+
+
+def _flush_every(sink: _Sink) -> None:
+    """The flusher greenlet of one sink: until it is closed (or forgotten by a fork)."""
+    while True:
+        gevent.sleep(FLUSH_EVERY_S)
+        if sink.fd is None:
+            return
+        try:
+            sink.flush()
+        except Exception:  # a full disk must not stop the load, nor the flushes after it
+            log.exception("writing samples to %s failed; those samples are lost", sink.path)
+
+
+def _after_fork_in_child() -> None:
+    """A forked Locust worker starts with no sink: it opens ``samples-<its pid>.csv`` at its
+    own first request, and what its parent had not written yet stays the parent's."""
+    global _sink, _pending, _opened
+    if _sink is not None:
+        _sink.forget()
+    _sink, _pending, _opened = None, None, False
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def classify(exception: BaseException | None, status: int) -> str:
-    """The error kind of one request: '', http, connect, timeout, reset or other."""
+    """The error kind of one request: '', http, connect, timeout, reset or other — or the
+    class an exception declares as ``error_class`` (``dropped``: a realtime connection)."""
     if exception is None:
         return ""
+    declared = getattr(exception, "error_class", None)  # e.g. realtime's ConnectionDropped
+    if declared:
+        return str(declared)
     if status >= 400:
         return "http"
     text = f"{type(exception).__name__} {exception}".lower()
@@ -151,7 +311,7 @@ def _clean_name(name: str) -> str:
     """``_clean`` for endpoint names, memoised: a scenario has few names and this runs per row."""
     cleaned = _cleaned.get(name)
     if cleaned is None:
-        cleaned = _clean(name)
+        cleaned = _clean(str(name))
         if len(_cleaned) < 10_000:  # a scenario that puts ids in names must not grow this
             _cleaned[name] = cleaned
     return cleaned
@@ -182,58 +342,55 @@ def _on_request(
     start_time: float | None = None,
     **_: Any,
 ) -> None:
-    fh = _file()
-    if fh is None:
-        return
-    status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-    t_start = float(start_time) if start_time is not None else 0.0
-    t_intended = float(context.get("t_intended_s", t_start)) if context else t_start
-    error = classify(exception, status) if exception is not None else ""
-    hdr: _HdrSeconds | None = _state["hdr"]
-    if hdr is not None:
-        hdr.record(t_intended, t_start, float(response_time or 0.0), request_type, name, status,
-                   error)
-        return
+    # the generator's per-request overhead (benchmarks/bench_generator.py): keep what runs for
+    # every request of the rows mode to a tuple and an append, no call the row can do without
+    pending = _pending
+    if pending is None:
+        sink = _sink if _opened else _open()
+        if sink is None:
+            return
+        if isinstance(sink, _HdrSeconds):
+            status = getattr(response, "status_code", 0) or 0
+            sink.pending.append((
+                context.get("t_intended_s", start_time) if context else start_time, start_time,
+                response_time, request_type, name, status,
+                classify(exception, status) if exception is not None else "",
+            ))
+            return
+        pending = _pending
+        assert pending is not None
+    status = getattr(response, "status_code", 0) or 0
+    t_start = start_time if start_time is not None else 0.0
     if context:
-        client = _clean(str(context.get("client", "")))
-        token = _clean(str(context.get("token", "")))
-        phase = _clean(str(context.get("phase", "")))
-        seq = int(context.get("seq", -1))
+        t_intended = context.get("t_intended_s", t_start)
+        client = context.get("client", "")
+        token = context.get("token", "")
+        phase = context.get("phase", "")
+        if client or token or phase:
+            client, token, phase = _clean(str(client)), _clean(str(token)), _clean(str(phase))
+        seq = context.get("seq", -1)
     else:
+        t_intended = t_start
         client = token = phase = ""
         seq = -1
-    extra = _extra(response) if EXTRA_COLUMNS else ""
-    # one f-string, names memoised: this is the generator's per-request overhead (see
-    # benchmarks/bench_generator.py)
-    fh.write(
-        f"{t_intended:.6f},{t_start:.6f},{float(response_time or 0.0):.4f},{request_type},"
-        f"{_clean_name(name)},{status},{error},{int(response_length or 0)},"
-        f"{_state['worker']},{client},{token},{phase},{seq}{extra}\n"
-    )
-    now = time.monotonic()
-    if now - _state["flushed"] > FLUSH_EVERY_S:
-        _state["flushed"] = now
-        fh.flush()
+    pending.append((
+        t_intended, t_start, response_time or 0.0, request_type,
+        _cleaned.get(name) or _clean_name(name), status,
+        classify(exception, status) if exception is not None else "", response_length or 0,
+        client, token, phase, seq, _extra(response) if EXTRA_COLUMNS else "",
+    ))
 
 
 def _flush() -> None:
-    fh = _state.get("fh")
-    if fh is None or fh.closed:
-        return
-    hdr: _HdrSeconds | None = _state.get("hdr")
-    if hdr is not None:
-        hdr.flush()  # every second, settled or not: the run is over
-    fh.flush()
+    if _sink is not None:
+        _sink.flush(final=True)  # hdr: every second, settled or not: the run is over
 
 
 def _close() -> None:
-    fh = _state.get("fh")
-    if fh is not None and not fh.closed:
-        _flush()
-        fh.close()
-    _state["fh"] = None
-    _state["pid"] = None
-    _state["hdr"] = None
+    global _sink, _pending, _opened
+    if _sink is not None:
+        _sink.close()
+    _sink, _pending, _opened = None, None, False
 
 
 def _write_generator_stats(environment: Any) -> None:
