@@ -261,8 +261,9 @@ def _declared(suite: Suite) -> dict[str, str]:
     from gauntlet.scenarios.traffic import declared_env, mix_of, paced
 
     load, contract = suite.load, suite.resolved_contract
-    if load is None or contract is None or \
-            Path(load.scenario).resolve() != (SCENARIO_DIR / "declared.py").resolve():
+    if load is None or contract is None:
+        return {}
+    if load.scenario_path(suite.base_dir).resolve() != (SCENARIO_DIR / "declared.py").resolve():
         return {}
     requests = mix_of(contract)
     if not requests:

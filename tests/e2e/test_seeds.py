@@ -37,9 +37,10 @@ def quick_scale(name: str) -> float:
     return min(1.0, round(QUICK_S / load.declared_duration_s, 4))
 
 
-# CI time is short: the test command runs two quick passes (lazy-foundry's staged ramp to 200
-# users, My-SaaS-Chat through its nginx gateway); the others are slow-marked
-QUICK_IN_CI = {"lazy-foundry", "my-saas-chat"}
+# CI time is short: the test command runs three quick passes (lazy-foundry's staged ramp to 200
+# users, My-SaaS-Chat through its nginx gateway, ragbase on the Node service with the contract's
+# declared traffic); the others are slow-marked
+QUICK_IN_CI = {"lazy-foundry", "my-saas-chat", "ragbase-node"}
 
 
 @pytest.mark.parametrize("name", [n if n in QUICK_IN_CI else pytest.param(n, marks=pytest.mark.slow)
