@@ -39,6 +39,7 @@ from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Int
 from gauntlet.outcome import ExitCode
 from gauntlet.rundir import SUMMARY_FILE, write_json
 from gauntlet.runner import Hooks, RunOutcome, run_suite
+from gauntlet.scenarios.realtime_spec import connection_counts
 
 console = Console(stderr=True, highlight=False)
 # piped into a CI log, rich would assume 80 columns and wrap the figures table
@@ -82,6 +83,11 @@ def print_outcome(outcome: RunOutcome) -> None:
             f"p50 {overall['p50_ms']:.1f} ms · p95 {overall['p95_ms']:.1f} ms · "
             f"p99 {overall['p99_ms']:.1f} ms · error rate {overall['error_rate'] * 100:.2f} %"
         )
+        attempts, drops = connection_counts(
+            {k: int(v.get("count", 0)) for k, v in summary.get("endpoints", {}).items()})
+        if attempts:
+            out.print(f"realtime connections: {attempts} attempted (connects and reconnects), "
+                      f"{drops} dropped by the server")
     gen = summary.get("generator")
     if gen and not gen.get("reliable", True):
         out.print("[yellow]generator unreliable:[/] " + "; ".join(gen.get("reasons", [])))
