@@ -77,8 +77,11 @@ class SlowDependencyExperiment(Experiment):
         # enough clients in flight to hold every pooled connection, four times over
         users = p.users or max(10, 4 * max((c.size for c in target.pools), default=0))
         ctx.facts["added_ms"] = target.added_ms
+        # requests slowed by the fault may run to their deadline after it is removed: the
+        # recovery phase is judged after that settle time, so the load lasts it out
         ctx.drive(target.requests, users=min(users, 80), plan=plan,
-                  duration_s=p.steady_s + p.fault_s + p.recovery_s + 2.0,
+                  duration_s=p.steady_s + p.fault_s + self.settle_s(target) + p.recovery_s
+                  + 2.0,
                   pace_s=max(0.1, math.ceil(target.added_ms / 1000.0) / 4))
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
