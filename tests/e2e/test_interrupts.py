@@ -3,7 +3,8 @@
 Twenty runs are cut at seeded points (a failure can be replayed by its seed): ten by SIGINT to
 gauntlet while a chaos experiment has a fault applied on a long-lived stack (the external
 backend, so the Toxiproxy outlives the run and can be inspected), ten by ``kill -9`` of a stack
-process under a local-backend run.
+process under a local-backend run. The test command runs the first five of each; the other
+ten are marked slow (``GAUNTLET_SLOW=1``).
 
 Neither test can pass by accident: the SIGINT is sent when the run's timeline says a fault was
 applied (never after a guessed sleep, which may land before any fault or after the run), and a
@@ -32,6 +33,11 @@ API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "a
 
 
 RUNS = int(os.environ.get("GAUNTLET_INTERRUPT_RUNS", "10"))
+IN_CI = 5  # the test command runs the first five seeds of each; the rest are marked slow
+
+
+def seeds() -> list[object]:
+    return [s if s < IN_CI else pytest.param(s, marks=pytest.mark.slow) for s in range(RUNS)]
 CONTRACT = ROOT / "stack" / "contract.toml"
 TRIGGER_WAIT_S = 120.0  # boot + steady phase, generously
 EXPERIMENT_EVENTS = "*/experiments/*/events.jsonl"
@@ -127,7 +133,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.stderr.close()
 
 
-@pytest.mark.parametrize("seed", range(RUNS))
+@pytest.mark.parametrize("seed", seeds())
 def test_sigint_while_a_fault_is_applied_leaves_no_toxic(stack: Stack, tmp_path: Path,
                                                          seed: int) -> None:
     rng = random.Random(seed)
@@ -196,7 +202,7 @@ def _victim(proc: subprocess.Popen[str], victim: str) -> psutil.Process | None:
     return min(roots, key=lambda c: c.pid) if roots else None
 
 
-@pytest.mark.parametrize("seed", range(RUNS))
+@pytest.mark.parametrize("seed", seeds())
 def test_kill_9_of_a_stack_process_tears_the_run_down(tmp_path: Path, seed: int) -> None:
     rng = random.Random(1000 + seed)
     victim = rng.choice(VICTIMS)

@@ -49,8 +49,12 @@ def test_slo_run_on_compose(tmp_path: Path) -> None:
     assert _no_gauntlet_containers() == []
 
 
-@pytest.mark.parametrize(("name", "claim"), [("breaker", "upstream"), ("retries", "upstream"),
-                                             ("shutdown", "sigterm")])
+# the breaker and retries runs on compose are slow-marked (the test command keeps shutdown, the
+# one that signals a container; the other two are shown on the local and external backends)
+@pytest.mark.parametrize(("name", "claim"), [
+    pytest.param("breaker", "upstream", marks=pytest.mark.slow),
+    pytest.param("retries", "upstream", marks=pytest.mark.slow),
+    ("shutdown", "sigterm")])
 def test_experiment_on_compose(tmp_path: Path, name: str, claim: str) -> None:
     suite = parse_suite({"name": "compose-chaos", "contract": CONTRACT,
                          "stack": {"backend": "compose"},
