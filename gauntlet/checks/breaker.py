@@ -161,8 +161,14 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
         f"({'≤' if took <= b.open_within_s else '>'} {b.open_within_s:.1f} s)",
         round(took, 3), b.open_within_s, "s", evidence=ev[OPENS]))
 
-    # 2. fails fast while open: the open answers come well before the call timeout
-    while_open = df[is_open & (df["t_start_s"] >= t_open) & (df["t_start_s"] < fault.end_s)]
+    # 2. fails fast while open: the open answers come well before the call timeout. Only
+    # requests started once the breaker was certainly open count: by the time the first open
+    # answer came back. One started before may have hung on the link and met the open breaker
+    # only on a retry; its wait says nothing about failing fast.
+    answered = opened["t_start_s"] + opened["latency_ms"] / 1000.0
+    t_surely_open = float(answered.min())
+    while_open = df[is_open & (df["t_start_s"] >= t_surely_open)
+                    & (df["t_start_s"] < fault.end_s)]
     observed = p95(while_open["latency_ms"])
     fast = observed <= b.fail_fast_ms
     out.append(scope.judge(

@@ -221,3 +221,16 @@ def test_other_components_are_only_judged_once_the_breaker_opened() -> None:
 def test_no_isolated_requests_claimed_no_verdict() -> None:
     plain = DB_CLAIM.model_copy(update={"isolated": []})
     assert ISOLATED not in db_verdicts(components(), plain)
+
+
+def test_a_request_that_met_the_open_breaker_only_on_its_retry_is_not_failing_slow() -> None:
+    # started in the fault's first seconds, hung on their first attempt, answered "open" by a
+    # retry 3 s later: the breaker was not open when they started (one in ten of the open
+    # answers, enough to move a p95), so their wait is not a slow fail-fast
+    retried = run(4.5, 6.5, 0.2, ms=3000, status=503, headers=OPEN)
+    got = verdicts(healthy(failing=run(4, 6.5, 0.1, ms=1000, status=504) + retried))
+    fast = got["fails fast while open"]
+    assert fast.passed, fast.reason
+    # the same slow answer to a request started once the breaker was surely open still fails
+    slow = verdicts(healthy(open=opened(6.5, 7.5) + opened(7.5, 9.6, ms=3000)))
+    assert slow["fails fast while open"].failed
