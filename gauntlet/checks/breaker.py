@@ -179,7 +179,7 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
         round(observed, 2), b.fail_fast_ms, "ms", evidence=ev[FAST]))
 
     # 3. probes (half-open) after the open duration — not before it, and not much after
-    out.append(_probes(df, events, claim, scope, t_open, through, ev[PROBES]))
+    out.append(_probes(df, events, claim, scope, t_open, t_surely_open, through, ev[PROBES]))
 
     # 4. closes after the fault is removed: the first usable answer that is not the fallback
     after = df[df["t_start_s"] >= fault.end_s]
@@ -270,17 +270,23 @@ def _isolated(others: pd.DataFrame, claim: BreakerClaim, scope: Scope, b: Breake
 
 
 def _probes(df: pd.DataFrame, events: list[Event], claim: BreakerClaim, scope: Scope,
-            t_open: float, through: pd.Series, evidence: str) -> Verdict:
+            t_open: float, t_surely_open: float, through: pd.Series, evidence: str) -> Verdict:
     """The first request through (or half_open state) after ≥ 0.9 x open_s; one through
-    before that (past the start-order race) means the breaker did not hold open."""
+    before that means the breaker did not hold open.
+
+    The breaker opened between ``t_open`` (the start of the first request answered as open,
+    which may have met the open breaker only on a retry) and ``t_surely_open`` (that answer's
+    arrival): only a request started after the latter (past the start-order race) passing
+    through proves it did not hold; the open duration is counted from the former, the lenient
+    end."""
     earliest = t_open + 0.9 * claim.open_s
     bound = claim.open_s + claim.call_s + 2.0
     passed_through = df[through.to_numpy(bool)]
     half_open = metric_states(events, scope.claim, "half_open")
-    early = passed_through[(passed_through["t_start_s"] > t_open + RACE_S)
+    early = passed_through[(passed_through["t_start_s"] > t_surely_open + RACE_S)
                            & (passed_through["t_start_s"] < earliest)]
     early_t = [float(early["t_start_s"].min())] if len(early) else []
-    early_t += [e.at_s for e in half_open if t_open < e.at_s < earliest]
+    early_t += [e.at_s for e in half_open if t_surely_open < e.at_s < earliest]
     if early_t:
         gap = min(early_t) - t_open
         return scope.judge(

@@ -234,3 +234,17 @@ def test_a_request_that_met_the_open_breaker_only_on_its_retry_is_not_failing_sl
     # the same slow answer to a request started once the breaker was surely open still fails
     slow = verdicts(healthy(open=opened(6.5, 7.5) + opened(7.5, 9.6, ms=3000)))
     assert slow["fails fast while open"].failed
+
+
+def test_requests_failing_before_the_breaker_surely_opened_are_not_early_probes() -> None:
+    # the first open answer came to a request started at 5.0 s that met the breaker only on
+    # its retry (back at 8.0 s); requests started meanwhile failed on the link: they passed
+    # through a breaker not yet open, not one that failed to hold
+    retried = [ask(5.0, 3000, 503, headers=OPEN)]
+    got = verdicts(healthy(failing=run(4, 7.9, 0.1, ms=100, status=504) + retried,
+                           open=opened(7.9, 11.0), probe=[ask(11.0, 1000, 504)],
+                           reopen=opened(11.2, 16)))
+    assert got["probes after the open duration"].passed, got["probes after the open duration"]
+    # one passing through once the breaker had surely opened is still caught
+    leaky = verdicts(healthy(open=[*opened(6.5, 7.5), ask(7.6, 1000, 504), *opened(7.7, 9.6)]))
+    assert leaky["probes after the open duration"].failed
