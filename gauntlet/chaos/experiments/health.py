@@ -15,6 +15,7 @@ from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.probes import JsonProbe
 from gauntlet.checks.health import DETAILED_PROBE, health_verdicts
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, HealthClaim
 
 
@@ -44,11 +45,21 @@ class DependencyDownExperiment(Experiment):
         claim: HealthClaim = target
         return claim.recover_within_s
 
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        """As the base, with the settle time the run recorded: a breaker the contract claims
+        on this link opened during the outage and is claimed to stay open its open duration
+        after the dependency is back, so the service is steady only once it has closed."""
+        ends = [w.end_s for w in fault_windows(record.events, target.link)]
+        settle = float(record.facts.get("settle_s") or self.settle_s(target))
+        return max(ends) + settle if ends else None
+
     def run(self, ctx: Context) -> None:
         p: DependencyDownParams = ctx.params
         claim: HealthClaim = ctx.claim
         fault_s = p.fault_s or max(6.0, claim.ready_within_s + 4.0)
-        recovery_s = p.recovery_s or claim.recover_within_s + 2.0
+        settle_s = max(claim.recover_within_s, breaker_hold_s(ctx.contract, claim.link))
+        ctx.facts["settle_s"] = settle_s
+        recovery_s = p.recovery_s or settle_s + 2.0
         plan = FaultPlan([TimedFault(p.steady_s, fault_s, Fault(claim.link, "down"))])
         detail = claim.detailed
         json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link))
@@ -59,3 +70,10 @@ class DependencyDownExperiment(Experiment):
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         return health_verdicts(record.of(self.requests(target)), record.events, target)
+
+
+def breaker_hold_s(contract: Contract, link: str) -> float:
+    """How long after a dependency returns the breakers claimed on its link may still be open:
+    their open duration, one probe call and 2 s (0 without one)."""
+    return max((b.open_s + b.call_s + 2.0 for b in contract.claims.breaker if b.link == link),
+               default=0.0)
