@@ -51,6 +51,19 @@ def read_verdicts(run_dir: Path) -> list[Verdict]:
     return [Verdict.from_dict(item) for item in json.loads(path.read_text())]
 
 
+def update_summary(run_dir: Path, updates: dict[str, Any]) -> None:
+    """Add keys to an existing summary.json (a report's files, the command line); a run dir
+    without a readable summary does not get a fake one."""
+    path = run_dir / SUMMARY_FILE
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(summary, dict):
+        summary.update(updates)
+        write_json(path, summary)
+
+
 def read_summary(run_dir: Path) -> dict[str, Any]:
     path = run_dir / SUMMARY_FILE
     if not path.exists():

@@ -11,7 +11,6 @@ exactly when a run went wrong.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from gauntlet.reports.html import Section, render_page
 from gauntlet.reports.junit import write_junit
 from gauntlet.reports.plots import write_plots
 from gauntlet.reports.rundata import load_run
-from gauntlet.rundir import SUMMARY_FILE, write_json
+from gauntlet.rundir import update_summary
 
 INDEX_FILE = "index.html"
 
@@ -48,18 +47,6 @@ def build_report(run_dir: Path) -> Path:
                              "plots": [p.path.name for p in every_plot]}
     if claims is not None:
         files["claims"] = claims.name
-    _record_in_summary(run_dir, files)
+    # a ``report`` key in the summary; its schema is the runner's, so nothing else changes
+    update_summary(run_dir, {"report": files})
     return index
-
-
-def _record_in_summary(run_dir: Path, files: dict[str, Any]) -> None:
-    """Add a ``report`` key to an existing summary.json; its schema is the runner's, so nothing
-    else changes, and a run without a summary does not get a fake one."""
-    path = run_dir / SUMMARY_FILE
-    try:
-        summary = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return
-    if isinstance(summary, dict):
-        summary["report"] = files
-        write_json(path, summary)
