@@ -37,7 +37,7 @@ from gauntlet.config import Suite, load_suite, parse_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
 from gauntlet.outcome import ExitCode
-from gauntlet.rundir import update_summary
+from gauntlet.rundir import read_summary, update_summary
 from gauntlet.runner import Hooks, RunOutcome, run_suite
 from gauntlet.scenarios.realtime_spec import connection_counts
 
@@ -183,6 +183,8 @@ def run(suite_file: str, output_dir: str | None, workers: int | None,
 def _record_command(run_dir: Path) -> None:
     """The command line that made the run, in its summary: a claims table names it, so whoever
     reads the table can produce the next one."""
+    if read_summary(run_dir).get("command"):  # `gauntlet report` keeps the run's own
+        return
     update_summary(run_dir, {"command": shlex.join(["gauntlet", *sys.argv[1:]])})
 
 
