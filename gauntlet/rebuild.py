@@ -30,12 +30,13 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
 
     Each entry is matched to its experiment run as the suite (the run dir's own copy) plans it,
     by experiment name and claim instance."""
-    from gauntlet.chaos.experiments.base import judge_dir, plan_experiments
+    from gauntlet.chaos.experiments.base import judge_dir, plan_experiments, unverified
 
     entries = summary.get("experiments")
     if not entries:
         return None
-    planned = {(p.experiment.name, p.claim): p for p in plan_experiments(suite)}
+    plan = plan_experiments(suite)
+    planned = {(p.experiment.name, p.claim): p for p in plan}
     verdicts: list[Verdict] = []
     for entry in entries:
         item = planned.get((entry["name"], entry.get("claim")))
@@ -45,6 +46,10 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
         fresh = judge_dir(item, suite.the_contract, run_dir / entry["dir"])
         entry["verdicts"] = [v.as_dict() for v in fresh]
         verdicts += fresh
+    if summary.get("every_claim"):
+        # the claims no experiment verifies are inconclusive again: a rebuild that dropped
+        # them would turn "proved nothing about that claim" into a pass
+        verdicts += unverified(suite.the_contract, plan)
     return verdicts
 
 

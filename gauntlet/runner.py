@@ -185,6 +185,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                 if every_claim or suite.every_claim:
                     from gauntlet.chaos.experiments.base import unverified
 
+                    summary["every_claim"] = True  # a rebuild owes these verdicts again
                     summary["experiment_verdicts"] += [
                         v.as_dict() for v in unverified(suite.the_contract, planned)]
     except (Interrupted, KeyboardInterrupt) as exc:
