@@ -220,10 +220,9 @@ def _finish(outcome: RunOutcome) -> None:
         from gauntlet.reports.build import build_report
 
         build_report(outcome.run_dir)
-    except ImportError:
-        pass
     except Exception as exc:  # the run's own outcome matters more than its report
-        console.print(f"[yellow]report not built:[/] {exc}")
+        console.print(f"[yellow]report not built:[/] {exc} (`gauntlet report "
+                      f"{outcome.run_dir}` builds it again)")
     print_outcome(outcome)
     sys.exit(outcome.exit_code)
 
