@@ -141,6 +141,21 @@ def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list
     return rows
 
 
+def attributed(verdicts: list[Verdict], summary: dict[str, Any]) -> list[Verdict]:
+    """Verdicts of an experiment that name no claim (its steady phases, its precondition) given
+    the claim the experiment verified, read from the summary's experiment entries: a steady
+    phase belongs with the breaker it came before, not in a group of its own."""
+    owner: dict[tuple[str, str, str], str] = {}
+    for entry in summary.get("experiments") or []:
+        found = [v for v in entry.get("verdicts") or [] if isinstance(v, dict)]
+        group = next((str(v["claim"]) for v in found if v.get("claim")), "")
+        for v in found:
+            if group and not v.get("claim"):
+                owner[(str(v.get("check")), str(v.get("name")), str(v.get("reason")))] = group
+    return [v.with_claim(owner[(v.check, v.name, v.reason)])
+            if not v.claim and (v.check, v.name, v.reason) in owner else v for v in verdicts]
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -209,7 +224,7 @@ def write_claims_table(run_dir: Path) -> Path | None:
                 if isinstance(v, dict)]
     if not verdicts:
         return None
-    rows = claim_rows(read_contract(run_dir), verdicts)
+    rows = claim_rows(read_contract(run_dir), attributed(verdicts, summary))
     heading = str(summary.get("contract") or summary.get("suite") or run_dir.name)
     path = run_dir / CLAIMS_MD
     path.write_text(render_markdown(rows, heading=heading, note=run_note(summary)),

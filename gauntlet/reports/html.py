@@ -21,7 +21,13 @@ from typing import Any
 
 from gauntlet.checks.verdict import Verdict
 from gauntlet.reports import fmt
-from gauntlet.reports.claims import NOT_VERIFIED, claim_rows, read_contract, tally
+from gauntlet.reports.claims import (
+    NOT_VERIFIED,
+    attributed,
+    claim_rows,
+    read_contract,
+    tally,
+)
 from gauntlet.reports.plots import PlotFile
 from gauntlet.reports.rundata import Experiment, FigureSource, RunData
 
@@ -233,7 +239,7 @@ def _claims(run: RunData) -> str:
     contract = read_contract(run.run_dir)
     if contract is None or not run.verdicts:
         return ""
-    rows = claim_rows(contract, run.verdicts)
+    rows = claim_rows(contract, attributed(run.verdicts, run.summary))
     body, last = [], ""
     for row in rows:
         first = row.claim != last

@@ -8,6 +8,7 @@ from pathlib import Path
 from gauntlet.checks.verdict import Verdict
 from gauntlet.reports.claims import (
     NOT_VERIFIED,
+    attributed,
     claim_rows,
     render_markdown,
     stated_numbers,
@@ -112,3 +113,16 @@ def test_a_stated_claim_is_listed_with_its_own_reason() -> None:
     rows = claim_rows(contract, [])
     assert [(r.claim, r.stated, r.outcome, r.reason) for r in rows] == [
         ("stated.queue", "queue < 100 pending", NOT_VERIFIED, "not verified: no queue here")]
+
+
+def test_an_experiments_steady_phase_is_listed_with_the_claim_it_verified() -> None:
+    steady = Verdict.judge("steady-state", "steady state before the fault", True, "54 requests")
+    opens = Verdict.judge("breaker", "opens", True, "ok", claim="breaker.upstream")
+    slo = Verdict.judge("slo", "p95_ms [overall]", True, "fast")
+    summary = {"experiments": [{"name": "breaker", "claim": "upstream",
+                                "verdicts": [steady.as_dict(), opens.as_dict()]}]}
+    got = attributed([steady, opens, slo], summary)
+    assert [v.claim for v in got] == ["breaker.upstream", "breaker.upstream", ""]
+    rows = claim_rows(CONTRACT, got)
+    assert [r.verdict for r in rows if r.claim == "breaker.upstream"] == [
+        "steady state before the fault", "opens"]
