@@ -52,19 +52,12 @@ class Services:
     def build(cls, settings: Settings, drain: DrainState) -> Services:
         metrics = Metrics()
 
-        def on_transition(old: CircuitState, new: CircuitState) -> None:
-            metrics.breaker_transition("upstream", new)
-            log_event(logger, logging.WARNING, "breaker_transition", name="upstream",
-                      old=old.value, new=new.value)
-
-        breaker = CircuitBreaker(
-            "upstream",
+        breaker = _breaker(
+            "upstream", metrics, settings,
             failure_rate=settings.breaker_failure_rate,
             window_s=settings.breaker_window_s,
             min_calls=settings.breaker_min_calls,
             open_s=settings.breaker_open_s,
-            half_open_probes=settings.breaker_half_open_probes,
-            on_transition=on_transition,
             never_closes=settings.breaker_never_closes,
         )
         metrics.set_breaker_state("upstream", CircuitState.CLOSED)
@@ -136,6 +129,23 @@ class Services:
         task.add_done_callback(self.background.discard)
 
 
+def _breaker(name: str, metrics: Metrics, settings: Settings, *, failure_rate: float,
+             window_s: float, min_calls: int, open_s: float,
+             never_closes: bool = False) -> CircuitBreaker:
+    """One component's breaker, each transition exported as ``breaker_state{name}`` and
+    logged: every component's breaker is built and watched the same way."""
+
+    def on_transition(old: CircuitState, new: CircuitState) -> None:
+        metrics.breaker_transition(name, new)
+        log_event(logger, logging.WARNING, "breaker_transition", name=name,
+                  old=old.value, new=new.value)
+
+    return CircuitBreaker(name, failure_rate=failure_rate, window_s=window_s,
+                          min_calls=min_calls, open_s=open_s,
+                          half_open_probes=settings.breaker_half_open_probes,
+                          on_transition=on_transition, never_closes=never_closes)
+
+
 def _database_breaker(settings: Settings, metrics: Metrics, upstream: CircuitBreaker
                       ) -> CircuitBreaker | None:
     """The database's own breaker when ``DB_BREAKER=1``, exported as
@@ -146,19 +156,12 @@ def _database_breaker(settings: Settings, metrics: Metrics, upstream: CircuitBre
     if settings.breaker_shared:
         breaker = upstream
     else:
-        def on_transition(old: CircuitState, new: CircuitState) -> None:
-            metrics.breaker_transition("database", new)
-            log_event(logger, logging.WARNING, "breaker_transition", name="database",
-                      old=old.value, new=new.value)
-
-        breaker = CircuitBreaker(
-            "database",
+        breaker = _breaker(
+            "database", metrics, settings,
             failure_rate=settings.db_breaker_failure_rate,
             window_s=settings.db_breaker_window_s,
             min_calls=settings.db_breaker_min_calls,
             open_s=settings.db_breaker_open_s,
-            half_open_probes=settings.breaker_half_open_probes,
-            on_transition=on_transition,
         )
     metrics.set_breaker_state("database", breaker.state)
     metrics.on_scrape(lambda: metrics.set_breaker_state("database", breaker.state))
