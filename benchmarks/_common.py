@@ -125,14 +125,19 @@ def nginx_server() -> Iterator[Target]:
             _wait_port(port, proc, tmp / "error.log")
             yield Target(f"http://127.0.0.1:{port}", proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            _stop(proc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a server the benchmark started; kill it if it outlives 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -309,12 +314,7 @@ def ws_echo_server() -> Iterator[Target]:
             _wait_port(port, proc, log)
             yield Target(f"ws://127.0.0.1:{port}", proc.pid)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            _stop(proc)
 
 
 def run_wrk(url: str, *, connections: int, duration_s: int, threads: int = 1) -> float:
