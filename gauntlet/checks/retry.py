@@ -50,10 +50,12 @@ def metric_text(metric: Metric) -> str:
 
 
 def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesClaim, *,
-                   metric_delta: float | None, min_success: float) -> list[Verdict]:
+                   metric_delta: float | None, min_success: float,
+                   metric_exported: bool = True) -> list[Verdict]:
     """``metric_delta``: how much the claim's retry counter rose over the run (None: it could
-    not be read); ``min_success``: the share of requests overlapping the fault that must
-    succeed."""
+    not be read; a family absent from a scrape counts as 0); ``min_success``: the share of
+    requests overlapping the fault that must succeed; ``metric_exported``: the counter's
+    family was in the last scrape (client libraries may export it only once it rose)."""
     scope = Scope(CHECK, "retries", claim.name)
     names = ", ".join(claim.requests)
     metric = metric_text(claim.metric) if claim.metric else ""
@@ -124,10 +126,14 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
             out.append(scope.judge(VISIBLE, True, f"{metric} rose by {metric_delta:g} over "
                                    "the run", metric_delta, "> 0", evidence=ev[VISIBLE]))
         elif n_failed or len(slowed):
+            never = ("" if metric_exported else
+                     f"; {claim.metric.name} was never exported — a labelled counter appears "
+                     "at its first increment, so if the service did retry, check the name and "
+                     "labels in the contract")
             out.append(scope.judge(
                 VISIBLE, False,
                 f"{metric} did not rise although the fault touched requests ({n_failed} "
-                f"failed, {len(slowed)} slowed successes)", metric_delta, "> 0",
+                f"failed, {len(slowed)} slowed successes){never}", metric_delta, "> 0",
                 evidence=ev[VISIBLE]))
         else:
             out.append(scope.missing(

@@ -86,6 +86,11 @@ class Verdict:
         return Verdict(**{**asdict(self), "status": "inconclusive",
                           "reason": f"{reason} (measured: {self.reason})"})
 
+    def noting(self, note: str) -> Verdict:
+        """This verdict with ``note`` appended to its reason (e.g. what an experiment tried
+        for the evidence an inconclusive verdict lacked)."""
+        return Verdict(**{**asdict(self), "reason": f"{self.reason}; {note}"})
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["passed"] = self.passed

@@ -29,9 +29,10 @@ import time
 import uuid
 from typing import Any
 
-from locust import FastHttpUser, constant_pacing, task
+from locust import FastHttpUser, task
 
 from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.pacing import next_wait_s
 
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
 REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
@@ -44,8 +45,10 @@ def client_address() -> str:
     return f"198.{18 + (bits >> 16)}.{(bits >> 8) & 0xFF}.{bits & 0xFF}"
 
 
+PACE_S = float(TRAFFIC.get("pace_s", 0.1))
+
+
 class DeclaredUser(FastHttpUser):
-    wait_time = constant_pacing(float(TRAFFIC.get("pace_s", 0.1)))
     network_timeout = float(TRAFFIC.get("timeout_s", 30.0))
     connection_timeout = float(TRAFFIC.get("timeout_s", 30.0))
 
@@ -62,8 +65,14 @@ class DeclaredUser(FastHttpUser):
         if auth:
             self.authenticate(auth)
         # users spawned together would keep the same phase of their pacing and send in bursts
-        # once a pace, with silence between (a short fault could fall in the gap): spread them
-        time.sleep(random.uniform(0.0, float(TRAFFIC.get("pace_s", 0.1))))
+        # once a pace, with silence between (a short fault could fall in the gap): spread them.
+        # The pace is counted from each task's own start (wait_time), so this offset stays;
+        # Locust's constant_pacing counts from the spawn and took it back at the first wait.
+        time.sleep(random.uniform(0.0, PACE_S))
+        self.task_started = time.monotonic()
+
+    def wait_time(self) -> float:
+        return next_wait_s(time.monotonic() - self.task_started, PACE_S, random.random())
 
     def authenticate(self, auth: dict[str, Any]) -> None:
         fields = {"client": self.key}
@@ -83,6 +92,7 @@ class DeclaredUser(FastHttpUser):
 
     @task
     def send(self) -> None:
+        self.task_started = time.monotonic()
         if not self.names:
             return
         name = random.choices(self.names, self.weights)[0]

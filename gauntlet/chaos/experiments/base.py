@@ -30,6 +30,7 @@ from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, has_family
+from gauntlet.chaos.watch import tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_state
 from gauntlet.checks.verdict import Verdict
@@ -313,10 +314,14 @@ def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
     return out
 
 
-def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
+def preflight(planned: Planned, stack: Stack, contract: Contract) -> list[str]:
     """Every link, signal handle and metric the claim names, checked on the booted stack
-    before the first request: an :class:`InfrastructureError` (exit 3) names what is missing."""
+    before the first request: an :class:`InfrastructureError` (exit 3) names what is missing.
+
+    Returns the claimed metrics not exported yet (no family in the scrape): a counter may
+    appear only at its first increment, so that is recorded, not refused."""
     experiment, target = planned.experiment, planned.target
+    absent: list[str] = []
     experiment.check(target, stack)
     links = experiment.links(target)
     if links:
@@ -336,25 +341,33 @@ def preflight(planned: Planned, stack: Stack, contract: Contract) -> None:
     if metrics:
         path = contract.probes.metrics
         where = f"{path} on {stack.probe_url}" if path else "no metrics path (probes.metrics)"
-        text, problem = "", "answered nothing"
+        text: str | None = None
+        problem = "answered nothing"
         if path:
             try:
                 response = httpx.get(stack.probe_url + path, timeout=5.0)
-                text = response.text if response.status_code == 200 else ""
+                text = response.text if response.status_code == 200 else None
                 problem = f"answered {response.status_code}"
             except httpx.HTTPError as exc:
                 problem = f"did not answer ({exc})"
+        if text is None:
+            raise InfrastructureError(
+                f"{planned.label}: the contract names metric {metrics[0].name!r}, and {where} "
+                f"{problem}", hint="fix probes.metrics in the contract, or drop the claim's metric")
         for metric in metrics:
             try:
-                found = bool(text) and has_family(text, metric)
-            except ValueError:
-                found, problem = False, "answered something that is not Prometheus text"
-            if not found:
-                missing = "has no such metric" if text else problem
+                found = has_family(text, metric)
+            except ValueError as exc:
                 raise InfrastructureError(
-                    f"{planned.label}: the contract names metric {metric.name!r}, and {where} "
-                    f"{missing}",
-                    hint="fix the metric name in the contract, or drop the claim's metric")
+                    f"{planned.label}: {where} answered something that is not Prometheus "
+                    f"text ({exc})", hint="probes.metrics must name a Prometheus endpoint"
+                ) from exc
+            if not found:
+                # not an error: client_golang (and others) export a labelled counter only at
+                # its first increment, often without even its # TYPE line; the verdict that
+                # reads it says so if it never appears
+                absent.append(metric.name)
+    return absent
 
 
 def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdict]:
@@ -391,6 +404,12 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
                                          label="after recovery"))
     for claim in experiment.integrity_claims(contract, target):
         verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim))
+    # an inconclusive verdict says what the experiment tried for its evidence
+    claim_id = f"{experiment.kinds[0]}.{planned.claim}"
+    note = tried(record.events, claim_id)
+    if note:
+        verdicts = [v.noting(note) if v.inconclusive and v.claim == claim_id else v
+                    for v in verdicts]
     return verdicts
 
 
@@ -446,7 +465,10 @@ def run_experiment(
             if reason is not None:
                 facts["unverifiable"] = reason
             else:
-                preflight(planned, stack, contract)
+                absent = preflight(planned, stack, contract)
+                if absent:
+                    facts["metrics_absent_at_start"] = absent
+                    timeline.emit("metric.absent", metrics=absent)
                 ctx = Context(stack, contract, planned.target, run_dir, timeline, planned.params,
                               facts, on_tick)
                 try:

@@ -1,21 +1,29 @@
 """Retries: short outages of the claim's link under load are absorbed by retries with backoff.
-Each outage is shorter than the backoff the claim's retries cover, so a service that retries as
-claimed loses nothing; one that does not retry fails the requests caught in it."""
+
+Each outage is half the shortest total wait the claimed retries can make, jitter included, so a
+service that retries as claimed loses nothing; one that does not retry fails the requests caught
+in it. The experiment watches for its evidence — a request touched by an outage: failed,
+retried (the claim's counter rose) or slowed by a backoff — and when the planned outages touched
+none, it pulses again, up to ``extra_pulses`` more, each at a random offset in its period."""
 
 from __future__ import annotations
 
+import random
+import time
+from contextlib import ExitStack
 from typing import Any
 
 from pydantic import Field
 
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.chaos.probes import metric_total
+from gauntlet.chaos.probes import has_family, metric_total
+from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.retry import retry_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import backoff_budget_s
-from gauntlet.contract import Contract, RetriesClaim
+from gauntlet.contract import Contract, Metric, RetriesClaim
+from gauntlet.scenarios.runner import LoadRun
 
 
 class RetriesParams(Params):
@@ -25,13 +33,30 @@ class RetriesParams(Params):
     every_s: float = Field(3.0, gt=0)
     recovery_s: float = Field(3.0, gt=0)
     min_success: float = Field(0.995, gt=0, le=1)
+    # the bound of the adaptation: outages added when the planned ones touched no request
+    extra_pulses: int = Field(6, ge=0)
+    seed: int | None = None  # the pulses' random offsets (None: a fresh draw each run)
+
+
+# a pulse's outage, as a share of the shortest total wait the claimed retries can make,
+# jitter included: a retry that sleeps the least still lands after the link is back
+OUTAGE_MARGIN = 0.5
+MIN_OUTAGE_S = 0.02
+MAX_OUTAGE_S = 0.3
+
+
+def shortest_wait_s(claim: RetriesClaim) -> float:
+    """The least the claimed retries can wait in all: each sleep at least
+    ``initial·2ⁿ`` (capped at ``max_s``) shortened by the claimed jitter."""
+    floor = sum(min(claim.max_s, claim.initial_s * 2**i) for i in range(claim.attempts - 1))
+    return float(floor * (1.0 - claim.jitter))
 
 
 def outage_s(claim: RetriesClaim) -> float:
-    """An outage the claimed retries must ride out: half the shortest time they wait in all
-    (each wait at least ``initial·2ⁿ``), never above 0.3 s."""
-    shortest = sum(min(claim.max_s, claim.initial_s * 2**i) for i in range(claim.attempts - 1))
-    return float(max(0.02, min(0.3, shortest / 2)))
+    """An outage the claimed retries must ride out, with a margin: half the shortest total
+    wait they can make, jitter included (cenkalti/backoff's default randomization shortens a
+    wait by up to half), between 20 ms and 0.3 s."""
+    return float(max(MIN_OUTAGE_S, min(MAX_OUTAGE_S, shortest_wait_s(claim) * OUTAGE_MARGIN)))
 
 
 class RetriesExperiment(Experiment):
@@ -48,26 +73,81 @@ class RetriesExperiment(Experiment):
         p: RetriesParams = ctx.params
         claim: RetriesClaim = ctx.claim
         down_s = outage_s(claim)
+        budget_s = backoff_budget_s(claim.attempts, claim.initial_s, claim.max_s)
         # an outage is new connections refused (down) and the established ones reset as soon
         # as they carry data (reset_peer): a pool of warm connections would ride out "down"
         # alone, and the fault would never need a retry
-        steps = [TimedFault(p.steady_s + i * p.every_s, down_s, fault)
-                 for i in range(p.pulses)
-                 for fault in (Fault(claim.link, "down"),
-                               Fault(claim.link, "reset_peer", {"timeout": 0.0}))]
-        plan = FaultPlan(steps)
-        before = ctx.scrape() if claim.metric else None
+        faults = (Fault(claim.link, "down"), Fault(claim.link, "reset_peer", {"timeout": 0.0}))
+        for fault in faults:
+            fault.validate()
+        evidence = Evidence(
+            ctx.timeline, f"retries.{claim.name}",
+            f"a request of {', '.join(claim.requests)} failed, was retried or was slowed "
+            f"during a {down_s * 1000:.0f} ms outage of {claim.link}",
+            bound=f"{p.pulses} planned outages + up to {p.extra_pulses} more")
+        rng = random.Random(p.seed)
         # after the last pulse, requests may still be retrying for the settle time (a 5 s
-        # call timeout and its backoff): the recovery phase is judged after that, so the load
-        # lasts it out
-        ctx.drive(claim.requests, users=p.users, plan=plan,
-                  duration_s=plan.duration_s + self.settle_s(claim) + p.recovery_s + 2.0)
+        # call timeout and its backoff): the recovery phase is judged after that
+        tail_s = self.settle_s(claim) + p.recovery_s + 2.0
+        before = ctx.scrape() if claim.metric else None
+
+        def pulses(run: LoadRun, t0: float) -> None:
+            injector = ctx.stack.faults(ctx.timeline)
+            live = LiveSamples(run.samples_dir)
+            windows: list[tuple[float, float]] = []
+            at_s = p.steady_s
+            for i in range(p.pulses + p.extra_pulses):
+                if i >= p.pulses:
+                    self._look(ctx, evidence, live, windows, claim, before, budget_s)
+                    if evidence.seen:
+                        break
+                    evidence.adapt("another outage", f"the {len(windows)} outages so far "
+                                   "touched no request of the claim")
+                # a random offset in each period: a pulse train locked to the clients' pace
+                # could keep missing the moments they send
+                ctx.sleep_until(t0, at_s + rng.uniform(0.0, p.every_s / 3))
+                start = ctx.timeline.now_s()
+                with ExitStack() as stack:
+                    for fault in faults:
+                        stack.enter_context(injector.inject(fault))
+                    ctx.sleep_until(time.monotonic(), down_s)
+                windows.append((start, ctx.timeline.now_s()))
+                at_s += p.every_s
+            if not evidence.seen:
+                ctx.sleep_until(time.monotonic(), budget_s + 1.0)
+                self._look(ctx, evidence, live, windows, claim, before, budget_s)
+            evidence.give_up()
+            ctx.sleep_until(time.monotonic(), tail_s)
+            run.stop()
+
+        most_s = p.steady_s + (p.pulses + p.extra_pulses + 1) * p.every_s + tail_s + 5.0
+        ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=pulses)
         if claim.metric is not None:
             after = ctx.scrape()
-            first = metric_total(before, claim.metric) if before is not None else None
-            last = metric_total(after, claim.metric) if after is not None else None
-            ctx.facts["metric_delta"] = (last - first if first is not None and last is not None
-                                         else None)
+            ctx.facts["metric_delta"] = metric_delta(before, after, claim.metric)
+            ctx.facts["metric_exported"] = after is not None and has_family(after, claim.metric)
+
+    @staticmethod
+    def _look(ctx: Context, evidence: Evidence, live: LiveSamples,
+              windows: list[tuple[float, float]], claim: RetriesClaim, before: str | None,
+              budget_s: float) -> None:
+        """Did an outage so far touch a request: the retry metric rose, or a request of the
+        claim overlapping one failed or took at least the first backoff longer than usual."""
+        if evidence.seen:
+            return
+        if claim.metric is not None:
+            delta = metric_delta(before, ctx.scrape(), claim.metric)
+            if delta:
+                evidence.found(f"{claim.metric.name} rose by {delta:g}")
+                return
+        live.poll()
+        slow_ms = (claim.initial_s + 0.05) * 1000.0
+        for start, end in windows:
+            hit = [r for r in live.overlapping(start, end + budget_s, claim.requests)
+                   if r.failed or r.latency_ms >= slow_ms]
+            if hit:
+                evidence.found(f"{len(hit)} requests overlapping an outage failed or slowed")
+                return
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
@@ -75,4 +155,19 @@ class RetriesExperiment(Experiment):
         p: RetriesParams = params
         return retry_verdicts(record.of(claim.requests), record.events, claim,
                               metric_delta=record.facts.get("metric_delta"),
-                              min_success=p.min_success)
+                              min_success=p.min_success,
+                              metric_exported=record.facts.get("metric_exported", True))
+
+
+def metric_delta(before: str | None, after: str | None, metric: Metric) -> float | None:
+    """How much a counter rose between two scrapes; None when a scrape failed.
+
+    A family absent from a scrape counts as 0: client_golang exports a labelled counter only
+    after its first increment (no series, often no ``# TYPE`` line), so "absent before, 5
+    after" is five retries, and "absent both times" is none — not an unreadable metric.
+    """
+    if before is None or after is None:
+        return None
+    first = metric_total(before, metric)
+    last = metric_total(after, metric)
+    return (last or 0.0) - (first or 0.0)

@@ -1,0 +1,80 @@
+"""Watching for evidence mid-run (gauntlet.chaos.watch) and the retries experiment's sizing:
+pure logic, on files and events written here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gauntlet.chaos.experiments.retries import metric_delta, outage_s, shortest_wait_s
+from gauntlet.chaos.watch import ADAPTED, SOUGHT, LiveSamples, tried
+from gauntlet.contract import Metric, RetriesClaim
+from gauntlet.scenarios.columns import COLUMNS
+from gauntlet.timeline import Event
+
+HEADER = ",".join(COLUMNS) + "\n"
+
+
+def row(t: float, latency: float, status: int = 200, error: str = "",
+        name: str = "GET /a") -> str:
+    cells = {"t_intended_s": t, "t_start_s": t, "latency_ms": latency, "method": "GET",
+             "name": name, "status": status, "error": error, "bytes": 0, "worker": "w",
+             "client": "c", "token": "", "phase": "", "seq": 1}
+    return ",".join(str(cells[c]) for c in COLUMNS) + "\n"
+
+
+def test_live_samples_read_whole_lines_as_they_arrive(tmp_path: Path) -> None:
+    path = tmp_path / "samples-1.csv"
+    path.write_text(HEADER + row(10.0, 5.0) + row(10.5, 900.0, 503)[:20])
+    live = LiveSamples(tmp_path)
+    assert [r.t_start_s for r in live.poll()] == [10.0]
+    with path.open("a") as fh:  # the torn line is completed by the next batch
+        fh.write(row(10.5, 900.0, 503)[20:] + row(11.0, 1.0, 0, "connection"))
+    new = live.poll()
+    assert [(r.status, r.failed) for r in new] == [(503, True), (0, True)]
+    assert [r.t_start_s for r in live.overlapping(11.2, 11.3)] == [10.5]
+    assert live.overlapping(11.2, 11.3, names=["GET /b"]) == []
+
+
+def test_live_samples_skip_a_file_not_yet_written(tmp_path: Path) -> None:
+    (tmp_path / "samples-2.csv").write_text("")
+    assert LiveSamples(tmp_path).poll() == []
+
+
+def test_tried_names_each_adaptation_and_the_bound() -> None:
+    events = [Event(1.0, SOUGHT, {"claim": "retries.db", "what": "x", "bound": "4 + 6"}),
+              Event(2.0, ADAPTED, {"claim": "retries.db", "action": "another outage"}),
+              Event(3.0, ADAPTED, {"claim": "retries.db", "action": "another outage"}),
+              Event(3.0, ADAPTED, {"claim": "other.x", "action": "unrelated"})]
+    assert tried(events, "retries.db") == "tried: another outage (2 times) (bound: 4 + 6)"
+    assert tried(events, "breaker.none") == ""
+
+
+def claim(**kw: object) -> RetriesClaim:
+    base: dict[str, object] = {"name": "db", "link": "db", "requests": ["GET /a"],
+                               "attempts": 3, "initial_s": 0.1, "max_s": 1.0,
+                               "call_timeout_s": 1.0}
+    return RetriesClaim.model_validate({**base, **kw})
+
+
+def test_an_outage_has_a_margin_against_the_shortest_jittered_wait() -> None:
+    # the Go service's claim: 3 attempts from 100 ms, cenkalti/backoff's ±50 %: the waits
+    # can add up to 150 ms, and an outage of 150 ms (half the no-jitter sum) left no margin
+    go = claim()
+    assert shortest_wait_s(go) == pytest.approx(0.15)
+    assert outage_s(go) == pytest.approx(0.075)
+    # jitter added on top (tenacity) never shortens a wait
+    assert outage_s(claim(jitter=0, initial_s=0.2)) == pytest.approx(0.3)
+    # full jitter may retry at once: the shortest outage there is
+    assert outage_s(claim(jitter=1)) == pytest.approx(0.02)
+
+
+def test_a_counter_absent_before_its_first_increment_counts_from_zero() -> None:
+    metric = Metric(name="app_retries_total", labels={"dependency": "db"})
+    after = ('# HELP app_retries_total r\n# TYPE app_retries_total counter\n'
+             'app_retries_total{dependency="db"} 5\n')
+    # client_golang exports no series (often no TYPE) until the first retry
+    assert metric_delta("", after, metric) == 5
+    assert metric_delta("", "", metric) == 0
+    assert metric_delta(None, after, metric) is None
