@@ -248,7 +248,7 @@ class Suite(_Strict):
 
 
 def resolve_scenario(name: str, base_dir: Path | None = None) -> Path:
-    """A name → the harness' ``gauntlet/scenarios/<name>.py``; a path to a locustfile is taken
+    """A name → the harness' ``scenarios/<name>.py``; a path to a locustfile is taken
     relative to
     ``base_dir`` (the suite file's folder), else to the working directory."""
     candidate = Path(name)
