@@ -258,8 +258,12 @@ def _progress_run(suite: Suite, text: str, output_dir: Path | None,
         def on_phase(name: str) -> None:
             progress.update(task, description=name)
 
+        def on_finding(text: str) -> None:
+            console.print(f"[yellow]contract finding:[/] {text}")
+
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
-                                            on_phase=on_phase), output_dir,
+                                            on_phase=on_phase, on_finding=on_finding),
+                         output_dir,
                          every_claim=every_claim)
 
 

@@ -59,6 +59,9 @@ class Hooks:
     on_boot: Callable[[Stack], None] = lambda stack: None
     on_load_tick: Callable[[LoadRun], None] = lambda load: None
     on_phase: Callable[[str], None] = lambda name: None
+    # a contract finding (a claim the contract's own numbers make unreachable), said once
+    # before the run spends time on it
+    on_finding: Callable[[str], None] = lambda text: None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -166,6 +169,14 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     write_json(run_dir / SUMMARY_FILE, summary)
     error: BaseException | None = None
     timeline = Timeline(run_dir / EVENTS_FILE, clock)
+    findings = [(p.label, f) for p in planned for f in p.findings]
+    for label, finding in findings:
+        timeline.emit("contract.finding", experiment=label, claim=finding.claim,
+                      text=finding.text)
+        hooks.on_finding(f"{finding.claim}: {finding.text}")
+    if findings:
+        summary["contract_findings"] = [{"experiment": label, **f.as_dict()}
+                                        for label, f in findings]
     try:
         with cleanup.signal_handlers():
             if suite.load is not None:

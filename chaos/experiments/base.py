@@ -148,6 +148,19 @@ class Context:
 
 
 @dataclass(frozen=True)
+class Finding:
+    """A contract finding: the contract's own numbers make one of its claims unreachable (a
+    shorter timeout claimed on the same link ends every request first). Said once, before the
+    run spends minutes on it, and the claim's verdict says it instead of a measurement."""
+
+    claim: str  # kind.name of the claim that cannot be reached
+    text: str   # both numbers, in words
+
+    def as_dict(self) -> dict[str, str]:
+        return {"claim": self.claim, "text": self.text}
+
+
+@dataclass(frozen=True)
 class Record:
     """An experiment's evidence as read back from its run dir: the input of ``judge``."""
 
@@ -186,6 +199,15 @@ class Experiment:
     def metrics(self, target: Any) -> list[Metric]:
         metric = getattr(target, "metric", None)
         return [metric] if metric is not None else []
+
+    def findings(self, target: Any, contract: Contract) -> list[Finding]:
+        """Claims of this run the contract's own numbers make unreachable (pure: the
+        contract alone decides, so a rebuild finds the same)."""
+        return []
+
+    def needs_run(self, target: Any, contract: Contract) -> bool:
+        """False when every claim of this run is a contract finding: nothing to measure."""
+        return True
 
     def unverifiable(self, target: Any, stack: Stack) -> str | None:
         """Why this claim cannot be verified on this stack (checked after boot), or None."""
@@ -245,6 +267,7 @@ class Planned:
     target: Any
     params: Any
     config: ExperimentConfig
+    findings: tuple[Finding, ...] = ()
 
     @property
     def label(self) -> str:
@@ -284,7 +307,8 @@ def plan_experiments(suite: Suite) -> list[Planned]:
             raise ConfigError(
                 f"experiment {config.name!r}: contract {suite.the_contract.name!r} makes no "
                 f"{'/'.join(experiment.kinds)} claim to verify")
-        planned += [Planned(experiment, name, target, params, config)
+        planned += [Planned(experiment, name, target, params, config,
+                            tuple(experiment.findings(target, suite.the_contract)))
                     for name, target in targets.items()]
     return planned
 
@@ -380,8 +404,11 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         return [Verdict.missing(planned.experiment.name, f"verified [{planned.claim}]",
                                 f"not verified: {facts['unverifiable']}",
                                 claim=f"{planned.experiment.kinds[0]}.{planned.claim}")]
-    record = Record(load_samples(run_dir), read_events(run_dir / EVENTS_FILE), facts)
     experiment, target = planned.experiment, planned.target
+    if facts.get("findings_only"):  # nothing ran: the claims' verdicts are the findings
+        return experiment.judge(Record(load_samples(run_dir), [], facts), target,
+                                planned.params, contract)
+    record = Record(load_samples(run_dir), read_events(run_dir / EVENTS_FILE), facts)
     verdicts = experiment.judge(record, target, planned.params, contract)
     start = experiment.fault_start(record, target)
     if start is not None:
@@ -434,6 +461,42 @@ def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
     return {auth.header: f"{auth.scheme}{dig(answer.json(), auth.token)}"}
 
 
+def _boot_and_run(suite: Suite, planned: Planned, run_dir: Path, timeline: Timeline,
+                  facts: dict[str, Any], summary: dict[str, Any],
+                  on_tick: Callable[[LoadRun], None] | None,
+                  on_boot: Callable[[Stack], None] | None) -> None:
+    """Boot, check, run and read back one experiment; what it measured goes to ``facts``."""
+    contract = suite.the_contract
+    experiment = planned.experiment
+    with boot(suite, logs_dir=run_dir / "logs") as stack:
+        if on_boot:
+            on_boot(stack)
+        summary["boot_time_s"] = stack.boot_time_s
+        reason = experiment.unverifiable(planned.target, stack)
+        if reason is not None:
+            facts["unverifiable"] = reason
+        else:
+            absent = preflight(planned, stack, contract)
+            if absent:
+                facts["metrics_absent_at_start"] = absent
+                timeline.emit("metric.absent", metrics=absent)
+            ctx = Context(stack, contract, planned.target, run_dir, timeline, planned.params,
+                          facts, on_tick)
+            try:
+                experiment.run(ctx)
+            finally:
+                if stack.toxiproxy is not None:
+                    stack.faults(timeline).reset()
+            integrity = experiment.integrity_claims(contract, planned.target)
+            if integrity:
+                headers = (_auth_headers(contract, stack.base_url)
+                           if any(c.http_path for c in integrity) else {})
+                facts["integrity"] = {
+                    c.name: read_back(c, run_dir, database_url=stack.database_url,
+                                      base_url=stack.base_url, headers=headers)
+                    for c in integrity}
+
+
 def run_experiment(
     suite: Suite,
     planned: Planned,
@@ -457,33 +520,10 @@ def run_experiment(
     facts: dict[str, Any] = {}
     with Timeline(run_dir / EVENTS_FILE, clock) as timeline:
         timeline.emit("experiment.started", name=experiment.name, claim=planned.claim)
-        with boot(suite, logs_dir=run_dir / "logs") as stack:
-            if on_boot:
-                on_boot(stack)
-            summary["boot_time_s"] = stack.boot_time_s
-            reason = experiment.unverifiable(planned.target, stack)
-            if reason is not None:
-                facts["unverifiable"] = reason
-            else:
-                absent = preflight(planned, stack, contract)
-                if absent:
-                    facts["metrics_absent_at_start"] = absent
-                    timeline.emit("metric.absent", metrics=absent)
-                ctx = Context(stack, contract, planned.target, run_dir, timeline, planned.params,
-                              facts, on_tick)
-                try:
-                    experiment.run(ctx)
-                finally:
-                    if stack.toxiproxy is not None:
-                        stack.faults(timeline).reset()
-                integrity = experiment.integrity_claims(contract, planned.target)
-                if integrity:
-                    headers = (_auth_headers(contract, stack.base_url)
-                               if any(c.http_path for c in integrity) else {})
-                    facts["integrity"] = {
-                        c.name: read_back(c, run_dir, database_url=stack.database_url,
-                                          base_url=stack.base_url, headers=headers)
-                        for c in integrity}
+        if experiment.needs_run(planned.target, contract):
+            _boot_and_run(suite, planned, run_dir, timeline, facts, summary, on_tick, on_boot)
+        else:  # every claim of this run is a contract finding: nothing to boot or measure
+            facts["findings_only"] = [f.as_dict() for f in planned.findings]
         timeline.emit("experiment.finished", name=experiment.name, claim=planned.claim)
     write_json(run_dir / FACTS_FILE, facts)
     try:
@@ -499,3 +539,10 @@ def run_experiment(
 def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:
     """How many paced clients send ``rate_per_s`` requests a second (at least 2)."""
     return max(2, min(cap, math.ceil(rate_per_s * pace_s)))
+
+
+def breaker_hold_s(contract: Contract, link: str) -> float:
+    """How long after a dependency returns the breakers claimed on its link may still be open:
+    their open duration, one probe call and 2 s (0 without one)."""
+    return max((b.open_s + b.call_s + 2.0 for b in contract.claims.breaker if b.link == link),
+               default=0.0)

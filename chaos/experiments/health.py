@@ -9,7 +9,13 @@ from typing import Any
 
 from pydantic import Field
 
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.experiments.base import (
+    Context,
+    Experiment,
+    Params,
+    Record,
+    breaker_hold_s,
+)
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.probes import JsonProbe
@@ -71,9 +77,3 @@ class DependencyDownExperiment(Experiment):
               ) -> list[Verdict]:
         return health_verdicts(record.of(self.requests(target)), record.events, target)
 
-
-def breaker_hold_s(contract: Contract, link: str) -> float:
-    """How long after a dependency returns the breakers claimed on its link may still be open:
-    their open duration, one probe call and 2 s (0 without one)."""
-    return max((b.open_s + b.call_s + 2.0 for b in contract.claims.breaker if b.link == link),
-               default=0.0)

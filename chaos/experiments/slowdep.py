@@ -1,23 +1,51 @@
 """A slow dependency: latency added on a link. The service must cut requests at its claimed
 deadline, and answer a claimed status quickly when its pool is exhausted instead of queueing.
 One run per link that a deadline or pool claim names; the added latency exceeds the deadline
-and the pool's acquire timeout, and enough clients are in flight to exhaust the pool."""
+and the pool's acquire timeout, and enough clients are in flight to exhaust the pool.
+
+Evidence by construction. The phases follow from the claims' numbers: the slow link stays slow
+for the longest deadline plus its slack and 2 s, so a request started in it can run into the
+deadline (a fault shorter than the deadline lets every request finish when the latency is
+removed, and a 30 s deadline was never exercised that way). A deadline that another claim on
+the same link makes unreachable — a breaker whose calls end within ``max_call_s``, or retries
+whose attempts and backoff all end sooner — is a *contract finding*, said before the run; when
+that covers every claim of the link, nothing is booted. While the link is slow the experiment
+watches for a request near the deadline (or cut with its status) and, when none came, holds
+the link slow once more for as long (the bound), so a burst of requests that started before
+the fault settled is not mistaken for the deadline being unreachable."""
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field
 
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.experiments.base import (
+    Context,
+    Experiment,
+    Finding,
+    Params,
+    Record,
+    breaker_hold_s,
+)
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.checks.slowdep import deadline_verdicts, fault_in_path, pool_verdicts
+from gauntlet.chaos.watch import Evidence, LiveSamples
+from gauntlet.checks.slowdep import (
+    NEAR,
+    SLACK_S,
+    deadline_verdicts,
+    fault_in_path,
+    pool_verdicts,
+    unreachable_verdict,
+)
 from gauntlet.checks.steady import demote
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import backoff_budget_s, fault_windows
 from gauntlet.contract import Contract, DeadlineClaim, PoolClaim
+from gauntlet.scenarios.runner import LoadRun
 
 
 @dataclass(frozen=True)
@@ -47,8 +75,36 @@ class SlowLink:
 class SlowDependencyParams(Params):
     users: int | None = Field(None, ge=1)
     steady_s: float = Field(3.0, gt=0)
+    # at least this long; a deadline claim lengthens it (see fault_length_s)
     fault_s: float = Field(8.0, gt=0)
     recovery_s: float = Field(3.0, gt=0)
+
+
+def fault_length_s(target: SlowLink, floor_s: float) -> float:
+    """How long the link stays slow: long enough for a request started in it to run into
+    the longest deadline (its slack and 2 s more)."""
+    return max([floor_s, *(c.deadline_s + SLACK_S + 2.0 for c in target.deadlines)])
+
+
+def cut_first(contract: Contract, deadline: DeadlineClaim) -> str | None:
+    """Another claim on the deadline's link that ends every one of its requests before the
+    deadline can, in words with both numbers; None when the deadline is reachable."""
+    wanted = set(deadline.requests)
+    for b in contract.claims.breaker:
+        if b.link == deadline.link and wanted <= set(b.requests) and \
+                b.call_s + SLACK_S < deadline.deadline_s:
+            return (f"breaker.{b.name} ends every call on {b.link} within {b.call_s:g} s "
+                    f"(max_call_s), before the {deadline.deadline_s:g} s deadline can")
+    for r in contract.claims.retries:
+        if r.link != deadline.link or not wanted <= set(r.requests):
+            continue
+        budget = backoff_budget_s(r.attempts, r.initial_s, r.max_s)
+        worst = r.attempts * r.call_timeout_s + budget
+        if worst + SLACK_S < deadline.deadline_s:
+            return (f"retries.{r.name} ends every request on {r.link} within {worst:g} s "
+                    f"({r.attempts} attempts of at most {r.call_timeout_s:g} s + backoff "
+                    f"{budget:g} s), before the {deadline.deadline_s:g} s deadline can")
+    return None
 
 
 class SlowDependencyExperiment(Experiment):
@@ -65,35 +121,106 @@ class SlowDependencyExperiment(Experiment):
                                tuple(c for c in contract.claims.pool if c.link == link))
                 for link in links}
 
+    def findings(self, target: Any, contract: Contract) -> list[Finding]:
+        slow: SlowLink = target
+        return [Finding(f"deadline.{d.name}", why) for d in slow.deadlines
+                if (why := cut_first(contract, d)) is not None]
+
+    def needs_run(self, target: Any, contract: Contract) -> bool:
+        slow: SlowLink = target
+        return bool(slow.pools) or len(self.findings(target, contract)) < len(slow.deadlines)
+
     def settle_s(self, target: Any) -> float:
         slow: SlowLink = target
         return max([2.0, *(c.deadline_s for c in slow.deadlines)])
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        """As the base, with the settle time the run recorded: a breaker claimed on the link
+        may have opened while it was slow, and stays open its open duration after."""
+        ends = [w.end_s for w in fault_windows(record.events, target.link)]
+        settle = float(record.facts.get("settle_s") or self.settle_s(target))
+        return max(ends) + settle if ends else None
 
     def run(self, ctx: Context) -> None:
         p: SlowDependencyParams = ctx.params
         target: SlowLink = ctx.claim
         fault = Fault(target.link, "latency", {"latency": target.added_ms, "jitter": 0})
-        plan = FaultPlan([TimedFault(p.steady_s, p.fault_s, fault)])
+        fault.validate()
+        fault_s = fault_length_s(target, p.fault_s)
+        found = {f.claim for f in self.findings(target, ctx.contract)}
+        reachable = [d for d in target.deadlines if f"deadline.{d.name}" not in found]
         # enough clients in flight to hold every pooled connection, four times over
         users = p.users or max(10, 4 * max((c.size for c in target.pools), default=0))
         ctx.facts["added_ms"] = target.added_ms
+        ctx.facts["fault_s"] = fault_s
+        evidence = [Evidence(ctx.timeline, f"deadline.{d.name}",
+                             f"a request of {', '.join(d.requests)} near the "
+                             f"{d.deadline_s:g} s deadline or cut with its status",
+                             bound=f"the link slow {fault_s:g} s, once more if none")
+                    for d in reachable]
+        settle_s = max(self.settle_s(target), breaker_hold_s(ctx.contract, target.link))
+        ctx.facts["settle_s"] = settle_s
+        tail_s = settle_s + p.recovery_s + 2.0
+
+        def slow_link(run: LoadRun, t0: float) -> None:
+            injector = ctx.stack.faults(ctx.timeline)
+            live = LiveSamples(run.samples_dir)
+            ctx.sleep_until(t0, p.steady_s)
+            for attempt in range(2):
+                start = ctx.timeline.now_s()
+                with injector.inject(fault):
+                    ctx.sleep_until(time.monotonic(), fault_s)
+                end = ctx.timeline.now_s()
+                # a request started in the fault ends by its deadline (+ slack) after it
+                ctx.sleep_until(time.monotonic(), 1.0)
+                live.poll()
+                missing = [e for e, d in zip(evidence, reachable, strict=True)
+                           if not _near(live, d, start, end, e)]
+                if not missing or attempt == 1:
+                    break
+                for e in missing:
+                    e.adapt("the link slow once more", "no request came near the deadline "
+                            "while the link was slow")
+                ctx.sleep_until(time.monotonic(), 2.0)
+            for e in evidence:
+                e.give_up()
+            ctx.sleep_until(time.monotonic(), tail_s)
+            run.stop()
+
         # requests slowed by the fault may run to their deadline after it is removed: the
         # recovery phase is judged after that settle time, so the load lasts it out
-        ctx.drive(target.requests, users=min(users, 80), plan=plan,
-                  duration_s=p.steady_s + p.fault_s + self.settle_s(target) + p.recovery_s
-                  + 2.0,
+        most_s = p.steady_s + 2 * (fault_s + 3.0) + tail_s + 5.0
+        ctx.drive(target.requests, users=min(users, 80), duration_s=most_s, during=slow_link,
                   pace_s=max(0.1, math.ceil(target.added_ms / 1000.0) / 4))
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         slow: SlowLink = target
+        found = {f.claim: f.text for f in self.findings(target, contract)}
+        unreachable = [unreachable_verdict(d, found[f"deadline.{d.name}"])
+                       for d in slow.deadlines if f"deadline.{d.name}" in found]
+        if not self.needs_run(target, contract):
+            return unreachable
         precondition = fault_in_path(record.of(slow.requests), record.events, slow.link,
                                      slow.requests, slow.added_ms)
         verdicts: list[Verdict] = []
         for deadline in slow.deadlines:
-            verdicts += deadline_verdicts(record.of(deadline.requests), record.events, deadline,
-                                          added_ms=slow.added_ms)
+            if f"deadline.{deadline.name}" not in found:
+                verdicts += deadline_verdicts(record.of(deadline.requests), record.events,
+                                              deadline, added_ms=slow.added_ms)
         for pool in slow.pools:
             verdicts += pool_verdicts(record.of(pool.requests), record.events, pool,
                                       added_ms=slow.added_ms)
-        return [precondition, *demote(verdicts, precondition)]
+        return [precondition, *demote(verdicts, precondition), *unreachable]
+
+
+def _near(live: LiveSamples, deadline: DeadlineClaim, start_s: float, end_s: float,
+          evidence: Evidence) -> bool:
+    """A request of the deadline's overlapping the slow window came near the deadline or was
+    cut with its status; records the evidence found."""
+    rows = live.overlapping(start_s, end_s, deadline.requests)
+    near = [r for r in rows if r.latency_ms >= NEAR * deadline.deadline_s * 1000.0
+            or (deadline.status is not None and r.status == deadline.status)]
+    if near:
+        evidence.found(f"{len(near)} requests near the deadline or answered {deadline.status}")
+    return bool(near)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gauntlet.chaos.experiments.health import breaker_hold_s
+from gauntlet.chaos.experiments.base import breaker_hold_s
 from gauntlet.contract import load_contract
 
 ROOT = Path(__file__).resolve().parents[2]
