@@ -127,6 +127,13 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
     out: list[Verdict] = []
 
     # 1. opens within a bound after the fault starts
+    needed = max(claim.min_calls, claim.consecutive_failures or 0, 1)
+    if t_open is None and len(during) < needed:
+        # too few calls for this breaker to open at all: not evidence it does not open
+        return all_missing(
+            f"only {len(during)} requests of {', '.join(claim.requests)} started during the "
+            f"{fault.duration_s:.0f} s {claim.link} fault; the breaker opens only after "
+            f"{needed} calls: the load was too thin to exercise it")
     if t_open is None:
         seen = metric_states(events, scope.claim, "open")
         metric = (f"; the state metric did say open {seen[0].at_s - fault.start_s:.2f} s in — "

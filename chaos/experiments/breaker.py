@@ -6,6 +6,7 @@ alongside, and must keep being served while this breaker is open."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import Field
@@ -13,9 +14,38 @@ from pydantic import Field
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
+from gauntlet.chaos.watch import Evidence
 from gauntlet.checks.breaker import bounds, breaker_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import BreakerClaim, Contract
+from gauntlet.scenarios.traffic import paced
+
+MAX_USERS = 1000
+DEFAULT_USERS = 10
+
+
+def calls_needed(claim: BreakerClaim) -> int:
+    """Calls the breaker must see to open at all — its ``min_calls`` within the window, or its
+    consecutive failures — twice over, for a margin."""
+    return 2 * max(claim.min_calls, claim.consecutive_failures or 0, 1)
+
+
+def users_for(contract: Contract, claim: BreakerClaim, requests: list[str],
+              floor: int = DEFAULT_USERS) -> int:
+    """Clients enough to send :func:`calls_needed` of the claim's requests within its window
+    (or within the opening bound of a consecutive-failures breaker), at the pace the
+    contract's rate limits allow a client (at most :data:`MAX_USERS`). A route limited to ten
+    an hour needs hundreds of clients before a breaker around it can open at all."""
+    span_s = claim.window_s or bounds(claim).open_within_s
+    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
+    share = sum(weights.get(n, 1) for n in claim.requests) / (sum(weights.values()) or 1)
+    users = floor
+    while users < MAX_USERS:
+        pace_s = paced(contract, requests, 0.1, users)
+        if users / pace_s * share * span_s >= calls_needed(claim):
+            break
+        users = min(MAX_USERS, math.ceil(users * 1.5))
+    return users
 
 
 class BreakerParams(Params):
@@ -54,7 +84,15 @@ class BreakerExperiment(Experiment):
         # both toxics take a timeout: 0 = hold forever (timeout) or reset at once (reset_peer)
         fault = Fault(claim.link, p.fault, {"timeout": 0.0})
         plan = FaultPlan([TimedFault(steady_s, fault_s, fault)])
-        ctx.drive(self.requests(claim), users=p.users or 10, plan=plan,
+        requests = self.requests(claim)
+        # evidence by construction: enough calls in a window for the breaker to open at all
+        users = p.users or users_for(ctx.contract, claim, requests)
+        Evidence(ctx.timeline, f"breaker.{claim.name}",
+                 f"at least {calls_needed(claim)} calls of {', '.join(claim.requests)} in "
+                 f"{claim.window_s or bounds(claim).open_within_s:g} s, for the breaker to open",
+                 bound=f"{users} clients" + (" (the suite's)" if p.users else
+                                             f" (derived; at most {MAX_USERS})"))
+        ctx.drive(requests, users=users, plan=plan,
                   duration_s=steady_s + fault_s + recovery_s + 2.0)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract

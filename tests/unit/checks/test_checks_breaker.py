@@ -248,3 +248,16 @@ def test_requests_failing_before_the_breaker_surely_opened_are_not_early_probes(
     # one passing through once the breaker had surely opened is still caught
     leaky = verdicts(healthy(open=[*opened(6.5, 7.5), ask(7.6, 1000, 504), *opened(7.7, 9.6)]))
     assert leaky["probes after the open duration"].failed
+
+
+def test_too_few_calls_to_open_is_not_a_breaker_that_never_opens() -> None:
+    # three calls during the fault for a breaker that needs five in its window: a thin load
+    # (a route limited to ten an hour) cannot open it, which says nothing about the breaker
+    thin = [*run(0, 4, 1.0), ask(5, 1000, 504), ask(8, 1000, 504), ask(11, 1000, 504),
+            *run(16.5, 20, 1.0)]
+    got = verdicts(thin)
+    assert all(v.inconclusive for v in got.values())
+    assert "only 3 requests" in got["opens after the fault starts"].reason
+    # with enough calls and no open answer, it is a breaker that never opened
+    enough = [*run(0, 4, 0.5), *run(4, 16, 0.5, ms=1000, status=504), *run(16.5, 20, 0.5)]
+    assert verdicts(enough)["opens after the fault starts"].failed
