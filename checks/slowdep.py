@@ -49,6 +49,15 @@ from gauntlet.contract import DeadlineClaim, PoolClaim
 from gauntlet.timeline import Event
 
 SLACK_S = 0.5
+SLACK_SHARE = 0.04
+
+
+def slack_s(timeout_s: float) -> float:
+    """How late an answer cut at ``timeout_s`` may come: 0.5 s plus 4 % of the timeout. It
+    must stay well above :func:`resolution_ms` of the bound (2 % of it), or a timer firing
+    right on time on a long deadline (30 s: bound 30.5 s, resolution 660 ms) would read as
+    marginal every time."""
+    return SLACK_S + SLACK_SHARE * timeout_s
 NEAR = 0.9  # a request this close to the deadline was pushed to it by the fault
 
 
@@ -93,7 +102,7 @@ def unreachable_verdict(claim: DeadlineClaim, finding: str) -> Verdict:
     saying which claim cuts first (a contract finding, not a measurement)."""
     scope = Scope("slow-dependency", "deadline", claim.name)
     return scope.missing(deadline_what(claim), f"contract finding: {finding}",
-                         (claim.deadline_s + SLACK_S) * 1000.0, "ms",
+                         (claim.deadline_s + slack_s(claim.deadline_s)) * 1000.0, "ms",
                          evidence=f"a request of {', '.join(claim.requests)} able to run into "
                                   "the deadline")
 
@@ -103,7 +112,7 @@ def deadline_verdicts(samples: pd.DataFrame, events: list[Event], claim: Deadlin
     scope = Scope("slow-dependency", "deadline", claim.name)
     deadline_ms = claim.deadline_s * 1000.0
     what = deadline_what(claim)
-    bound_ms = deadline_ms + SLACK_S * 1000.0
+    bound_ms = deadline_ms + slack_s(claim.deadline_s) * 1000.0
     evidence = (f"requests of {', '.join(claim.requests)} pushed near the deadline by latency "
                 f"on {claim.link}")
     windows = fault_windows(events, claim.link)
@@ -132,7 +141,8 @@ def deadline_verdicts(samples: pd.DataFrame, events: list[Event], claim: Deadlin
     return [scope.verdict(
         what, outcome,
         f"slowest of {len(rows)} requests during the {added_ms:.0f} ms {claim.link} fault "
-        f"{slowest:.0f} ms; {over} over the {claim.deadline_s:g} s deadline + {SLACK_S:g} s "
+        f"{slowest:.0f} ms; {over} over the {claim.deadline_s:g} s deadline + "
+        f"{slack_s(claim.deadline_s):.2g} s "
         f"(resolution {resolution_ms(bound_ms):.0f} ms){answered}",
         round(slowest, 1), bound_ms, "ms", evidence=evidence, marginal=marginal)]
 
@@ -154,7 +164,7 @@ def pool_verdicts(samples: pd.DataFrame, events: list[Event], claim: PoolClaim, 
                   added_ms: float) -> list[Verdict]:
     scope = Scope("slow-dependency", "pool", claim.name)
     what = f"pool exhaustion answers {claim.status} quickly"
-    bound_ms = (claim.acquire_timeout_s + SLACK_S) * 1000.0
+    bound_ms = (claim.acquire_timeout_s + slack_s(claim.acquire_timeout_s)) * 1000.0
     evidence = (f"more requests of {', '.join(claim.requests)} in flight than the pool's "
                 f"{claim.size} connections, while {claim.link} was slow")
     windows = fault_windows(events, claim.link)
@@ -194,6 +204,7 @@ def pool_verdicts(samples: pd.DataFrame, events: list[Event], claim: PoolClaim, 
         what, outcome,
         f"{len(busy)} answers {claim.status} during the {added_ms:.0f} ms {claim.link} fault "
         f"(peak {peak} in flight, pool {claim.size}), median {median:.0f} ms (acquire timeout "
-        f"{claim.acquire_timeout_s:g} s + {SLACK_S:g} s; resolution "
+        f"{claim.acquire_timeout_s:g} s + {slack_s(claim.acquire_timeout_s):.2g} s; "
+        f"resolution "
         f"{resolution_ms(bound_ms):.0f} ms)",
         round(median, 1), bound_ms, "ms", evidence=evidence, marginal=marginal)]

@@ -40,8 +40,14 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     return pace
 
 
-def declared_env(contract: Contract, requests: list[str], *, pace_s: float) -> dict[str, str]:
-    """``$GAUNTLET_TRAFFIC`` (and the capture's header and body markers) for ``requests``."""
+CLIENT_TIMEOUT_S = 30.0
+
+
+def declared_env(contract: Contract, requests: list[str], *, pace_s: float,
+                 timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
+    """``$GAUNTLET_TRAFFIC`` (and the capture's header and body markers) for ``requests``;
+    ``timeout_s``: how long a simulated client waits for an answer (it must outlast every
+    bound a verdict judges, or the client's own timeout is what gets measured)."""
     traffic = contract.traffic
     declared = contract.requests_of(requests)
     spec = {
@@ -50,6 +56,7 @@ def declared_env(contract: Contract, requests: list[str], *, pace_s: float) -> d
         "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
         "client_header": traffic.client_header,
         "pace_s": pace_s,
+        "timeout_s": timeout_s,
         "client_prefix": f"g{int(time.time()) % 100000}",
     }
     env = {"GAUNTLET_TRAFFIC": json.dumps(spec)}

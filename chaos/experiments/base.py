@@ -44,7 +44,7 @@ from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples
 from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.runner import LoadRun
-from gauntlet.scenarios.traffic import declared_env, paced
+from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 
 FACTS_FILE = "facts.json"
@@ -72,12 +72,13 @@ class Context:
     facts: dict[str, Any] = field(default_factory=dict)
     on_tick: Callable[[LoadRun], None] | None = None
 
-    def traffic_env(self, requests: list[str], *, pace_s: float, users: int) -> dict[str, str]:
+    def traffic_env(self, requests: list[str], *, pace_s: float, users: int,
+                    timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
         """The environment of a Locust run that sends ``requests`` as the contract declares."""
-        return declared_env(self.contract, requests, pace_s=pace_s)
+        return declared_env(self.contract, requests, pace_s=pace_s, timeout_s=timeout_s)
 
     def load(self, requests: list[str], *, users: int, duration_s: float,
-             pace_s: float = 0.1) -> LoadRun:
+             pace_s: float = 0.1, timeout_s: float = CLIENT_TIMEOUT_S) -> LoadRun:
         """A Locust run of the claim's requests: the contract's declared requests, or the
         user's own locustfile (whose samples the verdicts then pick by name)."""
         pace = paced(self.contract, requests, pace_s, users)
@@ -87,7 +88,8 @@ class Context:
                           duration_s=duration_s)
         self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
         return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
-                       extra_env=self.traffic_env(requests, pace_s=pace, users=users))
+                       extra_env=self.traffic_env(requests, pace_s=pace, users=users,
+                                                  timeout_s=timeout_s))
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
         states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
@@ -116,7 +118,8 @@ class Context:
     def drive(self, requests: list[str], *, users: int, duration_s: float,
               plan: FaultPlan | None = None, pace_s: float = 0.1,
               during: Callable[[LoadRun, float], None] | None = None,
-              probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> None:
+              probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = (),
+              timeout_s: float = CLIENT_TIMEOUT_S) -> None:
         """Load with probes running; the fault plan's clock starts at the first sample.
 
         ``during(run, t0)`` runs in this thread once the load is warm (t0 = monotonic time of
@@ -125,7 +128,8 @@ class Context:
         """
         injector = self.stack.faults(self.timeline) if plan else None
         with self.prober(probe_interval_s, json_probes).running(), \
-                self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s) as run:
+                self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s,
+                          timeout_s=timeout_s) as run:
             deadline = time.monotonic() + 15.0
             while run.samples_so_far() == 0 and time.monotonic() < deadline:
                 if not run.alive():

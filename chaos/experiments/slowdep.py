@@ -35,10 +35,10 @@ from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.slowdep import (
     NEAR,
-    SLACK_S,
     deadline_verdicts,
     fault_in_path,
     pool_verdicts,
+    slack_s,
     unreachable_verdict,
 )
 from gauntlet.checks.steady import demote
@@ -46,6 +46,7 @@ from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import backoff_budget_s, fault_windows
 from gauntlet.contract import Contract, DeadlineClaim, PoolClaim
 from gauntlet.scenarios.runner import LoadRun
+from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class SlowDependencyParams(Params):
 def fault_length_s(target: SlowLink, floor_s: float) -> float:
     """How long the link stays slow: long enough for a request started in it to run into
     the longest deadline (its slack and 2 s more)."""
-    return max([floor_s, *(c.deadline_s + SLACK_S + 2.0 for c in target.deadlines)])
+    return max([floor_s, *(c.deadline_s + slack_s(c.deadline_s) + 2.0 for c in target.deadlines)])
 
 
 def cut_first(contract: Contract, deadline: DeadlineClaim) -> str | None:
@@ -92,7 +93,7 @@ def cut_first(contract: Contract, deadline: DeadlineClaim) -> str | None:
     wanted = set(deadline.requests)
     for b in contract.claims.breaker:
         if b.link == deadline.link and wanted <= set(b.requests) and \
-                b.call_s + SLACK_S < deadline.deadline_s:
+                b.call_s + slack_s(b.call_s) < deadline.deadline_s:
             return (f"breaker.{b.name} ends every call on {b.link} within {b.call_s:g} s "
                     f"(max_call_s), before the {deadline.deadline_s:g} s deadline can")
     for r in contract.claims.retries:
@@ -100,7 +101,7 @@ def cut_first(contract: Contract, deadline: DeadlineClaim) -> str | None:
             continue
         budget = backoff_budget_s(r.attempts, r.initial_s, r.max_s)
         worst = r.attempts * r.call_timeout_s + budget
-        if worst + SLACK_S < deadline.deadline_s:
+        if worst + slack_s(worst) < deadline.deadline_s:
             return (f"retries.{r.name} ends every request on {r.link} within {worst:g} s "
                     f"({r.attempts} attempts of at most {r.call_timeout_s:g} s + backoff "
                     f"{budget:g} s), before the {deadline.deadline_s:g} s deadline can")
@@ -190,8 +191,11 @@ class SlowDependencyExperiment(Experiment):
         # requests slowed by the fault may run to their deadline after it is removed: the
         # recovery phase is judged after that settle time, so the load lasts it out
         most_s = p.steady_s + 2 * (fault_s + 3.0) + tail_s + 5.0
+        # a client waits past the added latency: a service without a deadline answers after
+        # it, and a client that gave up first would measure its own timeout
         ctx.drive(target.requests, users=min(users, 80), duration_s=most_s, during=slow_link,
-                  pace_s=max(0.1, math.ceil(target.added_ms / 1000.0) / 4))
+                  pace_s=max(0.1, math.ceil(target.added_ms / 1000.0) / 4),
+                  timeout_s=max(CLIENT_TIMEOUT_S, target.added_ms / 1000.0 + 10.0))
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
