@@ -1,0 +1,151 @@
+"""The flake rate of gauntlet's verdicts: run ``gauntlet verify`` on contracts N times and count
+each verdict's outcomes, so a verdict that flips between runs on the same stack is found (and
+root-caused) instead of retried.
+
+    scripts/flake.sh --runs 10 stack/contract.toml examples/node-stack/contract.toml
+    scripts/flake.sh --runs 10 --hog 2 stack/contract.toml      # beside a 2-worker CPU hog
+
+Prints one table per contract — verdict, pass / fail / inconclusive counts, and FLIP where a
+verdict both passed and failed — then each inconclusive reason seen (what it lacked and what
+the experiment tried). Writes ``flake.md`` and ``flake.json`` into ``--out``. Exit 1 when a
+verdict flipped between pass and fail, else 0. The CPU hog is Debian's ``stress-ng --cpu N``,
+started before the first run and stopped after the last (installed with apt when missing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GAUNTLET = [sys.executable, "-m", "gauntlet.cli"]
+
+
+@dataclass
+class Tally:
+    """One verdict's outcomes over the runs, and the distinct inconclusive reasons."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def flipped(self) -> bool:
+        return self.counts["pass"] > 0 and self.counts["fail"] > 0
+
+
+@dataclass
+class Contract:
+    path: str
+    tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    exits: Counter[int] = field(default_factory=Counter)
+    wall_s: list[float] = field(default_factory=list)
+
+
+def verify(contract: Contract, out: Path) -> None:
+    """One ``gauntlet verify`` of the contract; its verdicts added to the tallies."""
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    done = subprocess.run([*GAUNTLET, "verify", contract.path, "--output", str(out)],
+                          cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          check=False)
+    contract.wall_s.append(time.monotonic() - started)
+    contract.exits[done.returncode] += 1
+    runs = sorted(out.glob("*/summary.json"))
+    if not runs:
+        contract.tallies["(the run itself)"].counts["error"] += 1
+        contract.tallies["(the run itself)"].reasons[
+            (done.stderr or done.stdout).strip().splitlines()[-1:][0]
+            if (done.stderr or done.stdout).strip() else f"exit {done.returncode}"] += 1
+        return
+    summary = json.loads(runs[-1].read_text())
+    # an experiment's verdicts under its label: every experiment has a "steady state before
+    # the fault" of its own; the claims no experiment verified come after, by claim
+    keyed = [(f"{e['name']}[{e['claim']}] {v['name']}", v)
+             for e in summary.get("experiments", []) for v in e.get("verdicts", [])]
+    seen = {id(v) for _, v in keyed}
+    inner = {(v["claim"], v["name"], v["reason"]) for _, v in keyed}
+    keyed += [(f"{v.get('claim') or v['check']}: {v['name']}", v)
+              for v in summary.get("verdicts", [])
+              if id(v) not in seen and (v.get("claim"), v["name"], v["reason"]) not in inner]
+    for key, verdict in keyed:
+        tally = contract.tallies[key]
+        tally.counts[verdict["status"]] += 1
+        if verdict["status"] == "inconclusive":
+            tally.reasons[verdict["reason"][:300]] += 1
+
+
+def table(contract: Contract, runs: int) -> str:
+    lines = [f"### `gauntlet verify {contract.path}`, {runs} runs", "",
+             f"exit codes: {dict(sorted(contract.exits.items()))}; wall time per run "
+             f"{min(contract.wall_s):.0f} to {max(contract.wall_s):.0f} s", "",
+             "| verdict | pass | fail | inconclusive | |", "|---|---:|---:|---:|---|"]
+    for key in sorted(contract.tallies):
+        t = contract.tallies[key]
+        flag = "**FLIP**" if t.flipped else ("differs" if len(+t.counts) > 1 else "")
+        lines.append(f"| {key} | {t.counts['pass']} | {t.counts['fail']} | "
+                     f"{t.counts['inconclusive']} | {flag} |")
+    reasons = [(key, reason, n) for key in sorted(contract.tallies)
+               for reason, n in contract.tallies[key].reasons.items()]
+    if reasons:
+        lines += ["", "Inconclusive (and run errors), with what was lacked and tried:", ""]
+        lines += [f"- {key} ({n} times): {reason}" for key, reason, n in reasons]
+    return "\n".join(lines)
+
+
+def start_hog(workers: int) -> subprocess.Popen[bytes] | None:
+    if workers <= 0:
+        return None
+    if shutil.which("stress-ng") is None:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "stress-ng"], check=True,
+                       stdout=subprocess.DEVNULL)
+    return subprocess.Popen(["stress-ng", "--cpu", str(workers), "--quiet"],
+                            stdout=subprocess.DEVNULL, start_new_session=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("contracts", nargs="+")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--hog", type=int, default=0, help="stress-ng CPU workers beside")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "runs" / "flake")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    contracts = [Contract(c) for c in args.contracts]
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out / f"{stamp}{'-hog' + str(args.hog) if args.hog else ''}"
+    hog = start_hog(args.hog)
+    try:
+        for i in range(1, args.runs + 1):
+            for index, contract in enumerate(contracts):
+                verify(contract, out / f"run-{i:02d}" / f"{index}-{Path(contract.path).stem}")
+                print(f"[flake] run {i}/{args.runs} {contract.path}: exit "
+                      f"{list(contract.exits.elements())[-1] if contract.exits else '?'} "
+                      f"({contract.wall_s[-1]:.0f} s)", file=sys.stderr, flush=True)
+    finally:
+        if hog is not None:
+            os.killpg(hog.pid, signal.SIGTERM)
+            hog.wait(10)
+    beside = f"beside stress-ng --cpu {args.hog}" if args.hog else "quiet"
+    header = f"## Flake rate: {args.runs} runs, {beside} ({stamp})"
+    text = "\n\n".join([header, *(table(c, args.runs) for c in contracts)]) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "flake.md").write_text(text)
+    (out / "flake.json").write_text(json.dumps(
+        {c.path: {k: {"counts": dict(t.counts), "reasons": dict(t.reasons)}
+                  for k, t in c.tallies.items()} for c in contracts}, indent=2))
+    print(text)
+    return 1 if any(t.flipped for c in contracts for t in c.tallies.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
