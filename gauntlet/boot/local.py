@@ -32,7 +32,7 @@ import httpx
 import psycopg
 
 from gauntlet import cleanup
-from gauntlet.boot.binaries import find, postgres_bindir
+from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
 from gauntlet.boot.stack import Stack
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
@@ -45,12 +45,6 @@ TMP_PREFIX = "gauntlet-"
 OWNER_FILE = "owner.pid"
 DB_USER = "gauntlet"
 DB_NAME = "postgres"
-
-
-def _cache_dir() -> Path:
-    base = os.environ.get("GAUNTLET_CACHE") or os.environ.get("XDG_CACHE_HOME")
-    root = Path(base) if base else Path.home() / ".cache"
-    return root / "gauntlet" if not os.environ.get("GAUNTLET_CACHE") else root
 
 
 def _pg_user() -> str | None:
@@ -101,7 +95,7 @@ def sweep_stale_tempdirs() -> list[Path]:
 def _pg_template(bindir: Path, user: str | None) -> Path:
     """A fresh ``initdb`` cluster, made once and cached; boots copy it."""
     version = bindir.parent.name
-    template = _cache_dir() / f"pg-template-{version}"
+    template = cache_dir() / f"pg-template-{version}"
     if (template / "PG_VERSION").is_file():
         return template
     template.parent.mkdir(parents=True, exist_ok=True)
