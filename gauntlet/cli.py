@@ -10,6 +10,10 @@
     gauntlet compare RUN BASELINE         per-endpoint deltas; exit 1 on a regression
     gauntlet trend RUN...                 key figures across runs, as a plot
     gauntlet init                         a starter contract, locustfile, suite, CI workflow
+    gauntlet doctor [--backend B]         what each backend needs, found or how to install it
+    gauntlet install toxiproxy            build Toxiproxy with Go where gauntlet finds it
+    gauntlet schema [--out DIR]           JSON Schemas of a contract and a suite, for editors
+    gauntlet validate FILE...             check contracts and suites without running anything
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ import shlex
 import signal
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +32,17 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
-from gauntlet.config import Suite, load_suite, parse_suite
+from gauntlet.cmdsuite import load_with_text, parse_param, stack_suite, suite_toml
+from gauntlet.config import Suite, load_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
 from gauntlet.outcome import ExitCode
+from gauntlet.printout import print_outcome
 from gauntlet.rundir import read_summary, update_summary
 from gauntlet.runner import Hooks, RunOutcome, run_suite
-from gauntlet.scenarios.realtime_spec import connection_counts
 
 console = Console(stderr=True, highlight=False)
 # piped into a CI log, rich would assume 80 columns and wrap the figures table
@@ -55,93 +58,10 @@ def _fail(exc: BaseException) -> None:
     sys.exit(int(code))
 
 
-def _ms(value: Any) -> str:
-    try:
-        return f"{float(value):.1f}"
-    except (TypeError, ValueError):
-        return "-"
-
-
-def print_outcome(outcome: RunOutcome) -> None:
-    summary = outcome.summary
-    overall = summary.get("overall")
-    if overall and overall.get("count"):
-        table = Table(title=f"{summary['suite']}: {overall['count']} requests, "
-                            f"{overall['rps']:.1f} req/s ({summary.get('latency_basis')} latency)")
-        for col in ("endpoint", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors", "429"):
-            if col == "endpoint":
-                table.add_column(col, no_wrap=True)
-            else:
-                table.add_column(col, justify="right")
-        rows = [("overall", overall), *summary.get("endpoints", {}).items()]
-        for name, fig in rows:
-            table.add_row(name, str(fig["count"]), _ms(fig["p50_ms"]), _ms(fig["p95_ms"]),
-                          _ms(fig["p99_ms"]), _ms(fig["max_ms"]),
-                          f"{fig['error_rate'] * 100:.2f} %", str(fig["count_429"]))
-        out.print(table)
-        out.print(
-            f"p50 {overall['p50_ms']:.1f} ms · p95 {overall['p95_ms']:.1f} ms · "
-            f"p99 {overall['p99_ms']:.1f} ms · error rate {overall['error_rate'] * 100:.2f} %"
-        )
-        attempts, drops = connection_counts(
-            {k: int(v.get("count", 0)) for k, v in summary.get("endpoints", {}).items()})
-        if attempts:
-            out.print(f"realtime connections: {attempts} attempted (connects and reconnects), "
-                      f"{drops} dropped by the server")
-    gen = summary.get("generator")
-    if gen and not gen.get("reliable", True):
-        out.print("[yellow]generator unreliable:[/] " + "; ".join(gen.get("reasons", [])))
-    marks = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]",
-             "inconclusive": "[bold yellow]INCONCLUSIVE[/]"}
-    for v in outcome.verdicts:
-        flag = " [yellow](marginal)[/]" if v.marginal else ""
-        flag += " [yellow](unreliable)[/]" if v.unreliable else ""
-        claim = f"[{v.claim}]" if v.claim and v.claim not in v.name else ""
-        out.print(f"{marks.get(v.status, v.status)} {escape(v.check + claim)}: {escape(v.name)} "
-                  f"— {escape(v.reason)}{flag}", soft_wrap=True)
-    if outcome.error is not None and not isinstance(outcome.error, Interrupted | KeyboardInterrupt):
-        console.print(f"[bold red]gauntlet: error:[/] {escape(str(outcome.error))}",
-                      soft_wrap=True)
-        if isinstance(outcome.error, InfrastructureError) and outcome.error.logs:
-            console.print("[dim]" + escape(outcome.error.logs) + "[/]")
-        if summary.get("traceback"):
-            console.print(f"[dim]traceback: {escape(str(outcome.run_dir / summary['traceback']))}"
-                          "[/]", soft_wrap=True)
-    elif outcome.error is not None:
-        console.print("[yellow]interrupted[/]: everything gauntlet started was torn down")
-    forced = [k for k in summary.get("forced_kills") or [] if isinstance(k, dict)]
-    if forced:
-        console.print(f"[yellow]had to SIGKILL {len(forced)}:[/] " + escape("; ".join(
-            f"{k.get('name')} (pid {k.get('pid')}): {k.get('how')}" for k in forced)),
-            soft_wrap=True)
-    started, finished = summary.get("started_at_s"), summary.get("finished_at_s")
-    n = {o: sum(v.status == o for v in outcome.verdicts) for o in marks}
-    line = (f"{n['pass']} passed, {n['fail']} failed, {n['inconclusive']} inconclusive of "
-            f"{len(outcome.verdicts)} verdicts")
-    if started and finished:
-        line += f"; wall time {finished - started:.1f} s"
-    out.print(line)
-    out.print(f"run dir: {outcome.run_dir}")
-    report = outcome.run_dir / "index.html"
-    if report.exists():
-        out.print(f"report: {report}")
-    claims = outcome.run_dir / "claims.md"
-    if claims.exists():
-        out.print(f"claims table: {claims}")
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="gauntlet")
 def main() -> None:
     """gauntlet: prove that a service's resilience mechanisms work under load."""
-
-
-def _load(path: str) -> tuple[Suite, str]:
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read suite file ({exc.strerror})") from exc
-    return load_suite(Path(path)), text
 
 
 @main.command()
@@ -159,7 +79,7 @@ def run(suite_file: str, output_dir: str | None, workers: int | None,
         scale: float | None, no_experiments: bool) -> None:
     """Run SUITE_FILE: boot the stack, drive the load, judge it, write a run dir."""
     try:
-        suite, text = _load(suite_file)
+        suite, text = load_with_text(suite_file)
         if workers is not None and suite.load is not None:
             suite = suite.model_copy(
                 update={"load": suite.load.model_copy(update={"workers": workers})})
@@ -214,7 +134,8 @@ def worker(master: str, locustfile: str | None, connect_timeout_s: float) -> Non
     sys.exit(code)
 
 
-def _finish(outcome: RunOutcome) -> None:
+def _finish(outcome: RunOutcome, *, step_summary: bool = True) -> None:
+    """Report, claims table (also on a GitHub job's summary page), outcome, exit code."""
     _record_command(outcome.run_dir)
     try:
         from gauntlet.reports.build import build_report
@@ -223,7 +144,14 @@ def _finish(outcome: RunOutcome) -> None:
     except Exception as exc:  # the run's own outcome matters more than its report
         console.print(f"[yellow]report not built:[/] {exc} (`gauntlet report "
                       f"{outcome.run_dir}` builds it again)")
-    print_outcome(outcome)
+    if step_summary:
+        from gauntlet.stepsummary import ENV, append_step_summary
+
+        try:
+            append_step_summary(outcome.run_dir)
+        except OSError as exc:
+            console.print(f"[yellow]{ENV} not written:[/] {escape(str(exc))}")
+    print_outcome(outcome, out, console)
     sys.exit(outcome.exit_code)
 
 
@@ -302,45 +230,6 @@ def trend(run_dirs: tuple[str, ...], out_png: str) -> None:
     out.print(f"trend: {path}")
 
 
-def _parse_param(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise ConfigError(f"--param wants KEY=VALUE (got {text!r})")
-    key, raw = text.split("=", 1)
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # a bare word is a string
-    return key.strip(), value
-
-
-def _stack_suite(suite_file: str | None, contract_file: str | None, backend: str | None,
-                 variants: tuple[str, ...], name: str, experiments: list[dict[str, Any]]
-                 ) -> tuple[Suite, dict[str, Any]]:
-    """A suite document from the command line: the stack section of ``--suite`` (if given),
-    the contract of ``--contract`` (else the suite's), the backend and variants asked for."""
-    stack: dict[str, Any] = {}
-    doc: dict[str, Any] = {"name": name}
-    base_dir = Path.cwd()
-    if suite_file:
-        base, _ = _load(suite_file)
-        stack = base.stack.model_dump()
-        base_dir = base.base_dir
-        if base.contract:
-            doc["contract"] = str((base.base_dir / base.contract).resolve())
-    if contract_file:
-        doc["contract"] = str(Path(contract_file).resolve())
-    if "contract" not in doc and (backend or stack.get("backend", "local")) != "external":
-        raise ConfigError("give --contract CONTRACT (or --suite with a contract): it says what "
-                          "to boot and what the stack claims")
-    if backend:
-        stack["backend"] = backend
-    if variants:
-        stack["variants"] = [*stack.get("variants", []), *variants]
-    doc["stack"] = stack
-    doc["experiments"] = experiments
-    return parse_suite(doc, "command line", base_dir, needs_work=bool(experiments)), doc
-
-
 @main.command()
 @click.argument("contract_file", type=click.Path(dir_okay=False))
 @click.option("--suite", "suite_file", type=click.Path(dir_okay=False), default=None,
@@ -362,9 +251,9 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
         if not wanted:
             raise ConfigError(f"{contract_file}: contract {contract.name!r} makes no claim an "
                               "experiment verifies")
-        suite, doc = _stack_suite(suite_file, contract_file, backend, variants,
+        suite, doc = stack_suite(suite_file, contract_file, backend, variants,
                                   f"verify-{contract.name}", wanted)
-        text = _suite_toml(doc)
+        text = suite_toml(doc)
     except GauntletError as exc:
         _fail(exc)
         return
@@ -394,47 +283,17 @@ def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
         from gauntlet.chaos.experiments import get_experiment
 
         get_experiment(experiment)
-        entry: dict[str, Any] = {"name": experiment, "params": dict(map(_parse_param, params))}
+        entry: dict[str, Any] = {"name": experiment, "params": dict(map(parse_param, params))}
         if claim:
             entry["claim"] = claim
-        suite, doc = _stack_suite(suite_file, contract_file, backend, variants,
+        suite, doc = stack_suite(suite_file, contract_file, backend, variants,
                                   f"chaos-{experiment}", [entry])
-        text = _suite_toml(doc)
+        text = suite_toml(doc)
     except GauntletError as exc:
         _fail(exc)
         return
     outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
     _finish(outcome)
-
-
-def _suite_toml(doc: dict[str, Any]) -> str:
-    """A suite document as TOML (the run dir keeps what was run)."""
-    lines = [f"name = {json.dumps(doc['name'])}"]
-    if doc.get("contract"):
-        lines.append(f"contract = {json.dumps(doc['contract'])}")
-    lines += ["", "[stack]"]
-    for key, value in doc.get("stack", {}).items():
-        if value is not None and value != {} and value != []:
-            lines.append(f"{key} = {_toml_value(value)}")
-    for exp in doc.get("experiments", []):
-        lines += ["", "[[experiments]]", f"name = {json.dumps(exp['name'])}"]
-        if exp.get("claim"):
-            lines.append(f"claim = {json.dumps(exp['claim'])}")
-        if exp.get("params"):
-            lines.append(f"params = {_toml_value(exp['params'])}")
-    return "\n".join(lines) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))
 
 
 def _state_file() -> Path:
@@ -455,7 +314,7 @@ def up(contract_file: str | None, suite_file: str | None, backend: str | None,
        variants: tuple[str, ...]) -> None:
     """Boot a stack and keep it running for manual poking; Ctrl-C (or `gauntlet down`) stops it."""
     try:
-        suite, _ = _stack_suite(suite_file, contract_file, backend, variants, "up", [])
+        suite, _ = stack_suite(suite_file, contract_file, backend, variants, "up", [])
         with cleanup.signal_handlers(), boot(suite) as stack:
             state = {"pid": os.getpid(), "base_url": stack.base_url,
                      "api_direct_url": stack.api_direct_url,
@@ -544,7 +403,89 @@ def report(run_dir: str) -> None:
     except GauntletError as exc:
         _fail(exc)
         return
-    _finish(outcome)
+    _finish(outcome, step_summary=False)
+
+
+@main.command()
+@click.option("--backend", type=click.Choice(["local", "compose", "external"]), default="local",
+              show_default=True, help="The backend whose needs decide the exit code.")
+@click.option("--contract", "contract_file", type=click.Path(dir_okay=False), default=None,
+              help="Require what this contract's managed links need (PostgreSQL, Redis).")
+def doctor(backend: str, contract_file: str | None) -> None:
+    """List the programs each backend needs, where each was found (path, version) and the
+    command that installs each missing one; exit 0 when the backend's needs are met, 3 if not."""
+    from gauntlet.doctor import diagnose, render
+
+    try:
+        contract = load_contract(Path(contract_file)) if contract_file else None
+        report = diagnose(backend, contract)  # type: ignore[arg-type]
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    render(report, out)
+    sys.exit(int(report.exit_code))
+
+
+@main.command()
+@click.argument("program", type=click.Choice(["toxiproxy"]))
+@click.option("--force", is_flag=True, help="Build again even if it is installed.")
+def install(program: str, force: bool) -> None:
+    """Install PROGRAM where gauntlet finds it: toxiproxy (server and cli, built with Go)."""
+    from gauntlet.install import install_toxiproxy
+
+    try:
+        with console.status("building Toxiproxy with Go (about a minute)") as status:
+            done = install_toxiproxy(
+                force=force, on_line=lambda line: status.update(
+                    f"building Toxiproxy with Go: [dim]{escape(line[-80:])}[/]"))
+    except GauntletError as exc:
+        _fail(exc)
+        return
+    if not done.built:
+        out.print(f"toxiproxy {done.version} is already installed in {done.directory} "
+                  "(--force builds it again)", soft_wrap=True)
+        return
+    out.print(f"built toxiproxy {done.version} with {done.go} in {done.build_s:.0f} s: "
+              f"{done.directory}/toxiproxy-server, {done.directory}/toxiproxy-cli",
+              soft_wrap=True)
+    if done.shadowed_by is not None:
+        console.print(f"[yellow]note:[/] gauntlet finds {done.shadowed_by} first; remove it "
+                      "to use this one")
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Where to write contract.schema.json, suite.schema.json.")
+def schema(out_dir: str) -> None:
+    """Write the JSON Schema of a contract and of a suite (for taplo / Even Better TOML)."""
+    from gauntlet.schema import write_schemas
+
+    try:
+        paths = write_schemas(Path(out_dir))
+    except OSError as exc:
+        _fail(ConfigError(f"--out {out_dir}: cannot write: {exc.strerror}"))
+        return
+    for path in paths:
+        out.print(f"wrote {path}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check each contract or suite FILE without running anything: "ok" and a one-line
+    summary, or the one-line error; exit 2 if any is invalid."""
+    from gauntlet.validate import validate_file
+
+    invalid = 0
+    for name in files:
+        try:
+            result = validate_file(Path(name))
+        except GauntletError as exc:
+            invalid += 1
+            console.print(f"[bold red]invalid:[/] {escape(str(exc))}", soft_wrap=True)
+            continue
+        out.print(f"[green]ok[/] {escape(name)}: {escape(result.summary)}", soft_wrap=True)
+    sys.exit(int(ExitCode.USAGE if invalid else ExitCode.PASSED))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,7 +46,9 @@ def run_dir_of(stdout: str) -> Path:
 
 
 def test_run_prints_figures_writes_run_dir_and_passes(tmp_path: Path) -> None:
-    result = gauntlet("run", str(write_suite(tmp_path)), "--output", str(tmp_path / "runs"))
+    step_summary = tmp_path / "step-summary.md"  # as on a GitHub Actions runner
+    result = gauntlet("run", str(write_suite(tmp_path)), "--output", str(tmp_path / "runs"),
+                      env={"GITHUB_STEP_SUMMARY": str(step_summary)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "p50" in result.stdout and "p95" in result.stdout and "p99" in result.stdout
     assert "error rate" in result.stdout
@@ -55,6 +57,8 @@ def test_run_prints_figures_writes_run_dir_and_passes(tmp_path: Path) -> None:
     assert summary["status"] == "pass" and summary["overall"]["count"] > 20
     assert (run_dir / "samples.parquet").exists() and (run_dir / "events.jsonl").exists()
     assert "stack up (local) in" in result.stderr
+    assert step_summary.read_text() == (run_dir / "claims.md").read_text() + "\n"
+    assert "| claim | stated | verdict |" in step_summary.read_text()
 
 
 def test_unmeetable_slo_exits_1_naming_the_gate(tmp_path: Path) -> None:
