@@ -6,6 +6,7 @@ the run dir, so ``gauntlet report RUN_DIR`` re-derives exactly what the run prin
 
 from __future__ import annotations
 
+import importlib.metadata
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,6 +129,23 @@ def _client_counts(run_dir: Path) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+# what measures and judges a run, whose versions pyproject.toml allows to range: the run dir
+# keeps which ones did, so two runs' numbers can be told apart by more than the date
+MEASURING_LIBRARIES = ("gauntlet", "locust", "gevent", "hdrhistogram", "pandas", "numpy",
+                       "pyarrow", "pydantic", "httpx")
+
+
+def library_versions() -> dict[str, str]:
+    """``{"locust": "2.47.0", ...}`` for the measuring libraries installed here."""
+    found: dict[str, str] = {}
+    for name in MEASURING_LIBRARIES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None = None,
               output_dir: Path | None = None, *, every_claim: bool = False) -> RunOutcome:
     """Run a suite; never raises for a failed verdict, an infrastructure error or ^C.
@@ -164,6 +182,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
         "contract": suite.resolved_contract.name if suite.resolved_contract else None,
         "variants": list(suite.stack.variants),
         "load": suite.load.model_dump() if suite.load else None,
+        "libraries": library_versions(),
         "status": "running",
     }
     write_json(run_dir / SUMMARY_FILE, summary)

@@ -7,7 +7,7 @@
 #   3. a Debian base image made with debootstrap from the machine's own apt mirror, if missing
 #   4. local stand-ins FROM that base: postgres (postgresql-15), redis (redis-server), toxiproxy
 #      (the Go-built server/cli), and the app from stack/Dockerfile, each only if missing (the
-#      app also when stack/ or pyproject.toml changed since it was built)
+#      app also when stack/ or requirements-dev.lock changed since it was built)
 #   5. `export GAUNTLET_IMAGE_...=...` lines on stdout, also written to docker/images.env
 #      (git-ignored; the compose backend reads it, environment variables still win)
 #
@@ -197,14 +197,14 @@ fi
 STEP="python base image"
 have_image "$PYTHON_IMAGE" || build "$PYTHON_IMAGE" docker/python --build-arg "BASE_IMAGE=$BASE_IMAGE"
 
-# The app: stack/Dockerfile on the Debian python base, its pinned dependencies from a wheelhouse
+# The app: stack/Dockerfile on the Debian python base, its locked dependencies from a wheelhouse
 # built on the host (pip inside a build has no CA bundle here). The package names are the
-# STACK_PACKAGES default in stack/Dockerfile, their pins come from pyproject.toml.
-# The image is labelled with a digest of what it was built from (stack/ and pyproject.toml) and
-# rebuilt when that changes, so a stale image never tests old code; gauntlet/boot/compose.py
+# STACK_PACKAGES default in stack/Dockerfile, their versions those of requirements-dev.lock.
+# The image is labelled with a digest of what it was built from (stack/ and the lock) and
+# rebuilt when that changes, so a stale image never tests old code; gauntlet/boot/engine.py
 # computes the same digest (stack_digest) and warns about a stale image.
 stack_digest() {
-    find stack pyproject.toml -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
+    find stack requirements-dev.lock -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
         | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
 }
 image_digest() {
@@ -221,22 +221,14 @@ elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" 
     [ -n "$packages" ] || die "no ARG STACK_PACKAGES=\"...\" line in stack/Dockerfile"
     reqs=$(mktemp)
     SCRATCH+=("$reqs")
-    python3 -c '
-import re, sys, tomllib
-names = sys.argv[2:]
-project = tomllib.load(open(sys.argv[1], "rb"))["project"]
-# the harness dependencies and the reference stack extra
-deps = project["dependencies"] + project.get("optional-dependencies", {}).get("stack", [])
-pins = {re.split(r"[\[=<>!~; ]", d, maxsplit=1)[0].lower(): d for d in deps}
-missing = [n for n in names if n not in pins]
-if missing:
-    sys.exit("not in pyproject dependencies or the stack extra: " + ", ".join(missing))
-print("\n".join(pins[n] for n in names))
-' pyproject.toml $packages > "$reqs" || die "cannot read the stack's pins from pyproject.toml"
+    for p in $packages; do
+        grep -qi "^$p==" requirements-dev.lock || die "not in requirements-dev.lock: $p"
+        echo "$p"
+    done > "$reqs"
     # Wheels are resolved by the image's own interpreter (Debian's 3.11.2 needs async-timeout,
     # a newer host 3.11 does not), in a throw-away container with the host's CA bundle and
     # proxy settings. The wheelhouse is kept while the pins and the python image stay the same.
-    stamp="$(docker image inspect --format '{{.Id}}' "$PYTHON_IMAGE") $(sha256sum < "$reqs" | cut -c1-16)"
+    stamp="$(docker image inspect --format '{{.Id}}' "$PYTHON_IMAGE") $(cat "$reqs" requirements-dev.lock | sha256sum | cut -c1-16)"
     if [ "$(cat docker/wheels/.stamp 2>/dev/null)" != "$stamp" ] || [ "$REBUILD" = 1 ]; then
         cert=${PIP_CERT:-$($pip config get global.cert 2>/dev/null || true)}
         [ -f "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt
@@ -244,6 +236,7 @@ print("\n".join(pins[n] for n in names))
         rm -rf docker/wheels
         mkdir -p docker/wheels "$cache"
         cp "$reqs" docker/wheels/requirements.txt
+        cp requirements-dev.lock docker/wheels/constraints.txt
         log "wheelhouse for $(wc -l < "$reqs") stack packages -> docker/wheels"
         cert_args=()
         [ -f "$cert" ] && cert_args=(-v "$cert:/etc/gauntlet-ca.crt:ro" -e PIP_CERT=/etc/gauntlet-ca.crt)
@@ -252,7 +245,8 @@ print("\n".join(pins[n] for n in names))
             -e HTTP_PROXY -e HTTPS_PROXY -e NO_PROXY -e http_proxy -e https_proxy -e no_proxy \
             "${cert_args[@]}" -v "$ROOT/docker/wheels:/wheels" -v "$cache:/cache" \
             "$PYTHON_IMAGE" sh -c 'python3 -m venv /tmp/v && /tmp/v/bin/pip wheel -q \
-                --disable-pip-version-check -w /wheels -r /wheels/requirements.txt'
+                --disable-pip-version-check -w /wheels -r /wheels/requirements.txt \
+                -c /wheels/constraints.txt'
         echo "$stamp" > docker/wheels/.stamp
     fi
     previous=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null || true)

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything the local backend and the tests need, on a fresh Debian 12:
-# apt packages (PostgreSQL, Redis, wrk, nginx for the optional gateway), Toxiproxy built with Go
-# (it is in no package registry), and the project's virtualenv in .venv. Safe to run again: each
-# step checks before it acts.
+# apt packages (PostgreSQL, Redis, wrk, nginx for the optional gateway), the project's virtualenv
+# in .venv from requirements-dev.lock, and Toxiproxy built with Go by `gauntlet install
+# toxiproxy` (it is in no package registry). Safe to run again: each step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-TOXIPROXY_VERSION=v2.12.0
 VENV=${GAUNTLET_VENV:-$ROOT/.venv}
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -37,35 +36,23 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 stamp="$VENV/.gauntlet-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    log "installing python dependencies (pinned, pyproject.toml)"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements-dev.lock -nt "$stamp" ]; then
+    # the exact versions CI measures with (requirements-dev.lock, see scripts/lock.sh), then
+    # gauntlet itself on top without letting pip re-resolve anything
+    log "installing python dependencies (requirements-dev.lock)"
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null
-    "$VENV/bin/pip" install -q -e ".[dev]"
+    "$VENV/bin/pip" install -q -r requirements-dev.lock
+    "$VENV/bin/pip" install -q --no-deps -e .
     touch "$stamp"
 fi
 
-# Toxiproxy: built from source with Go, installed beside the venv's python so gauntlet finds it.
-if [ ! -x "$VENV/bin/toxiproxy-server" ] || [ ! -x "$VENV/bin/toxiproxy-cli" ]; then
-    if ! command -v go >/dev/null 2>&1; then
-        for d in /usr/local/go/bin /usr/lib/go/bin; do [ -x "$d/go" ] && PATH="$d:$PATH"; done
-    fi
-    command -v go >/dev/null 2>&1 || { log "Go is required to build Toxiproxy (apt-get install golang)"; exit 3; }
-    log "building toxiproxy $TOXIPROXY_VERSION with Go"
-    gobin=$(mktemp -d)
-    # stamp the version (a plain `go install` reports "git")
-    ldflags="-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}"
-    GOBIN=$gobin GOFLAGS=-mod=mod go install -ldflags "$ldflags" \
-        "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
-    GOBIN=$gobin GOFLAGS=-mod=mod go install -ldflags "$ldflags" \
-        "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
-    install -m 0755 "$gobin/server" "$VENV/bin/toxiproxy-server"
-    install -m 0755 "$gobin/cli" "$VENV/bin/toxiproxy-cli"
-    rm -rf "$gobin"
-fi
+# Toxiproxy: built from source with Go into the venv's bin (gauntlet's own command; a no-op
+# when it is there already at the version gauntlet wants)
+"$VENV/bin/gauntlet" install toxiproxy
 # The Node reference service's packages (examples/node-stack), from the npm registry
 if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     bash examples/node-stack/setup.sh
 else
     log "node/npm not found: examples/node-stack (the Node reference service) will not run"
 fi
-log "ready: $VENV (toxiproxy $("$VENV/bin/toxiproxy-server" -version 2>&1 | head -1))"
+log "ready: $VENV"

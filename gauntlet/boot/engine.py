@@ -70,12 +70,12 @@ def images(env: Mapping[str, str]) -> dict[str, str]:
 
 
 def stack_digest(root: Path = REPO_ROOT) -> str:
-    """What the app image is built from (stack/, pyproject.toml), as bootstrap-containers.sh
+    """What the app image is built from (stack/, requirements-dev.lock), as bootstrap-containers.sh
     labels it (``org.gauntlet.stack-digest``): sha256 over ``sha256sum``'s listing."""
     paths = sorted(
         [p.relative_to(root).as_posix() for p in (root / "stack").rglob("*")
          if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts
-         and p.suffix != ".pyc"] + ["pyproject.toml"]
+         and p.suffix != ".pyc"] + ["requirements-dev.lock"]
     )
     listing = "".join(f"{hashlib.sha256((root / p).read_bytes()).hexdigest()}  {p}\n"
                       for p in paths)

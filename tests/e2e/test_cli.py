@@ -55,6 +55,7 @@ def test_run_prints_figures_writes_run_dir_and_passes(tmp_path: Path) -> None:
     run_dir = Path(result.stdout.split("run dir: ")[1].split()[0])
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["status"] == "pass" and summary["overall"]["count"] > 20
+    assert summary["libraries"]["locust"] and summary["libraries"]["gauntlet"]
     assert (run_dir / "samples.parquet").exists() and (run_dir / "events.jsonl").exists()
     assert "stack up (local) in" in result.stderr
     assert step_summary.read_text() == (run_dir / "claims.md").read_text() + "\n"
