@@ -26,7 +26,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from rich.console import Console
@@ -414,11 +414,11 @@ def report(run_dir: str) -> None:
 def doctor(backend: str, contract_file: str | None) -> None:
     """List the programs each backend needs, where each was found (path, version) and the
     command that installs each missing one; exit 0 when the backend's needs are met, 3 if not."""
-    from gauntlet.doctor import diagnose, render
+    from gauntlet.doctor import Backend, diagnose, render
 
     try:
         contract = load_contract(Path(contract_file)) if contract_file else None
-        report = diagnose(backend, contract)  # type: ignore[arg-type]
+        report = diagnose(cast(Backend, backend), contract)
     except GauntletError as exc:
         _fail(exc)
         return
@@ -436,7 +436,8 @@ def install(program: str, force: bool) -> None:
     try:
         with console.status("building Toxiproxy with Go (about a minute)") as status:
             done = install_toxiproxy(
-                force=force, on_line=lambda line: status.update(
+                force=force, on_start=lambda line: console.print(escape(line), soft_wrap=True),
+                on_line=lambda line: status.update(
                     f"building Toxiproxy with Go: [dim]{escape(line[-80:])}[/]"))
     except GauntletError as exc:
         _fail(exc)

@@ -122,9 +122,11 @@ def present(version: str = TOXIPROXY_VERSION) -> Path | None:
 
 
 def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = lambda _: None,
+                      on_start: Callable[[str], None] = lambda _: None,
                       version: str = TOXIPROXY_VERSION) -> Installed:
     """Build and install Toxiproxy ``version`` unless the lookup already finds it (``force``
-    rebuilds). ``on_line`` receives go's progress (packages as they compile, downloads)."""
+    rebuilds). ``on_start`` receives one line saying what is built with which Go and where,
+    ``on_line`` go's progress (packages as they compile, downloads)."""
     if not force:
         where = present(version)
         if where is not None:
@@ -146,6 +148,7 @@ def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = l
     except OSError as exc:
         raise InfrastructureError(f"cannot create {target}: {exc.strerror}",
                                   hint="set GAUNTLET_CACHE to a directory you may write") from exc
+    on_start(f"building Toxiproxy v{version} with {go_name} ({go}) into {target}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gauntlet-toxiproxy-") as scratch:
         gobin = Path(scratch) / "bin"

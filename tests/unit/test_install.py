@@ -125,10 +125,13 @@ def test_a_build_is_installed_where_the_lookup_finds_it(isolated: Path, tmp_path
              f'{TOXIPROXY_VERSION}\\"\\n" > "$GOBIN/$p"; /bin/chmod +x "$GOBIN/$p"; done')
     _fake_go(isolated, "go1.22.1", build)
     lines: list[str] = []
-    done = install_toxiproxy(force=True, on_line=lines.append)
+    started: list[str] = []
+    done = install_toxiproxy(force=True, on_line=lines.append, on_start=started.append)
     target = tmp_path / "cache" / "bin"
     assert done.built and done.directory == target and done.go == "go1.22"
     assert lines == ["github.com/Shopify/toxiproxy/v2/cmd/server"]
+    assert started == [f"building Toxiproxy v{TOXIPROXY_VERSION} with go1.22 "
+                       f"({isolated / 'go'}) into {target}"]
     for name in install.PROGRAMS:
         assert install.program_version(target / name) == TOXIPROXY_VERSION
     passed = args.read_text()
