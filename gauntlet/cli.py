@@ -486,6 +486,8 @@ def validate(files: tuple[str, ...]) -> None:
             console.print(f"[bold red]invalid:[/] {escape(str(exc))}", soft_wrap=True)
             continue
         out.print(f"[green]ok[/] {escape(name)}: {escape(result.summary)}", soft_wrap=True)
+        for finding in result.findings:
+            out.print(f"  [yellow]contract finding:[/] {escape(finding)}", soft_wrap=True)
     sys.exit(int(ExitCode.USAGE if invalid else ExitCode.PASSED))
 
 

@@ -39,6 +39,8 @@ class Validated:
     kind: Kind
     name: str
     summary: str
+    # claims the contract's own numbers make unreachable, as a run says them before it starts
+    findings: tuple[str, ...] = ()
 
 
 def detect_kind(doc: dict[str, Any], text: str, source: str) -> Kind:
@@ -77,22 +79,26 @@ def validate_file(path: Path) -> Validated:
         contract = load_contract(path)
         return Validated(path, kind, contract.name, contract_summary(contract))
     suite = load_suite(path)
-    return Validated(path, kind, suite.name, suite_summary(suite, _planned(suite, str(path))))
+    labels, findings = _planned(suite, str(path))
+    return Validated(path, kind, suite.name, suite_summary(suite, labels), findings)
 
 
-def _planned(suite: Suite, source: str) -> list[str]:
-    """The experiment runs the suite would make (validated as a run validates them)."""
+def _planned(suite: Suite, source: str) -> tuple[list[str], tuple[str, ...]]:
+    """The experiment runs the suite would make (validated as a run validates them), and the
+    contract findings a run would say before it starts."""
     from gauntlet.boot.external import check_remote
 
     check_remote(suite.stack)
     if not suite.experiments and not suite.every_claim:
-        return []
+        return [], ()
     from gauntlet.chaos.experiments.base import plan_experiments
 
     try:
-        return [p.label for p in plan_experiments(suite)]
+        planned = plan_experiments(suite)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from exc
+    findings = dict.fromkeys(f"{f.claim}: {f.text}" for p in planned for f in p.findings)
+    return [p.label for p in planned], tuple(findings)
 
 
 def contract_summary(contract: Contract) -> str:

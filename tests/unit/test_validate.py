@@ -79,3 +79,19 @@ def test_not_toml_is_one_line(tmp_path: Path) -> None:
     path.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         validate_file(path)
+
+
+def test_contract_findings_are_said_as_a_run_says_them() -> None:
+    """A claim the contract's own numbers make unreachable is said by validate too, once per
+    claim, exactly as the run would plan it."""
+    from gauntlet.chaos.experiments.base import plan_experiments
+    from gauntlet.config import load_suite
+
+    said = 0
+    for path in sorted((ROOT / "suites" / "seeds").glob("*.toml")):
+        planned = plan_experiments(load_suite(path))
+        expected = tuple(dict.fromkeys(f"{f.claim}: {f.text}"
+                                       for p in planned for f in p.findings))
+        assert validate_file(path).findings == expected
+        said += len(expected)
+    assert said, "no seed suite has a contract finding: this test checks nothing"
