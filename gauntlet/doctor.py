@@ -98,8 +98,8 @@ def _first_version(argv: list[str]) -> str | None:
 
 
 def _program(name: str, group: str, purpose: str, required: bool, path: Path | None,
-             version: Callable[[Path], str | None], install: str | None = None) -> Check:
-    command = install or install_command(name)
+             version: Callable[[Path], str | None]) -> Check:
+    command = install_command(name)
     if path is None:
         return Check(name, group, purpose, required, problem="not found", install=command)
     found = version(path)
@@ -156,7 +156,7 @@ def diagnose(backend: Backend = "local", contract: Contract | None = None) -> Re
                            lambda p: _first_version([str(p), "--version"])))
     checks += _docker_checks(required=backend == "compose")
     checks.append(_program("go", GROUPS[3], "gauntlet install toxiproxy builds it with Go",
-                           False, locate_go(), lambda p: _go_version(p)))
+                           False, locate_go(), _go_version))
     return Report(backend, contract.name if contract is not None else None, tuple(checks))
 
 
