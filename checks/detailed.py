@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections import Counter
 
-from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import Scope, fault_windows, first_seen, p95, probe_gap_s, probes
+from gauntlet.checks.verdict import Outcome, Verdict, quantile_within, undecidable
+from gauntlet.checks.windows import Scope, fault_windows, first_seen, probe_gap_s, probes
 from gauntlet.contract import HealthClaim, HealthDetail
+from gauntlet.latency import quantile_bounds
 from gauntlet.timeline import Event
 
 CHECK = "health"
@@ -154,12 +155,23 @@ def _answer_time(scope: Scope, what: str, detail: HealthDetail, polled: list[Eve
     """p95 of the answer times over the run and over the fault alone, both within max_ms."""
     every = [float(e.data.get("latency_ms", 0.0)) for e in polled]
     faulty = [float(e.data.get("latency_ms", 0.0)) for e in during]
-    p95_all, p95_fault = p95(every), p95(faulty)
-    worst = max(p95_all, p95_fault)
-    ok = worst <= detail.max_ms
-    return scope.judge(
-        what, ok,
-        f"{detail.path} answered in p95 {p95_all:.0f} ms over {len(every)} probes, "
-        f"{p95_fault:.0f} ms over the {len(faulty)} while {link} was down "
-        f"({'≤' if ok else '>'} {detail.max_ms:g} ms; slowest {max(every):.0f} ms)",
-        round(worst, 2), detail.max_ms, "ms", evidence=evidence)
+    # each p95 with its confidence interval: both must be surely within max_ms to pass, either
+    # surely beyond it fails; otherwise the probes cannot tell (marginal or too few)
+    whole, fault = quantile_bounds(every, 95.0), quantile_bounds(faulty, 95.0)
+    judged = [quantile_within(e, detail.max_ms) for e in (whole, fault)]
+    outcomes = [o for o, _ in judged]
+    outcome: Outcome = ("fail" if "fail" in outcomes else
+                        "inconclusive" if "inconclusive" in outcomes else "pass")
+    marginal = outcome == "inconclusive" and any(m for _, m in judged)
+    thin = [f"{undecidable(e, label)}" for e, label in
+            ((whole, "probes"), (fault, f"probes while {link} was down"))
+            if e.undecidable and e.count]
+    relation = {"pass": "≤", "fail": ">", "inconclusive": "vs"}[outcome]
+    return scope.verdict(
+        what, outcome,
+        f"{detail.path} answered in {whole.describe()} over {len(every)} probes, "
+        f"{fault.describe()} over the {len(faulty)} while {link} was down "
+        f"({relation} {detail.max_ms:g} ms; slowest {max(every):.0f} ms)"
+        + (f"; {'; '.join(thin)}" if outcome == "inconclusive" and thin else ""),
+        round(max(whole.value_ms, fault.value_ms), 2), detail.max_ms, "ms", evidence=evidence,
+        marginal=marginal)

@@ -15,7 +15,8 @@ serving" would pass on a fault that touched nothing.
 service learns the link is down within ``ready_within_s`` (its readiness check does); a request
 that needs the link should learn it no slower, with a second for a retry or two on a refused
 connection. Judged on the p95 of every request of the degradation started during the fault
-(a request that hangs and then succeeds is not failing fast either).
+(a request that hangs and then succeeds is not failing fast either), with its confidence
+interval: too few requests for an upper limit (72 for a p95) are inconclusive, not fast.
 
 A claimed ``detailed`` health endpoint adds the verdicts of :mod:`gauntlet.checks.detailed`
 (polled as probe target ``DETAILED_PROBE``).
@@ -26,7 +27,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gauntlet.checks.detailed import DETAILED_PROBE, detailed_verdicts
-from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.verdict import Outcome, Verdict, quantile_within, undecidable
 from gauntlet.checks.windows import (
     Scope,
     Window,
@@ -35,7 +36,6 @@ from gauntlet.checks.windows import (
     first_seen,
     of_requests,
     ok_fraction,
-    p95,
     probe_gap_s,
     probe_status,
     probes,
@@ -44,6 +44,7 @@ from gauntlet.checks.windows import (
     succeeded,
 )
 from gauntlet.contract import Degradation, HealthClaim
+from gauntlet.latency import quantile_bounds
 from gauntlet.timeline import Event
 
 __all__ = ["DETAILED_PROBE", "degradation_name", "health_verdicts"]
@@ -200,13 +201,19 @@ def _degradation(scope: Scope, claim: HealthClaim, d: Degradation, name: str,
     n_status = int((status == d.status).sum())
     n_ok = int(succeeded(during).sum())
     wrong = len(during) - n_status - n_ok
-    slowest = p95(during["latency_ms"]) / 1000.0
     if n_status == 0 and wrong == 0:
         return scope.missing(name, f"all {len(during)} requests succeeded {down}: nothing "
                              f"needed to fail", round(bound_s, 3), "s", evidence=evidence)
-    return scope.judge(
-        name, wrong == 0 and slowest <= bound_s,
+    # the p95 with its confidence interval: "fast" needs its upper limit within the bound
+    estimate = quantile_bounds(during["latency_ms"], 95.0)
+    timing, marginal = quantile_within(estimate, bound_s * 1000.0)
+    outcome: Outcome = "fail" if wrong else timing
+    thin = (f"; {undecidable(estimate)}" if outcome == "inconclusive" and estimate.undecidable
+            else "")
+    return scope.verdict(
+        name, outcome,
         f"{len(during)} requests {down}: {n_status} answered {d.status}, {n_ok} succeeded, "
-        f"{wrong} failed otherwise ({statuses(during)}); p95 {slowest:.2f} s (bound "
-        f"{bound_s:.2f} s, {source})",
-        round(slowest, 3), round(bound_s, 3), "s", evidence=evidence)
+        f"{wrong} failed otherwise ({statuses(during)}); {estimate.describe()} (bound "
+        f"{bound_s * 1000:.0f} ms, {source}){thin}",
+        round(estimate.value_ms / 1000.0, 3), round(bound_s, 3), "s", evidence=evidence,
+        marginal=marginal and not wrong)

@@ -10,6 +10,12 @@ test, and a pass proves nothing either: every claim verdict is then demoted to i
 
 Steady-state and precondition verdicts are not claim verdicts: their checks are
 ``"steady-state"`` and ``"precondition"`` and they name no claim.
+
+The p95 limit is judged with its confidence interval (:func:`gauntlet.checks.verdict.
+quantile_within`): a steady phase is only "not slow" when the p95's upper confidence limit is
+within the limit. A phase of fewer than ``min_samples_for(0.95)`` (72) successful requests can
+show the stack was slow but never that it was not: it is inconclusive ("undecidable: 40
+requests, a p95 needs at least 72"), and so are the claim verdicts it would have vouched for.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import failed, finished_before, p95, started_in
+from gauntlet.checks.verdict import Verdict, quantile_within, undecidable
+from gauntlet.checks.windows import failed, finished_before, started_in
+from gauntlet.latency import quantile_bounds
 
 CHECK = "steady-state"
 PRECONDITION = "precondition"
@@ -45,15 +52,26 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
             f"the stack was {when} failing {label}: {rate * 100:.1f} % errors in the steady "
             f"phase (limit {max_error_rate * 100:.1f} %, {len(window)} requests)",
             round(rate, 5), max_error_rate, "ratio", evidence=evidence)
+    slow = ""
     if p95_ms is not None:
-        observed = p95(window["latency_ms"])
-        if observed > p95_ms:
+        # latency of the answers that worked: the failures are the error rate's
+        estimate = quantile_bounds(window["latency_ms"].to_numpy()[~failed(window)], 95.0)
+        outcome, marginal = quantile_within(estimate, p95_ms)
+        if outcome == "fail":
             return Verdict.judge(
                 CHECK, name, False,
-                f"the stack was {when} slow {label}: p95 {observed:.0f} ms in the steady phase "
-                f"(limit {p95_ms:.0f} ms, {len(window)} requests)",
-                round(observed, 1), p95_ms, "ms", evidence=evidence)
-    slow = "" if p95_ms is None else f", p95 {p95(window['latency_ms']):.0f} ms"
+                f"the stack was {when} slow {label}: {estimate.describe()} in the steady "
+                f"phase (limit {p95_ms:.0f} ms, {len(window)} requests)",
+                round(estimate.value_ms, 1), p95_ms, "ms", evidence=evidence)
+        if outcome == "inconclusive":
+            why = (undecidable(estimate, "successful requests") if estimate.undecidable else
+                   f"{estimate.describe()} straddles the limit {p95_ms:.0f} ms")
+            return Verdict(
+                CHECK, name, "inconclusive",
+                f"steady phase {label}: {why}, so it cannot show the stack was not {when} "
+                f"slow", round(estimate.value_ms, 1), p95_ms, "ms", marginal=marginal,
+                evidence=f"{evidence}: at least {estimate.needed} successful")
+        slow = f", {estimate.describe()}"
     return Verdict.judge(
         CHECK, name, True,
         f"{len(window)} requests {label}: {rate * 100:.2f} % errors (limit "

@@ -19,6 +19,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from gauntlet.latency import CONFIDENCE, QuantileBounds, min_samples_for
+
+__all__ = ["CONFIDENCE", "OUTCOMES", "Outcome", "QuantileBounds", "Verdict", "all_passed",
+           "count", "min_samples_for", "quantile_within", "undecidable", "within"]
+
 Outcome = Literal["pass", "fail", "inconclusive"]
 OUTCOMES: tuple[Outcome, ...] = ("pass", "fail", "inconclusive")
 
@@ -117,6 +122,36 @@ def within(observed: float, bound: float, resolution: float, *, upper: bool = Tr
         return "inconclusive", True
     ok = observed <= bound if upper else observed >= bound
     return ("pass" if ok else "fail"), False
+
+
+def quantile_within(estimate: QuantileBounds, bound: float) -> tuple[Outcome, bool]:
+    """Judge a percentile of a sample against the upper ``bound`` its population must keep,
+    with the percentile's sampling uncertainty (:func:`gauntlet.latency.rank_bounds`).
+
+    Pass when even the interval's upper limit is within the bound, fail when even its lower
+    limit is beyond it; an interval that straddles the bound is marginal (inconclusive): the
+    sample cannot tell the service's percentile from the bound, and calling it either way
+    would be a coin flip from run to run. A population too small for an upper limit
+    (:func:`undecidable`) can still fail, never pass. Returns the outcome and whether it is
+    marginal.
+
+        outcome, marginal = quantile_within(quantile_bounds(latencies, 95), 500.0)
+    """
+    if estimate.count == 0:
+        return "inconclusive", False
+    if estimate.high_ms is not None and estimate.high_ms <= bound:
+        return "pass", False
+    if estimate.low_ms is not None and estimate.low_ms > bound:
+        return "fail", False
+    return "inconclusive", True
+
+
+def undecidable(estimate: QuantileBounds, what: str = "requests") -> str:
+    """The reason of a percentile verdict whose population is too small to pass at all:
+    ``"undecidable: 40 requests, a p95 needs at least 72"``."""
+    return (f"undecidable: {estimate.count} {what}, a {estimate.label} needs at least "
+            f"{estimate.needed} (its {estimate.confidence * 100:g} % upper confidence limit "
+            "lies beyond the slowest of them)")
 
 
 def count(verdicts: list[Verdict]) -> dict[Outcome, int]:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gauntlet.checks.verdict import Outcome, Verdict
+from gauntlet.latency import percentile
 from gauntlet.timeline import Event
 
 TRANSPORT_FAILURE = 0
@@ -191,13 +192,13 @@ def metric_states(events: Sequence[Event], claim: str, state: str | None = None)
 
 
 def p95(values: Sequence[float] | np.ndarray | pd.Series) -> float:
-    arr = np.asarray(values, dtype="float64")
-    return float(np.percentile(arr, 95, method="inverted_cdf")) if arr.size else float("nan")
+    """The nearest-rank p95 (:func:`gauntlet.latency.percentile`, the one implementation)."""
+    return percentile(values, 95.0)
 
 
 def quantile(values: Sequence[float] | np.ndarray | pd.Series, q: float) -> float:
-    arr = np.asarray(values, dtype="float64")
-    return float(np.percentile(arr, q, method="inverted_cdf")) if arr.size else float("nan")
+    """The nearest-rank ``q``-th percentile (:func:`gauntlet.latency.percentile`)."""
+    return percentile(values, q)
 
 
 def backoff_budget_s(attempts: int, initial_s: float, max_s: float) -> float:

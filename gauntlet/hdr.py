@@ -10,11 +10,16 @@ late sends, exact sums, maxima, first start and last end).
 
 This module merges those lines (HdrHistogram's ``decode``/``add``) and computes the same
 :class:`~gauntlet.latency.Figures` as :func:`gauntlet.latency.figures` would from the rows.
-Counts, error figures, rates, ``late``, ``mean_ms``, ``max_ms`` and ``duration_s`` are exact;
-the percentiles are the nearest rank of the merged histogram, reported as the top of the
-histogram bucket that holds that rank, so each is within 0.1 % (+ 0.5 µs of rounding to whole
-microseconds) of the exact nearest-rank percentile of the rows, and never below it by more than
-that rounding: a gate "p99 ≤ T" can only err on the strict side.
+Counts, error figures, rates, ``late`` and ``duration_s`` are exact; so are ``mean_ms`` and
+``max_ms`` when no request failed. Latency figures are over the successful requests, as
+:func:`gauntlet.latency.figures` computes them: each cell keeps the failures of each group
+(5xx, 4xx, 429, transport) in histograms of their own, and the successful ones are the total
+minus the groups the suite counts as errors. The percentiles are the nearest rank of that
+histogram, reported as the top of the histogram bucket that holds that rank, so each is within
+0.1 % (+ 0.5 µs of rounding to whole microseconds) of the exact nearest-rank percentile of the
+rows, and never below it by more than that rounding: a gate "p99 ≤ T" can only err on the
+strict side. Their confidence limits are taken the same way (the upper from the top of its
+bucket, the lower from the bottom of its bucket), so the interval only ever widens.
 
     merge_raw_hdr(run_dir)                       # raw/hdr-*.jsonl → latency-hdr.jsonl
     run = load_hdr(run_dir)
@@ -37,7 +42,7 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from gauntlet.latency import DEFAULT_ERRORS, PERCENTILES, TRANSPORT_ERRORS, Figures
+from gauntlet.latency import DEFAULT_ERRORS, PERCENTILES, TRANSPORT_ERRORS, Figures, rank_bounds
 from gauntlet.samples import RAW_DIR
 from gauntlet.scenarios.hdrcell import COUNTERS, Cell, new_histogram, to_us
 
@@ -65,19 +70,83 @@ def nearest_rank_index(n: int, q: float) -> int:
     return int(min(max(index, 0), n - 1))
 
 
-def percentile_us(hist: HdrHistogram, q: float) -> float:
+def percentile_us(hist: HdrHistogram, q: float, counts: np.ndarray | None = None) -> float:
     """Nearest-rank percentile in µs: the highest value equivalent to the bucket of that rank.
 
-    Within 1/1024 of the recorded value (3 significant digits); NaN for an empty histogram.
+    ``counts`` replaces the histogram's own counters (same layout: the successful requests'
+    counts). Within 1/1024 of the recorded value (3 significant digits); NaN when empty.
     """
-    counts = _counts(hist)
+    counts = _counts(hist) if counts is None else counts
     total = int(counts.sum())
     if total == 0:
         return float("nan")
-    rank = nearest_rank_index(total, q)
-    index = int(np.searchsorted(np.cumsum(counts), rank + 1, side="left"))
+    return _value_at_rank_us(hist, np.cumsum(counts), nearest_rank_index(total, q) + 1)
+
+
+def _value_at_rank_us(hist: HdrHistogram, cumulative: np.ndarray, rank: int, *,
+                      top: bool = True) -> float:
+    """The value of the ``rank``-th (1-based) smallest recorded value: the top of its bucket
+    (``top``), or its bottom."""
+    index = int(np.searchsorted(cumulative, rank, side="left"))
     value = hist.get_value_from_index(index)
-    return float(hist.get_highest_equivalent_value(value))
+    edge = hist.get_highest_equivalent_value(value) if top else \
+        hist.get_lowest_equivalent_value(value)
+    return float(edge)
+
+
+def _ok_counts(cell: Cell, hist: HdrHistogram, corrected: bool, classes: Iterable[str]
+               ) -> tuple[np.ndarray, bool]:
+    """The counters of ``hist`` less those of the failure groups ``classes`` count as errors,
+    and whether any failure was taken out."""
+    counts = _counts(hist)
+    groups = _error_groups(classes)
+    taken = [pair[0 if corrected else 1] for group, pair in cell.failed.items()
+             if group in groups]
+    taken = [h for h in taken if h.get_total_count()]
+    if not taken:
+        return counts, False
+    ok = counts.copy()
+    for failed in taken:
+        ok -= _counts(failed)
+    return np.maximum(ok, 0), True
+
+
+def _error_groups(classes: Iterable[str]) -> set[str]:
+    groups = set()
+    for cls in classes:
+        if cls in ("5xx", "4xx", "429"):
+            groups.add(cls)
+        elif cls in TRANSPORT_ERRORS:
+            groups.add("transport")
+    return groups
+
+
+def _ok_figures(hist: HdrHistogram, counts: np.ndarray
+                ) -> tuple[dict[str, float], dict[str, tuple[float | None, float | None]], float,
+                           float]:
+    """Percentiles (ms), their intervals, max and mean (ms) of the successful requests."""
+    cumulative = np.cumsum(counts)
+    total = int(cumulative[-1]) if cumulative.size else 0
+    nan = float("nan")
+    pct: dict[str, float] = {}
+    bounds: dict[str, tuple[float | None, float | None]] = {}
+    for key, q in PERCENTILES.items():
+        if total == 0:
+            pct[key], bounds[key] = nan, (None, None)
+            continue
+        pct[key] = _value_at_rank_us(hist, cumulative, nearest_rank_index(total, q) + 1) / 1e3
+        lower, upper = rank_bounds(total, q / 100.0)
+        bounds[key] = (
+            None if lower is None else _value_at_rank_us(hist, cumulative, lower,
+                                                         top=False) / 1e3,
+            None if upper is None else _value_at_rank_us(hist, cumulative, upper) / 1e3)
+    if total == 0:
+        return pct, bounds, nan, nan
+    top = _value_at_rank_us(hist, cumulative, total) / 1e3
+    used = np.flatnonzero(counts)
+    mids = np.array([hist.get_value_from_index(int(i)) for i in used], dtype="float64")
+    mean = float((mids * counts[used]).sum() / total) / 1e3
+    return pct, bounds, top, mean
 
 
 def cell_from_values(
@@ -125,27 +194,35 @@ def cell_figures(
     duration_s: float | None = None,
 ) -> Figures:
     """The :class:`Figures` :func:`gauntlet.latency.figures` gives for the same requests."""
+    errors = list(errors)
     count = cell.count
     hist = cell.corrected if corrected else cell.service
     if duration_s is None:
         duration_s = max(cell.t_end_s - cell.t_first_s, 1e-9) if count else 0.0
     n_err = cell_errors(cell, errors) if count else 0
     n_429 = cell.counters["s429"]
-    nan = float("nan")
-    pct = {key: percentile_us(hist, q) / 1000.0 for key, q in PERCENTILES.items()}
+    ok_counts, some_failed = _ok_counts(cell, hist, corrected, errors)
+    pct, bounds, top_ms, mean_ms = _ok_figures(hist, ok_counts)
+    service_ok, _ = _ok_counts(cell, cell.service, False, errors)
+    n_ok = int(ok_counts.sum())
+    if not some_failed and count:  # every request succeeded: the exact counters hold
+        top_ms = cell.max_ms if corrected else cell.service_max_ms
+        mean_ms = (cell.sum_ms if corrected else cell.service_sum_ms) / count
     return Figures(
         count=count,
         duration_s=float(duration_s),
         rps=count / duration_s if duration_s else 0.0,
-        max_ms=(cell.max_ms if corrected else cell.service_max_ms) if count else nan,
-        mean_ms=(cell.sum_ms if corrected else cell.service_sum_ms) / count if count else nan,
+        max_ms=top_ms,
+        mean_ms=mean_ms,
         errors=n_err,
         error_rate=n_err / count if count else 0.0,
         count_429=n_429,
         rate_429=n_429 / count if count else 0.0,
-        service_p50_ms=percentile_us(cell.service, 50.0) / 1000.0,
-        service_p99_ms=percentile_us(cell.service, 99.0) / 1000.0,
+        service_p50_ms=percentile_us(cell.service, 50.0, service_ok) / 1000.0,
+        service_p99_ms=percentile_us(cell.service, 99.0, service_ok) / 1000.0,
         late=cell.counters["late"],
+        ok_count=n_ok,
+        bounds=bounds,
         **pct,
     )
 

@@ -1,8 +1,19 @@
 """Latency and error figures computed from raw samples: exact, never from Locust's buckets.
 
 Percentiles use the nearest-rank definition (numpy's ``inverted_cdf``): the reported p99 is a
-latency some request actually had, and "p99 ≤ T" holds exactly when at least 99 % of requests
-took ≤ T. That makes a gate flip on precisely the sample that crosses its threshold.
+latency some request actually had, and "p99 ≤ T" holds for *this sample* exactly when at least
+99 % of its requests took ≤ T. :func:`percentile` is the one implementation every verdict uses.
+
+A sample's p99 is an estimate of the service's p99, and a verdict speaks of the service. So each
+percentile also carries a distribution-free confidence interval (:func:`rank_bounds`: binomial
+bounds on the ranks of the order statistics), and a gate judges the interval, not the point:
+see :data:`CONFIDENCE` for the level, :func:`min_samples_for` for the smallest population whose
+interval is bounded above at all.
+
+Latency percentiles are over the *successful* requests (not counted as errors by the suite's
+error classes): a service that crashed answers every request with a fast connection refusal,
+and a p95 over those would pass the gate of a dead stack. Failed requests are what the error
+rate speaks of.
 
 Two latencies exist per request: *service time* (measured from the actual send) and *corrected*
 latency (measured from the intended start, wrk2's coordinated-omission correction). For a closed
@@ -11,8 +22,9 @@ model they are the same number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,12 +42,154 @@ DEFAULT_ERRORS = ("5xx", "connect", "timeout", "reset")
 LATE_MS = 10.0  # an open-model request sent later than this after its slot counts as late
 
 
-def percentile(values: Sequence[float] | np.ndarray, q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
+# Two-sided 95 %: a gate passes only when the interval's upper limit is within its bound and
+# fails only when the lower limit is beyond it, so a wrong pass and a wrong fail each happen in at
+# most 2.5 % of runs of a service that sits exactly at its bound (less the farther it sits).
+# 95 % is the level a reader of a latency report already assumes; 99 % would raise the smallest
+# population that can decide a p99 from 368 to 528 requests, a p95 from 72 to 104, and leave the
+# short phases of an experiment undecidable more often than it would save a wrong verdict.
+CONFIDENCE = 0.95
+
+
+def percentile(values: Sequence[float] | np.ndarray | pd.Series, q: float) -> float:
+    """Nearest-rank percentile (``q`` in percent); NaN for no values."""
     arr = np.asarray(values, dtype="float64")
     if arr.size == 0:
         return float("nan")
     return float(np.percentile(arr, q, method="inverted_cdf"))
+
+
+def _check_level(quantile: float, confidence: float) -> float:
+    if not 0.0 < quantile < 1.0:
+        raise ValueError(f"quantile must be in (0, 1), not {quantile!r}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), not {confidence!r}")
+    return (1.0 - confidence) / 2.0
+
+
+def min_samples_for(quantile: float, confidence: float = CONFIDENCE) -> int:
+    """The fewest requests whose ``quantile`` (0.99 for a p99) has an upper confidence limit.
+
+    Below it, even the slowest request is not a ``confidence`` upper bound of the quantile: with
+    n requests the chance that all n fall below the true quantile is ``quantile**n``, and that
+    must be at most ``tail = (1 - confidence) / 2``. So ``n ≥ ln(tail) / ln(quantile)``: 368
+    for a p99 at 95 %, 72 for a p95, 36 for a p90, 6 for a median, 3,688 for a p99.9. A
+    population smaller than that can fail a bound (its lower limit may exceed it) but never
+    pass one.
+
+        min_samples_for(0.99)   # 368
+    """
+    tail = _check_level(quantile, confidence)
+    n = math.ceil(math.log(tail) / math.log(quantile))
+    # guard the float rounding of the division: n is the smallest with quantile**n <= tail
+    while n > 1 and quantile ** (n - 1) <= tail:
+        n -= 1
+    while quantile**n > tail:
+        n += 1
+    return n
+
+
+def rank_bounds(n: int, quantile: float, confidence: float = CONFIDENCE
+                ) -> tuple[int | None, int | None]:
+    """1-based ranks ``(lower, upper)`` of the order statistics that bound the ``quantile`` of
+    the population ``n`` requests were drawn from, at ``confidence`` (two-sided).
+
+    Distribution-free: the number of requests below the true quantile is Binomial(n, quantile),
+    whatever the latencies' distribution. The lower rank is the largest l with
+    ``P(B ≤ l-1) ≤ tail``, the upper the smallest u with ``P(B ≤ u-1) ≥ 1 - tail``. None where no
+    such rank exists: the lower one for tiny populations of a low quantile, the upper one below
+    :func:`min_samples_for`.
+    """
+    tail = _check_level(quantile, confidence)
+    if n <= 0:
+        return None, None
+    has_lower = (1.0 - quantile) ** n <= tail  # P(B = 0) = (1-q)^n: X(1) is a lower bound
+    has_upper = quantile**n <= tail  # P(B = n) = q^n: X(n) is an upper bound
+    cdf, first = _binomial_cdf(n, quantile)
+    lower = upper = None
+    if has_lower:
+        # largest k with F(k) ≤ tail; every k below the window has F(k) ≈ 0
+        k = first + int(np.searchsorted(cdf, tail, side="right")) - 1
+        lower = min(max(k + 1, 1), n)
+    if has_upper:
+        # smallest k with F(k) ≥ 1 - tail
+        k = first + int(np.searchsorted(cdf, 1.0 - tail, side="left"))
+        upper = min(max(k + 1, 1), n)
+    return lower, upper
+
+
+def _binomial_cdf(n: int, p: float) -> tuple[np.ndarray, int]:
+    """F(k) = P(Binomial(n, p) ≤ k) for k in a window around the mean that holds all but
+    ~1e-30 of the mass (the rest is 0 or 1 to float precision), and the window's first k.
+
+    Computed in logs from ``lgamma`` at the window's start and the pmf's ratio
+    ``P(k+1)/P(k) = (n-k)/(k+1) · p/(1-p)`` after it: one ``cumsum``, no scipy, and memory
+    bounded by the window (a few thousand values even for a billion requests)."""
+    mean, sd = n * p, math.sqrt(n * p * (1.0 - p))
+    first = max(0, math.floor(mean - 12.0 * sd - 30.0))
+    last = min(n, math.ceil(mean + 12.0 * sd + 30.0))
+    log_first = (math.lgamma(n + 1) - math.lgamma(first + 1) - math.lgamma(n - first + 1)
+                 + first * math.log(p) + (n - first) * math.log1p(-p))
+    k = np.arange(first, last, dtype="float64")
+    steps = np.log(n - k) - np.log(k + 1.0) + (math.log(p) - math.log1p(-p))
+    log_pmf = np.concatenate(([log_first], log_first + np.cumsum(steps)))
+    cdf = np.cumsum(np.exp(log_pmf))
+    return np.minimum(cdf, 1.0), first
+
+
+@dataclass(frozen=True)
+class QuantileBounds:
+    """A percentile of a population with its confidence interval: what a verdict judges.
+
+    ``low_ms``/``high_ms`` are None where no order statistic bounds the quantile at this
+    confidence (``high_ms`` None: fewer than :attr:`needed` requests, undecidable as a pass).
+    """
+
+    percent: float  # 95.0 for a p95
+    value_ms: float
+    low_ms: float | None
+    high_ms: float | None
+    count: int
+    confidence: float = CONFIDENCE
+
+    @property
+    def label(self) -> str:
+        return f"p{self.percent:g}"
+
+    @property
+    def needed(self) -> int:
+        """The fewest requests for which this percentile has an upper limit at all."""
+        return min_samples_for(self.percent / 100.0, self.confidence)
+
+    @property
+    def undecidable(self) -> bool:
+        return self.high_ms is None
+
+    def describe(self) -> str:
+        """``"p95 412.0 ms (95 % CI 380.1 to 470.3 ms)"``, or what is missing for an interval."""
+        level = f"{self.confidence * 100:g} %"
+        if self.count == 0:
+            return f"{self.label} undefined (no request)"
+        low = "?" if self.low_ms is None else f"{self.low_ms:.1f}"
+        high = "?" if self.high_ms is None else f"{self.high_ms:.1f}"
+        return f"{self.label} {self.value_ms:.1f} ms ({level} CI {low} to {high} ms)"
+
+
+def quantile_bounds(values: Sequence[float] | np.ndarray | pd.Series, percent: float,
+                    confidence: float = CONFIDENCE) -> QuantileBounds:
+    """The nearest-rank percentile of ``values`` and its distribution-free interval."""
+    arr = np.asarray(values, dtype="float64")
+    n = int(arr.size)
+    if n == 0:
+        return QuantileBounds(percent, float("nan"), None, None, 0, confidence)
+    lower, upper = rank_bounds(n, percent / 100.0, confidence)
+    ranks = [r - 1 for r in (lower, upper) if r is not None]
+    picked = np.partition(arr, ranks) if ranks else arr
+    return QuantileBounds(
+        percent, percentile(arr, percent),
+        None if lower is None else float(picked[lower - 1]),
+        None if upper is None else float(picked[upper - 1]),
+        n, confidence)
 
 
 def corrected_latency_ms(df: pd.DataFrame) -> np.ndarray:
@@ -75,7 +229,13 @@ def _equals(column: pd.Series, value: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Figures:
-    """The figures of one population of requests (the whole run, or one endpoint)."""
+    """The figures of one population of requests (the whole run, or one endpoint).
+
+    ``count``, ``errors``, ``rps`` and the rates cover every request; the latency figures
+    (percentiles, max, mean, service time) cover the ``ok_count`` successful ones. ``bounds``
+    holds each percentile's confidence interval at :data:`CONFIDENCE` as (low, high) in ms,
+    None where no order statistic bounds it (see :func:`rank_bounds`).
+    """
 
     count: int
     duration_s: float
@@ -95,6 +255,15 @@ class Figures:
     service_p50_ms: float
     service_p99_ms: float
     late: int
+    ok_count: int
+    bounds: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    confidence: float = CONFIDENCE
+
+    def quantile(self, key: str) -> QuantileBounds:
+        """The percentile ``key`` (``"p99_ms"``) with its interval, as a verdict judges it."""
+        low, high = self.bounds.get(key, (None, None))
+        return QuantileBounds(PERCENTILES[key], float(getattr(self, key)), low, high,
+                              self.ok_count, self.confidence)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,34 +276,44 @@ def figures(
     corrected: bool = True,
     duration_s: float | None = None,
 ) -> Figures:
-    """Figures for ``df``. Latency percentiles are over every request, failed ones included:
-    a timeout that took 30 s is exactly what a user felt."""
+    """Figures for ``df``. Latency figures are over the requests that succeeded (not an error
+    by ``errors``): a dead service refuses connections in a millisecond, and a p95 over those
+    refusals would pass a latency gate on a stack that answered nothing. The failures are what
+    ``error_rate`` counts."""
     count = len(df)
-    service = df["latency_ms"].to_numpy(dtype="float64")
-    latency = corrected_latency_ms(df) if corrected else service
     if duration_s is None:
         if count:
             end = (df["t_start_s"] + df["latency_ms"] / 1000.0).max()
             duration_s = max(float(end - df["t_start_s"].min()), 1e-9)
         else:
             duration_s = 0.0
-    n_err = int(error_mask(df, errors).sum()) if count else 0
+    failed = error_mask(df, errors) if count else np.zeros(0, dtype=bool)
+    n_err = int(failed.sum())
     n_429 = int((df["status"].to_numpy() == 429).sum()) if count else 0
     lag_ms = (df["t_start_s"].to_numpy() - df["t_intended_s"].to_numpy()) * 1000.0
     late = int((lag_ms > LATE_MS).sum())
     del lag_ms
+    ok = ~failed
+    service = df["latency_ms"].to_numpy(dtype="float64")[ok]
+    latency = (corrected_latency_ms(df) if corrected else df["latency_ms"].to_numpy(
+        dtype="float64"))[ok]
+    n_ok = int(latency.size)
     # one partial sort for all five (the same values as percentile(latency, q) one by one)
     values = (
         np.percentile(latency, list(PERCENTILES.values()), method="inverted_cdf")
-        if count else [float("nan")] * len(PERCENTILES)
+        if n_ok else [float("nan")] * len(PERCENTILES)
     )
     pct = {key: float(v) for key, v in zip(PERCENTILES, values, strict=True)}
+    bounds: dict[str, tuple[float | None, float | None]] = {}
+    for key, q in PERCENTILES.items():
+        found = quantile_bounds(latency, q)
+        bounds[key] = (found.low_ms, found.high_ms)
     return Figures(
         count=count,
         duration_s=float(duration_s),
         rps=count / duration_s if duration_s else 0.0,
-        max_ms=float(latency.max()) if count else float("nan"),
-        mean_ms=float(latency.mean()) if count else float("nan"),
+        max_ms=float(latency.max()) if n_ok else float("nan"),
+        mean_ms=float(latency.mean()) if n_ok else float("nan"),
         errors=n_err,
         error_rate=n_err / count if count else 0.0,
         count_429=n_429,
@@ -142,6 +321,8 @@ def figures(
         service_p50_ms=percentile(service, 50.0),
         service_p99_ms=percentile(service, 99.0),
         late=late,
+        ok_count=n_ok,
+        bounds=bounds,
         **pct,
     )
 

@@ -55,7 +55,9 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
                       f"{drops} dropped by the server")
     gen = summary.get("generator")
     if gen and not gen.get("reliable", True):
-        out.print("[yellow]generator unreliable:[/] " + "; ".join(gen.get("reasons", [])))
+        state = "health unknown" if gen.get("state") == "unknown" else "unreliable"
+        out.print(f"[yellow]generator {state}:[/] " + escape("; ".join(
+            [*gen.get("reasons", []), *gen.get("unknown", [])])))
     marks = {"pass": "[green]PASS[/]", "fail": "[bold red]FAIL[/]",
              "inconclusive": "[bold yellow]INCONCLUSIVE[/]"}
     for v in outcome.verdicts:

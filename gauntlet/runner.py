@@ -20,7 +20,7 @@ from gauntlet.checks.verdict import Verdict, count
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
 from gauntlet.errors import ConfigError, Interrupted, JudgeError
-from gauntlet.generator import CpuMonitor, GeneratorHealth, assess
+from gauntlet.generator import CpuMonitor, GeneratorHealth, assess, generator_reports
 from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import LATE_MS, by_endpoint, endpoint_keys, figures
 from gauntlet.metrics import crosscheck, scrape_requests
@@ -90,8 +90,8 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
         overall = figures(df, errors=errors, corrected=corrected)
         endpoints = by_endpoint(df, errors=errors, corrected=corrected,
                                 duration_s=overall.duration_s or None)
-    gen = previous.get("generator", {})
-    unreliable = bool(gen) and not gen.get("reliable", True)
+    # no health recorded (an old or cut-short run) is unknown health, never a reliable one
+    distrust = GeneratorHealth.from_record(previous.get("generator")).distrust()
     thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints", "max_dropped",
                                                "dropped_rate"})
     endpoint_thresholds = {k: v.model_dump() for k, v in suite.slo.endpoints.items()}
@@ -101,10 +101,10 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
     verdicts: list[Verdict] = []
     if suite.load is not None:
         verdicts += slo_verdicts(thresholds, overall, endpoint_thresholds, endpoints,
-                                 unreliable=unreliable)
+                                 generator=distrust)
         attempts, drops = connection_counts({k: v.count for k, v in endpoints.items()})
         verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
-                                     drops, unreliable=unreliable)
+                                     drops, generator=distrust)
     verdicts += previous_experiment_verdicts(previous)
     figures_out = {
         "overall": overall.as_dict(),
@@ -336,17 +336,17 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     summary["metrics_crosscheck"] = crosscheck(client, before, after)
     late = 0
     requests = sum(client.values())
-    unsent = sum(float(g.get("slots_unsent", 0.0)) for g in result.generator)
     if has_hdr(run_dir):
         late = load_hdr(run_dir).late
     else:
         df = load_samples(run_dir, columns=["t_intended_s", "t_start_s"])
         if not df.empty:
             late = int(((df["t_start_s"] - df["t_intended_s"]) * 1000.0 > LATE_MS).sum())
-    # remote workers (load.remote_workers) report their own CPU over the test
-    remote_cpu = [float(g.get("cpu_percent", 0.0)) for g in result.generator if g.get("remote")]
+    reports = generator_reports(result.generator, result.unreadable,
+                                expected=suite.load.remote_workers or suite.load.workers)
     health: GeneratorHealth = assess(
         monitor.samples if monitor else [], monitor.max_processes if monitor else 0,
-        late, unsent, requests, suite.load.model == "open", remote_cpu=remote_cpu)
+        late, reports.unsent, requests, suite.load.model == "open",
+        remote_cpu=reports.remote_cpu, unreported=reports.unreported)
     summary["generator"] = health.as_dict()
     summary["load_duration_s"] = result.duration_s

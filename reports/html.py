@@ -211,11 +211,12 @@ def _verdicts(verdicts: list[Verdict]) -> str:
     title = (f"Verdicts: {n['fail']} failed, {n['inconclusive']} inconclusive, "
              f"{n['pass']} passed")
     if unreliable:
-        title += f" ({unreliable} unreliable: the load generator was saturated)"
+        title += f" ({unreliable} unreliable: the load generator could not be trusted)"
     rows = []
     # stable: failures first, then inconclusive, then passes; order kept within each
     for v in sorted(verdicts, key=lambda v: VERDICT_ORDER.get(v.status, 0)):
-        flag = '<span class="unrel" title="the generator was saturated">unreliable</span>' \
+        flag = ('<span class="unrel" title="the generator was saturated or its health '
+                'unknown">unreliable</span>') \
             if v.unreliable else ""
         if v.marginal:
             flag += ('<span class="marg" title="the measured value is within the '
@@ -357,9 +358,11 @@ def _generator(gen: Any) -> str:
     if not isinstance(gen, Mapping):
         return "<h2>Generator health</h2><p>Not recorded.</p>"
     reliable = bool(gen.get("reliable", not gen.get("reasons")))
-    reasons: Iterable[Any] = gen.get("reasons") or []
+    reasons: Iterable[Any] = [*(gen.get("reasons") or []), *(gen.get("unknown") or [])]
+    state = "unknown" if gen.get("state") == "unknown" else "unreliable"
     verdict = ("reliable" if reliable
-               else "<b style='color:#cf222e'>unreliable</b> — verdicts are marked as such")
+               else f"<b style='color:#cf222e'>{state}</b> — verdicts are marked unreliable, "
+                    "their passes inconclusive")
     details = [f"max CPU {fmt.rate(gen.get('max_cpu_percent'))} %",
                f"mean CPU {fmt.rate(gen.get('mean_cpu_percent'))} %",
                f"{fmt.count(gen.get('processes'))} process(es)",

@@ -81,7 +81,7 @@ def _testcase(suite: ET.Element, verdict: Verdict) -> None:
     if verdict.marginal:
         detail += " (marginal: within the measurement's resolution of the bound)"
     if verdict.unreliable:
-        detail += " (unreliable: the load generator was saturated)"
+        detail += " (unreliable: the load generator was saturated or its health unknown)"
     if verdict.inconclusive:
         message = f"inconclusive: {verdict.reason}"
         failure = ET.SubElement(case, "failure", {"message": _x(message), "type": "inconclusive"})

@@ -21,6 +21,10 @@ DIGITS = 3
 LATE_MS = 10.0  # = gauntlet.latency.LATE_MS (a unit test keeps them equal)
 TRANSPORT_ERRORS = ("connect", "timeout", "reset")
 COUNTERS = ("errors_5xx", "s4xx", "s429", "transport", "connect", "timeout", "reset", "late")
+# the failure groups kept apart in histograms of their own, so the harness can take the latency
+# of the successful requests (total minus the groups a suite counts as errors) whatever error
+# classes the suite names; a group's histograms exist only once one of its requests was seen
+FAILURE_GROUPS = ("5xx", "4xx", "429", "transport")
 
 
 def new_histogram() -> HdrHistogram:
@@ -47,6 +51,13 @@ class Cell:
     service_max_ms: float = float("-inf")
     t_first_s: float = float("inf")
     t_end_s: float = float("-inf")
+    # failure group → (corrected, service) histograms of the requests of that group
+    failed: dict[str, tuple[HdrHistogram, HdrHistogram]] = field(default_factory=dict)
+
+    def _failed(self, group: str) -> tuple[HdrHistogram, HdrHistogram]:
+        if group not in self.failed:
+            self.failed[group] = (new_histogram(), new_histogram())
+        return self.failed[group]
 
     def record(self, latency_ms: float, lag_ms: float, status: int, error: str,
                t_start_s: float) -> None:
@@ -64,16 +75,25 @@ class Cell:
         c = self.counters
         if lag_ms > LATE_MS:
             c["late"] += 1
+        group = None
         if status >= 500:
             c["errors_5xx"] += 1
+            group = "5xx"
         elif status == 429:
             c["s429"] += 1
+            group = "429"
         elif status >= 400:
             c["s4xx"] += 1
+            group = "4xx"
         elif status == 0 and error:
             c["transport"] += 1
+            group = "transport"
             if error in TRANSPORT_ERRORS:
                 c[error] += 1
+        if group is not None:
+            corrected, service = self._failed(group)
+            corrected.record_value(to_us(corrected_ms))
+            service.record_value(to_us(latency_ms))
 
     @classmethod
     def from_line(cls, line: Mapping[str, Any]) -> Cell:
@@ -88,6 +108,8 @@ class Cell:
             service_max_ms=float(line["service_max_ms"]),
             t_first_s=float(line["t_first_s"]),
             t_end_s=float(line["t_end_s"]),
+            failed={group: (HdrHistogram.decode(pair[0]), HdrHistogram.decode(pair[1]))
+                    for group, pair in dict(line.get("failed") or {}).items()},
         )
 
     def to_line(self, **key: Any) -> dict[str, Any]:
@@ -103,6 +125,9 @@ class Cell:
             "service_max_ms": self.service_max_ms,
             "t_first_s": self.t_first_s,
             "t_end_s": self.t_end_s,
+            "failed": {group: [corrected.encode().decode("ascii"),
+                               service.encode().decode("ascii")]
+                       for group, (corrected, service) in sorted(self.failed.items())},
         }
 
     def add(self, other: Cell) -> None:
@@ -120,3 +145,7 @@ class Cell:
         self.service_max_ms = max(self.service_max_ms, other.service_max_ms)
         self.t_first_s = min(self.t_first_s, other.t_first_s)
         self.t_end_s = max(self.t_end_s, other.t_end_s)
+        for group, (corrected, service) in other.failed.items():
+            mine = self._failed(group)
+            mine[0].add(corrected)
+            mine[1].add(service)

@@ -34,10 +34,15 @@ OPEN_GRACE_S = 2
 
 @dataclass
 class LoadResult:
+    """``generator``: each Locust worker's report (``generator-*.json``); ``unreadable``: the
+    reports that were there but could not be read, with why (they make generator health
+    unknown: skipping one would read as a worker that sent every slot)."""
+
     returncode: int | None
     duration_s: float
     generator: list[dict[str, Any]] = field(default_factory=list)
     samples_path: Path | None = None
+    unreadable: list[str] = field(default_factory=list)
 
 
 def locust_argv(load: LoadConfig, base_url: str, run_dir: Path) -> list[str]:
@@ -235,12 +240,18 @@ class LoadRun:
         duration = self.elapsed_s()
         if self.timeline:
             self.timeline.emit("load.stopped", duration_s=duration)
-        generator = []
+        generator: list[dict[str, Any]] = []
+        unreadable: list[str] = []
         for path in sorted(self.samples_dir.glob("generator-*.json")):
             try:
-                generator.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
+                report = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                unreadable.append(f"{path.name} unreadable ({type(exc).__name__})")
                 continue
+            if isinstance(report, dict):
+                generator.append(report)
+            else:
+                unreadable.append(f"{path.name} holds no report")
         samples = merge_raw(self.run_dir)
         merge_raw_hdr(self.run_dir)
         return LoadResult(
@@ -248,4 +259,5 @@ class LoadRun:
             duration_s=duration,
             generator=generator,
             samples_path=samples,
+            unreadable=unreadable,
         )

@@ -21,6 +21,7 @@ import gauntlet.runner as runner
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import load_suite
 from gauntlet.errors import ConfigError, Interrupted, JudgeError
+from gauntlet.generator import assess
 from gauntlet.outcome import ExitCode, exit_code, run_status
 from gauntlet.rebuild import rebuild
 from gauntlet.samples import empty
@@ -119,10 +120,14 @@ def _fake_boot(suite: Any, logs_dir: Path | None = None) -> Iterator[Any]:
                           base_url="http://127.0.0.1:9", probe_url="http://127.0.0.1:9")
 
 
-def _fake_load(n: int) -> Any:
-    def drive(suite: Any, stack: Any, run_dir: Path, *args: Any) -> None:
+def _fake_load(n: int, *, health: bool = True) -> Any:
+    """A load that leaves ``n`` samples and, with ``health``, a generator seen healthy."""
+    def drive(suite: Any, stack: Any, run_dir: Path, timeline: Any, summary: dict[str, Any],
+              *args: Any) -> None:
         (samples_frame(n) if n else empty()).to_parquet(run_dir / "samples.parquet",
                                                          index=False)
+        if health:
+            summary["generator"] = assess([20.0] * 10, 1, 0, 0.0, n, False).as_dict()
     return drive
 
 
@@ -150,6 +155,19 @@ def test_a_run_that_recorded_no_request_fails_closed(suite: Any, tmp_path: Path,
     monkeypatch.setattr(runner, "_drive_load", _fake_load(0))
     outcome = runner.run_suite(suite, SUITE, output_dir=tmp_path / "runs")
     _assert_failed_closed(outcome, outcome.run_dir, "no request was recorded: nothing to judge")
+
+
+def test_a_load_with_no_generator_health_cannot_pass(suite: Any, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generator health never recorded (no CPU sample, no report): unknown, not reliable. The
+    gates that would pass are inconclusive, and the run exits 4 (it used to exit 0)."""
+    monkeypatch.setattr(runner, "boot", _fake_boot)
+    monkeypatch.setattr(runner, "_drive_load", _fake_load(300, health=False))
+    outcome = runner.run_suite(suite, SUITE, output_dir=tmp_path / "runs")
+    assert outcome.exit_code == 4 and outcome.summary["status"] == "inconclusive"
+    assert all(v.inconclusive and v.unreliable for v in outcome.verdicts)
+    assert "its health is unknown: no generator health was recorded" in \
+        outcome.verdicts[0].reason
 
 
 def test_a_run_that_passes_counts_its_verdicts(suite: Any, tmp_path: Path,

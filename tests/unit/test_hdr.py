@@ -120,6 +120,36 @@ def test_error_figures_are_exact(rows: list[tuple[float, int, str]], classes: li
     assert got.rate_429 == pytest.approx(want.rate_429)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.1, 100_000.0), statuses,
+                          st.sampled_from(["connect", "timeout", "reset", "other", ""])),
+                min_size=1, max_size=300),
+       errors_lists)
+def test_latency_of_the_successful_requests_follows_the_rows(
+        rows: list[tuple[float, int, str]], classes: list[str]) -> None:
+    """The histograms keep each failure group apart, so the successful requests' percentiles,
+    intervals and max match the rows' for any error classes (they used to include failures)."""
+    lat = [r[0] for r in rows]
+    status = [r[1] for r in rows]
+    error = [r[2] if s == 0 else ("http" if s >= 400 else "") for s, r in zip(status, rows,
+                                                                              strict=True)]
+    df = frame(lat, [0.0] * len(lat), status, error)
+    want = figures(df, errors=classes, corrected=False)
+    cell = cell_from_values(lat, status=status, error=error, t_start_s=df["t_start_s"].tolist())
+    got = cell_figures(Cell.from_line(cell.to_line()), errors=classes, corrected=False)
+    assert got.ok_count == want.ok_count
+    for key in [*PERCENTILES, "max_ms"]:
+        g, w = getattr(got, key), getattr(want, key)
+        assert (math.isnan(g) and math.isnan(w)) or close_enough(g, w), key
+    for key, (low, high) in want.bounds.items():
+        g_low, g_high = got.bounds[key]
+        assert (g_low is None) == (low is None) and (g_high is None) == (high is None), key
+        # the histogram's interval is only ever wider: its lower limit a bucket's bottom,
+        # its upper limit a bucket's top
+        assert low is None or g_low is None or g_low <= low + 1e-3, key
+        assert high is None or g_high is None or g_high >= high - 1e-3, key
+
+
 def test_unknown_error_class_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown error class"):
         cell_figures(cell_from_values([1.0]), errors=["5xx", "teapot"])
@@ -134,6 +164,8 @@ def _same(a: Cell, b: Cell) -> None:
     for key, value in fa.items():
         if isinstance(value, float) and math.isnan(value):
             assert math.isnan(fb[key]), key
+        elif isinstance(value, dict):  # the percentiles' intervals: bucket edges, exact
+            assert value == fb[key], key
         else:
             assert value == pytest.approx(fb[key], rel=1e-12), key
 

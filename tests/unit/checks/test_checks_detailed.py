@@ -44,12 +44,22 @@ def judge(events: list[Event], claim: HealthClaim = CLAIM) -> dict[str, Any]:
 
 
 def test_a_detailed_health_that_follows_the_dependency_passes() -> None:
-    got = judge(detailed(follows()))
+    got = judge(detailed(follows(), step=0.05))  # 120 probes during the fault
     assert list(got) == [SHOWN, BACK, FAST]
     assert all(v.passed for v in got.values()), [v.reason for v in got.values()]
     shown = got[SHOWN]
-    assert shown.observed == 0.75 and shown.threshold == 2
+    assert shown.observed == 0.6 and shown.threshold == 2
     assert "'unhealthy'" in shown.reason
+
+
+def test_too_few_probes_leave_the_answer_time_undecidable() -> None:
+    """24 fast answers during the fault cannot show that 95 % of them are fast: a p95's upper
+    confidence limit needs at least 72 (it used to pass on 24)."""
+    got = judge(detailed(follows()))
+    assert got[SHOWN].passed and got[BACK].passed
+    assert got[FAST].inconclusive
+    assert "undecidable: 24 probes while postgres was down, a p95 needs at least 72" in \
+        got[FAST].reason
 
 
 def test_degraded_counts_as_shown_and_within_s_overrides_ready_within_s() -> None:
@@ -82,7 +92,8 @@ def test_slow_answers_during_the_fault_fail_the_answer_time() -> None:
     """Fine on average, slow exactly while the dependency is down: the p95 of the fault."""
     got = judge(detailed(follows(), ms=lambda at: 900.0 if 4 <= at < 10 else 20.0))
     assert got[FAST].failed and got[FAST].observed == 900.0
-    assert "900 ms over the 24 while postgres was down" in got[FAST].reason
+    assert "p95 900.0 ms" in got[FAST].reason
+    assert "over the 24 while postgres was down" in got[FAST].reason
 
 
 def test_no_field_or_no_endpoint_is_inconclusive() -> None:

@@ -32,11 +32,12 @@ def events(*, ready_: list[Event] | None = None, live: int = 200,
             *probes(0, 15, 0.5, "live", live)]
 
 
-def samples(list_status: int = 200, create_status: int = 503, create_ms: float = 50.0
-            ) -> list[dict[str, Any]]:
+def samples(list_status: int = 200, create_status: int = 503, create_ms: float = 50.0,
+            create_step: float = 0.05) -> list[dict[str, Any]]:
+    """80 writes during the fault by default: enough for a p95's upper confidence limit."""
     return (run(0, 15, 0.5, ms=3, name=LIST, status=200)
             + run(5, 9, 0.5, ms=3, name=LIST, status=list_status)
-            + run(5, 9, 0.5, ms=create_ms, name=CREATE, status=create_status))
+            + run(5, 9, create_step, ms=create_ms, name=CREATE, status=create_status))
 
 
 def judge(rows: list[dict[str, Any]], evs: list[Event],
@@ -105,6 +106,15 @@ def test_fail_fast_bound_is_within_s_when_claimed() -> None:
     # derived without within_s: ready_within_s + 1 s
     assert judge(samples(create_ms=2900), events())[FAST].passed
     assert judge(samples(create_ms=3100), events())[FAST].failed
+
+
+def test_too_few_requests_cannot_show_failing_fast() -> None:
+    """8 fast 503s cannot show that 95 % of the writes fail fast (it used to pass)."""
+    got = judge(samples(create_step=0.5), events())[FAST]
+    assert got.inconclusive
+    assert "undecidable: 8 requests, a p95 needs at least 72" in got.reason
+    # slow enough to fail whatever the population's size: still a fail
+    assert judge(samples(create_step=0.5, create_ms=9000), events())[FAST].failed
 
 
 def test_degradations_need_requests_and_a_noticed_fault() -> None:

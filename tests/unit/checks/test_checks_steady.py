@@ -16,8 +16,28 @@ def steady(rows: list[dict[str, object]], p95_ms: float | None = None) -> Verdic
 
 
 def test_healthy_steady_state_passes() -> None:
-    verdict = steady(run(0, 4, 0.1), p95_ms=100)
+    verdict = steady(run(0, 4, 0.05), p95_ms=100)  # 80 requests
     assert verdict.passed and verdict.check == "steady-state" and verdict.claim == ""
+
+
+def test_a_steady_phase_too_short_for_its_p95_is_undecidable() -> None:
+    """40 fast requests cannot show a p95 within its limit (the 95 % upper confidence limit of
+    a p95 needs at least 72): inconclusive, naming both counts. It used to pass."""
+    verdict = steady(run(0, 4, 0.1), p95_ms=100)
+    assert verdict.inconclusive
+    assert "undecidable: 40 successful requests, a p95 needs at least 72" in verdict.reason
+    # too short to pass, long enough to fail: slow in every request is slow
+    assert steady(run(0, 4, 0.1, ms=800), p95_ms=100).failed
+    # and with no latency limit, only the error rate is judged
+    assert steady(run(0, 4, 0.1)).passed
+
+
+def test_steady_p95_straddling_its_limit_is_marginal() -> None:
+    """A p95 whose interval holds the limit cannot tell slow from fast: marginal."""
+    rows = [ask(i * 0.01, 90.0 + (i % 20)) for i in range(300)]  # 90..109 ms
+    verdict = steady(rows, p95_ms=108)
+    assert verdict.inconclusive and verdict.marginal
+    assert steady(rows, p95_ms=200).passed and steady(rows, p95_ms=50).failed
 
 
 def test_failing_stack_before_the_fault_fails_with_a_reason() -> None:
