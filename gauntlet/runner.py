@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
+from gauntlet.boot.stack import StackProcessDied
 from gauntlet.checks.slo import dropped_verdicts, slo_verdicts
 from gauntlet.checks.verdict import Verdict, count
 from gauntlet.clock import RunClock
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from gauntlet.chaos.experiments.base import Planned
 
 CONTRACT_FILE = "contract.json"
+STACK_CHECK_S = 1.0  # how often the load checks that every process of the stack still runs
 
 
 @dataclass
@@ -305,6 +307,15 @@ def _declared(suite: Suite) -> dict[str, str]:
                         pace_s=paced(contract, requests, load.pace_s, users))
 
 
+def _stack_alive(stack: Stack, timeline: Timeline) -> None:
+    """Raise (exit 3) when a process of the stack died, with a timeline event saying which."""
+    try:
+        stack.check_alive("the load")
+    except StackProcessDied as exc:
+        timeline.emit("stack.process_died", error=str(exc))
+        raise
+
+
 def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
                 summary: dict[str, Any], hooks: Hooks) -> None:
     assert suite.load is not None
@@ -316,18 +327,26 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     extra = {**realtime, **_declared(suite)}
     load = LoadRun(suite.load, stack.base_url, run_dir, timeline, extra_env=extra)
     monitor: CpuMonitor | None = None
+    # a stack process that dies under the load is an infrastructure error (exit 3), whatever
+    # the samples would say: checked before, about every second during, and after the load
+    stack.check_alive("the wait for the load to start")
+    checked_s = time.monotonic()
 
     def tick(run: LoadRun) -> None:
-        nonlocal monitor
+        nonlocal monitor, checked_s
         if monitor is None and run.pid:
             monitor = CpuMonitor(run.pid)
         if monitor is not None:
             monitor.tick()
+        if time.monotonic() - checked_s >= STACK_CHECK_S:
+            checked_s = time.monotonic()
+            _stack_alive(stack, timeline)
         hooks.on_load_tick(run)
 
     try:
         with load:
             result = load.wait(on_tick=tick)
+        _stack_alive(stack, timeline)
     finally:
         if (run_dir / "raw").exists() and not (run_dir / "samples.parquet").exists():
             load.finish()

@@ -330,6 +330,7 @@ def boot_compose(
             database_url=(f"postgresql://{DB_USER}:{DB_PASSWORD}@127.0.0.1:{postgres_port}"
                           f"/{DB_NAME}"),
             services=services,
+            processes={name: svc for name, svc in services.items() if svc.alive()},
             logs_dir=logs,
             boot_time_s=boot_time_s,
             versions={"toxiproxy": toxiproxy.version(), "compose": compose_version,

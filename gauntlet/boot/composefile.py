@@ -174,6 +174,8 @@ def boot_compose_file(contract: Contract, config: StackConfig, logs_dir: Path | 
         values.update({f"links.{n}.port": str(p) for n, p in link_host.items()})
         database_url = fill(compose_spec.database_url, values) \
             if compose_spec.database_url else None
+        # the containers running now (a one-shot init container has already exited)
+        running = {name: h for name, h in handles.items() if h.alive()}
         if contract.main_service and contract.main_service not in handles:
             handles[contract.main_service] = handles[main]  # shutdown claims name it so
         yield Stack(
@@ -185,6 +187,7 @@ def boot_compose_file(contract: Contract, config: StackConfig, logs_dir: Path | 
             proxies={name: name for name in (*compose_spec.links, main)},
             database_url=database_url,
             services=handles,
+            processes=running,
             logs_dir=logs,
             boot_time_s=time.monotonic() - started,
             versions={"toxiproxy": toxiproxy.version(), "compose": compose_version,

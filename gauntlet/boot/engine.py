@@ -207,6 +207,19 @@ class ContainerService:
     def alive(self) -> bool:
         return self.status() in ("running", "restarting", "paused")
 
+    @property
+    def returncode(self) -> int | None:
+        """The container's exit code once it stopped; None while it runs or once removed."""
+        done = docker_cli("inspect", "--format", "{{.State.Running}} {{.State.ExitCode}}",
+                          self.container_id)
+        running, _, code = done.stdout.strip().partition(" ")
+        if done.returncode != 0 or running == "true" or not code.lstrip("-").isdigit():
+            return None
+        return int(code)
+
+    def tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        return log_tail(self.logs(), lines)
+
     def wait(self, timeout_s: float | None = None) -> int | None:
         """``docker wait``: the exit code once stopped; None if it still runs at the bound."""
         try:

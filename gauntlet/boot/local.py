@@ -351,6 +351,8 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
             database_url=next(iter(database_urls.values()), None),
             database_urls=database_urls,
             services={**services, **managed},
+            processes={proc.name: proc for proc in (*services.values(), *managed.values(),
+                                                     toxiproxy)},
             logs_dir=logs,
             boot_time_s=time.monotonic() - started,
             versions={"toxiproxy": client.version(),

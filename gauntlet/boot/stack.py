@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,8 +11,10 @@ from typing import Protocol
 from gauntlet.chaos.faults import FaultInjector
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.contract import Contract, Probes
-from gauntlet.errors import ConfigError
+from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.timeline import Timeline
+
+LOG_LINES = 20
 
 
 class Service(Protocol):
@@ -22,6 +25,31 @@ class Service(Protocol):
     def alive(self) -> bool: ...
 
 
+class Watched(Protocol):
+    """A process (or container) the backend started for the stack: watched while load runs."""
+
+    def alive(self) -> bool: ...
+    @property
+    def returncode(self) -> int | None: ...
+    def tail(self, lines: int = LOG_LINES) -> str: ...
+
+
+class StackProcessDied(InfrastructureError):
+    """A process of the stack exited while gauntlet was measuring it: whatever the samples say
+    after that is about a broken stack, not about the service's claims."""
+
+
+def _how(code: int | None) -> str:
+    if code is None:
+        return "exited"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with code {code}"
+
+
 @dataclass
 class Stack:
     """A running stack.
@@ -30,7 +58,10 @@ class Stack:
     and faults on the service share one path); ``api_direct_url`` bypasses it (probes that must
     not be slowed by a fault). ``proxies`` maps the contract's link names to Toxiproxy proxy
     names. ``database_url`` reaches PostgreSQL directly, for integrity read-backs
-    (``database_urls`` per managed link).
+    (``database_urls`` per managed link). ``processes``: every process or container the backend
+    started and that was running once the stack was up (services, managed databases,
+    Toxiproxy), by name; :meth:`check_alive` says which one died. The external backend started
+    none.
     """
 
     backend: str
@@ -46,6 +77,20 @@ class Stack:
     boot_time_s: float = 0.0
     versions: Mapping[str, str] = field(default_factory=dict)
     variants: tuple[str, ...] = ()
+    processes: Mapping[str, Watched] = field(default_factory=dict)
+
+    def check_alive(self, during: str) -> None:
+        """Raise :class:`StackProcessDied` (exit 3) naming the first process of the stack that
+        is no longer running, with its last log lines; ``during`` says what was under way."""
+        for name, proc in self.processes.items():
+            if proc.alive():
+                continue
+            code = proc.returncode
+            raise StackProcessDied(
+                f"stack process {name!r} {_how(code)} during {during}: the stack broke under "
+                "the measurement, so its samples judge nothing",
+                logs=proc.tail(LOG_LINES) or "(its log is empty)",
+                hint=f"its log is in {self.logs_dir}" if self.logs_dir else None)
 
     @property
     def probe_url(self) -> str:

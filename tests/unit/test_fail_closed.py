@@ -117,7 +117,8 @@ def test_not_a_run_dir_is_a_usage_error(tmp_path: Path) -> None:
 @contextmanager
 def _fake_boot(suite: Any, logs_dir: Path | None = None) -> Iterator[Any]:
     yield SimpleNamespace(boot_time_s=0.01, backend="external", versions={},
-                          base_url="http://127.0.0.1:9", probe_url="http://127.0.0.1:9")
+                          base_url="http://127.0.0.1:9", probe_url="http://127.0.0.1:9",
+                          check_alive=lambda during: None)
 
 
 def _fake_load(n: int, *, health: bool = True) -> Any:
