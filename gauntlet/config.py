@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from gauntlet.contract import Contract, load_contract, one_line, read_toml
+from gauntlet.contract import Contract, MaxShare, MinFloor, load_contract, one_line, read_toml
 from gauntlet.errors import ConfigError
 
 # the checkout gauntlet runs from (the repo's docker/ and stack/ live here); in an installed
@@ -188,7 +188,8 @@ class LoadConfig(_Strict):
 
 
 class Thresholds(_Strict):
-    """Gates on one population of requests; unset means not gated."""
+    """Gates on one population of requests; unset means not gated. A bound no run could
+    violate (``error_rate = 1``, ``min_rps = 0``) is refused: leave the key out instead."""
 
     p50_ms: float | None = Field(None, gt=0)
     p90_ms: float | None = Field(None, gt=0)
@@ -196,9 +197,9 @@ class Thresholds(_Strict):
     p99_ms: float | None = Field(None, gt=0)
     p999_ms: float | None = Field(None, gt=0)
     max_ms: float | None = Field(None, gt=0)
-    error_rate: float | None = Field(None, ge=0, le=1)
-    rate_429: float | None = Field(None, ge=0, le=1)
-    min_rps: float | None = Field(None, ge=0)
+    error_rate: MaxShare | None = None
+    rate_429: MaxShare | None = None
+    min_rps: MinFloor | None = None
 
 
 class SloConfig(Thresholds):
@@ -210,7 +211,7 @@ class SloConfig(Thresholds):
     # realtime (scenario "realtime"): connections the server dropped, as a count and as a share
     # of connection attempts; per-endpoint gates cover "SIO connect", "WS message" ...
     max_dropped: int | None = Field(None, ge=0)
-    dropped_rate: float | None = Field(None, ge=0, le=1)
+    dropped_rate: MaxShare | None = None
 
 
 class ExperimentConfig(_Strict):

@@ -29,15 +29,46 @@ import re
 import string
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gauntlet.errors import ConfigError
 
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d*)\s*(second|minute|hour|day)s?\s*$")
 _UNIT_S = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _can_be_exceeded(value: float) -> float:
+    if value >= 1:
+        raise ValueError(f"{value:g} is a share no run can exceed (a share is at most 1), so "
+                         "this gate could never fail: give a share below 1, or leave it out")
+    return value
+
+
+def _can_be_missed(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"{value:g} is a floor every run reaches (even one that sent or served "
+                         "nothing), so this gate could never fail: give a positive number, or "
+                         "leave it out")
+    return value
+
+
+# Bounds a gate judges must be able to fail: a check that cannot fail is a defect, and a user
+# who writes error_rate = 1.0 to "turn the gate off" should leave the key out instead.
+MaxShare = Annotated[float, Field(ge=0), AfterValidator(_can_be_exceeded)]
+"""A share (0 ≤ x < 1) that a measured share must stay within: ``error_rate = 0.01``."""
+MinFloor = Annotated[float, AfterValidator(_can_be_missed)]
+"""A floor (> 0) a measured number must reach: ``min_rps = 50``, ``min_success = 0.9``."""
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -419,7 +450,7 @@ class Degradation(_Strict):
     while a link is down."""
 
     requests: list[str] = Field(min_length=1)
-    min_success: float | None = Field(None, ge=0, le=1)
+    min_success: MinFloor | None = Field(None, le=1)
     status: int | None = None
     within_s: float | None = Field(None, gt=0)
 
@@ -563,7 +594,7 @@ class Slo(_Strict):
     p95_ms: float | None = Field(None, gt=0)
     p99_ms: float | None = Field(None, gt=0)
     max_ms: float | None = Field(None, gt=0)
-    error_rate: float | None = Field(None, ge=0, le=1)
+    error_rate: MaxShare | None = None
 
 
 class Contract(_Strict):

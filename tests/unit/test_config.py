@@ -95,3 +95,27 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     bad.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_suite(bad)
+
+
+@pytest.mark.parametrize(("slo", "key"), [
+    ({"error_rate": 1.0}, "slo.error_rate"),
+    ({"error_rate": 1.5}, "slo.error_rate"),
+    ({"rate_429": 1}, "slo.rate_429"),
+    ({"dropped_rate": 1.0}, "slo.dropped_rate"),
+    ({"min_rps": 0}, "slo.min_rps"),
+    ({"min_rps": -1}, "slo.min_rps"),
+    ({"endpoints": {"GET /x": {"error_rate": 1.0}}}, "slo.endpoints.GET /x.error_rate"),
+])
+def test_a_gate_that_cannot_fail_is_refused(slo: dict[str, object], key: str) -> None:
+    """error_rate = 1.0 or min_rps = 0 hold for every run, a crashed stack's included: the
+    suite is refused with one line naming the key (it used to be accepted in silence)."""
+    with pytest.raises(ConfigError) as info:
+        parse_suite(minimal(slo=slo), "s.toml")
+    message = str(info.value)
+    assert f"'{key}'" in message and "could never fail" in message and "\n" not in message
+    assert ConfigError.exit_code == 2
+
+
+def test_the_strictest_bounds_are_kept() -> None:
+    suite = parse_suite(minimal(slo={"error_rate": 0.0, "rate_429": 0, "max_dropped": 0}))
+    assert suite.slo.error_rate == 0.0 and suite.slo.rate_429 == 0 and suite.slo.max_dropped == 0

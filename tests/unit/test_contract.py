@@ -102,6 +102,12 @@ def broken(edit: Any) -> dict[str, Any]:
         (broken(lambda d: d["claims"]["health"][0].update(detailed={
             "path": "/h", "max_ms": 500, "dependency_status": "s", "healthy": ["ok"],
             "unhealthy": ["ok", "down"]})), "both healthy and unhealthy: ['ok']"),
+        # bounds no run could violate: a check that cannot fail is a defect
+        (broken(lambda d: d["slo"].update(error_rate=1.0)),
+         "'slo.error_rate': 1 is a share no run can exceed"),
+        (broken(lambda d: d["claims"]["health"][0].update(degraded=[
+            {"requests": ["GET /api/orders"], "min_success": 0}])),
+         "0 is a floor every run reaches"),
     ],
 )
 def test_invalid_contracts_fail_with_one_line(doc: dict[str, Any], expected: str) -> None:
