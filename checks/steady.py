@@ -30,6 +30,15 @@ from gauntlet.latency import quantile_bounds
 
 CHECK = "steady-state"
 PRECONDITION = "precondition"
+STEADY_ERROR_RATE = 0.01  # the steady phase's error bound when the contract claims none
+STEADY_ERROR_CAP = 0.05  # and at most this, whatever it claims: a steady state is healthy
+
+
+def steady_error_bound(claimed: float | None) -> float:
+    """The error rate a steady phase may show: the contract's claimed ``slo.error_rate``
+    (capped at 5 %), or 1 % when it claims none. A claimed 0 stays 0 — ``claimed or 0.01``
+    turned a zero-error claim into a 1 % allowance."""
+    return min(STEADY_ERROR_RATE if claimed is None else claimed, STEADY_ERROR_CAP)
 
 
 def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_error_rate: float,

@@ -32,7 +32,7 @@ from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, has_family
 from gauntlet.chaos.watch import tried
 from gauntlet.checks.integrity import integrity_verdict
-from gauntlet.checks.steady import demote, steady_state
+from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
 from gauntlet.clock import RunClock
@@ -422,7 +422,7 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         # connections): the steady phase is what follows, at least half of it kept
         first += min(WARMUP_S, max(0.0, start - first) / 2)
         slo = contract.slo
-        max_error_rate = min(slo.error_rate or 0.01, 0.05)
+        max_error_rate = steady_error_bound(slo.error_rate)  # a claimed 0 stays 0
         steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
                               p95_ms=steady_p95_ms(contract))
         verdicts = [steady, *demote(verdicts, steady)]
