@@ -39,7 +39,7 @@ from gauntlet.cmdsuite import load_with_text, parse_param, stack_suite, suite_to
 from gauntlet.config import Suite, load_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
-from gauntlet.outcome import ExitCode
+from gauntlet.outcome import ExitCode, exit_code
 from gauntlet.printout import print_outcome
 from gauntlet.rundir import read_summary, update_summary
 from gauntlet.runner import Hooks, RunOutcome, run_suite
@@ -214,7 +214,11 @@ def compare(run_dir: str, baseline_dir: str, noise: float) -> None:
     if not comparison.comparable:
         console.print("gauntlet: error: the runs have no comparable figures")
         sys.exit(int(ExitCode.USAGE))
-    sys.exit(int(ExitCode.VERDICT_FAILED if comparison.regressed else ExitCode.PASSED))
+    verdicts = comparison.verdicts()
+    if not verdicts:  # nothing judged is the judge's failure (exit 3), never a pass
+        console.print("gauntlet: error: nothing was judged: every population was too thin to "
+                      "compare (see the rows' notes)")
+    sys.exit(int(exit_code(verdicts)))
 
 
 @main.command()

@@ -13,9 +13,15 @@ So a latency row is judged only when both runs have ``min_tail`` requests beyond
 percentile; thinner rows are shown, with a note, never flagged. Heavier tails than that need a
 wider ``noise``.
 
+An endpoint the baseline sent and the run did not is a regression (it vanished: the run no
+longer exercises it, or it no longer answers under its name); one only in the run is new,
+shown and not judged. Each judged row is a verdict (:meth:`Comparison.verdicts`), and the exit
+code comes from :func:`gauntlet.outcome.exit_code` like a run's: a comparison that judged
+nothing (every population too thin) is the judge's failure, exit 3, never a pass.
+
     comparison = compare_runs(run_dir, baseline_dir)
     print(render_text(comparison))
-    exit_code = 1 if comparison.regressed else 0
+    code = exit_code(comparison.verdicts())
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from gauntlet.checks.verdict import Verdict
 from gauntlet.reports import fmt
 from gauntlet.reports.rundata import RunData, load_run
 
@@ -35,6 +42,8 @@ Metric = Literal["p95_ms", "p99_ms", "error_rate"]
 METRICS: tuple[Metric, ...] = ("p95_ms", "p99_ms", "error_rate")
 QUANTILE: dict[Metric, float] = {"p95_ms": 0.95, "p99_ms": 0.99}
 OVERALL = "overall"
+VANISHED = "vanished: only in the baseline"
+CHECK = "compare"
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,7 @@ class Row:
     relative: float | None  # delta / baseline; None when the baseline is 0 or missing
     regression: bool
     note: str = ""
+    judged: bool = False  # compared against the noise band (or vanished), not just shown
 
 
 @dataclass(frozen=True)
@@ -76,10 +86,36 @@ class Comparison:
     def regressions(self) -> list[Row]:
         return [row for row in self.rows if row.regression]
 
+    @property
+    def vanished(self) -> list[str]:
+        """Endpoints of the baseline the run has no request of."""
+        return sorted({row.endpoint for row in self.rows if row.note == VANISHED})
+
+    def verdicts(self) -> list[Verdict]:
+        """One verdict per judged row (fail: worse beyond the noise band), one failed verdict
+        per vanished endpoint; rows only shown (too thin, new, no value) are none. An empty
+        list means nothing was judged: not a pass."""
+        out: list[Verdict] = [
+            Verdict.judge(CHECK, f"vanished [{endpoint}]", False,
+                          f"{endpoint}: requests in the baseline, none in the run")
+            for endpoint in self.vanished]
+        for row in self.rows:
+            if not row.judged or row.note == VANISHED:
+                continue
+            shown = f"{_value(row.metric, row.baseline)} → {_value(row.metric, row.run)}"
+            reason = (f"{row.endpoint}: {row.metric} {shown} ({_delta(row)}), "
+                      + ("worse beyond the noise band" if row.regression
+                         else "within the noise band"))
+            out.append(Verdict.judge(CHECK, f"{row.metric} [{row.endpoint}]",
+                                     not row.regression, reason, row.run, row.baseline,
+                                     "ratio" if row.metric == "error_rate" else "ms"))
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(run_dir=str(self.run_dir), baseline_dir=str(self.baseline_dir),
-                    regressed=self.regressed, comparable=self.comparable)
+                    regressed=self.regressed, comparable=self.comparable,
+                    judged=sum(row.judged for row in self.rows), vanished=self.vanished)
         clean: dict[str, Any] = _finite(data)
         return clean
 
@@ -103,11 +139,13 @@ def compare_runs(
     for name in sorted(set(run_endpoints) | set(base_endpoints)):
         populations.append((name, run_endpoints.get(name), base_endpoints.get(name)))
     rows: list[Row] = []
+    # an endpoint vanished only from a run that has figures at all (else: not comparable)
+    ran = bool(run_all) and (fmt.number(run_all.get("count")) or 0.0) > 0
     for name, now, before in populations:
         for metric in METRICS:
             rows.append(_row(name, metric, now, before, noise=noise,
                              latency_floor_ms=latency_floor_ms, error_band=error_band,
-                             min_count=min_count, min_tail=min_tail))
+                             min_count=min_count, min_tail=min_tail, ran=ran))
     comparison = Comparison(Path(run_dir), Path(baseline_dir), noise, latency_floor_ms,
                             error_band, rows, notes)
     (Path(run_dir) / COMPARE_FILE).write_text(json.dumps(comparison.as_dict(), indent=2) + "\n")
@@ -126,9 +164,12 @@ def is_regression(metric: Metric, baseline: float, run: float, *, noise: float =
 
 def _row(name: str, metric: Metric, now: Mapping[str, Any] | None,
          before: Mapping[str, Any] | None, *, noise: float, latency_floor_ms: float,
-         error_band: float, min_count: int, min_tail: int) -> Row:
+         error_band: float, min_count: int, min_tail: int, ran: bool = True) -> Row:
     run = fmt.number(now.get(metric)) if now else None
     base = fmt.number(before.get(metric)) if before else None
+    if now is None and before is not None and name != OVERALL and ran:
+        # the baseline sent it and the run did not: it vanished, which is worse, not noise
+        return Row(name, metric, base, None, None, None, True, VANISHED, judged=True)
     if now is None or before is None:
         side = "baseline" if now is None else "run"
         return Row(name, metric, base, run, None, None, False, f"only in the {side}")
@@ -145,7 +186,7 @@ def _row(name: str, metric: Metric, now: Mapping[str, Any] | None,
                    f"tail too thin to judge (< {min_tail} requests beyond it)")
     flagged = is_regression(metric, base, run, noise=noise, latency_floor_ms=latency_floor_ms,
                             error_band=error_band)
-    return Row(name, metric, base, run, delta, relative, flagged)
+    return Row(name, metric, base, run, delta, relative, flagged, judged=True)
 
 
 def _notes(run: RunData, base: RunData, run_src: str, base_src: str) -> list[str]:
@@ -175,7 +216,8 @@ def render_text(comparison: Comparison) -> str:
     for row in c.rows:
         table.append((row.endpoint, row.metric, _value(row.metric, row.baseline),
                       _value(row.metric, row.run), _delta(row), _relative(row.relative),
-                      "REGRESSION" if row.regression else row.note))
+                      ("REGRESSION" + (f" ({row.note})" if row.note else ""))
+                      if row.regression else row.note))
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]) - 1)]
     lines = [header, ""]
     for i, r in enumerate(table):
@@ -185,11 +227,15 @@ def render_text(comparison: Comparison) -> str:
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines += [""] + [f"note: {n}" for n in c.notes]
-    n = len(c.regressions)
-    if n:
-        lines.append(f"REGRESSED: {n} metric(s) worse beyond the noise band")
+    worse = sum(r.regression and r.note != VANISHED for r in c.rows)
+    if worse or c.vanished:
+        gone = f"; {len(c.vanished)} endpoint(s) vanished" if c.vanished else ""
+        lines.append(f"REGRESSED: {worse} metric(s) worse beyond the noise band{gone}")
     elif not c.comparable:
         lines.append("NOT COMPARABLE: one side has no figures (see notes)")
+    elif not any(r.judged for r in c.rows):
+        lines.append("NOTHING JUDGED: every population too thin to compare (see the rows); "
+                     "not a pass")
     else:
         lines.append("no regression beyond the noise band")
     return "\n".join(lines)

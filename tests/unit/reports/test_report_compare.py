@@ -10,6 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rundir_factory import RunDirs
 
+from click.testing import CliRunner
+
+from gauntlet.cli import main
+from gauntlet.outcome import ExitCode, exit_code
 from gauntlet.reports.compare import OVERALL, Comparison, compare_runs, is_regression, render_text
 
 
@@ -90,9 +94,54 @@ def test_compare_json_is_written_and_strict(rundirs: RunDirs) -> None:
                       parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert data["regressed"] == comparison.regressed
     notes = {r["endpoint"]: r["note"] for r in data["rows"]}
-    assert notes["GET /b"] == "only in the baseline" and notes["GET /c"] == "only in the run"
+    assert notes["GET /b"] == "vanished: only in the baseline"
+    assert notes["GET /c"] == "only in the run"
+    assert data["vanished"] == ["GET /b"]
     text = render_text(comparison)
     assert "GET /c" in text and "only in the run" in text
+
+
+def test_an_endpoint_that_vanished_is_a_regression(rundirs: RunDirs) -> None:
+    """The baseline sent GET /b and the run did not: that used to be a note and exit 0."""
+    base = rundirs.samples(2000, seed=7, endpoints=["GET /a", "GET /b"])
+    run = rundirs.samples(2000, seed=7, endpoints=["GET /a"])
+    comparison = compare_runs(*_pair(rundirs, run, base))
+    assert comparison.regressed and comparison.vanished == ["GET /b"]
+    failed = [v for v in comparison.verdicts() if v.failed]
+    assert [v.name for v in failed] == ["vanished [GET /b]"]
+    assert "1 endpoint(s) vanished" in render_text(comparison)
+    assert exit_code(comparison.verdicts()) == ExitCode.VERDICT_FAILED
+
+
+def test_thin_populations_judge_nothing_and_that_is_no_pass(rundirs: RunDirs) -> None:
+    """15 requests a side: every row too thin. It used to exit 0 having judged nothing."""
+    base = rundirs.samples(15, seed=1)
+    run = base.assign(latency_ms=base["latency_ms"] * 5.0)
+    comparison = compare_runs(*_pair(rundirs, run, base))
+    assert comparison.comparable and not comparison.regressed
+    assert comparison.verdicts() == []
+    assert exit_code(comparison.verdicts()) == ExitCode.INFRASTRUCTURE
+    assert "NOTHING JUDGED" in render_text(comparison)
+
+
+def test_judged_rows_are_verdicts(rundirs: RunDirs) -> None:
+    base = rundirs.samples(4000, seed=1)
+    comparison = compare_runs(*_pair(rundirs, base.assign(latency_ms=base["latency_ms"] * 1.03),
+                                     base))
+    verdicts = comparison.verdicts()
+    assert verdicts and all(v.passed for v in verdicts)
+    assert exit_code(verdicts) == ExitCode.PASSED
+    doubled = compare_runs(*_pair(rundirs, base.assign(latency_ms=base["latency_ms"] * 2.0),
+                                  base))
+    assert exit_code(doubled.verdicts()) == ExitCode.VERDICT_FAILED
+
+
+def test_the_compare_command_exits_by_the_outcome(rundirs: RunDirs) -> None:
+    base = rundirs.samples(15, seed=1)
+    run_dir, base_dir = _pair(rundirs, base, base)
+    result = CliRunner().invoke(main, ["compare", str(run_dir), str(base_dir)])
+    assert result.exit_code == 3, result.output
+    assert "nothing was judged" in result.output
 
 
 def test_empty_run_is_not_comparable_rather_than_fine(rundirs: RunDirs) -> None:
