@@ -132,8 +132,8 @@ def quantile_within(estimate: QuantileBounds, bound: float) -> tuple[Outcome, bo
     limit is beyond it; an interval that straddles the bound is marginal (inconclusive): the
     sample cannot tell the service's percentile from the bound, and calling it either way
     would be a coin flip from run to run. A population too small for an upper limit
-    (:func:`undecidable`) can still fail, never pass. Returns the outcome and whether it is
-    marginal.
+    (:func:`undecidable`) can still fail, never pass; it is inconclusive but not marginal (its
+    reason says how many requests it lacked). Returns the outcome and whether it is marginal.
 
         outcome, marginal = quantile_within(quantile_bounds(latencies, 95), 500.0)
     """
@@ -143,7 +143,7 @@ def quantile_within(estimate: QuantileBounds, bound: float) -> tuple[Outcome, bo
         return "pass", False
     if estimate.low_ms is not None and estimate.low_ms > bound:
         return "fail", False
-    return "inconclusive", True
+    return "inconclusive", estimate.high_ms is not None
 
 
 def undecidable(estimate: QuantileBounds, what: str = "requests") -> str:

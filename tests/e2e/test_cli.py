@@ -25,8 +25,8 @@ contract = "{CONTRACT}"
 backend = "local"
 [load]
 scenario = "{API_MIX}"
-users = 10
-spawn_rate = 10
+users = {{users}}
+spawn_rate = {{users}}
 duration_s = {{duration}}
 [slo]
 p95_ms = {{p95}}
@@ -34,9 +34,13 @@ error_rate = 0.01
 """
 
 
-def write_suite(tmp_path: Path, duration: int = 5, p95: float = 500) -> Path:
+def write_suite(tmp_path: Path, duration: int = 10, p95: float = 500, users: int = 40) -> Path:
+    """A suite on the reference stack, gated on p95, error rate and the contract's p99.
+
+    40 users for 10 s send about 500 requests: a p99 gate needs at least 368 successful ones
+    to pass at all (with fewer it is undecidable, exit 4)."""
     path = tmp_path / "suite.toml"
-    path.write_text(SMALL.format(duration=duration, p95=p95))
+    path.write_text(SMALL.format(duration=duration, p95=p95, users=users))
     return path
 
 
@@ -114,6 +118,39 @@ def test_invalid_suite_exits_2_with_one_line_and_starts_nothing(tmp_path: Path) 
         assert not runs.exists(), (label, "a run dir was created")
         assert "verdicts" not in result.stdout, label
     assert _tagged(tag) == []
+
+
+def test_a_short_run_cannot_pass_a_p99_gate(tmp_path: Path) -> None:
+    """10 users for 5 s: about 60 requests, too few for the contract's p99 gate to pass (it
+    used to, exit 0): inconclusive, exit 4, saying how many it had and how many it needs."""
+    result = gauntlet("run", str(write_suite(tmp_path, duration=5, users=10)), "--output",
+                      str(tmp_path / "runs"))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "INCONCLUSIVE slo: p99_ms [overall]" in result.stdout
+    assert "a p99 needs at least 368" in result.stdout
+
+
+def test_compare_exits_by_what_it_judged(tmp_path: Path) -> None:
+    """A run compared with itself: its error-rate rows are judged, no regression, exit 0. A run
+    too thin for any row (fewer than 20 requests a population) judged nothing: exit 3, never
+    the 0 it used to give."""
+    (tmp_path / "big").mkdir()
+    big = gauntlet("run", str(write_suite(tmp_path / "big")), "--output",
+                   str(tmp_path / "runs"))
+    assert big.returncode == 0, big.stdout + big.stderr
+    big_dir = str(run_dir_of(big.stdout))
+    same = gauntlet("compare", big_dir, big_dir)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "no regression beyond the noise band" in same.stdout
+    (tmp_path / "thin").mkdir()
+    thin = gauntlet("run", str(write_suite(tmp_path / "thin", duration=2, users=2)),
+                    "--output", str(tmp_path / "runs"))
+    assert thin.returncode in (0, 4), thin.stdout + thin.stderr  # 4: too few for a p99
+    thin_dir = str(run_dir_of(thin.stdout))
+    nothing = gauntlet("compare", thin_dir, thin_dir)
+    assert nothing.returncode == 3, nothing.stdout + nothing.stderr
+    assert "NOTHING JUDGED" in nothing.stdout
+    assert "nothing was judged" in nothing.stdout + nothing.stderr
 
 
 def test_run_works_from_any_directory(tmp_path: Path) -> None:

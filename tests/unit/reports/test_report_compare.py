@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rundir_factory import RunDirs
-
-from click.testing import CliRunner
 
 from gauntlet.cli import main
 from gauntlet.outcome import ExitCode, exit_code
