@@ -65,10 +65,16 @@ def _can_be_missed(value: float) -> float:
 
 # Bounds a gate judges must be able to fail: a check that cannot fail is a defect, and a user
 # who writes error_rate = 1.0 to "turn the gate off" should leave the key out instead.
-MaxShare = Annotated[float, Field(ge=0), AfterValidator(_can_be_exceeded)]
+# (the JSON Schema says the same, so an editor flags it as it is typed)
+MaxShare = Annotated[float, Field(ge=0, json_schema_extra={"exclusiveMaximum": 1}),
+                     AfterValidator(_can_be_exceeded)]
 """A share (0 ≤ x < 1) that a measured share must stay within: ``error_rate = 0.01``."""
-MinFloor = Annotated[float, AfterValidator(_can_be_missed)]
-"""A floor (> 0) a measured number must reach: ``min_rps = 50``, ``min_success = 0.9``."""
+MinFloor = Annotated[float, Field(json_schema_extra={"exclusiveMinimum": 0}),
+                     AfterValidator(_can_be_missed)]
+"""A floor (> 0) a measured number must reach: ``min_rps = 50``."""
+MinShare = Annotated[float, Field(le=1, json_schema_extra={"exclusiveMinimum": 0}),
+                     AfterValidator(_can_be_missed)]
+"""A share (0 < x ≤ 1) a measured share must reach: ``min_success = 0.9``."""
 
 
 def parse_rate(text: str) -> tuple[int, float]:
@@ -450,7 +456,7 @@ class Degradation(_Strict):
     while a link is down."""
 
     requests: list[str] = Field(min_length=1)
-    min_success: MinFloor | None = Field(None, le=1)
+    min_success: MinShare | None = None
     status: int | None = None
     within_s: float | None = Field(None, gt=0)
 
