@@ -30,7 +30,7 @@ from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, has_family
-from gauntlet.chaos.watch import tried
+from gauntlet.chaos.watch import Evidence, LiveSamples, tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
@@ -50,6 +50,10 @@ from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 FACTS_FILE = "facts.json"
 DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
 WARMUP_S = 1.5
+# a steady phase's p95 is decidable on min_samples_for(0.95) = 72 requests; a margin above it
+STEADY_SAMPLES = 90
+STEADY_BOUND_S = 30.0
+RECOVERY_BOUND_S = 30.0
 STEADY_P95_SLACK = 2.0
 
 
@@ -119,16 +123,26 @@ class Context:
               plan: FaultPlan | None = None, pace_s: float = 0.1,
               during: Callable[[LoadRun, float], None] | None = None,
               probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = (),
-              timeout_s: float = CLIENT_TIMEOUT_S) -> None:
-        """Load with probes running; the fault plan's clock starts at the first sample.
+              timeout_s: float = CLIENT_TIMEOUT_S, settle_s: float | None = None) -> None:
+        """Load with probes running; the fault plan's clock (t0) starts once the steady phase
+        is long enough, and the load ends ``duration_s`` after t0 (or when ``during`` stops it).
 
-        ``during(run, t0)`` runs in this thread once the load is warm (t0 = monotonic time of
-        the plan's zero) — for actions that are not faults, such as a signal. ``json_probes``:
-        more paths the prober polls, recording a field of each answer.
+        Evidence by construction: a steady phase's p95 is decidable only on enough requests
+        (:data:`STEADY_SAMPLES`; ``min_samples_for(0.95)`` is 72), so t0 waits until that many
+        of ``requests`` succeeded after the warm-up, at most :data:`STEADY_BOUND_S`. With
+        ``settle_s`` (how long after the last fault the stack may take to be steady again),
+        the load goes on — past ``duration_s``, or past ``during`` — until the phase after
+        recovery holds as many, at most :data:`RECOVERY_BOUND_S` past the settle time.
+
+        ``during(run, t0)`` runs in this thread once the steady phase is long enough (t0 =
+        monotonic time of the plan's zero) — for actions that are not faults, such as a signal,
+        or faults an experiment applies as it watches. ``json_probes``: more paths the prober
+        polls, recording a field of each answer.
         """
         injector = self.stack.faults(self.timeline) if plan else None
+        bound_s = duration_s + STEADY_BOUND_S + (RECOVERY_BOUND_S if settle_s is not None else 0)
         with self.prober(probe_interval_s, json_probes).running(), \
-                self.load(requests, users=users, duration_s=duration_s, pace_s=pace_s,
+                self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
                           timeout_s=timeout_s) as run:
             deadline = time.monotonic() + 15.0
             while run.samples_so_far() == 0 and time.monotonic() < deadline:
@@ -137,18 +151,66 @@ class Context:
                 cleanup.check()
                 time.sleep(0.05)
             self.timeline.emit("phase", name="steady")
+            live = LiveSamples(run.samples_dir)
+            live.poll()
+            first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
+            self._await_successes(run, live, requests, since_s=first_s + WARMUP_S,
+                                  bound_s=STEADY_BOUND_S, phase="steady state before the fault")
             t0 = time.monotonic()
             if plan is not None and injector is not None:
                 plan.start(injector)
             try:
                 if during is not None:
                     during(run, t0)
+                else:
+                    self._until(run, t0 + duration_s)
+                if settle_s is not None and run.alive():
+                    removed = [e.at_s for e in read_events(self.run_dir / EVENTS_FILE)
+                               if e.kind == "fault.removed"]
+                    since_s = (max(removed) if removed else self.timeline.now_s()) + settle_s
+                    self._await_successes(run, live, requests, since_s=since_s,
+                                          bound_s=RECOVERY_BOUND_S,
+                                          phase="steady state after recovery")
+                run.stop()
                 run.wait(on_tick=self.on_tick)
             finally:
                 if plan is not None:
                     plan.stop()
         if plan is not None and plan.errors:
             raise plan.errors[0]
+
+    def _until(self, run: LoadRun, deadline: float) -> None:
+        while run.alive() and time.monotonic() < deadline:
+            cleanup.check()
+            if self.on_tick is not None:
+                self.on_tick(run)
+            time.sleep(0.2)
+
+    def _await_successes(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
+                         since_s: float, bound_s: float, phase: str) -> None:
+        """Wait until :data:`STEADY_SAMPLES` requests of ``requests`` started after
+        ``since_s`` (wall clock, maybe still ahead) succeeded, or ``bound_s`` after
+        ``since_s`` ran out, or the load ended; on the timeline as evidence sought and found
+        or missing."""
+        evidence = Evidence(self.timeline, f"phase.{phase}",
+                            f"{STEADY_SAMPLES} successful requests in the {phase}",
+                            bound=f"waits at most {bound_s:g} s for them")
+        wanted = set(requests)
+        deadline = time.monotonic() + max(0.0, since_s - self.timeline.now_s()) + bound_s
+        while run.alive():
+            live.poll()
+            ok = sum(1 for r in live.rows if r.t_start_s >= since_s and r.name in wanted
+                     and not r.failed)
+            if ok >= STEADY_SAMPLES:
+                evidence.found(f"{ok} successful requests")
+                return
+            if time.monotonic() >= deadline:
+                break
+            cleanup.check()
+            if self.on_tick is not None:
+                self.on_tick(run)
+            time.sleep(0.25)
+        evidence.give_up()
 
 
 @dataclass(frozen=True)

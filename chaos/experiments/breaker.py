@@ -93,7 +93,8 @@ class BreakerExperiment(Experiment):
                  bound=f"{users} clients" + (" (the suite's)" if p.users else
                                              f" (derived; at most {MAX_USERS})"))
         ctx.drive(requests, users=users, plan=plan,
-                  duration_s=steady_s + fault_s + recovery_s + 2.0)
+                  duration_s=steady_s + fault_s + recovery_s + 2.0,
+                  settle_s=self.settle_s(claim))
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:

@@ -5,11 +5,14 @@ health endpoint, when claimed, shows the dependency down and back, answering wit
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from pydantic import Field
 
+from gauntlet import cleanup
 from gauntlet.chaos.experiments.base import (
+    STEADY_SAMPLES,
     Context,
     Experiment,
     Params,
@@ -17,16 +20,23 @@ from gauntlet.chaos.experiments.base import (
     breaker_hold_s,
 )
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.probes import JsonProbe
+from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.health import DETAILED_PROBE, health_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, HealthClaim
+from gauntlet.scenarios.runner import LoadRun
+from gauntlet.timeline import EVENTS_FILE, read_events
+
+# how much longer than planned the outage may be held for its evidence
+MAX_HOLD_S = 20.0
 
 
 class DependencyDownParams(Params):
-    users: int = Field(10, ge=1)
+    # enough clients that each degradation's requests reach a decidable p95 in a few seconds
+    # of outage, at the pace the contract's limits allow a client
+    users: int = Field(30, ge=1)
     # long enough for every client to have sent each request a few times at its pacing: what
     # a service serves from a cache while a link is down, it must have cached before
     steady_s: float = Field(8.0, gt=0)
@@ -66,12 +76,63 @@ class DependencyDownExperiment(Experiment):
         settle_s = max(claim.recover_within_s, breaker_hold_s(ctx.contract, claim.link))
         ctx.facts["settle_s"] = settle_s
         recovery_s = p.recovery_s or settle_s + 2.0
-        plan = FaultPlan([TimedFault(p.steady_s, fault_s, Fault(claim.link, "down"))])
         detail = claim.detailed
         json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link))
                        ] if detail is not None else []
-        ctx.drive(self.requests(claim), users=p.users, plan=plan,
-                  duration_s=p.steady_s + fault_s + recovery_s + 2.0, json_probes=json_probes)
+        # what the verdicts judge while the link is down, each needing a decidable p95: the
+        # requests of every degradation, and the detailed endpoint's answers
+        groups = {", ".join(d.requests): d.requests for d in claim.degraded}
+        evidence = Evidence(
+            ctx.timeline, f"health.{claim.name}",
+            f"{STEADY_SAMPLES} requests of each degradation"
+            + (" and as many detailed-health answers" if detail else "")
+            + f" while {claim.link} is down",
+            bound=f"the outage ({fault_s:g} s) held up to {MAX_HOLD_S:g} s longer")
+        fault = Fault(claim.link, "down")
+
+        def outage(run: LoadRun, t0: float) -> None:
+            injector = ctx.stack.faults(ctx.timeline)
+            live = LiveSamples(run.samples_dir)
+            ctx.sleep_until(t0, p.steady_s)
+            start_s = ctx.timeline.now_s()
+            with injector.inject(fault):
+                ctx.sleep_until(time.monotonic(), fault_s)
+                held_from = time.monotonic()
+                while True:
+                    short = self._short(ctx, live, groups, start_s, bool(detail))
+                    if not short:
+                        evidence.found("enough requests and answers while the link was down")
+                        break
+                    if time.monotonic() - held_from >= MAX_HOLD_S:
+                        evidence.give_up()
+                        break
+                    if not evidence.tries:
+                        evidence.adapt("the outage held longer", f"too few while down: "
+                                       f"{'; '.join(short)}")
+                    cleanup.sleep(0.5)
+            # the recovery: readiness back within its bound, and a tail to judge it on
+            ctx.sleep_until(time.monotonic(), recovery_s)
+
+        # the load lasts past the recovery until its steady phase holds enough requests
+        ctx.drive(self.requests(claim), users=p.users, json_probes=json_probes,
+                  duration_s=p.steady_s + fault_s + MAX_HOLD_S + settle_s + recovery_s + 5.0,
+                  during=outage, settle_s=settle_s)
+
+    @staticmethod
+    def _short(ctx: Context, live: LiveSamples, groups: dict[str, list[str]], start_s: float,
+               detailed: bool) -> list[str]:
+        """What still has fewer than :data:`STEADY_SAMPLES` while the link is down."""
+        live.poll()
+        short = [f"{len(live.overlapping(start_s, ctx.timeline.now_s(), names))} of {label}"
+                 for label, names in groups.items()
+                 if len(live.overlapping(start_s, ctx.timeline.now_s(), names)) < STEADY_SAMPLES]
+        if detailed:
+            answers = sum(1 for e in read_events(ctx.run_dir / EVENTS_FILE)
+                          if e.kind == "probe" and e.data.get("target") == DETAILED_PROBE
+                          and e.at_s >= start_s)
+            if answers < STEADY_SAMPLES:
+                short.append(f"{answers} detailed-health answers")
+        return short
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
