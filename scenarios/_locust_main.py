@@ -40,9 +40,10 @@ _handlers: list[Any] = []  # gevent asks that a handler's object be kept alive w
 
 
 def _interrupt() -> None:
-    # raised in a greenlet of its own: gevent treats KeyboardInterrupt as a system error and
-    # throws it into the main greenlet, where Locust's main() catches it and shuts down
-    raise KeyboardInterrupt
+    # run in a greenlet of its own: a system error for gevent's hub, which throws it into the
+    # main greenlet, where Locust's main() catches it and shuts down (raising it here would do
+    # the same, and print a traceback in locust.log first)
+    gevent.get_hub().handle_system_error(KeyboardInterrupt, KeyboardInterrupt())
 
 
 def interrupt_main_only() -> None:
