@@ -30,7 +30,7 @@ from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, has_family
-from gauntlet.chaos.watch import Evidence, LiveSamples, tried
+from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples, tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
@@ -154,7 +154,7 @@ class Context:
             live = LiveSamples(run.samples_dir)
             live.poll()
             first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
-            self._await_successes(run, live, requests, since_s=first_s + WARMUP_S,
+            self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
                                   bound_s=STEADY_BOUND_S, phase="steady state before the fault")
             t0 = time.monotonic()
             if plan is not None and injector is not None:
@@ -168,7 +168,7 @@ class Context:
                     removed = [e.at_s for e in read_events(self.run_dir / EVENTS_FILE)
                                if e.kind == "fault.removed"]
                     since_s = (max(removed) if removed else self.timeline.now_s()) + settle_s
-                    self._await_successes(run, live, requests, since_s=since_s,
+                    self.await_successes(run, live, requests, since_s=since_s,
                                           bound_s=RECOVERY_BOUND_S,
                                           phase="steady state after recovery")
                 run.stop()
@@ -186,8 +186,9 @@ class Context:
                 self.on_tick(run)
             time.sleep(0.2)
 
-    def _await_successes(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
-                         since_s: float, bound_s: float, phase: str) -> None:
+    def await_successes(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
+                        since_s: float, bound_s: float, phase: str,
+                        ok: Callable[[LiveSample], bool] | None = None) -> None:
         """Wait until :data:`STEADY_SAMPLES` requests of ``requests`` started after
         ``since_s`` (wall clock, maybe still ahead) succeeded, or ``bound_s`` after
         ``since_s`` ran out, or the load ended; on the timeline as evidence sought and found
@@ -196,13 +197,14 @@ class Context:
                             f"{STEADY_SAMPLES} successful requests in the {phase}",
                             bound=f"waits at most {bound_s:g} s for them")
         wanted = set(requests)
+        succeeded = ok or (lambda r: not r.failed)
         deadline = time.monotonic() + max(0.0, since_s - self.timeline.now_s()) + bound_s
         while run.alive():
             live.poll()
-            ok = sum(1 for r in live.rows if r.t_start_s >= since_s and r.name in wanted
-                     and not r.failed)
-            if ok >= STEADY_SAMPLES:
-                evidence.found(f"{ok} successful requests")
+            count = sum(1 for r in live.rows if r.t_start_s >= since_s and r.name in wanted
+                        and succeeded(r))
+            if count >= STEADY_SAMPLES:
+                evidence.found(f"{count} successful requests")
                 return
             if time.monotonic() >= deadline:
                 break

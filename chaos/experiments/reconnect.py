@@ -28,6 +28,7 @@ from pydantic import Field
 from gauntlet import cleanup
 from gauntlet.boot import Stack
 from gauntlet.chaos.experiments.base import (
+    STEADY_BOUND_S,
     WARMUP_S,
     Context,
     Experiment,
@@ -37,13 +38,15 @@ from gauntlet.chaos.experiments.base import (
 )
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
+from gauntlet.chaos.watch import LiveSamples
 from gauntlet.checks.realtime import (
+    NAMES,
     RESTART_READY,
     RESTART_SIGNAL,
     realtime_steady,
     realtime_verdicts,
 )
-from gauntlet.checks.steady import demote
+from gauntlet.checks.steady import demote, steady_error_bound
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import LoadConfig, resolve_scenario
 from gauntlet.contract import Contract, RealtimeClaim
@@ -120,8 +123,9 @@ class ReconnectExperiment(Experiment):
         duration_s = link_back_s + (gap_s + 2 * p.restart_timeout_s if claim.restart else 0.0) \
             + recovery_s
         load = LoadRun(
+            # the steady phase may wait for its samples: the run stops itself when done
             LoadConfig(scenario=str(resolve_scenario("realtime")), users=p.users,
-                       spawn_rate=p.users, duration_s=duration_s),
+                       spawn_rate=p.users, duration_s=duration_s + STEADY_BOUND_S),
             ctx.stack.base_url, ctx.run_dir, ctx.timeline,
             extra_env=realtime_env(ctx.contract, f"g{int(time.time()) % 100000}",
                                    messages=p.messages))
@@ -141,11 +145,22 @@ class ReconnectExperiment(Experiment):
                 cleanup.check()
                 time.sleep(0.05)
             ctx.timeline.emit("phase", name="steady")
+            # a steady phase with a decidable p95 (handshakes, acks, deliveries) before the
+            # plan's clock starts, as every experiment's
+            live = LiveSamples(run.samples_dir)
+            live.poll()
+            first_s = min((r.t_start_s for r in live.rows), default=ctx.timeline.now_s())
+            ctx.await_successes(run, live, list(NAMES), since_s=first_s + WARMUP_S,
+                                bound_s=STEADY_BOUND_S, phase="steady state before the fault",
+                                ok=lambda r: not r.error)
             t0 = time.monotonic()
             plan.start(injector)
             try:
                 if claim.restart:
                     restart(run, t0)
+                else:
+                    ctx.sleep_until(t0, link_back_s + recovery_s)
+                    run.stop()
                 run.wait(on_tick=ctx.on_tick)
             finally:
                 plan.stop()
@@ -186,7 +201,7 @@ class ReconnectExperiment(Experiment):
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         claim: RealtimeClaim = target
-        max_error_rate = min(contract.slo.error_rate or 0.01, 0.05)
+        max_error_rate = steady_error_bound(contract.slo.error_rate)  # a claimed 0 stays 0
         steady = realtime_steady(record.samples, record.events, claim, warmup_s=WARMUP_S,
                                  max_error_rate=max_error_rate, p95_ms=steady_p95_ms(contract))
         return [steady, *demote(realtime_verdicts(record.samples, record.events, claim), steady)]
