@@ -13,9 +13,14 @@ was not captured marks nothing — the verdict then says the answer was never se
 the problem instead of hiding it.
 
     is_open = marked(samples, claim.open_answer, f"marker:breaker.{claim.name}")
+
+A claim's evidence is never an answer that another claim's marker identifies: an open
+breaker's 503 is not an exhausted pool's (:func:`marked_by_any`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -44,6 +49,20 @@ def marked(samples: pd.DataFrame, marker: Marker, body_column: str | None) -> pd
             column = pd.to_numeric(samples[body_column], errors="coerce").fillna(0)
             mask &= column.to_numpy() == 1
     return pd.Series(mask, index=samples.index, dtype=bool)
+
+
+def body_column(claim: str) -> str:
+    """The capture's column for the body pattern of ``claim``'s marker (``breaker.upstream``)."""
+    return f"marker:{claim}"
+
+
+def marked_by_any(samples: pd.DataFrame, markers: Mapping[str, Marker]) -> pd.Series:
+    """True where the answer meets every condition of at least one of ``markers`` (claim →
+    marker, as :meth:`~gauntlet.contract.Contract.answer_markers` gives them)."""
+    mask = pd.Series(False, index=samples.index, dtype=bool)
+    for claim, marker in markers.items():
+        mask |= marked(samples, marker, body_column(claim))
+    return mask
 
 
 def describe(marker: Marker) -> str:

@@ -20,7 +20,11 @@ clock reads it): the bound is the deadline + 0.5 s, and a slowest request within
 that bound is marginal — scheduling on a shared machine moves a timing by tens of milliseconds,
 and timers drift in proportion to what they time. The same holds for the pool's acquire timeout.
 
-The pool verdict judges the *median* exhaustion answer: a request that ran statements on one
+The pool's evidence is an answer the contract identifies as an exhausted pool's
+(``exhausted_answer``: a header or body only that answer carries); a bare status is weaker and
+counts only where the pool could have been full (see :func:`pool_verdicts`); an answer another
+claim's marker identifies (an open breaker's) is never the pool's. The verdict judges the
+*median* exhaustion answer: a request that ran statements on one
 connection before it waited for a second one answers later than the acquire timeout,
 legitimately; the typical answer must still come at the acquire timeout, and a pool that queues
 forever gives no such answer at all.
@@ -28,14 +32,18 @@ forever gives no such answer at all.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
+from gauntlet.checks.markers import body_column, describe, marked, marked_by_any
 from gauntlet.checks.steady import PRECONDITION
 from gauntlet.checks.verdict import Verdict, within
 from gauntlet.checks.windows import (
     Scope,
     Window,
+    ended_s,
     fault_windows,
     finished_before,
     of_requests,
@@ -45,7 +53,7 @@ from gauntlet.checks.windows import (
     started_in,
     statuses,
 )
-from gauntlet.contract import DeadlineClaim, PoolClaim
+from gauntlet.contract import DeadlineClaim, Marker, PoolClaim
 from gauntlet.timeline import Event
 
 SLACK_S = 0.5
@@ -160,13 +168,37 @@ def max_in_flight(df: pd.DataFrame, w: Window) -> int:
     return int(np.cumsum(steps[order]).max())
 
 
+def in_flight_at(df: pd.DataFrame, times: np.ndarray) -> np.ndarray:
+    """How many requests of ``df`` were in flight at each of ``times``: started before it and
+    not yet over (a request starting at that very moment is not counted)."""
+    starts = np.sort(df["t_start_s"].to_numpy(dtype="float64"))
+    ends = np.sort(ended_s(df).to_numpy(dtype="float64"))
+    counts: np.ndarray = (np.searchsorted(starts, times, side="left")
+                          - np.searchsorted(ends, times, side="right"))
+    return counts
+
+
 def pool_verdicts(samples: pd.DataFrame, events: list[Event], claim: PoolClaim, *,
-                  added_ms: float) -> list[Verdict]:
+                  added_ms: float, others: Mapping[str, Marker] | None = None
+                  ) -> list[Verdict]:
+    """``others``: the markers of the contract's other claims (claim → marker); an answer one
+    of them identifies — an open breaker's 503 — is never taken for the pool's.
+
+    With ``claim.exhausted_answer`` identifying the answer by a header or body, an answer that
+    carries it is the pool's own word that it was exhausted. With the bare status it is not: a
+    503 is what anything that refused answers. Then only answers given while at least ``size``
+    other requests of the claim were in flight count (the pool could have been full; the client
+    sees every request that holds or waits for a connection), so a quick 503 of something else
+    in a half-idle service is not taken for pool evidence."""
     scope = Scope("slow-dependency", "pool", claim.name)
+    answer = claim.answer
     what = f"pool exhaustion answers {claim.status} quickly"
     bound_ms = (claim.acquire_timeout_s + slack_s(claim.acquire_timeout_s)) * 1000.0
-    evidence = (f"more requests of {', '.join(claim.requests)} in flight than the pool's "
-                f"{claim.size} connections, while {claim.link} was slow")
+    evidence = (f"answers of {', '.join(claim.requests)} marked as the exhausted pool's "
+                f"({describe(answer)}) while {claim.link} was slow" if claim.identified else
+                f"{claim.status} answers of {', '.join(claim.requests)} given while at least "
+                f"{claim.size} other requests (the pool's size) were in flight, while "
+                f"{claim.link} was slow")
     windows = fault_windows(events, claim.link)
     if not windows:
         return [scope.missing(what, f"no fault on {claim.link} was recorded", bound_ms, "ms",
@@ -178,33 +210,54 @@ def pool_verdicts(samples: pd.DataFrame, events: list[Event], claim: PoolClaim, 
         return [scope.missing(what, f"no request started during the {claim.link} fault",
                               bound_ms, "ms", evidence=evidence)]
     peak = max_in_flight(df, w)
-    busy = during[during["status"] == claim.status]
+    own = f"pool.{claim.name}"
+    foreign = {k: m for k, m in (others or {}).items() if k != own}
+    answered = during[marked(during, answer, body_column(own)).to_numpy(bool)]
+    theirs = marked_by_any(answered, foreign).to_numpy(bool)
+    busy = answered[~theirs]
+    notes: list[str] = []
+    if theirs.any():
+        names = ", ".join(sorted(foreign))
+        notes.append(f"{int(theirs.sum())} answers {describe(answer)} carried another claim's "
+                     f"marker ({names}) and were not counted")
+    if not claim.identified:
+        loaded = in_flight_at(df, busy["t_start_s"].to_numpy(dtype="float64")) >= claim.size
+        if (~loaded).any():
+            notes.append(f"{int((~loaded).sum())} answers {claim.status} came with fewer than "
+                         f"{claim.size} requests in flight and were not counted (a bare status "
+                         "is weak evidence: declare exhausted_answer to identify the pool's "
+                         "answer)")
+        busy = busy[loaded]
+    note = "".join(f"; {n}" for n in notes)
     if busy.empty:
         queued = during[during["latency_ms"] > bound_ms]
         if peak <= claim.size:
             verdict = scope.missing(
                 what, f"at most {peak} requests in flight for a pool of {claim.size}: the pool "
-                "was never exhausted", bound_ms, "ms", evidence=evidence)
+                f"was never exhausted{note}", bound_ms, "ms", evidence=evidence)
         elif len(queued):
             verdict = scope.judge(
                 what, False,
-                f"no {claim.status} while {peak} requests were in flight for a pool of "
-                f"{claim.size}: {len(queued)} waited past the {claim.acquire_timeout_s:g} s "
-                f"acquire timeout instead (slowest {float(during['latency_ms'].max()):.0f} ms; "
-                f"{statuses(during)})", None, bound_ms, "ms", evidence=evidence)
+                f"no exhausted-pool answer ({describe(answer)}) while {peak} requests were in "
+                f"flight for a pool of {claim.size}: {len(queued)} waited past the "
+                f"{claim.acquire_timeout_s:g} s acquire timeout instead (slowest "
+                f"{float(during['latency_ms'].max()):.0f} ms; {statuses(during)}){note}",
+                None, bound_ms, "ms", evidence=evidence)
         else:
             verdict = scope.missing(
                 what, f"{peak} requests in flight for a pool of {claim.size}, but none waited "
-                f"past the acquire timeout and none answered {claim.status}: the pool was not "
-                "exhausted in effect", bound_ms, "ms", evidence=evidence)
+                f"past the acquire timeout and none was answered as an exhausted pool "
+                f"({describe(answer)}): the pool was not exhausted in effect{note}", bound_ms,
+                "ms", evidence=evidence)
         return [verdict]
     median = quantile(busy["latency_ms"], 50)
     outcome, marginal = within(median, bound_ms, resolution_ms(bound_ms))
+    how = ("marked" if claim.identified else f"with ≥ {claim.size} in flight")
     return [scope.verdict(
         what, outcome,
-        f"{len(busy)} answers {claim.status} during the {added_ms:.0f} ms {claim.link} fault "
-        f"(peak {peak} in flight, pool {claim.size}), median {median:.0f} ms (acquire timeout "
-        f"{claim.acquire_timeout_s:g} s + {slack_s(claim.acquire_timeout_s):.2g} s; "
-        f"resolution "
-        f"{resolution_ms(bound_ms):.0f} ms)",
+        f"{len(busy)} answers {describe(answer)} ({how}) during the {added_ms:.0f} ms "
+        f"{claim.link} fault (peak {peak} in flight, pool {claim.size}), median "
+        f"{median:.0f} ms (acquire timeout {claim.acquire_timeout_s:g} s + "
+        f"{slack_s(claim.acquire_timeout_s):.2g} s; resolution "
+        f"{resolution_ms(bound_ms):.0f} ms){note}",
         round(median, 1), bound_ms, "ms", evidence=evidence, marginal=marginal)]

@@ -518,11 +518,47 @@ class DeadlineClaim(_Claim):
 
 
 class PoolClaim(_Claim):
+    """An exhausted connection pool answers at once instead of queueing.
+
+    ``exhausted_answer`` says how that answer is recognised: the status, and a header or body
+    pattern only it carries — a bare 503 is also what an open breaker or a failing database
+    answers, so it cannot tell a pool that refused from anything else that refused. Its status
+    defaults to ``status``. Without one, the bare ``status`` is taken as weaker evidence: the
+    verdict counts only answers given while at least ``size`` other requests were in flight (the
+    pool could have been full), and never one that carries another claim's marker (a breaker's
+    open answer).
+    """
+
     link: str
     requests: list[str] = Field(min_length=1)
     size: int = Field(ge=1)
     acquire_timeout_s: float = Field(gt=0)
     status: int = 503
+    exhausted_answer: Marker | None = None
+
+    @model_validator(mode="after")
+    def _one_status(self) -> PoolClaim:
+        given = self.exhausted_answer.status if self.exhausted_answer is not None else None
+        if given is not None and "status" in self.model_fields_set and given != self.status:
+            raise ValueError(f"exhausted_answer.status {given} contradicts status "
+                             f"{self.status}: give one of them")
+        return self
+
+    @property
+    def answer(self) -> Marker:
+        """The exhausted pool's answer: ``exhausted_answer`` with its status filled in from
+        ``status``, or the bare status."""
+        marker = self.exhausted_answer
+        if marker is None:
+            return Marker(status=self.status)
+        return marker if marker.status is not None else \
+            marker.model_copy(update={"status": self.status})
+
+    @property
+    def identified(self) -> bool:
+        """True when the answer is told apart by more than its status (a header or body)."""
+        marker = self.exhausted_answer
+        return marker is not None and (marker.header is not None or marker.body is not None)
 
 
 class IntegrityClaim(_Claim):
@@ -702,18 +738,27 @@ class Contract(_Strict):
     def marker_headers(self) -> list[str]:
         """Response headers the capture records as columns of their own (lower case)."""
         headers: set[str] = set()
-        for claim in self.claims.breaker:
-            if claim.open_answer.header:
-                headers.add(claim.open_answer.header.lower())
+        for marker in self.answer_markers().values():
+            if marker.header:
+                headers.add(marker.header.lower())
         for limit in self.claims.rate_limit:
             if limit.retry_after_header:
                 headers.add(limit.retry_after_header.lower())
         return sorted(headers)
 
+    def answer_markers(self) -> dict[str, Marker]:
+        """Every answer a claim identifies by a marker, by claim (``breaker.upstream``: its
+        open answer, ``pool.postgres``: its exhausted answer): what the capture records and
+        what no other claim may count as its own evidence."""
+        out: dict[str, Marker] = {f"breaker.{c.name}": c.open_answer
+                                  for c in self.claims.breaker}
+        out.update({f"pool.{c.name}": c.answer for c in self.claims.pool})
+        return out
+
     def body_markers(self) -> dict[str, str]:
         """Body patterns the capture tests each answer against: column name → regex."""
-        return {f"breaker.{c.name}": c.open_answer.body for c in self.claims.breaker
-                if c.open_answer.body}
+        return {claim: marker.body for claim, marker in self.answer_markers().items()
+                if marker.body}
 
 
 def template_fields(template: str) -> list[str]:

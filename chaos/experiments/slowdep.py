@@ -214,7 +214,7 @@ class SlowDependencyExperiment(Experiment):
                                               deadline, added_ms=slow.added_ms)
         for pool in slow.pools:
             verdicts += pool_verdicts(record.of(pool.requests), record.events, pool,
-                                      added_ms=slow.added_ms)
+                                      added_ms=slow.added_ms, others=contract.answer_markers())
         return [precondition, *demote(verdicts, precondition), *unreachable]
 
 

@@ -108,6 +108,11 @@ def broken(edit: Any) -> dict[str, Any]:
         (broken(lambda d: d["claims"]["health"][0].update(degraded=[
             {"requests": ["GET /api/orders"], "min_success": 0}])),
          "0 is a floor every run reaches"),
+        (broken(lambda d: d["claims"]["pool"][0].update(exhausted_answer={
+            "status": 429, "body": "busy"})), "exhausted_answer.status 429 contradicts status"),
+        (broken(lambda d: d["claims"]["pool"][0].update(exhausted_answer={
+            "body": "b", "value": "x"})),
+         "a marker's value needs its header"),
     ],
 )
 def test_invalid_contracts_fail_with_one_line(doc: dict[str, Any], expected: str) -> None:
@@ -143,3 +148,25 @@ def test_fill_names_an_unknown_field() -> None:
 )
 def test_parse_rate(text: str, count: int, window: float) -> None:
     assert parse_rate(text) == (count, window)
+
+
+def test_the_pool_names_its_exhausted_answer_for_the_capture() -> None:
+    """The pool's answer is a marker the capture records (header and body columns), like the
+    breaker's open answer; its status defaults to the claim's."""
+    doc = reference_doc()
+    doc["claims"]["pool"][0]["exhausted_answer"] = {"header": "X-Pool", "body": "busy"}
+    contract = parse_contract(doc, "c.toml", REFERENCE.parent)
+    [pool] = contract.claims.pool
+    assert pool.identified and pool.answer.status == 503
+    assert "x-pool" in contract.marker_headers()
+    assert contract.body_markers()["pool.postgres"] == "busy"
+    assert contract.answer_markers()["breaker.upstream"].header == "X-Fallback"
+    del doc["claims"]["pool"][0]["exhausted_answer"]
+    bare = parse_contract(doc, "c.toml", REFERENCE.parent).claims.pool[0]
+    assert not bare.identified and bare.answer.status == 503 and bare.answer.body is None
+
+
+def test_reference_pools_are_identified_by_their_own_answers() -> None:
+    for path in (REFERENCE, ROOT / "examples" / "node-stack" / "contract.toml",
+                 ROOT / "tests" / "services" / "ledger" / "contract.toml"):
+        assert all(p.identified for p in load_contract(path).claims.pool), path

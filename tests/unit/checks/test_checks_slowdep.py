@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from gauntlet.checks.slowdep import deadline_verdicts, fault_in_path, max_in_flight, pool_verdicts
 from gauntlet.checks.steady import demote
 from gauntlet.checks.windows import Window
-from gauntlet.contract import DeadlineClaim, PoolClaim
+from gauntlet.contract import DeadlineClaim, Marker, PoolClaim
 from tests.unit.checks.factory import CREATE, ITEM, T0, ask, fault, frame, run
 
 DEADLINE = DeadlineClaim(name="request", requests=[ITEM, CREATE], deadline_s=3, link="postgres",
@@ -123,3 +125,65 @@ def test_pool_never_exhausted_is_inconclusive() -> None:
 def test_max_in_flight_counts_overlaps_and_ends_before_starts() -> None:
     df = frame(ask(0, 1000), ask(0.5, 1000), ask(1.0, 1000), ask(1.0, 100))
     assert max_in_flight(df, Window(T0, T0 + 10)) == 3
+
+
+# --- the pool's evidence: a marked answer, or a bare status where the pool could be full -----
+
+BREAKER = {"breaker.database": Marker(status=503, header="X-Circuit-Open", value="database")}
+BUSY_BODY = r'"error":\s*"database busy"'
+MARKED_POOL = POOL.model_copy(update={"exhausted_answer": Marker(body=BUSY_BODY)})
+
+
+def test_a_breakers_open_answer_is_never_pool_evidence() -> None:
+    """Old code: every quick 503 counted, so a breaker on the same link answering 503 passed
+    the pool claim."""
+    opened = ([ask(3 + i * 0.001, 1000, 201, CREATE) for i in range(5)]
+              + [ask(3.01 + i * 0.001, 5, 503, ITEM, headers={"X-Circuit-Open": "database"})
+                 for i in range(5)])
+    [verdict] = pool_verdicts(frame(STEADY + opened), FAULT, POOL, added_ms=500,
+                              others=BREAKER)
+    assert verdict.inconclusive, verdict.reason
+    assert "breaker.database" in verdict.reason and "not counted" in verdict.reason
+    # the same answers without the breaker's header are the pool's (bare status, pool full)
+    assert pool(STEADY + exhausted(busy_ms=5)).passed
+
+
+def test_a_bare_status_counts_only_while_the_pool_could_be_full() -> None:
+    """Old code: a quick 503 with one request in flight passed "pool exhaustion answers 503
+    quickly" although the pool of five was never exhausted."""
+    lone = [ask(3 + i * 0.5, 20, 503, ITEM) for i in range(6)]
+    verdict = pool(STEADY + lone)
+    assert verdict.inconclusive, verdict.reason
+    assert "fewer than 5 requests in flight" in verdict.reason
+    assert "exhausted_answer" in verdict.reason
+
+
+def test_a_declared_marker_identifies_the_pool_answer() -> None:
+    marked = [ask(3 + i * 0.5, 20, 503, ITEM, markers={"pool.postgres": 1}) for i in range(6)]
+    [verdict] = pool_verdicts(frame(STEADY + marked), FAULT, MARKED_POOL, added_ms=500,
+                              others={"pool.postgres": MARKED_POOL.answer, **BREAKER})
+    assert verdict.passed, verdict.reason
+    assert "body" in verdict.evidence
+    # 503s without the pool's body are some other refusal, however full the pool was
+    unmarked = exhausted(busy_ms=5)
+    [other] = pool_verdicts(frame(STEADY + unmarked), FAULT, MARKED_POOL, added_ms=500)
+    assert other.inconclusive, other.reason
+
+
+def test_a_marked_answer_that_is_also_a_breakers_is_not_counted() -> None:
+    both = Marker(status=503, header="Retry-After")
+    claim = POOL.model_copy(update={"exhausted_answer": both})
+    opened = [ask(3 + i * 0.5, 5, 503, ITEM,
+                  headers={"Retry-After": "1", "X-Circuit-Open": "database"})
+              for i in range(6)]
+    [verdict] = pool_verdicts(frame(STEADY + opened), FAULT, claim, added_ms=500,
+                              others=BREAKER)
+    assert verdict.inconclusive and "breaker.database" in verdict.reason
+
+
+def test_in_flight_at_counts_what_started_before_and_is_not_over() -> None:
+    from gauntlet.checks.slowdep import in_flight_at
+
+    df = frame(ask(0, 1000), ask(0.5, 1000), ask(1.0, 1000))
+    times = np.array([T0 + 0.0, T0 + 0.6, T0 + 1.0, T0 + 1.6])
+    assert list(in_flight_at(df, times)) == [0, 2, 1, 1]
