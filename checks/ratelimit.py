@@ -25,7 +25,8 @@ Store down. ``fails_open = true`` claims every request is admitted while the sto
 (judged only once the limiter was seen limiting in the burst: admitting everything proves
 nothing about a limiter that never limits). ``fails_open = false`` claims it fails *closed*:
 every request is refused, with the limit status or a 5xx; an admitted request or no answer at
-all fails it. ``fails_open`` unset: no verdict.
+all fails it. Either claim owes a verdict: with no request recorded while the store was down,
+it is inconclusive and says so. ``fails_open`` unset: no verdict.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ FAILS_CLOSED = "fails closed when the store is down"
 
 
 def ratelimit_verdicts(samples: pd.DataFrame, claim: RateLimitClaim, *,
-                       tolerance: int, max_wait_s: float | None = None) -> list[Verdict]:
+                       tolerance: int, max_wait_s: float | None = None,
+                       store_down: bool = True) -> list[Verdict]:
     """``tolerance``: how many requests the first rejection may come early or late (a limiter
     counting concurrently arriving requests is exact only to the race between them).
     ``max_wait_s``: the longest the experiment would wait out a window; a longer window's
-    readmission is reported as not verified, with that reason."""
+    readmission is reported as not verified, with that reason. ``store_down``: whether the
+    experiment sent a burst with the store down (False: the claim's ``fails_open`` is reported
+    not verified, with that reason)."""
     scope = Scope(CHECK, "rate_limit", claim.name)
     status = claim.status
     phase_all = text(samples, "phase")
@@ -89,8 +93,9 @@ def ratelimit_verdicts(samples: pd.DataFrame, claim: RateLimitClaim, *,
         out.append(_after(scope, claim, claimed, rejected))
 
     down = claimed[claimed["_phase"] == "store_down"]
-    if claim.fails_open is not None and len(down):
-        out.append(_store_down(scope, claim, down, limited_in_burst=len(rejected) > 0))
+    if claim.fails_open is not None:
+        out.append(_store_down(scope, claim, down, limited_in_burst=len(rejected) > 0,
+                               sent=store_down))
     return out
 
 
@@ -381,7 +386,17 @@ def _after(scope: Scope, claim: RateLimitClaim, claimed: pd.DataFrame,
 
 
 def _store_down(scope: Scope, claim: RateLimitClaim, down: pd.DataFrame, *,
-                limited_in_burst: bool) -> Verdict:
+                limited_in_burst: bool, sent: bool) -> Verdict:
+    """A claimed ``fails_open`` always owes a verdict: with no request recorded while the
+    store was down it is inconclusive and says so, never dropped in silence."""
+    what = FAILS_OPEN if claim.fails_open else FAILS_CLOSED
+    if down.empty:
+        evidence = f"a burst of {', '.join(claim.requests[:1])} with {claim.store_link} down"
+        lacked = (f"not verified: this run sent no burst with {claim.store_link} down "
+                  "(store_down = false)" if not sent else
+                  f"no request was recorded while {claim.store_link} was down: the store "
+                  "outage was not exercised")
+        return scope.missing(what, lacked, 0, evidence=evidence)
     status = down["status"].to_numpy()
     n_limited = int((status == claim.status).sum())
     n_5xx = int(((status >= 500) & (status < 600)).sum())

@@ -175,4 +175,4 @@ class RateLimitExperiment(Experiment):
               ) -> list[Verdict]:
         p: RateLimitParams = params
         return ratelimit_verdicts(record.samples, target, tolerance=p.tolerance,
-                                  max_wait_s=p.max_wait_s)
+                                  max_wait_s=p.max_wait_s, store_down=p.store_down)

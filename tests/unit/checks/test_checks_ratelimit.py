@@ -175,7 +175,19 @@ def test_readmission_needs_a_full_window_after_the_last_rejection() -> None:
 def test_store_down_fail_open() -> None:
     assert judge(healthy(store_down=store_down(status=429)))[OPEN].failed
     assert judge(healthy(store_down=store_down(status=500)))[OPEN].failed
-    assert OPEN not in judge(healthy(store_down=[]))
+
+
+def test_a_claimed_store_outage_with_no_samples_owes_an_inconclusive_verdict() -> None:
+    """Old code: no store-down sample, no verdict at all — the claim dropped in silence."""
+    silent = judge(healthy(store_down=[]))[OPEN]
+    assert silent.inconclusive and "no request was recorded while redis was down" \
+        in silent.reason
+    assert silent.claim == "rate_limit.api" and silent.evidence
+    closed = CLAIM.model_copy(update={"fails_open": False})
+    assert judge(healthy(store_down=[]), closed)[CLOSED].inconclusive
+    skipped = by_name(ratelimit_verdicts(frame(healthy(store_down=[])), CLAIM, tolerance=0,
+                                         store_down=False))[OPEN]
+    assert skipped.inconclusive and skipped.reason.startswith("not verified")
 
 
 def test_store_down_fail_closed_claim() -> None:
