@@ -3,9 +3,11 @@
 The samples come from a burst sender that fills typed columns: ``phase`` — ``burst`` (each
 client sends past its limit), ``bystander`` (another client, gently, under its limit),
 ``exempt`` (the claim's exempt paths, from a client being limited), ``after`` (each client once
-more after the window) and ``store_down`` (a burst with the limiter's store unreachable) —
-``client`` (the simulated client's key), ``seq`` (the request's ordinal within its client's
-phase) and ``header:<retry-after>``.
+more after the window), ``store_down`` (a burst with the limiter's store unreachable) and
+``steady`` (before the first burst, clients of their own each well under its limit: the
+experiment's steady state, judged by the run like every experiment's) — ``client`` (the
+simulated client's key), ``seq`` (the request's ordinal within its client's phase) and
+``header:<retry-after>``.
 
 Every verdict names the evidence it needs and is inconclusive without it: isolation, exemption,
 readmission and fail-open are only exercised once the limiter was seen limiting.
@@ -71,7 +73,8 @@ def ratelimit_verdicts(samples: pd.DataFrame, claim: RateLimitClaim, *,
     burst = claimed[claimed["_phase"] == "burst"]
     rejected = burst[burst["_limited"]]
     t_first_reject = float(rejected["t_start_s"].min()) if len(rejected) else None
-    out: list[Verdict] = [_first_at_limit(scope, claim, burst, tolerance)]
+    steady = claimed[claimed["_phase"] == "steady"]
+    out: list[Verdict] = [_first_at_limit(scope, claim, burst, tolerance, steady)]
 
     if claim.retry_after_header:
         out.append(_retry_after(scope, claim, claimed))
@@ -118,7 +121,10 @@ CLOCK_SLACK_S = 0.02
 
 
 def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
-                    tolerance: int) -> Verdict:
+                    tolerance: int, steady: pd.DataFrame | None = None) -> Verdict:
+    """``steady``: the steady phase's requests. A limit keyed on nothing is one budget, so
+    those still within the window when the burst began count in it (the experiment waits the
+    window out when it can, and then none do)."""
     if claim.algorithm == "leaky_bucket":
         return _leaky_at_limit(scope, claim, burst, tolerance)
     what = f"first {claim.status} at the limit"
@@ -131,6 +137,9 @@ def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
         return scope.missing(what, "no burst was recorded: the limit was not exercised", band,
                              evidence=evidence)
     if claim.key == "none":
+        if steady is not None and len(steady):
+            begun = float(burst["t_start_s"].min())
+            burst = pd.concat([steady[steady["t_start_s"] > begun - claim.window_s], burst])
         ordered = burst.sort_values(["t_start_s", "_rank"], kind="stable")
         burst = ordered.assign(_rank=np.arange(1, len(ordered) + 1), _client="all clients")
     # a key whose first requests past the limit took longer than the window was not bursting:

@@ -8,7 +8,12 @@ verdict reads the position of its first refusal. A leaky bucket (nginx ``limit_r
 arrival *rate*: a key sending one request at a time is never faster than the service behind the
 limiter answers, which may well be slower than the claimed rate. So each key sends its whole
 burst at once — ``burst + 1`` plus what the rate drains while the burst is sent and delivered —
-and the verdict bounds what was admitted by when each request could have arrived."""
+and the verdict bounds what was admitted by when each request could have arrived.
+
+Steady state. Before the first burst, clients of their own send a few paced requests, each
+under its limit (:func:`steady_plan`); the run's steady-state verdict judges them, as every
+experiment's judges the phase before its fault, so a stack already failing makes the limit's
+verdicts inconclusive instead of passing or failing them."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.checks.ratelimit import DELIVERY_S, ratelimit_verdicts
 from gauntlet.checks.verdict import Verdict
-from gauntlet.contract import Contract, RateLimitClaim
+from gauntlet.contract import Contract, RateLimitClaim, Request
 from gauntlet.samples import merge_raw
 
 BURST_REQUESTS = 300  # all keys together, so the burst fits in one window on a small machine
@@ -35,6 +40,20 @@ MAX_PER_KEY = 200
 LEAKY_BURST_REQUESTS = 240
 LEAKY_SEND_S = 0.3
 LEAKY_EXEMPT_ROUNDS = 10
+# the steady phase: paced requests of clients of their own, each well under its limit, before
+# the first burst — what tells a limiter that refuses from a stack that already fails
+STEADY_S = 3.0
+STEADY_REQUESTS = 12
+
+
+def steady_plan(claim: RateLimitClaim) -> tuple[int, int]:
+    """(clients, requests each) of the steady phase: each client stays at half its limit or
+    under (one request for a leaky bucket, which admits ``burst + 1`` at once); a limit keyed on
+    nothing is one budget, so its steady phase spends at most half of it."""
+    per_key = 1 if claim.algorithm == "leaky_bucket" else max(1, min(3, claim.count // 2))
+    if claim.key == "none":
+        return 1, per_key
+    return math.ceil(STEADY_REQUESTS / per_key), per_key
 
 
 def burst_size(claim: RateLimitClaim, extra: int) -> int:
@@ -73,7 +92,11 @@ class RateLimitExperiment(Experiment):
         return [claim.store_link] if claim.store_link and claim.fails_open is not None else []
 
     def fault_start(self, record: Record, target: Any) -> float | None:
-        return None  # the burst is the experiment; its steady state is judged inside it
+        """The steady phase ends where the first burst begins: the burst is this experiment's
+        fault (its steady phase is paced traffic of clients of their own before it)."""
+        burst = next((e for e in record.events
+                      if e.kind == "phase" and e.data.get("name") == "burst"), None)
+        return burst.at_s if burst is not None else None
 
     def recovered_by(self, record: Record, target: Any) -> float | None:
         return None  # the store outage is the last phase: nothing follows it to judge
@@ -116,9 +139,13 @@ class RateLimitExperiment(Experiment):
                 clients = [BurstClient(http, recorder, ctx.contract, f"{tag}-{i}")
                            for i in range(keys)]
                 bystander = BurstClient(http, recorder, ctx.contract, f"{tag}-bystander")
+                n_steady, per_key = steady_plan(claim)
+                calm = [BurstClient(http, recorder, ctx.contract, f"{tag}-steady-{i}")
+                        for i in range(n_steady)]
                 everyone = [*clients, bystander] if claim.key != "none" else clients
                 if request.auth:  # a burst of the auth step itself must not log in first
-                    await asyncio.gather(*(c.login() for c in everyone))
+                    await asyncio.gather(*(c.login() for c in [*everyone, *calm]))
+                await self._steady(ctx, calm, per_key, name, request, claim, p.max_wait_s)
                 ctx.timeline.emit("phase", name="burst")
 
                 limiting = asyncio.Event()  # a burst key has been refused: the limit is on
@@ -170,6 +197,30 @@ class RateLimitExperiment(Experiment):
                         await asyncio.gather(*(burst(c, "store_down") for c in fresh))
         finally:
             recorder.close()
+
+    @staticmethod
+    async def _steady(ctx: Context, calm: list[BurstClient], per_key: int, name: str,
+                      request: Request, claim: RateLimitClaim, max_wait_s: float) -> None:
+        """The steady phase: ``per_key`` requests from each client, paced evenly over
+        :data:`STEADY_S` (each sent at its moment, not after the previous answer). A limit keyed
+        on nothing is one budget: the phase is waited out before the burst (a window, or the
+        bucket draining) when that fits in ``max_wait_s``; else the verdict counts the steady
+        requests still in the window into the budget."""
+        ctx.timeline.emit("phase", name="steady")
+        sends = [(c, seq) for seq in range(1, per_key + 1) for c in calm]
+        gap_s = STEADY_S / max(1, len(sends))
+        start = time.monotonic()
+
+        async def at(i: int, c: BurstClient, seq: int) -> None:
+            await asyncio.sleep(max(0.0, start + i * gap_s - time.monotonic()))
+            await c.send(name, request, phase="steady", seq=seq)
+
+        await asyncio.gather(*(at(i, c, seq) for i, (c, seq) in enumerate(sends)))
+        if claim.key == "none":
+            drain_s = (len(sends) / claim.rate_per_s if claim.algorithm == "leaky_bucket"
+                       else claim.window_s) + 0.5
+            if drain_s <= max_wait_s:
+                await asyncio.sleep(drain_s)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:

@@ -154,6 +154,23 @@ def test_keyless_limit_counts_one_budget_and_has_no_isolation_verdict() -> None:
     assert per_client[FIRST].failed
 
 
+def test_a_keyless_budget_counts_the_steady_requests_still_in_its_window() -> None:
+    """The steady phase spends a limit keyed on nothing too: those of its requests still in
+    the window when the burst began count, those the experiment waited out do not."""
+    claim = CLAIM.model_copy(update={"key": "none"})
+
+    def keyless(steady_at: float) -> Rows:
+        calm = [ask(steady_at + i * 0.1, 2, 200, LIST, client="s0", phase="steady", seq=i + 1)
+                for i in range(3)]
+        cut = [ask(1.0 + i * 0.01, 2, 200 if i < 7 else 429, LIST, client=f"c{i % 3}",
+                   phase="burst", seq=i // 3 + 1, headers={"Retry-After": "5"} if i >= 7
+                   else None) for i in range(15)]
+        return calm + cut
+
+    assert judge(keyless(steady_at=0.0), claim)[FIRST].passed  # 3 + 7 admitted: cut at 11
+    assert judge(keyless(steady_at=-6.0), claim)[FIRST].failed  # a window before: cut at 8
+
+
 def test_limited_exempt_path_fails() -> None:
     assert judge(healthy(exempt=exempt(status=429)))[EXEMPT].failed
 

@@ -1,0 +1,80 @@
+"""An experiment's verdicts as ``gauntlet report`` re-derives them from its run dir alone
+(:func:`~gauntlet.chaos.experiments.base.judge_dir`): the steady phase, the claim's verdicts,
+the integrity verdicts of the writes it sent. Synthetic run dirs, no stack."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gauntlet.chaos.experiments import get_experiment
+from gauntlet.chaos.experiments.base import Planned, judge_dir
+from gauntlet.checks.verdict import Verdict
+from gauntlet.config import ExperimentConfig
+from gauntlet.contract import Contract, load_contract
+from gauntlet.timeline import Event
+from tests.unit.checks.factory import LIST, T0, ask, frame
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = load_contract(ROOT / "stack" / "contract.toml")
+Rows = list[dict[str, Any]]
+
+
+def write_run(run_dir: Path, rows: Rows, events: list[Event],
+              facts: dict[str, Any] | None = None) -> Path:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    frame(rows).to_parquet(run_dir / "samples.parquet", index=False)
+    (run_dir / "events.jsonl").write_text("".join(e.to_json() + "\n" for e in events))
+    (run_dir / "facts.json").write_text(json.dumps(facts or {}))
+    return run_dir
+
+
+def planned(name: str, claim: str, contract: Contract = STACK,
+            **params: Any) -> Planned:
+    experiment = get_experiment(name)
+    return Planned(experiment, claim, experiment.targets(contract)[claim],
+                   experiment.parse_params(params), ExperimentConfig(name=name, claim=claim))
+
+
+def by_name(verdicts: list[Verdict]) -> dict[str, Verdict]:
+    return {v.name: v for v in verdicts}
+
+
+# --- the rate-limit experiment's steady state: paced traffic before the first burst ----------
+
+def phase(at: float, name: str) -> Event:
+    return Event(T0 + at, "phase", {"name": name})
+
+
+def limited_burst(at: float = 4.0, keys: int = 3, n: int = 13) -> Rows:
+    rows = []
+    for k in range(keys):
+        for seq in range(1, n + 1):
+            cut = seq >= 11
+            rows.append(ask(at + seq * 0.01 + k * 0.001, 2, 429 if cut else 200, LIST,
+                            client=f"k{k}", phase="burst", seq=seq,
+                            headers={"Retry-After": "5"} if cut else None))
+    return rows
+
+
+def steady(status: int) -> Rows:
+    return [ask(0.25 * i, 5, status, LIST, client=f"s{i}", phase="steady", seq=1)
+            for i in range(12)]
+
+
+def test_a_ratelimit_run_judges_its_steady_phase_before_the_burst(tmp_path: Path) -> None:
+    """Old code: the ratelimit experiment judged no steady state, so a stack answering 500 to
+    everything before the burst still passed "first 429 at the limit"."""
+    item = planned("ratelimit", "api", store_down=False)
+    events = [phase(-0.1, "steady"), phase(3.9, "burst")]
+    failing = judge_dir(item, STACK, write_run(tmp_path / "failing", steady(500)
+                                               + limited_burst(), events))
+    got = by_name(failing)
+    assert got["steady state before the fault"].failed
+    assert got["first 429 at the limit [api]"].inconclusive
+    assert "no steady state" in got["first 429 at the limit [api]"].reason
+    healthy = by_name(judge_dir(item, STACK, write_run(tmp_path / "healthy", steady(200)
+                                                       + limited_burst(), events)))
+    assert healthy["steady state before the fault"].passed
+    assert healthy["first 429 at the limit [api]"].passed
