@@ -34,7 +34,7 @@ from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples, tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import fault_windows
+from gauntlet.checks.windows import Window, fault_windows
 from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
 from gauntlet.contract import Contract, IntegrityClaim, Metric
@@ -320,6 +320,13 @@ class Experiment:
                 for w in fault_windows(record.events, link)]
         return max(ends) + self.settle_s(target) if ends else None
 
+    def disturbed(self, record: Record, target: Any) -> list[Window]:
+        """When the fault acted on the stack: each fault on the claim's links, until
+        :meth:`settle_s` after its removal (the stack may still be recovering). An integrity
+        verdict needs an acknowledged write in flight in one of them."""
+        return [Window(w.start_s, w.end_s + self.settle_s(target))
+                for link in self.links(target) for w in fault_windows(record.events, link)]
+
     def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
         """Integrity claims whose writes this run sends: each owes a verdict."""
         sent = set(self.requests(target))
@@ -497,8 +504,10 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
                                          max_error_rate=max_error_rate,
                                          p95_ms=steady_p95_ms(contract),
                                          label="after recovery"))
+    disturbed = experiment.disturbed(record, target)
     for claim in experiment.integrity_claims(contract, target):
-        verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim))
+        verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim,
+                                          record.samples, disturbed))
     # an inconclusive verdict says what the experiment tried for its evidence
     claim_id = f"{experiment.kinds[0]}.{planned.claim}"
     note = tried(record.events, claim_id)

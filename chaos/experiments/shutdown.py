@@ -23,6 +23,7 @@ from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.checks.shutdown import shutdown_verdicts
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import Window
 from gauntlet.contract import Contract, ShutdownClaim
 from gauntlet.errors import InfrastructureError
 from gauntlet.scenarios.runner import LoadRun
@@ -90,6 +91,16 @@ class ShutdownExperiment(Experiment):
         slowed = super().fault_start(record, target)
         starts = [t for t in (sent.at_s if sent else None, slowed) if t is not None]
         return min(starts) if starts else None
+
+    def disturbed(self, record: Record, target: Any) -> list[Window]:
+        """As the base (the in-flight link's slowness), and the signal itself: from its
+        sending to the process' exit (or the end of the record)."""
+        sent = next((e for e in record.events if e.kind == "signal.sent"), None)
+        if sent is None:
+            return super().disturbed(record, target)
+        ended = next((e.at_s for e in record.events if e.kind == "process.exit"),
+                     max(e.at_s for e in record.events))
+        return [*super().disturbed(record, target), Window(sent.at_s, ended)]
 
     def run(self, ctx: Context) -> None:
         p: ShutdownParams = ctx.params

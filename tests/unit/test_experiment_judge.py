@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.chaos.experiments import get_experiment
-from gauntlet.chaos.experiments.base import Planned, judge_dir
+from gauntlet.chaos.experiments.base import Planned, Record, judge_dir
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import Window
 from gauntlet.config import ExperimentConfig
 from gauntlet.contract import Contract, load_contract
 from gauntlet.timeline import Event
-from tests.unit.checks.factory import LIST, T0, ask, frame
+from tests.unit.checks.factory import CREATE, LIST, T0, ask, fault, frame, run
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = load_contract(ROOT / "stack" / "contract.toml")
@@ -78,3 +79,39 @@ def test_a_ratelimit_run_judges_its_steady_phase_before_the_burst(tmp_path: Path
                                                        + limited_burst(), events)))
     assert healthy["steady state before the fault"].passed
     assert healthy["first 429 at the limit [api]"].passed
+
+
+# --- integrity: a write the fault could have touched ------------------------------------------
+
+INTEGRITY = "acknowledged writes exactly once [orders]"
+READ_BACK = {"integrity": {"orders": {"checked": True, "acknowledged": 8, "rows": {},
+                                      "method": "sql", "error": None}}}
+
+
+def writes(start: float, end: float) -> Rows:
+    n = round((end - start) / 0.5)
+    return [ask(start + 0.5 * i, 50, 201, CREATE, token=f"w{start}-{i}") for i in range(n)]
+
+
+def test_integrity_needs_a_write_in_flight_while_the_fault_acted(tmp_path: Path) -> None:
+    """Old code: "acknowledged writes exactly once" passed on writes that all came and went
+    before the link ever went down."""
+    item = planned("dependency_down", "postgres")
+    events = fault("postgres", 10.0, 16.0)
+    early = by_name(judge_dir(item, STACK, write_run(
+        tmp_path / "early", run(0, 9.5, 0.1, name=LIST) + writes(0, 4), events, READ_BACK)))
+    assert early[INTEGRITY].inconclusive, early[INTEGRITY].reason
+    assert "never touched a write" in early[INTEGRITY].reason
+    during = by_name(judge_dir(item, STACK, write_run(
+        tmp_path / "during", run(0, 9.5, 0.1, name=LIST) + writes(0, 2) + writes(17, 19),
+        events, READ_BACK)))
+    # acknowledged within recover_within_s (5 s) of the link's return: the recovery path
+    assert during[INTEGRITY].passed, during[INTEGRITY].reason
+
+
+def test_a_shutdown_run_counts_writes_in_flight_during_its_signal() -> None:
+    item = planned("shutdown", "sigterm")
+    events = [Event(T0 + 5.0, "signal.sent", {"handle": "api", "signal": "SIGTERM"}),
+              Event(T0 + 8.0, "process.exit", {"handle": "api", "code": 0, "after_s": 3.0})]
+    windows = item.experiment.disturbed(Record(frame([ask(0)]), events, {}), item.target)
+    assert Window(T0 + 5.0, T0 + 8.0) in windows
