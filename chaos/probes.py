@@ -32,11 +32,17 @@ from gauntlet.timeline import Timeline
 
 @dataclass(frozen=True)
 class JsonProbe:
-    """Poll ``path`` as probe target ``target`` and record the answer's ``field`` (dotted)."""
+    """Poll ``path`` as probe target ``target`` and record the answer's ``field`` (dotted).
+
+    ``timeout_s``: how long one poll waits for its answer (the prober's own timeout when None).
+    A claim that bounds the answer time needs a timeout above its bound: a poll cut off below
+    it cannot say whether the answer would have come in time.
+    """
 
     target: str
     path: str
     field: str
+    timeout_s: float | None = None
 
 
 def json_field(text: str, field: str) -> str | None:
@@ -87,6 +93,19 @@ def metric_state(metrics_text: str, metric: Metric) -> str | None:
     return f"unknown({values[0]:g})"
 
 
+_NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
+
+
+def _error_class(exc: httpx.HTTPError) -> str:
+    """Why a poll got no answer: ``timeout`` (it waited its whole timeout), ``connect`` or
+    ``other``."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect"
+    return "other"
+
+
 class Prober:
     def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
                  states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
@@ -100,29 +119,42 @@ class Prober:
         self.interval_s = interval_s
         self.timeout_s = timeout_s
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._last: dict[str, str] = {}
 
     def _poll(self, client: httpx.Client, target: str, path: str) -> None:
         started = time.monotonic()
+        error: str | None = None
         try:
             status = client.get(self.base_url + path).status_code
-        except httpx.HTTPError:
-            status = 0
-        self.timeline.emit("probe", target=target, status=status,
-                           latency_ms=(time.monotonic() - started) * 1000.0)
+        except httpx.HTTPError as exc:
+            status, error = 0, _error_class(exc)
+        data: dict[str, Any] = {"target": target, "status": status,
+                                "latency_ms": (time.monotonic() - started) * 1000.0}
+        if error:
+            data.update(error=error, timeout_ms=self.timeout_s * 1000.0)
+        self.timeline.emit("probe", **data)
 
     def _poll_json(self, client: httpx.Client, probe: JsonProbe) -> None:
+        """One poll of a JSON probe; a poll with no answer records why (``error``: timeout,
+        connect or other) and how long it would wait (``timeout_ms``), so a verdict can tell
+        "no answer within the bound" from an answer time."""
+        timeout_s = probe.timeout_s or self.timeout_s
         started = time.monotonic()
         value: str | None = None
+        error: str | None = None
         try:
-            response = client.get(self.base_url + probe.path)
+            response = client.get(self.base_url + probe.path, timeout=timeout_s)
             status = response.status_code
             value = json_field(response.text, probe.field)
-        except httpx.HTTPError:
-            status = 0
-        self.timeline.emit("probe", target=probe.target, status=status,
-                           latency_ms=(time.monotonic() - started) * 1000.0, value=value)
+        except httpx.HTTPError as exc:
+            status, error = 0, _error_class(exc)
+        data: dict[str, Any] = {"target": probe.target, "status": status,
+                                "latency_ms": (time.monotonic() - started) * 1000.0,
+                                "value": value, "timeout_ms": timeout_s * 1000.0}
+        if error:
+            data["error"] = error
+        self.timeline.emit("probe", **data)
 
     def _scrape(self, client: httpx.Client) -> None:
         assert self.metrics_path is not None
@@ -143,26 +175,39 @@ class Prober:
 
     def _run(self) -> None:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
-        limits = httpx.Limits(max_keepalive_connections=0)
-        with httpx.Client(timeout=self.timeout_s, limits=limits) as client:
+        with httpx.Client(timeout=self.timeout_s, limits=_NO_KEEPALIVE) as client:
             while not self._stop.is_set():
                 for target, path in self.paths.items():
                     self._poll(client, target, path)
-                for probe in self.json_probes:
-                    self._poll_json(client, probe)
                 if self.metrics_path:
                     self._scrape(client)
                 self._stop.wait(self.interval_s)
 
+    def _run_json(self, probe: JsonProbe) -> None:
+        """A JSON probe polls in a thread of its own: an endpoint that hangs up to its
+        (longer) timeout must not slow the readiness probes beside it."""
+        with httpx.Client(timeout=self.timeout_s, limits=_NO_KEEPALIVE) as client:
+            while not self._stop.is_set():
+                self._poll_json(client, probe)
+                self._stop.wait(self.interval_s)
+
     def start(self) -> Prober:
-        self._thread = threading.Thread(target=self._run, name="prober", daemon=True)
-        self._thread.start()
+        self._threads = [threading.Thread(target=self._run, name="prober", daemon=True)]
+        self._threads += [threading.Thread(target=self._run_json, args=(probe,),
+                                           name=f"prober-{probe.target}", daemon=True)
+                          for probe in self.json_probes]
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop polling; a poll under way ends within its timeout (bounded: 5 s more than the
+        longest), and a thread still out after that is left to die with the process."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5.0)
+        longest = max([self.timeout_s, *(p.timeout_s or 0.0 for p in self.json_probes)])
+        deadline = time.monotonic() + longest + 5.0
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     @contextmanager
     def running(self) -> Iterator[Prober]:

@@ -13,23 +13,41 @@ answer had no such field). Three verdicts:
 - *shows the link healthy again*: a value among ``healthy`` within ``recover_within_s`` of the
   link coming back. Evidence: it was shown down.
 - *answers within max_ms*: the p95 of its answer times, over the whole run and over the fault
-  alone (the moment health checks are slow), both within ``max_ms``; a probe with no answer
-  counts with the time it waited. Evidence: it was shown down — an endpoint that never looks
-  at its dependencies answers fast for free, and that speed is not what was claimed.
+  alone (the moment health checks are slow), both within ``max_ms``. Evidence: it was shown
+  down — an endpoint that never looks at its dependencies answers fast for free, and that speed
+  is not what was claimed.
+
+A probe with no answer is a failure to answer in time, never a reading of the time it waited:
+the prober polls with a timeout above the bound (:func:`probe_timeout_s`), so a poll that timed
+out, or was refused, did not answer within ``max_ms``. Only a poll cut off *below* the bound (a
+run recorded with a shorter prober timeout) leaves that unknown; when such polls decide the
+p95, the verdict is inconclusive and says so.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 from gauntlet.checks.verdict import Outcome, Verdict, quantile_within, undecidable
 from gauntlet.checks.windows import Scope, fault_windows, first_seen, probe_gap_s, probes
 from gauntlet.contract import HealthClaim, HealthDetail
-from gauntlet.latency import quantile_bounds
+from gauntlet.latency import QuantileBounds, quantile_bounds
 from gauntlet.timeline import Event
 
 CHECK = "health"
 DETAILED_PROBE = "detailed"
+# how far past the bound a poll of the detailed endpoint waits: a late answer is still measured
+# (the reason names its time), one later still is "no answer within the bound"
+PROBE_MARGIN_S = 0.5
+PROBER_TIMEOUT_S = 1.0  # the prober's own timeout (gauntlet.chaos.probes.Prober)
+
+
+def probe_timeout_s(detail: HealthDetail) -> float:
+    """The timeout the detailed endpoint is polled with: above its claimed bound (a poll cut off
+    below the bound cannot say whether the answer would have come in time), never below the
+    prober's own."""
+    return max(PROBER_TIMEOUT_S, detail.max_ms / 1000.0 + PROBE_MARGIN_S)
 
 
 def _value(event: Event) -> str | None:
@@ -150,28 +168,77 @@ def detailed_verdicts(events: list[Event], claim: HealthClaim) -> list[Verdict]:
     return out
 
 
+def answer_ms(event: Event, max_ms: float) -> float | None:
+    """One poll's answer time: its latency when it answered; ``inf`` when it got none and
+    either waited past the bound or was refused (no answer is no answer in time); None when it
+    gave up *below* the bound on its timeout — whether it would have answered in time is
+    unknown (a run recorded with a prober timeout under the bound)."""
+    latency = float(event.data.get("latency_ms", 0.0))
+    if int(event.data.get("status", -1)) > 0:
+        return latency
+    if latency >= max_ms:
+        return math.inf
+    error = event.data.get("error")
+    return math.inf if error is not None and error != "timeout" else None
+
+
 def _answer_time(scope: Scope, what: str, detail: HealthDetail, polled: list[Event],
                  during: list[Event], link: str, evidence: str) -> Verdict:
-    """p95 of the answer times over the run and over the fault alone, both within max_ms."""
-    every = [float(e.data.get("latency_ms", 0.0)) for e in polled]
-    faulty = [float(e.data.get("latency_ms", 0.0)) for e in during]
-    # each p95 with its confidence interval: both must be surely within max_ms to pass, either
-    # surely beyond it fails; otherwise the probes cannot tell (marginal or too few)
-    whole, fault = quantile_bounds(every, 95.0), quantile_bounds(faulty, 95.0)
-    judged = [quantile_within(e, detail.max_ms) for e in (whole, fault)]
-    outcomes = [o for o, _ in judged]
-    outcome: Outcome = ("fail" if "fail" in outcomes else
-                        "inconclusive" if "inconclusive" in outcomes else "pass")
+    """p95 of the answer times over the run and over the fault alone, each with its confidence
+    interval: both surely within max_ms to pass, either surely beyond it fails; otherwise the
+    probes cannot tell (marginal or too few). A poll with no answer counts as slower than any
+    bound (:func:`answer_ms`); one whose answer time is unknown (cut off below the bound) is
+    taken as slow as can be to pass, and as fast as can be to fail."""
+    bound = detail.max_ms
+    every = [answer_ms(e, bound) for e in polled]
+    faulty = [answer_ms(e, bound) for e in during]
+
+    def bounds(times: list[float | None], unknown: float) -> QuantileBounds:
+        return quantile_bounds([unknown if t is None else t for t in times], 95.0)
+
+    worst = [bounds(every, math.inf), bounds(faulty, math.inf)]
+    best = [bounds(every, 0.0), bounds(faulty, 0.0)]
+    judged = [quantile_within(e, bound) for e in worst]
+    outcome: Outcome = (
+        "pass" if all(o == "pass" for o, _ in judged) else
+        "fail" if any(quantile_within(e, bound)[0] == "fail" for e in best) else
+        "inconclusive")
     marginal = outcome == "inconclusive" and any(m for _, m in judged)
+    whole, fault = worst
     thin = [f"{undecidable(e, label)}" for e, label in
             ((whole, "probes"), (fault, f"probes while {link} was down"))
             if e.undecidable and e.count]
+    missed = sum(t is not None and math.isinf(t) for t in every)
+    unknown = [float(e.data.get("latency_ms", 0.0)) for e, t in zip(polled, every, strict=True)
+               if t is None]
+    answered = [t for t in every if t is not None and math.isfinite(t)]
+    notes = [f"slowest answer {max(answered):.0f} ms" if answered else "no answer at all"]
+    if missed:
+        notes.append(f"{missed} got no answer within {bound:g} ms")
+    if unknown:
+        notes.append(f"{len(unknown)} gave up after at most {max(unknown):.0f} ms, below the "
+                     "bound (the prober's timeout): whether they would have answered in time "
+                     "is unknown")
     relation = {"pass": "≤", "fail": ">", "inconclusive": "vs"}[outcome]
+    value = max(whole.value_ms, fault.value_ms)
     return scope.verdict(
         what, outcome,
-        f"{detail.path} answered in {whole.describe()} over {len(every)} probes, "
-        f"{fault.describe()} over the {len(faulty)} while {link} was down "
-        f"({relation} {detail.max_ms:g} ms; slowest {max(every):.0f} ms)"
+        f"{detail.path} answered in {_describe(whole)} over {len(every)} probes, "
+        f"{_describe(fault)} over the {len(faulty)} while {link} was down "
+        f"({relation} {bound:g} ms; {'; '.join(notes)})"
         + (f"; {'; '.join(thin)}" if outcome == "inconclusive" and thin else ""),
-        round(max(whole.value_ms, fault.value_ms), 2), detail.max_ms, "ms", evidence=evidence,
+        round(value, 2) if math.isfinite(value) else None, bound, "ms", evidence=evidence,
         marginal=marginal)
+
+
+def _describe(estimate: QuantileBounds) -> str:
+    """:meth:`QuantileBounds.describe`, a poll with no answer said as such (not "inf ms")."""
+    if estimate.count == 0:
+        return estimate.describe()
+
+    def ms(value: float | None) -> str:
+        return "?" if value is None else f"{value:.1f}" if math.isfinite(value) else "none"
+
+    value = f"{estimate.value_ms:.1f} ms" if math.isfinite(estimate.value_ms) else "no answer"
+    return (f"{estimate.label} {value} ({estimate.confidence * 100:g} % CI "
+            f"{ms(estimate.low_ms)} to {ms(estimate.high_ms)} ms)")

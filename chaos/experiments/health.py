@@ -22,6 +22,7 @@ from gauntlet.chaos.experiments.base import (
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.probes import JsonProbe
 from gauntlet.chaos.watch import Evidence, LiveSamples
+from gauntlet.checks.detailed import probe_timeout_s
 from gauntlet.checks.health import DETAILED_PROBE, health_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
@@ -77,8 +78,8 @@ class DependencyDownExperiment(Experiment):
         ctx.facts["settle_s"] = settle_s
         recovery_s = p.recovery_s or settle_s + 2.0
         detail = claim.detailed
-        json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link))
-                       ] if detail is not None else []
+        json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link),
+                                 timeout_s=probe_timeout_s(detail))] if detail is not None else []
         # what the verdicts judge while the link is down, each needing a decidable p95: the
         # requests of every degradation, and the detailed endpoint's answers
         groups = {", ".join(d.requests): d.requests for d in claim.degraded}

@@ -96,6 +96,52 @@ def test_slow_answers_during_the_fault_fail_the_answer_time() -> None:
     assert "over the 24 while postgres was down" in got[FAST].reason
 
 
+SLOW_BOUND = CLAIM.model_copy(update={"detailed": DETAIL.model_copy(update={"max_ms": 2000})})
+SLOW_FAST = "detailed health answers within 2000 ms"
+
+
+def hanging(waited_ms: float, error: str = "timeout", start: float = 5.0,
+            end: float = 10.0) -> list[Event]:
+    """The endpoint follows the fault (120 probes while it lasts: enough for a decidable p95),
+    but from ``start`` to ``end`` no poll gets an answer: each gives up after ``waited_ms``
+    (``error``: why)."""
+    out = []
+    for event in detailed(follows(), step=0.05):
+        at = event.at_s - T0
+        if start <= at < end:
+            event = Event(event.at_s, "probe", {"target": DETAILED_PROBE, "status": 0,
+                                                "latency_ms": waited_ms, "value": None,
+                                                "error": error})
+        out.append(event)
+    return out
+
+
+def test_a_poll_that_timed_out_is_no_answer_in_time() -> None:
+    """Old code: a poll cut off by the prober's 1 s timeout read as a 1000 ms answer, within a
+    2000 ms bound — a hanging endpoint passed."""
+    cut_short = judge(hanging(waited_ms=1000.0), SLOW_BOUND)[SLOW_FAST]
+    assert cut_short.inconclusive, cut_short.reason
+    assert "gave up after at most 1000 ms, below the bound" in cut_short.reason
+    past_bound = judge(hanging(waited_ms=2500.0), SLOW_BOUND)[SLOW_FAST]
+    assert past_bound.failed, past_bound.reason
+    assert "no answer" in past_bound.reason and past_bound.observed is None
+
+
+def test_a_refused_poll_is_no_answer_either() -> None:
+    """Old code: status 0 was read as its 3 ms: a refusing endpoint was "fast"."""
+    refused = judge(hanging(waited_ms=3.0, error="connect", start=4.0, end=4.75))[FAST]
+    assert refused.failed and "15 got no answer within 500 ms" in refused.reason
+    one_lost = judge(hanging(waited_ms=3.0, error="connect", start=12.0, end=12.05))[FAST]
+    assert one_lost.passed, one_lost.reason  # the p95 holds through one lost poll
+
+
+def test_the_detailed_endpoint_is_polled_past_its_bound() -> None:
+    from gauntlet.checks.detailed import probe_timeout_s
+
+    assert probe_timeout_s(DETAIL) == 1.0  # the prober's own, above 500 ms
+    assert probe_timeout_s(SLOW_BOUND.detailed) > 2.0  # type: ignore[arg-type]
+
+
 def test_no_field_or_no_endpoint_is_inconclusive() -> None:
     for events in (detailed(lambda _: None, status=404), []):
         got = judge(events)

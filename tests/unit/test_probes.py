@@ -1,0 +1,69 @@
+"""The prober against a real HTTP server on loopback: a JSON probe waits its own timeout (above
+a claimed bound), records why a poll got no answer, and never holds the readiness probes up."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from gauntlet.chaos.probes import JsonProbe, Prober
+from gauntlet.clock import RunClock
+from gauntlet.contract import Probes
+from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
+
+HANG_S = 0.6
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        if self.path == "/hang":
+            time.sleep(HANG_S)
+        body = json.dumps({"status": "ok"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_a_json_probe_waits_its_own_timeout_and_says_it_timed_out(server: str,
+                                                                   tmp_path: Path) -> None:
+    """Old code: every poll waited the prober's timeout, and a poll that got no answer
+    recorded neither why nor how long it would have waited."""
+    with Timeline(tmp_path / EVENTS_FILE, RunClock()) as timeline:
+        prober = Prober(server, timeline, Probes(ready="/ready"), interval_s=0.05,
+                        timeout_s=0.2,
+                        json_probes=[JsonProbe("cut", "/hang", "status", timeout_s=0.3),
+                                     JsonProbe("waited", "/hang", "status", timeout_s=1.0)])
+        with prober.running():
+            time.sleep(1.5)
+    events = read_events(tmp_path / EVENTS_FILE)
+    cut = [e.data for e in events if e.data.get("target") == "cut"]
+    waited = [e.data for e in events if e.data.get("target") == "waited"]
+    ready = [e for e in events if e.data.get("target") == "ready"]
+    assert cut and all(d["status"] == 0 and d["error"] == "timeout" and d["timeout_ms"] == 300
+                       for d in cut)
+    assert waited and all(d["status"] == 200 and d["value"] == "ok" for d in waited)
+    # the hanging endpoint has threads of its own: readiness kept its pace beside it
+    assert len(ready) >= 10
