@@ -34,7 +34,7 @@ from gauntlet.rundir import (
     write_json,
     write_verdicts,
 )
-from gauntlet.samples import load_samples
+from gauntlet.samples import CAPTURE_FILE, load_samples, read_capture
 from gauntlet.scenarios.realtime_spec import connection_counts, realtime_env
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
@@ -350,6 +350,8 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     finally:
         if (run_dir / "raw").exists() and not (run_dir / "samples.parquet").exists():
             load.finish()
+        if (run_dir / CAPTURE_FILE).exists():
+            summary["capture"] = read_capture(run_dir).as_dict()
     after = scrape_requests(stack.probe_url, stack.probes)
     client = _client_counts(run_dir)
     summary["metrics_crosscheck"] = crosscheck(client, before, after)

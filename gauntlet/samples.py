@@ -3,18 +3,100 @@
 Workers write CSV as they go (cheap, append-only, survives a crash); after the run the harness
 merges them into ``samples.parquet``. Anything downstream reads samples through
 :func:`load_samples`, which falls back to the raw CSVs for a run that never got to merge.
+
+Nothing is lost in silence. The merge counts what it could not read — a torn last line, other
+malformed rows — and what the workers could not write (their ``generator-<pid>.json``: failed
+flushes, the rows they held, rows that could not be rendered), and keeps the count in
+``capture.json`` (:class:`CaptureRecord`); the load run reports it as an event and refuses a
+record with samples missing (:meth:`CaptureRecord.problems`).
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 from gauntlet.scenarios.columns import COLUMNS, HEADER_PREFIX, MARKER_PREFIX
 
 SAMPLES_FILE = "samples.parquet"
 RAW_DIR = "raw"
+CAPTURE_FILE = "capture.json"
+# numbers every well-formed row has: a row where one does not read as a number is malformed
+_REQUIRED = ("t_intended_s", "t_start_s", "latency_ms", "status", "bytes")
+
+
+@dataclass
+class CaptureRecord:
+    """What the sample record lacks, as counted by the merge and by the workers.
+
+    A torn last line (``torn``, at most one per file) is what a worker killed in the middle of
+    a write leaves: the row it was writing, the only one it loses — tolerated and counted. All
+    else — rows that do not parse (``malformed``), flushes that failed (``flush_failures``, with
+    the ``rows_lost`` they held), rows the capture could not render (``rows_dropped``) — is
+    evidence that never reached the judge, and :meth:`problems` names it.
+
+    Why the run then ends as an infrastructure error (exit 3) rather than with verdicts demoted
+    to inconclusive: a verdict computed without those rows could pass (a 5xx never recorded)
+    or fail (a success never recorded), and nothing in the record says which; the run did not
+    measure what it claims to have measured. The cause is the harness' side — a full disk, an
+    I/O error, a capture bug — not the service's nor the experiment's design, which is what an
+    inconclusive verdict (exit 4) sends a team to look at. It is the same call as remote
+    workers whose last chunks never arrived.
+    """
+
+    files: int = 0
+    rows: int = 0
+    torn: int = 0
+    malformed: int = 0
+    flush_failures: int = 0
+    rows_lost: int = 0
+    rows_dropped: int = 0
+
+    def add(self, other: CaptureRecord) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def counted(self) -> bool:
+        """Anything missing at all, a torn last line included (worth an event)."""
+        return any(getattr(self, f.name) for f in fields(self) if f.name not in ("files",
+                                                                                   "rows"))
+
+    def problems(self) -> list[str]:
+        """What makes the record incomplete beyond a torn last line: empty when it is not."""
+        out: list[str] = []
+        if self.flush_failures:
+            out.append(f"{self.flush_failures} flush(es) of the capture failed, losing "
+                       f"{self.rows_lost} samples")
+        if self.rows_dropped:
+            out.append(f"{self.rows_dropped} samples could not be rendered by the capture")
+        if self.malformed:
+            out.append(f"{self.malformed} malformed sample rows")
+        return out
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaptureRecord:
+        return cls(**{f.name: int(data.get(f.name, 0) or 0) for f in fields(cls)})
+
+
+def read_capture(run_dir: Path) -> CaptureRecord:
+    """The run's :class:`CaptureRecord` (all zero when none was written: nothing merged)."""
+    path = run_dir / CAPTURE_FILE
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return CaptureRecord()
+    return CaptureRecord.from_dict(data if isinstance(data, dict) else {})
 
 DTYPES: dict[str, str] = {
     "t_intended_s": "float64",
@@ -47,25 +129,77 @@ def empty(extra: tuple[str, ...] = ()) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=dtype_of(c)) for c in (*DTYPES, *extra)})
 
 
-def _read_raw(raw_dir: Path) -> pd.DataFrame:
+def _is_text(column: str) -> bool:
+    if column.startswith(MARKER_PREFIX):
+        return False
+    return column.startswith(HEADER_PREFIX) or DTYPES.get(column, "string") in ("string",
+                                                                               "category")
+
+
+def _read_file(path: Path, header: list[str]) -> tuple[pd.DataFrame, CaptureRecord]:
+    """One raw CSV, and what of it could not be read.
+
+    Read by Arrow's CSV reader with every column as text, so that a row with too many or too
+    few fields is skipped *and counted* (pandas' fast reader pads a short row with blanks and
+    raises on a value that is no number); then the numbers are converted, and a row where one
+    does not read as a number is malformed too. A last line without its newline is torn: cut
+    off, counted, never read as a row with truncated values.
+    """
+    record = CaptureRecord(files=1)
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        whole = fh.read(1) == b"\n"
+    source: Any = str(path)
+    if not whole:  # rare (a killed worker): a copy of the file up to its last newline
+        data = path.read_bytes()
+        source = pa.BufferReader(data[:data.rfind(b"\n") + 1])
+        record.torn = 1
+    bad = 0
+
+    def skip(_row: Any) -> str:
+        nonlocal bad
+        bad += 1
+        return "skip"
+
+    table = pacsv.read_csv(
+        source,
+        parse_options=pacsv.ParseOptions(invalid_row_handler=skip),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in header}, strings_can_be_null=False,
+            quoted_strings_can_be_null=False))
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        column = table.column(name)
+        if _is_text(name):
+            columns[name] = column.to_pandas()
+            continue
+        try:
+            columns[name] = pc.cast(column, pa.float64()).to_pandas()
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            columns[name] = pd.to_numeric(column.to_pandas(), errors="coerce")
+    frame = pd.DataFrame(columns)
+    numeric = [c for c in frame.columns if c in _REQUIRED or c == "seq"
+               or c.startswith(MARKER_PREFIX)]
+    broken = frame[numeric].isna().any(axis=1) if numeric else pd.Series(False, frame.index)
+    record.malformed = bad + int(broken.sum())
+    frame = frame[~broken.to_numpy(bool)]
+    record.rows = len(frame)
+    return frame, record
+
+
+def _read_raw(raw_dir: Path) -> tuple[pd.DataFrame, CaptureRecord]:
+    record = CaptureRecord()
     frames = []
     for path in sorted(raw_dir.glob("samples-*.csv")):
         if path.stat().st_size == 0:
             continue
-        with path.open(encoding="utf-8") as fh:
+        with path.open(encoding="utf-8", errors="replace") as fh:
             header = fh.readline().strip().split(",")
-        frame = pd.read_csv(
-            path,
-            # read as text what pandas would guess wrong on an empty column; typed below
-            dtype={c: ("string" if dtype_of(c) in ("category", "string") else dtype_of(c))
-                   for c in header if not c.startswith(MARKER_PREFIX) and c != "seq"},
-            keep_default_na=False,
-            on_bad_lines="skip",  # a torn last line from a killed worker
-            engine="c",
-        )
+        frame, counted = _read_file(path, header)
+        record.add(counted)
         frames.append(frame)
     if not frames:
-        return empty()
+        return empty(), record
     df = pd.concat(frames, ignore_index=True)
     extra = tuple(sorted({c for c in df.columns if c not in DTYPES}))
     for column in (*DTYPES, *extra):
@@ -78,15 +212,33 @@ def _read_raw(raw_dir: Path) -> pd.DataFrame:
             df[column] = df[column].astype("string").fillna("")
         df[column] = df[column].astype(dtype_of(column))
     df = df[[*DTYPES, *extra]]
-    return df.sort_values("t_start_s", kind="stable").reset_index(drop=True)
+    return df.sort_values("t_start_s", kind="stable").reset_index(drop=True), record
+
+
+def _workers_record(raw_dir: Path) -> CaptureRecord:
+    """What the workers counted as not written (``capture`` in ``generator-*.json``)."""
+    record = CaptureRecord()
+    for path in sorted(raw_dir.glob("generator-*.json")):
+        try:
+            stats = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        capture = stats.get("capture") if isinstance(stats, dict) else None
+        if isinstance(capture, dict):
+            record.add(CaptureRecord.from_dict(capture))
+    return record
 
 
 def merge_raw(run_dir: Path, *, remove_raw: bool = True) -> Path:
-    """Merge ``raw/samples-*.csv`` into ``samples.parquet`` (idempotent)."""
+    """Merge ``raw/samples-*.csv`` into ``samples.parquet`` (idempotent), and count in
+    ``capture.json`` what the record lacks (:class:`CaptureRecord`)."""
     raw_dir = run_dir / RAW_DIR
     target = run_dir / SAMPLES_FILE
-    df = _read_raw(raw_dir)
+    df, record = _read_raw(raw_dir)
+    record.add(_workers_record(raw_dir))
     df.to_parquet(target, index=False)
+    if record.files or not (run_dir / CAPTURE_FILE).exists():  # a second call keeps the first
+        (run_dir / CAPTURE_FILE).write_text(json.dumps(record.as_dict(), indent=2) + "\n")
     if remove_raw:
         for path in raw_dir.glob("samples-*.csv"):
             path.unlink()
@@ -96,7 +248,7 @@ def merge_raw(run_dir: Path, *, remove_raw: bool = True) -> Path:
 def load_samples(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Samples of a run: the merged parquet, or the raw CSVs of an unfinished run."""
     target = run_dir / SAMPLES_FILE
-    df = _read_parquet(target, columns) if target.exists() else _read_raw(run_dir / RAW_DIR)
+    df = _read_parquet(target, columns) if target.exists() else _read_raw(run_dir / RAW_DIR)[0]
     if columns is None:
         return df
     for column in columns:  # a header no answer carried, asked for by a verdict

@@ -92,6 +92,9 @@ class _Sink:
 
     def __init__(self, path: str, header: str = "") -> None:
         self.path = path
+        self.flush_failures = 0
+        self.lost = 0  # requests in batches whose write failed
+        self.dropped = 0  # rows that could not be rendered (a context value that is no number)
         self.fd: int | None = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
                                       0o644)
         if header and os.fstat(self.fd).st_size == 0:
@@ -107,10 +110,28 @@ class _Sink:
     def flush(self, final: bool = False) -> None:
         """Write what is due; everything when ``final`` (the run is over)."""
 
+    def flush_counted(self, final: bool = False) -> None:
+        """:meth:`flush`, never raising: a failed write (a full disk) must not stop the load
+        nor the flushes after it, so it is counted — :meth:`health` goes into the process'
+        ``generator-<pid>.json`` and the harness refuses a record with samples missing —
+        and logged once."""
+        try:
+            self.flush(final=final)
+        except Exception:
+            self.flush_failures += 1
+            if self.flush_failures == 1:
+                log.exception("writing samples to %s failed; those samples are lost", self.path)
+
+    def health(self) -> dict[str, int]:
+        """What this process could not record: failed flushes, the rows they held, and rows
+        that could not be rendered at all."""
+        return {"flush_failures": self.flush_failures, "rows_lost": self.lost,
+                "rows_dropped": self.dropped}
+
     def close(self) -> None:
         if self.fd is not None:
             try:
-                self.flush(final=True)
+                self.flush_counted(final=True)
             finally:
                 os.close(self.fd)
                 self.fd = None
@@ -131,7 +152,6 @@ class _Rows(_Sink):
         super().__init__(path, header=",".join((*COLUMNS, *EXTRA_COLUMNS)) + "\n")
         self.pending: list[Row] = []
         self.line = ROW_FORMAT.format(worker=_clean(worker).replace("%", "%%"))
-        self.dropped = 0  # rows that could not be rendered (a context value that is no number)
 
     def flush(self, final: bool = False) -> None:
         pending = self.pending
@@ -144,7 +164,11 @@ class _Rows(_Sink):
             text = "".join([line % row for row in rows])
         except (TypeError, ValueError):  # an odd value somewhere: normalise row by row
             text = "".join(self._render(row) for row in rows)
-        self.write(text)
+        try:
+            self.write(text)
+        except OSError:
+            self.lost += len(rows)
+            raise
 
     def _render(self, row: Row) -> str:
         """One row with each field converted the slow way, or "" (and counted) if impossible."""
@@ -181,7 +205,6 @@ class _HdrSeconds(_Sink):
         self.pending: list[Row] = []  # (t_intended, t_start, latency_ms, method, name, status,
         #                               error) as the listener got them
         self.cells: dict[tuple[int, str, str], Cell] = {}
-        self.dropped = 0
 
     def record(self, t_intended: Any, t_start: Any, latency_ms: Any, method: str, name: str,
                status: Any, error: str) -> None:
@@ -215,11 +238,17 @@ class _HdrSeconds(_Sink):
         before_second = int(time.time()) - HDR_SETTLE_S
         done = [k for k in self.cells if final or k[0] < before_second]
         lines = []
+        requests = 0
         for key in sorted(done):
             cell = self.cells.pop(key)
             line = cell.to_line(second=key[0], method=key[1], name=key[2], worker=self.worker)
+            requests += int(line.get("count", 0))
             lines.append(json.dumps(line, separators=(",", ":")) + "\n")
-        self.write("".join(lines))
+        try:
+            self.write("".join(lines))
+        except OSError:
+            self.lost += requests
+            raise
 
     def forget(self) -> None:
         self.pending.clear()
@@ -259,10 +288,7 @@ def _flush_every(sink: _Sink) -> None:
         gevent.sleep(FLUSH_EVERY_S)
         if sink.fd is None:
             return
-        try:
-            sink.flush()
-        except Exception:  # a full disk must not stop the load, nor the flushes after it
-            log.exception("writing samples to %s failed; those samples are lost", sink.path)
+        sink.flush_counted()
 
 
 def _after_fork_in_child() -> None:
@@ -383,7 +409,7 @@ def _on_request(
 
 def _flush() -> None:
     if _sink is not None:
-        _sink.flush(final=True)  # hdr: every second, settled or not: the run is over
+        _sink.flush_counted(final=True)  # hdr: every second, settled or not: the run is over
 
 
 def _close() -> None:
@@ -407,6 +433,8 @@ def _write_generator_stats(environment: Any) -> None:
     from gauntlet.scenarios import openmodel
 
     stats = {"pid": os.getpid(), **openmodel.stats()}
+    if _sink is not None:  # what this process could not record (the harness refuses the run)
+        stats["capture"] = _sink.health()
     try:
         import psutil
 

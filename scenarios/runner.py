@@ -24,7 +24,7 @@ from gauntlet.config import REPO_ROOT, LoadConfig
 from gauntlet.errors import InfrastructureError
 from gauntlet.hdr import merge_raw_hdr
 from gauntlet.procs import ManagedProcess
-from gauntlet.samples import RAW_DIR, merge_raw
+from gauntlet.samples import CAPTURE_FILE, RAW_DIR, merge_raw, read_capture
 from gauntlet.scenarios import remote
 from gauntlet.timeline import Timeline
 
@@ -196,7 +196,20 @@ class LoadRun:
                 hint=f"see {self._proc.log_path}")
         result = self.finish()
         self._check_remote_complete()
+        self._check_capture()
         return result
+
+    def _check_capture(self) -> None:
+        """Every sample reached the record, but for a torn last line: else the run fails (see
+        :class:`~gauntlet.samples.CaptureRecord` for why an infrastructure error)."""
+        record = read_capture(self.run_dir)
+        problems = record.problems()
+        if problems:
+            raise InfrastructureError(
+                f"the sample record is incomplete: {'; '.join(problems)} ({record.rows} "
+                "samples read): verdicts on it would judge a load that was not the one sent",
+                hint=f"see {self.run_dir / CAPTURE_FILE} and "
+                     f"{self.run_dir / 'logs' / 'locust.log'} (a full disk?)")
 
     def _check_remote_arrived(self) -> None:
         """Locust gave up waiting for its remote workers (``--expect-workers-max-wait``): say
@@ -254,6 +267,9 @@ class LoadRun:
                 unreadable.append(f"{path.name} holds no report")
         samples = merge_raw(self.run_dir)
         merge_raw_hdr(self.run_dir)
+        record = read_capture(self.run_dir)
+        if record.counted and self.timeline:  # a torn last line too: said, not hidden
+            self.timeline.emit("samples.lost", **record.as_dict())
         return LoadResult(
             returncode=self._proc.returncode if self._proc else None,
             duration_s=duration,

@@ -41,7 +41,7 @@ from gauntlet.contract import Contract, IntegrityClaim, Metric
 from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
-from gauntlet.samples import load_samples
+from gauntlet.samples import load_samples, read_capture
 from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
@@ -603,6 +603,7 @@ def run_experiment(
             facts["findings_only"] = [f.as_dict() for f in planned.findings]
         timeline.emit("experiment.finished", name=experiment.name, claim=planned.claim)
     write_json(run_dir / FACTS_FILE, facts)
+    summary["capture"] = read_capture(run_dir).as_dict()
     try:
         verdicts = judge_dir(planned, contract, run_dir)
     except Exception as exc:  # the judge fails closed: exit 3, the traceback kept

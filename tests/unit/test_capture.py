@@ -160,3 +160,34 @@ def test_hdr_mode_counts_every_request_in_its_second(tmp_path: Path) -> None:
     assert by_second[1764139000]["count"] + by_second[1764139001]["count"] == 10
     assert by_second[1764139000]["errors_5xx"] == 1
     assert {line["name"] for line in lines} == {"GET /a"}
+
+
+def test_a_failed_flush_is_counted_for_the_harness(tmp_path: Path) -> None:
+    """Old code: a flush that failed (a full disk) was only logged; the rows it held were gone
+    and nothing the harness reads said so."""
+    run(tmp_path, """
+        for i in range(3):
+            fire(name=f"lost{i}")
+        sink = capture._sink
+
+        def full(text):
+            raise OSError(28, "No space left on device")
+
+        sink.write = full
+        capture._flush()  # counted, not raised: the load goes on
+        del sink.write
+        fire(name="kept")
+        fire(context={"seq": "not a number"})
+        capture._flush()
+
+        class Env:
+            runner = None
+
+        capture._write_generator_stats(Env())
+        capture._close()
+    """)
+    [stats_file] = tmp_path.glob("generator-*.json")
+    stats = json.loads(stats_file.read_text())
+    assert stats["capture"] == {"flush_failures": 1, "rows_lost": 3, "rows_dropped": 1}
+    [lines] = rows_of(tmp_path).values()
+    assert [line.split(",")[4] for line in lines[1:]] == ["kept"]
