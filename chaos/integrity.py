@@ -31,9 +31,21 @@ def acknowledged_tokens(run_dir: Path, claim: IntegrityClaim) -> list[str]:
     return sorted(set(acked["token"].astype(str)))
 
 
+def as_text(value: object) -> str:
+    """A token as the read-back answered it, as text. On a ``SQL_ASCII`` database PostgreSQL
+    does not say what the bytes mean, so psycopg hands text columns over as ``bytes`` — and
+    ``str(b"ab12")`` is ``"b'ab12'"``, which matches no token: every write would read as lost.
+    The bytes are decoded as UTF-8 (what clients write; tokens are ASCII in any case), an
+    undecodable byte replaced rather than raised."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors="replace")
+    return str(value)
+
+
 def count_rows(database_url: str, sql: str, tokens: list[str], *, timeout_s: float = 10.0
                ) -> dict[str, int]:
-    """Copies per token from the claim's query (``%(tokens)s`` → ``(token, count)`` rows)."""
+    """Copies per token from the claim's query (``%(tokens)s`` → ``(token, count)`` rows),
+    compared as text whatever the server's encoding (:func:`as_text`)."""
     if not tokens:
         return {}
     try:
@@ -44,7 +56,8 @@ def count_rows(database_url: str, sql: str, tokens: list[str], *, timeout_s: flo
             f"integrity read-back failed: {exc}".splitlines()[0]) from exc
     found: dict[str, int] = {}
     for row in rows:
-        found[str(row[0])] = found.get(str(row[0]), 0) + int(row[1])
+        token = as_text(row[0])
+        found[token] = found.get(token, 0) + int(row[1])
     return {t: found.get(t, 0) for t in tokens}
 
 
