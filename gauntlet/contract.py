@@ -95,11 +95,36 @@ class _Strict(BaseModel):
 
 class RequestCounter(_Strict):
     """The service's own count of the requests it answered (a Prometheus counter), kept next
-    to the client's count as a cross-check of the generator."""
+    to the client's count as a cross-check of the generator.
+
+    ``endpoint`` says how the client's endpoint name (``"GET /v1/shipments"``) is formed from
+    the counter's labels, each ``{label}`` standing for that label's value; by default
+    ``"{<method_label>} {<route_label>}"``. A router whose route label already holds the method
+    (Go 1.22 ``http.ServeMux`` patterns: ``route="GET /v1/shipments"``) takes
+    ``endpoint = "{route}"``.
+    """
 
     name: str  # the counter's sample name
     method_label: str = "method"
     route_label: str = "route"
+    endpoint: str | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _names_labels(cls, value: str | None) -> str | None:
+        if value is not None and not template_fields(value):
+            raise ValueError(f"endpoint {value!r} names no label: give e.g. '{{route}}' or "
+                             "'{method} {route}'")
+        return value
+
+    @property
+    def endpoint_template(self) -> str:
+        return self.endpoint or f"{{{self.method_label}}} {{{self.route_label}}}"
+
+    def endpoint_of(self, labels: dict[str, str]) -> str:
+        """The endpoint name a sample's labels stand for (a label it lacks reads as "")."""
+        template = self.endpoint_template
+        return _fill(template, {f: labels.get(f, "") for f in template_fields(template)})
 
 
 class Probes(_Strict):

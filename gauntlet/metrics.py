@@ -1,8 +1,14 @@
 """Reading the service's own request counter: the server's view, to cross-check the client's.
 
 The client counts requests it sent; the server counts requests it answered. Over a run the two
-should agree per route (within the few requests in flight at the edges). A large gap means the
-generator's numbers or the server's are lying, and both are reported side by side.
+should agree per endpoint (within the few requests in flight at the edges). A large gap means
+the generator's numbers or the server's are lying, and both are reported side by side.
+
+A cross-check that matches nothing says so. The counter's labels name an endpoint as the
+contract says (``probes.request_counter.endpoint``); a client endpoint no label set stands for
+gets no server figure (never a silent 0), and :attr:`CrossCheck.warning` names what did not
+match — a Go 1.22 router puts the method in its route label, and ``"GET GET /v1/shipments"``
+matches nothing the client sent.
 """
 
 from __future__ import annotations
@@ -10,18 +16,20 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from gauntlet.contract import Probes, RequestCounter
 
-Counts = dict[tuple[str, str], float]  # (method, route) -> requests
+Counts = dict[str, float]  # endpoint ("GET /v1/shipments", as the counter names it) -> requests
 
 
 def scrape_requests(base_url: str, probes: Probes, timeout_s: float = 3.0) -> Counts | None:
-    """The contract's request counter summed over its other labels, or None when the contract
-    names none or the metrics path does not answer."""
+    """The contract's request counter per endpoint, summed over its other labels, or None when
+    the contract names none or the metrics path does not answer."""
     counter = probes.request_counter
     if counter is None or not probes.metrics:
         return None
@@ -39,29 +47,67 @@ def parse_requests(text: str, counter: RequestCounter) -> Counts:
         for sample in family.samples:
             if sample.name != counter.name:
                 continue
-            key = (sample.labels.get(counter.method_label, ""),
-                   sample.labels.get(counter.route_label, ""))
-            counts[key] += sample.value
+            counts[_normalise(counter.endpoint_of(dict(sample.labels)))] += sample.value
     return dict(counts)
 
 
-def _normalise(route: str) -> str:
-    return re.sub(r"\{[^}]*\}", "{}", route)
+def _normalise(endpoint: str) -> str:
+    """``/items/{id}`` and ``/items/{item_id}`` (and ``:id``-less forms with braces) alike."""
+    return re.sub(r"\{[^}]*\}", "{}", endpoint)
 
 
-def crosscheck(
-    client: Mapping[str, int], before: Counts | None, after: Counts | None
-) -> dict[str, dict[str, float]]:
-    """Per endpoint ``"METHOD /route"``: client count, server delta and the difference."""
+@dataclass(frozen=True)
+class CrossCheck:
+    """Per client endpoint: what the client sent, what the server counted (None: no label set
+    of the counter stands for it), the difference; ``unmatched``: the server's endpoints that
+    moved and that no client endpoint names; ``warning``: what did not match, in words."""
+
+    rows: dict[str, dict[str, float | None]]
+    unmatched: dict[str, float]
+    warning: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": self.rows, "unmatched": self.unmatched, "warning": self.warning}
+
+
+def _examples(names: list[str], most: int = 3) -> str:
+    shown = ", ".join(repr(n) for n in names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def crosscheck(client: Mapping[str, int], before: Counts | None, after: Counts | None,
+               counter: RequestCounter | None = None) -> CrossCheck:
+    """Client counts per endpoint against the counter's delta over the run."""
     if before is None or after is None:
-        return {}
-    server: dict[str, float] = defaultdict(float)
-    for key, value in after.items():
-        delta = value - before.get(key, 0.0)
-        if delta:
-            server[f"{key[0]} {_normalise(key[1])}"] += delta
-    rows: dict[str, dict[str, float]] = {}
-    for endpoint, n in client.items():
-        seen = server.get(_normalise(endpoint), 0.0)
-        rows[endpoint] = {"client": float(n), "server": seen, "diff": float(n) - seen}
-    return rows
+        unscraped = None if counter is None else (
+            f"the request counter {counter.name!r} could not be scraped before and after the "
+            "load: no cross-check")
+        return CrossCheck({}, {}, unscraped)
+    name = counter.name if counter is not None else "the request counter"
+    server = {key: value - before.get(key, 0.0) for key, value in after.items()}
+    rows: dict[str, dict[str, float | None]] = {}
+    missing: list[str] = []
+    for endpoint, n in sorted(client.items()):
+        seen = server.get(_normalise(endpoint))
+        if seen is None:
+            missing.append(endpoint)
+        rows[endpoint] = {"client": float(n), "server": seen,
+                          "diff": None if seen is None else float(n) - seen}
+    named = {_normalise(e) for e in client}
+    unmatched = {k: v for k, v in sorted(server.items()) if v and k not in named}
+    how = (f"check probes.request_counter.endpoint (now {counter.endpoint_template!r})"
+           if counter is not None else "check probes.request_counter")
+    warning: str | None = None
+    if not after:
+        warning = (f"{name}: no sample of it at the metrics path, so the cross-check compared "
+                   "nothing (check probes.request_counter.name)")
+    elif missing and len(missing) == len(client):
+        warning = (f"{name} matched none of the {len(client)} endpoints the client sent "
+                   f"(client: {_examples(missing)}; server: "
+                   f"{_examples(list(unmatched) or list(server))}): {how}")
+    elif missing:
+        warning = (f"{name} has no count for {len(missing)} of {len(client)} endpoints "
+                   f"(client: {_examples(missing)}"
+                   + (f"; server only: {_examples(list(unmatched))}" if unmatched else "")
+                   + f"): {how}")
+    return CrossCheck(rows, unmatched, warning)

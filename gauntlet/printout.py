@@ -53,6 +53,9 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
         if attempts:
             out.print(f"realtime connections: {attempts} attempted (connects and reconnects), "
                       f"{drops} dropped by the server")
+    if summary.get("metrics_crosscheck_warning"):
+        out.print("[yellow]metrics cross-check:[/] "
+                  + escape(str(summary["metrics_crosscheck_warning"])), soft_wrap=True)
     gen = summary.get("generator")
     if gen and not gen.get("reliable", True):
         state = "health unknown" if gen.get("state") == "unknown" else "unreliable"

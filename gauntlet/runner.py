@@ -354,7 +354,13 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
             summary["capture"] = read_capture(run_dir).as_dict()
     after = scrape_requests(stack.probe_url, stack.probes)
     client = _client_counts(run_dir)
-    summary["metrics_crosscheck"] = crosscheck(client, before, after)
+    check = crosscheck(client, before, after, stack.probes.request_counter)
+    summary["metrics_crosscheck"] = check.rows
+    if check.unmatched:
+        summary["metrics_crosscheck_unmatched"] = check.unmatched
+    if check.warning:  # said in the console, the report and the timeline, never a silent 0
+        summary["metrics_crosscheck_warning"] = check.warning
+        timeline.emit("metrics.crosscheck", warning=check.warning)
     late = 0
     requests = sum(client.values())
     if has_hdr(run_dir):

@@ -338,7 +338,7 @@ def _metadata(run: RunData) -> str:
     parts = ["<h2>Run</h2><dl>"
              + "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in items) + "</dl>",
              _generator(s.get("generator")),
-             _crosscheck(s.get("metrics_crosscheck"))]
+             _crosscheck(s.get("metrics_crosscheck"), s.get("metrics_crosscheck_warning"))]
     return "\n".join(parts)
 
 
@@ -374,11 +374,13 @@ def _generator(gen: Any) -> str:
     return out + (f"<ul>{items}</ul>" if items else "")
 
 
-def _crosscheck(rows: Any) -> str:
+def _crosscheck(rows: Any, warning: Any = None) -> str:
     title = "<h2>Metrics cross-check</h2>"
+    warned = (f'<p style="color:#9a6700;font-weight:700">{e(str(warning))}</p>'
+              if warning else "")
     if not isinstance(rows, Mapping) or not rows:
-        return title + "<p>Not available (the API's /metrics was not scraped or did not " \
-                       "answer).</p>"
+        return title + warned + "<p>Not available (the API's /metrics was not scraped or did " \
+                                "not answer).</p>"
     body = []
     for endpoint, row in sorted(rows.items()):
         if not isinstance(row, Mapping):
@@ -391,7 +393,7 @@ def _crosscheck(rows: Any) -> str:
                     f'<td class="num">{e(fmt.count(row.get("client")))}</td>'
                     f'<td class="num">{e(fmt.count(row.get("server")))}</td>'
                     f'<td class="num"{style}>{e(fmt.count(row.get("diff")))}</td></tr>')
-    return (title + "<table><thead><tr><th>endpoint</th><th class=num>client</th>"
+    return (title + warned + "<table><thead><tr><th>endpoint</th><th class=num>client</th>"
             "<th class=num>server</th><th class=num>client - server</th></tr></thead><tbody>"
             + "".join(body) + "</tbody></table>"
             '<p class="sub">Requests the generator sent vs requests the API counted; a gap '
