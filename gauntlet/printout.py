@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from gauntlet.checks.verdict import Verdict
 from gauntlet.errors import InfrastructureError, Interrupted
-from gauntlet.runner import RunOutcome
+from gauntlet.runner import NOT_RUN, RunOutcome
 from gauntlet.scenarios.realtime_spec import connection_counts
 
 
@@ -23,6 +24,11 @@ def _ms(value: Any) -> str:
         return f"{float(value):.1f}"
     except (TypeError, ValueError):
         return "-"
+
+
+def _not_run(verdict: Verdict) -> bool:
+    """A claim the run planned and stopped before (:func:`gauntlet.runner.not_run`)."""
+    return verdict.inconclusive and verdict.reason.startswith(f"{NOT_RUN}:")
 
 
 def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
@@ -67,7 +73,8 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
         flag = " [yellow](marginal)[/]" if v.marginal else ""
         flag += " [yellow](unreliable)[/]" if v.unreliable else ""
         claim = f"[{v.claim}]" if v.claim and v.claim not in v.name else ""
-        out.print(f"{marks.get(v.status, v.status)} {escape(v.check + claim)}: {escape(v.name)} "
+        mark = "[bold yellow]NOT RUN[/]" if _not_run(v) else marks.get(v.status, v.status)
+        out.print(f"{mark} {escape(v.check + claim)}: {escape(v.name)} "
                   f"— {escape(v.reason)}{flag}", soft_wrap=True)
     if outcome.error is not None and not isinstance(outcome.error, Interrupted | KeyboardInterrupt):
         console.print(f"[bold red]gauntlet: error:[/] {escape(str(outcome.error))}",
@@ -86,8 +93,9 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
             soft_wrap=True)
     started, finished = summary.get("started_at_s"), summary.get("finished_at_s")
     n = {o: sum(v.status == o for v in outcome.verdicts) for o in marks}
-    line = (f"{n['pass']} passed, {n['fail']} failed, {n['inconclusive']} inconclusive of "
-            f"{len(outcome.verdicts)} verdicts")
+    unrun = sum(_not_run(v) for v in outcome.verdicts)
+    line = (f"{n['pass']} passed, {n['fail']} failed, {n['inconclusive'] - unrun} inconclusive"
+            + (f", {unrun} not run" if unrun else "") + f" of {len(outcome.verdicts)} verdicts")
     if started and finished:
         line += f"; wall time {finished - started:.1f} s"
     out.print(line)

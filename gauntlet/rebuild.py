@@ -21,7 +21,7 @@ from gauntlet.contract import parse_contract, read_toml
 from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
 from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
 from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json, write_verdicts
-from gauntlet.runner import CONTRACT_FILE, RunOutcome, analyse
+from gauntlet.runner import CONTRACT_FILE, RunOutcome, analyse, not_run
 
 
 def rejudge_experiments(run_dir: Path, suite: Suite,
@@ -38,6 +38,7 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
     plan = plan_experiments(suite)
     planned = {(p.experiment.name, p.claim): p for p in plan}
     verdicts: list[Verdict] = []
+    ran = []
     for entry in entries:
         item = planned.get((entry["name"], entry.get("claim")))
         if item is None:
@@ -46,6 +47,12 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
         fresh = judge_dir(item, suite.the_contract, run_dir / entry["dir"])
         entry["verdicts"] = [v.as_dict() for v in fresh]
         verdicts += fresh
+        ran.append(item)
+    if len(ran) < len(plan) and summary.get("status") in ("error", "interrupted"):
+        # the run stopped before these: they stay "not run", with what stopped it
+        stopped = ("the run was interrupted" if summary.get("status") == "interrupted" else
+                   str(summary.get("error") or "the run stopped before it"))
+        verdicts += not_run(suite.the_contract, plan, ran, stopped.splitlines()[0])
     if summary.get("every_claim"):
         # the claims no experiment verifies are inconclusive again: a rebuild that dropped
         # them would turn "proved nothing about that claim" into a pass

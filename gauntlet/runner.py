@@ -20,6 +20,7 @@ from gauntlet.checks.slo import dropped_verdicts, slo_verdicts
 from gauntlet.checks.verdict import Verdict, count
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
+from gauntlet.contract import Contract
 from gauntlet.errors import ConfigError, Interrupted, JudgeError
 from gauntlet.generator import CpuMonitor, GeneratorHealth, assess, generator_reports
 from gauntlet.hdr import has_hdr, load_hdr
@@ -198,6 +199,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     if findings:
         summary["contract_findings"] = [{"experiment": label, **f.as_dict()}
                                         for label, f in findings]
+    ran: list[Planned] = []
     try:
         with cleanup.signal_handlers():
             if suite.load is not None:
@@ -213,13 +215,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                     timeline.emit("phase", name="teardown")
                     hooks.on_phase("teardown")
             if planned:
-                _run_experiments(suite, planned, run_dir, timeline, summary, hooks)
-                if every_claim or suite.every_claim:
-                    from gauntlet.chaos.experiments.base import unverified
-
-                    summary["every_claim"] = True  # a rebuild owes these verdicts again
-                    summary["experiment_verdicts"] += [
-                        v.as_dict() for v in unverified(suite.the_contract, planned)]
+                _run_experiments(suite, planned, run_dir, timeline, summary, hooks, ran)
     except (Interrupted, KeyboardInterrupt) as exc:
         error = exc
         summary["status"] = "interrupted"
@@ -230,6 +226,17 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     finally:
         timeline.emit("phase", name="done")
         timeline.close()
+    if planned:
+        from gauntlet.chaos.experiments.base import unverified
+
+        owed: list[Verdict] = []
+        if error is not None:  # what the run planned and never got to: said, not dropped
+            owed += not_run(suite.the_contract, planned, ran, _stopped_by(error))
+            summary["not_run"] = [p.label for p in planned if p not in ran]
+        if every_claim or suite.every_claim:
+            summary["every_claim"] = True  # a rebuild owes these verdicts again
+            owed += unverified(suite.the_contract, planned)
+        summary.setdefault("experiment_verdicts", []).extend(v.as_dict() for v in owed)
 
     summary["finished_at_s"] = time.time()
     write_json(run_dir / SUMMARY_FILE, summary)
@@ -263,10 +270,41 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     return RunOutcome(run_dir, verdicts, summary, error, int(code))
 
 
+NOT_RUN = "not run"
+
+
+def _stopped_by(error: BaseException) -> str:
+    if isinstance(error, Interrupted | KeyboardInterrupt):
+        return "the run was interrupted"
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def not_run(contract: Contract, planned: list[Planned], ran: list[Planned], error: str
+            ) -> list[Verdict]:
+    """An inconclusive verdict, ``not run: <error>``, for every claim a planned experiment run
+    would have verified and no run that finished did — a run stopped early lists what it did
+    not get to, instead of leaving it out (a table that then reads "20 passed, 0 failed").
+
+    The claims are those :func:`~gauntlet.chaos.experiments.base.unverified` would report for
+    the runs that finished and not for every planned run: one rule for what a run covers."""
+    from gauntlet.chaos.experiments.base import unverified
+
+    covered = {v.claim for v in unverified(contract, planned)}
+    out: list[Verdict] = []
+    for verdict in unverified(contract, ran):
+        if verdict.claim in covered:
+            continue
+        kind, name = verdict.claim.split(".", 1)
+        out.append(Verdict.missing(kind, f"verified [{name}]", f"{NOT_RUN}: {error}",
+                                   claim=verdict.claim,
+                                   evidence="the experiment run planned for it"))
+    return out
+
+
 def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeline: Timeline,
-                     summary: dict[str, Any], hooks: Hooks) -> None:
+                     summary: dict[str, Any], hooks: Hooks, ran: list[Planned]) -> None:
     """Each experiment run (one per claim instance) in a run dir of its own under
-    ``experiments/``, with its own stack."""
+    ``experiments/``, with its own stack; ``ran`` gets each one that finished."""
     from gauntlet.chaos.experiments.base import run_experiment
 
     summary["experiment_verdicts"] = []
@@ -283,6 +321,7 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
         summary["experiment_verdicts"] += [v.as_dict() for v in verdicts]
         summary["experiments"].append({"name": item.experiment.name, "claim": item.claim,
                                        "dir": str(sub.relative_to(run_dir)), **exp_summary})
+        ran.append(item)
         write_json(run_dir / SUMMARY_FILE, summary)
 
 

@@ -27,6 +27,7 @@ CLAIMS_MD = "claims.md"
 CLAIMS_JSON = "claims.json"
 CONTRACT_JSON = "contract.json"
 NOT_VERIFIED = "not verified"
+NOT_RUN = "not run"  # a claim whose experiment the run planned and stopped before
 
 # a claim's fields that are wiring (where and how), not numbers it states
 _WIRING = {"name", "link", "requests", "metric", "open_answer", "exempt", "key", "status",
@@ -93,6 +94,8 @@ def _short_name(verdict: Verdict) -> str:
 def _outcome(verdict: Verdict) -> str:
     if verdict.inconclusive and verdict.reason.startswith(NOT_VERIFIED):
         return NOT_VERIFIED
+    if verdict.inconclusive and verdict.reason.startswith(f"{NOT_RUN}:"):
+        return NOT_RUN
     if verdict.marginal:
         return "inconclusive (marginal)"
     return verdict.status
@@ -180,7 +183,8 @@ def render_markdown(rows: list[ClaimRow], *, heading: str = "", note: str = "") 
 def tally(rows: list[ClaimRow]) -> dict[str, int]:
     out: dict[str, int] = {}
     for row in rows:
-        key = row.outcome.split(" ")[0] if row.outcome != NOT_VERIFIED else NOT_VERIFIED
+        key = row.outcome if row.outcome in (NOT_VERIFIED, NOT_RUN) else \
+            row.outcome.split(" ")[0]
         out[key] = out.get(key, 0) + 1
     return out
 
