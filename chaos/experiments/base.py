@@ -249,6 +249,10 @@ class Experiment:
     description: ClassVar[str]
     kinds: ClassVar[tuple[str, ...]]
     params_model: ClassVar[type[Params]] = Params
+    # whether the steady phase must also show the stack was not already slow (a p95, which
+    # needs dozens of requests to decide): False for an experiment whose verdicts count, not
+    # time, answers — its steady phase asks only whether the stack was already failing
+    steady_latency: ClassVar[bool] = True
 
     def targets(self, contract: Contract) -> dict[str, Any]:
         """Claim instances this experiment verifies, by name."""
@@ -495,7 +499,8 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         slo = contract.slo
         max_error_rate = steady_error_bound(slo.error_rate)  # a claimed 0 stays 0
         steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
-                              p95_ms=steady_p95_ms(contract))
+                              p95_ms=steady_p95_ms(contract) if experiment.steady_latency
+                              else None)
         verdicts = [steady, *demote(verdicts, steady)]
         settled = experiment.recovered_by(record, target)
         if settled is not None:
