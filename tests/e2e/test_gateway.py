@@ -28,4 +28,7 @@ def test_gateway_without_limit_req_fails(tmp_path: Path) -> None:
     verdicts = run(tmp_path, "ratelimit", contract=GATEWAY, variants=["gateway_no_limit_req"])
     for name in FIRST:
         assert name in verdicts and verdicts[name].failed, explain(verdicts)
-    assert not any(v.passed for v in verdicts.values()), explain(verdicts)
+    # no verdict on the limit passes (the steady phase before the burst is the stack's, and
+    # healthy)
+    assert not any(v.passed for v in verdicts.values() if v.check != "steady-state"), \
+        explain(verdicts)

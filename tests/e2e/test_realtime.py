@@ -118,7 +118,14 @@ def test_socketio_users_on_the_node_service(tmp_path: Path) -> None:
                         '[slo.endpoints."SIO message"]\nerror_rate = 0.0\n'
                         '[slo.endpoints."SIO connect"]\nerror_rate = 0.0')
     done = gauntlet("run", str(suite), timeout=240)
-    assert done.returncode == 0, done.stdout + done.stderr
+    # a 3 s run is too short for the contract's p95/p99 gates to be decidable (a p99 needs
+    # 368 requests): those may say so; every other verdict passes
+    assert done.returncode in (0, 4), done.stdout + done.stderr
+    judged = [line for line in done.stdout.splitlines()
+              if line.startswith(("PASS ", "FAIL ", "INCONCLUSIVE "))]
+    assert all(line.startswith("PASS ") or "undecidable" in line for line in judged), \
+        done.stdout
+    assert any("error_rate [SIO message]" in line for line in judged if line.startswith("PASS"))
     df, _ = samples_of(tmp_path)
     counts = names(df, "SIO").value_counts()
     assert 12 <= counts["connect"] <= 15, counts

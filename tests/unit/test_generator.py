@@ -89,3 +89,10 @@ def test_load_run_reports_an_unreadable_generator_file(tmp_path: Path) -> None:
     result = LoadRun(load, "http://127.0.0.1:9", tmp_path).finish()
     assert result.generator == [OPEN]
     assert result.unreadable == ["generator-2.json unreadable (JSONDecodeError)"]
+
+
+def test_one_late_request_of_a_short_run_is_no_saturation() -> None:
+    # 1 of 95 is over 1 %: a short realtime run was distrusted for one scheduler hiccup
+    assert assess([20.0] * 10, 1, 1, 0.0, 95, True).reliable
+    assert not assess([20.0] * 10, 1, 4, 0.0, 95, True).reliable
+    assert not assess([20.0] * 10, 1, 40, 0.0, 1000, True).reliable
