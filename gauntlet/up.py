@@ -68,7 +68,8 @@ def describe(handle: UpHandle, path: Path, boot_time_s: float) -> list[str]:
             extra = f"  (through its Toxiproxy proxy; own port {part.direct_url})"
         elif part.kind == "link" and part.direct_url:
             extra = f"  (through its Toxiproxy proxy; direct {part.direct_url})"
-        lines.append(f"  {part.kind:<9} {part.name:<{width}}  {pid:<10} {part.url}{extra}")
+        name = "" if part.kind == "toxiproxy" else part.name
+        lines.append(f"  {part.kind:<9} {name:<{width}}  {pid:<10} {part.url}{extra}")
     if not handle.parts:
         lines.append(f"  load goes to {handle.base_url}")
     lines += [f"handle {path}: `gauntlet run SUITE --stack {handle.name}`, `gauntlet verify "
