@@ -141,3 +141,14 @@ def test_output_dir_resolves_against_the_suite_file(tmp_path: Path,
     assert load_suite(Path("suites/d.toml")).runs_dir == Path("reports/runs")
     up = parse_suite(minimal(stack={"backend": "up", "handle": "h/up.json"}), "s", tmp_path)
     assert up.stack.handle == str(tmp_path / "h" / "up.json")
+
+
+def test_a_suite_that_gives_only_its_stack_serves_verify(tmp_path: Path) -> None:
+    """README's stack.toml (`gauntlet verify contract.toml --suite stack.toml`) has no [load]:
+    as a stack section it is whole; as a suite to run, there is nothing to do."""
+    path = tmp_path / "stack.toml"
+    path.write_text('name = "s"\n[stack]\nbackend = "external"\n'
+                    'base_url = "http://127.0.0.1:8080"\n')
+    assert load_suite(path, needs_work=False).stack.base_url == "http://127.0.0.1:8080"
+    with pytest.raises(ConfigError, match="nothing to do"):
+        load_suite(path)
