@@ -102,8 +102,9 @@ def reap_exited(stack: Stack, handle: UpHandle, echo: Echo) -> bool:
             continue
         part.exits.append(Exit(pid=part.pid, code=code, at=time.time()))
         how = f"code {code}" if code >= 0 else f"signal {signal.Signals(-code).name}"
+        tail = _tail(part.log)
         echo(f"{part.kind} {part.name} (pid {part.pid}) exited with {how}"
-             + (f"; last lines of {part.log}:\n{_tail(part.log)}" if _tail(part.log) else ""))
+             + (f"; last lines of {part.log}:\n{tail}" if tail else ""))
         changed = True
     return changed
 
