@@ -45,7 +45,8 @@ def _unready(status: int) -> bool:
 def shutdown_verdicts(samples: pd.DataFrame, events: list[Event],
                       claim: ShutdownClaim) -> list[Verdict]:
     scope = Scope(CHECK, "shutdown", claim.name)
-    code = "any code" if claim.exit_code is None else str(claim.exit_code)
+    claimed = claim.claimed_exit_code
+    code = "any code" if claimed is None else str(claimed)
     exits = f"exits {code} within the deadline"
     bound_exit = claim.drain_delay_s + claim.deadline_s + 1.0
     ev = {
@@ -116,20 +117,21 @@ def shutdown_verdicts(samples: pd.DataFrame, events: list[Event],
     else:
         got = exit_event.data.get("code")
         after_s = as_float(exit_event.data.get("after_s"), exit_event.at_s - t_sig)
-        code_ok = claim.exit_code is None or got == claim.exit_code
+        code_ok = claimed is None or got == claimed
         in_time = after_s <= bound_exit
-        if got is None and claim.exit_code is not None and in_time:
-            # a process signalled through its pid file: it exited in time, but its exit code
-            # is its parent's to read
+        if got is None and claimed is not None and in_time:
+            # it exited in time, but its code was not to be seen (a wait command that printed
+            # none, a contract written before such a claim was refused)
+            why = exit_event.data.get("unknown") or f"signalled by {handle}"
             out.append(scope.missing(
                 exits, f"exited {after_s:.2f} s after the {claim.signal} (bound "
-                f"{bound_exit:.1f} s), with an exit code gauntlet cannot see (signalled by "
-                f"{handle}); the claimed code {claim.exit_code} is not verified",
-                bound_exit, "s", evidence=ev[exits]))
+                f"{bound_exit:.1f} s), with an exit code gauntlet could not see ({why}); the "
+                f"claimed code {claimed} is not verified", bound_exit, "s", evidence=ev[exits]))
             return out
+        shown = "not seen (none claimed)" if got is None else str(got)
         out.append(scope.judge(
             exits, code_ok and in_time,
-            f"exit code {got} after {after_s:.2f} s (bound {bound_exit:.1f} s: drain "
+            f"exit code {shown} after {after_s:.2f} s (bound {bound_exit:.1f} s: drain "
             f"{claim.drain_delay_s:g} s + deadline {claim.deadline_s:g} s + 1 s; negative = "
             "killed by that signal)",
             round(after_s, 3), bound_exit, "s", evidence=ev[exits]))

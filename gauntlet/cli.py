@@ -3,8 +3,9 @@
     gauntlet verify CONTRACT              every experiment the contract's claims call for
     gauntlet run suites/default.toml      boot, load, judge, write a run dir
     gauntlet worker --master HOST[:PORT]  a remote Locust worker for a run's master
-    gauntlet up [--contract C]            boot a stack and keep it for manual poking (^C stops)
+    gauntlet up [--contract C]            boot a stack and keep it for local iteration (^C stops)
     gauntlet down                         stop a stack started by ``gauntlet up``
+    gauntlet verify C --stack up          aim at what ``gauntlet up`` keeps (also run, chaos)
     gauntlet report RUN_DIR               rebuild a run's verdicts and report from its files
     gauntlet chaos NAME [--variant X]     one chaos experiment on a fresh stack
     gauntlet compare RUN BASELINE         per-endpoint deltas; exit 1 on a regression
@@ -18,13 +19,9 @@
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shlex
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -33,8 +30,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gauntlet import cleanup
-from gauntlet.boot import Stack, boot
+from gauntlet.boot import Stack
 from gauntlet.cmdsuite import load_with_text, parse_param, stack_suite, suite_toml
 from gauntlet.config import Suite, load_suite
 from gauntlet.contract import load_contract
@@ -43,6 +39,7 @@ from gauntlet.outcome import ExitCode, exit_code
 from gauntlet.printout import print_outcome
 from gauntlet.rundir import read_summary, update_summary
 from gauntlet.runner import Hooks, RunOutcome, run_suite
+from gauntlet.up import aim_at
 
 console = Console(stderr=True, highlight=False)
 # piped into a CI log, rich would assume 80 columns and wrap the figures table
@@ -64,6 +61,12 @@ def main() -> None:
     """gauntlet: prove that a service's resilience mechanisms work under load."""
 
 
+STACK_OPTION = click.option(
+    "--stack", "stack_name", default=None, metavar="NAME",
+    help="Aim at the stack `gauntlet up` keeps running as NAME in this directory (its handle "
+         ".gauntlet/NAME.json; `up` by default) instead of the suite's [stack].")
+
+
 @main.command()
 @click.argument("suite_file", type=click.Path(dir_okay=False))
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None,
@@ -75,11 +78,14 @@ def main() -> None:
 @click.option("--no-experiments", is_flag=True,
               help="Only the load and its gates: skip the suite's experiments (with --scale, "
                    "the quick CI pass of a seed suite).")
+@STACK_OPTION
 def run(suite_file: str, output_dir: str | None, workers: int | None,
-        scale: float | None, no_experiments: bool) -> None:
+        scale: float | None, no_experiments: bool, stack_name: str | None) -> None:
     """Run SUITE_FILE: boot the stack, drive the load, judge it, write a run dir."""
     try:
         suite, text = load_with_text(suite_file)
+        if stack_name is not None:
+            suite = aim_at(suite, stack_name)
         if workers is not None and suite.load is not None:
             suite = suite.model_copy(
                 update={"load": suite.load.model_copy(update={"workers": workers})})
@@ -189,9 +195,13 @@ def _progress_run(suite: Suite, text: str, output_dir: Path | None,
         def on_finding(text: str) -> None:
             console.print(f"[yellow]contract finding:[/] {text}")
 
+        def on_plan(notes: list[str]) -> None:
+            for note in notes:
+                console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
-                                            on_phase=on_phase, on_finding=on_finding),
-                         output_dir,
+                                            on_phase=on_phase, on_finding=on_finding,
+                                            on_plan=on_plan), output_dir,
                          every_claim=every_claim)
 
 
@@ -242,8 +252,9 @@ def trend(run_dirs: tuple[str, ...], out_png: str) -> None:
 @click.option("--variant", "variants", multiple=True,
               help="Switch on a variant the contract declares (repeatable), e.g. a mechanism off.")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
+@STACK_OPTION
 def verify(contract_file: str, suite_file: str | None, backend: str | None,
-           variants: tuple[str, ...], output_dir: str | None) -> None:
+           variants: tuple[str, ...], output_dir: str | None, stack_name: str | None) -> None:
     """Verify every claim of CONTRACT_FILE: each experiment its claims call for, once per
     claim instance, each on a fresh stack."""
     try:
@@ -256,7 +267,7 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
             raise ConfigError(f"{contract_file}: contract {contract.name!r} makes no claim an "
                               "experiment verifies")
         suite, doc = stack_suite(suite_file, contract_file, backend, variants,
-                                  f"verify-{contract.name}", wanted)
+                                 f"verify-{contract.name}", wanted, stack_name)
         text = suite_toml(doc)
     except GauntletError as exc:
         _fail(exc)
@@ -278,9 +289,10 @@ def verify(contract_file: str, suite_file: str | None, backend: str | None,
               help="Switch on a variant the contract declares (repeatable), e.g. breaker.")
 @click.option("--param", "params", multiple=True, help="Experiment parameter KEY=VALUE.")
 @click.option("--output", "output_dir", type=click.Path(file_okay=False), default=None)
+@STACK_OPTION
 def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
           backend: str | None, claim: str | None, variants: tuple[str, ...],
-          params: tuple[str, ...], output_dir: str | None) -> None:
+          params: tuple[str, ...], output_dir: str | None, stack_name: str | None) -> None:
     """Run one chaos EXPERIMENT against a freshly booted stack and judge it, once per claim
     instance of the contract it verifies (or only --claim)."""
     try:
@@ -291,19 +303,13 @@ def chaos(experiment: str, contract_file: str | None, suite_file: str | None,
         if claim:
             entry["claim"] = claim
         suite, doc = stack_suite(suite_file, contract_file, backend, variants,
-                                  f"chaos-{experiment}", [entry])
+                                 f"chaos-{experiment}", [entry], stack_name)
         text = suite_toml(doc)
     except GauntletError as exc:
         _fail(exc)
         return
     outcome = _run_with_progress(suite, text, Path(output_dir) if output_dir else None)
     _finish(outcome)
-
-
-def _state_file() -> Path:
-    base = Path(os.environ.get("XDG_RUNTIME_DIR") or Path.home() / ".cache" / "gauntlet")
-    base.mkdir(parents=True, exist_ok=True)
-    return base / "gauntlet-up.json"
 
 
 @main.command()
@@ -314,58 +320,45 @@ def _state_file() -> Path:
 @click.option("--backend", type=click.Choice(["local", "compose"]), default=None)
 @click.option("--variant", "--broken", "variants", multiple=True,
               help="Switch on a variant the contract declares (repeatable).")
+@click.option("--port", "ports", multiple=True, metavar="NAME=PORT",
+              help="A fixed port (repeatable): a service (the main one: where load goes, "
+                   "through its proxy), a link (its proxy) or toxiproxy; local backend.")
+@click.option("--name", "name", default="up", show_default=True,
+              help="The stack's name: its handle is .gauntlet/NAME.json here (--stack NAME).")
 def up(contract_file: str | None, suite_file: str | None, backend: str | None,
-       variants: tuple[str, ...]) -> None:
-    """Boot a stack and keep it running for manual poking; Ctrl-C (or `gauntlet down`) stops it."""
+       variants: tuple[str, ...], ports: tuple[str, ...], name: str) -> None:
+    """Boot a stack and keep it running for local iteration: prints each service with its pid
+    and address, writes .gauntlet/NAME.json for `--stack NAME`, reports a service that exits;
+    Ctrl-C (or `gauntlet down`) stops it."""
+    from gauntlet.up import serve, with_ports
+
     try:
         suite, _ = stack_suite(suite_file, contract_file, backend, variants, "up", [])
-        with cleanup.signal_handlers(), boot(suite) as stack:
-            state = {"pid": os.getpid(), "base_url": stack.base_url,
-                     "api_direct_url": stack.api_direct_url,
-                     "toxiproxy_url": stack.toxiproxy.url if stack.toxiproxy else None,
-                     "proxies": dict(stack.proxies), "database_url": stack.database_url,
-                     "logs_dir": str(stack.logs_dir)}
-            _state_file().write_text(json.dumps(state, indent=2))
-            out.print(f"stack up in {stack.boot_time_s:.2f} s")
-            out.print_json(json.dumps(state))
-            out.print("Ctrl-C or `gauntlet down` stops it.")
-            while True:
-                cleanup.check()  # raises Interrupted once ^C or `gauntlet down` arrived
-                time.sleep(0.2)
+        suite = with_ports(suite, ports)
+        contract_path = (Path(contract_file).resolve() if contract_file else
+                         suite.base_dir / suite.contract if suite.contract else None)
+        serve(suite, name, contract_path,
+              echo=lambda line: out.print(escape(line), soft_wrap=True))
     except (Interrupted, KeyboardInterrupt):
         console.print("stack stopped")
         sys.exit(0)
     except GauntletError as exc:
         _fail(exc)
-    finally:
-        _state_file().unlink(missing_ok=True)
 
 
 @main.command()
+@click.option("--stack", "name", default="up", show_default=True, metavar="NAME",
+              help="The up stack to stop (.gauntlet/NAME.json here).")
 @click.option("--timeout", "timeout_s", type=float, default=30.0, show_default=True)
-def down(timeout_s: float) -> None:
-    """Stop the stack a `gauntlet up` keeps running."""
-    path = _state_file()
-    if not path.exists():
-        console.print("gauntlet: no stack is up")
-        sys.exit(0)
-    pid = int(json.loads(path.read_text())["pid"])
+def down(name: str, timeout_s: float) -> None:
+    """Stop the stack a `gauntlet up` keeps running (from the directory it was started in)."""
+    from gauntlet.up import stop
+
     try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        path.unlink(missing_ok=True)
-        console.print("gauntlet: the stack's owner had already exited")
-        sys.exit(0)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            console.print("stack stopped")
-            sys.exit(0)
-        time.sleep(0.1)
-    console.print(f"gauntlet: error: stack owner {pid} still running after {timeout_s:.0f} s")
-    sys.exit(int(ExitCode.INFRASTRUCTURE))
+        console.print(stop(name, timeout_s))
+    except GauntletError as exc:
+        _fail(exc)
+    sys.exit(0)
 
 
 @main.command(name="init")
@@ -392,8 +385,10 @@ def init_command(name: str | None, base_url: str, force: bool) -> None:
         return
     for item in written:
         out.print(f"{'wrote' if item.created else 'overwrote'} {item.path.relative_to(here)}")
-    out.print("next: edit contract.toml to your service's routes and claims, start it and a "
-              "Toxiproxy, then `gauntlet verify contract.toml --suite gauntlet.toml`")
+    out.print("next: edit contract.toml to your service's routes and claims; start it (its pid "
+              "in service.pid) and a Toxiproxy with a proxy per link; then `gauntlet verify "
+              "contract.toml --suite gauntlet.toml`. Or describe it under [services] and keep it "
+              "running with `gauntlet up`: `gauntlet verify contract.toml --stack up`")
 
 
 @main.command()

@@ -12,7 +12,7 @@ experiments. Every problem is reported as one line that names the key, and raise
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -23,6 +23,8 @@ from gauntlet.errors import ConfigError
 # gauntlet it is just the parent of the package and nothing is looked for there
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
+# where run dirs go when neither the suite (output_dir) nor the command line (--output) says
+DEFAULT_OUTPUT_DIR = Path("reports/runs")
 # modules of the scenarios package that are the harness' machinery, not locustfiles
 LIBRARY_MODULES = frozenset(
     {"capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule", "shapes",
@@ -37,16 +39,23 @@ class _Strict(BaseModel):
 
 
 class StackConfig(_Strict):
-    backend: Literal["local", "compose", "external"] = "local"
+    backend: Literal["local", "compose", "external", "up"] = "local"
     # variants the contract declares, switched on in the main service (e.g. a mechanism off)
     variants: list[str] = Field(default_factory=list)
     boot_timeout_s: float = Field(60.0, gt=0)
+    # local backend: fixed ports by name instead of free ones — a service (the main service's
+    # is its proxy, where load goes), a link (its proxy: what the services are given), or
+    # "toxiproxy" (its API); `gauntlet up --port NAME=PORT`
+    ports: dict[str, Annotated[int, Field(ge=1, le=65535)]] = Field(default_factory=dict)
     # external backend
     base_url: str | None = None
     toxiproxy_url: str | None = None
     proxies: dict[str, str] = Field(default_factory=dict)  # contract link → Toxiproxy proxy
     database_url: str | None = None
     allow_remote: bool = False
+    # backend "up": the handle a `gauntlet up` wrote (from the suite file's folder; default
+    # .gauntlet/up.json in the working directory, where `gauntlet up` writes it)
+    handle: str | None = None
 
     @model_validator(mode="after")
     def _external_needs_url(self) -> StackConfig:
@@ -54,6 +63,11 @@ class StackConfig(_Strict):
             raise ValueError("backend 'external' needs stack.base_url")
         if self.backend != "external" and self.base_url:
             raise ValueError(f"stack.base_url is only for backend 'external', not {self.backend!r}")
+        if self.ports and self.backend != "local":
+            raise ValueError(f"stack.ports is for backend 'local' (gauntlet up), not "
+                             f"{self.backend!r}")
+        if self.handle is not None and self.backend != "up":
+            raise ValueError(f"stack.handle is for backend 'up', not {self.backend!r}")
         return self
 
 
@@ -235,11 +249,18 @@ class Suite(_Strict):
     # whose kind of claim the contract makes runs (the [[experiments]] listed set its
     # parameters), and a claim none verifies is reported "not verified" with the reason
     every_claim: bool = False
-    output_dir: str = "reports/runs"
+    # where run dirs go: a path given here is taken from the suite file's folder, as every path
+    # of a suite; unset, reports/runs in the working directory (DEFAULT_OUTPUT_DIR)
+    output_dir: str | None = None
 
     # Filled by parse_suite; not TOML keys.
     resolved_contract: Contract | None = Field(default=None, exclude=True)
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @property
+    def runs_dir(self) -> Path:
+        """Where this suite's run dirs go (``output_dir`` is absolute once parsed)."""
+        return Path(self.output_dir) if self.output_dir else DEFAULT_OUTPUT_DIR
 
     @property
     def the_contract(self) -> Contract:
@@ -282,6 +303,15 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
         raise ConfigError(one_line(exc, source)) from exc
     if contract is None and suite.contract is not None:
         contract = load_contract(base / suite.contract)
+    # every path a suite names is taken from its own folder, whatever directory gauntlet runs in
+    anchored: dict[str, Any] = {}
+    if suite.output_dir is not None:
+        anchored["output_dir"] = str((base / suite.output_dir).resolve())
+    if suite.stack.handle is not None:
+        anchored["stack"] = suite.stack.model_copy(
+            update={"handle": str((base / suite.stack.handle).resolve())})
+    if anchored:
+        suite = suite.model_copy(update=anchored)
     if suite.load is not None and suite.load.duration_scale != 1:
         # stated durations, scaled once here (a rebuild re-parses the stated text)
         declared = suite.load.model_copy(update={"duration_scale": 1.0})
@@ -311,7 +341,7 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
         suite = suite.model_copy(update={"slo": slo})
     elif suite.stack.variants:
         raise ConfigError(f"{source}: stack.variants needs a contract that declares them")
-    if suite.stack.backend != "external" and contract is None:
+    if suite.stack.backend not in ("external", "up") and contract is None:
         raise ConfigError(f"{source}: backend {suite.stack.backend!r} boots the services a "
                           "contract declares: give contract = PATH")
     if suite.stack.backend == "local" and contract is not None and not contract.services:
@@ -352,6 +382,8 @@ def check_realtime(load: LoadConfig, contract: Contract | None, source: str) -> 
             f"connections: {peak:g} new/s, each open {life}, needs at least {needed:.0f}")
 
 
-def load_suite(path: Path) -> Suite:
-    """Read and validate a suite file; every failure is a one-line :class:`ConfigError`."""
-    return parse_suite(read_toml(path, "suite"), str(path), path.resolve().parent)
+def load_suite(path: Path, *, needs_work: bool = True) -> Suite:
+    """Read and validate a suite file; every failure is a one-line :class:`ConfigError`.
+    ``needs_work`` False accepts a suite that gives only its stack (``verify --suite``)."""
+    return parse_suite(read_toml(path, "suite"), str(path), path.resolve().parent,
+                       needs_work=needs_work)

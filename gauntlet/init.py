@@ -2,7 +2,11 @@
 
 The starter describes a service with a database link, a health claim and a shutdown claim, on
 the external backend (the team's stack already running, a Toxiproxy in front of the database);
-every file says what to edit. Existing files are never overwritten unless asked.
+every file says what to edit. Adapted to a service whose mechanisms work, it passes (exit 0):
+its shutdown claim signals through a PID file, which shows the exit but never its code, so it
+claims no code (``exit_code = "any"``) rather than one no run could verify. The base URL must
+be a loopback address, as every target gauntlet aims load at. Existing files are never
+overwritten unless asked.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from gauntlet.errors import ConfigError
+from gauntlet.net import is_loopback_url
 
 FILES = {
     "contract.toml": "contract.toml.tmpl",
@@ -34,6 +39,10 @@ def init(directory: Path, *, name: str, base_url: str, force: bool = False) -> l
     if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_.-]*", name):
         raise ConfigError(f"--name {name!r}: letters, digits, '_', '.', '-', starting with a "
                           "letter")
+    if not is_loopback_url(base_url) or not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"--base-url {base_url!r}: not an http URL on a loopback address "
+                          "(127.0.0.0/8, ::1, localhost); gauntlet only aims load at stacks you "
+                          "own, and a remote one needs stack.allow_remote in the suite")
     existing = [rel for rel in FILES if (directory / rel).exists()]
     if existing and not force:
         raise ConfigError(f"{directory / existing[0]} exists; nothing was written (--force "

@@ -66,6 +66,8 @@ class Hooks:
     # a contract finding (a claim the contract's own numbers make unreachable), said once
     # before the run spends time on it
     on_finding: Callable[[str], None] = lambda text: None
+    # before anything starts: what the plan means for the stack (an experiment that ends it)
+    on_plan: Callable[[list[str]], None] = lambda notes: None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -161,13 +163,15 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     non-loopback target without ``allow_remote``.
     """
     from gauntlet.boot.external import check_remote
-    from gauntlet.chaos.experiments.base import plan_experiments
+    from gauntlet.chaos.experiments.base import ordering_notes, plan_experiments
 
     hooks = hooks or Hooks()
     planned = plan_experiments(suite) if suite.experiments or suite.every_claim else []
     check_remote(suite.stack)
+    notes = ordering_notes(planned, suite.stack.backend)
+    hooks.on_plan(notes)
     # absolute: Locust runs in the repo, whatever directory gauntlet was started from
-    base = (output_dir or Path(suite.output_dir)).resolve()
+    base = (output_dir or suite.runs_dir).resolve()
     run_dir = new_run_dir(base, suite.name)
     if suite_text is not None:
         (run_dir / "suite.toml").write_text(suite_text)
@@ -187,6 +191,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
         "load": suite.load.model_dump() if suite.load else None,
         "libraries": library_versions(),
         "status": "running",
+        **({"plan_notes": notes} if notes else {}),
     }
     write_json(run_dir / SUMMARY_FILE, summary)
     error: BaseException | None = None

@@ -48,6 +48,8 @@ from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
 
 FACTS_FILE = "facts.json"
+# backends whose stack outlives an experiment: nothing boots a fresh one for the next
+OUTLIVING_BACKENDS = ("external", "up")
 DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
 WARMUP_S = 1.5
 # a steady phase's p95 is decidable on min_samples_for(0.95) = 72 requests; a margin above it
@@ -253,6 +255,15 @@ class Experiment:
     # needs dozens of requests to decide): False for an experiment whose verdicts count, not
     # time, answers — its steady phase asks only whether the stack was already failing
     steady_latency: ClassVar[bool] = True
+    # the experiment ends the service (a shutdown): it is planned after every other, since on
+    # a stack that outlives an experiment (external, `gauntlet up`) whatever runs next would
+    # find the service down unless the claim says how to restart it (restarts())
+    ends_service: ClassVar[bool] = False
+
+    def restarts(self, target: Any, backend: str) -> bool:
+        """Whether the service this experiment ends is started again after it, on ``backend``
+        (the claim's restart command, or a backend that restarts its own)."""
+        return False
 
     def targets(self, contract: Contract) -> dict[str, Any]:
         """Claim instances this experiment verifies, by name."""
@@ -389,7 +400,30 @@ def plan_experiments(suite: Suite) -> list[Planned]:
         planned += [Planned(experiment, name, target, params, config,
                             tuple(experiment.findings(target, suite.the_contract)))
                     for name, target in targets.items()]
+    # a service ended early would leave every later experiment a dead stack (sort is stable)
+    planned.sort(key=lambda p: p.experiment.ends_service)
     return planned
+
+
+def ordering_notes(planned: list[Planned], backend: str) -> list[str]:
+    """What a person must know before the run starts: which experiments end the service, and
+    on a stack that outlives them (``external``, ``up``) whether anything starts it again."""
+    enders = [p for p in planned if p.experiment.ends_service]
+    if not enders or backend not in OUTLIVING_BACKENDS:
+        return []
+    notes: list[str] = []
+    where = "the up stack" if backend == "up" else f"the {backend} stack"
+    for index, item in enumerate(enders):
+        last = "runs last" if len(enders) == 1 else "runs after the other experiments"
+        if item.experiment.restarts(item.target, backend):
+            notes.append(f"{item.label} {last}: it ends the service of {where}, and it is "
+                         "started again after it")
+            continue
+        later = [p.label for p in enders[index + 1:]]
+        notes.append(f"{item.label} {last}: it ends the service of {where}, and nothing "
+                     "restarts it (give the claim restart = [...]): the service stays down "
+                     "after it" + (f", so {', '.join(later)} will find it down" if later else ""))
+    return notes
 
 
 def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:

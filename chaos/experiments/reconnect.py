@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import httpx
 from pydantic import Field
 
 from gauntlet import cleanup
-from gauntlet.boot import Stack
+from gauntlet.boot import Restartable, Stack
 from gauntlet.chaos.experiments.base import (
     STEADY_BOUND_S,
     WARMUP_S,
@@ -55,15 +55,6 @@ from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
 
 READY_POLL_S = 0.1
-
-
-@runtime_checkable
-class Restartable(Protocol):
-    """A service the backend can start again after it exited (the local backend's)."""
-
-    def send_signal(self, sig: int) -> None: ...
-    def wait(self, timeout_s: float | None = None) -> int | None: ...
-    def restart(self) -> object: ...
 
 
 class ReconnectParams(Params):

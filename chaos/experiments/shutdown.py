@@ -1,15 +1,22 @@
 """Graceful shutdown: the claimed signal to the service under steady load; it must drain, not
-drop. The service is reached by the claim's handle: a service gauntlet started (local, compose),
-a PID file, or a command (``docker kill -s TERM api``)."""
+drop. The service is reached by the claim's handle: a service gauntlet started (local, compose,
+``gauntlet up``), a PID file, or a command (``docker kill -s TERM api``); its exit is seen by
+the backend, by the PID going away, or by the claim's ``wait`` command (``docker wait api``).
+
+The experiment ends the service. Where the stack outlives the experiment (external, ``gauntlet
+up``), the claim's ``restart`` command starts it again afterwards, and the run plans this
+experiment after every other (:attr:`Experiment.ends_service`)."""
 
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import signal
-import subprocess
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +24,8 @@ import psutil
 from pydantic import Field
 
 from gauntlet import cleanup
-from gauntlet.boot import Stack
+from gauntlet.boot import Restartable, Stack
+from gauntlet.chaos.commands import CommandTimeout, restart_service, run_command
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
@@ -25,7 +33,7 @@ from gauntlet.checks.shutdown import shutdown_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window
 from gauntlet.contract import Contract, ShutdownClaim
-from gauntlet.errors import InfrastructureError
+from gauntlet.errors import InfrastructureError, Interrupted
 from gauntlet.scenarios.runner import LoadRun
 
 
@@ -33,11 +41,25 @@ class ShutdownParams(Params):
     users: int = Field(40, ge=1)  # paced under the rate limits: enough to have requests in flight
     steady_s: float = Field(4.0, gt=0)
     after_exit_s: float = Field(1.0, gt=0)
+    # the claim's restart command, and the service answering its readiness probe after it
+    restart_timeout_s: float = Field(60.0, gt=0)
 
 
-def _read_pid(claim: str, pid_file: str) -> int:
+@dataclass(frozen=True)
+class Exited:
+    """How the signalled service ended: its code, or None with why it could not be seen."""
+
+    code: int | None
+    unknown: str | None = None
+
+
+# wait(timeout_s): the exit, or None when the service did not exit within the bound
+Waiter = Callable[[float], Exited | None]
+
+
+def _read_pid(claim: str, pid_file: Path) -> int:
     try:
-        return int(Path(pid_file).read_text().strip())
+        return int(pid_file.read_text().strip())
     except (OSError, ValueError) as exc:
         raise InfrastructureError(f"shutdown[{claim}]: cannot read a pid from {pid_file} "
                                   f"({exc})") from exc
@@ -53,11 +75,30 @@ def _pid_alive(pid: int) -> bool:
         return True
 
 
+def _program_found(contract: Contract | None, program: str) -> bool:
+    """A bare name on PATH, or a path (relative ones from the contract's folder)."""
+    if "/" in program and contract is not None:
+        return shutil.which(str(contract.resolve(program))) is not None
+    return shutil.which(program) is not None
+
+
+def _pid_file(contract: Contract, claim: ShutdownClaim) -> Path:
+    """The claim's PID file, relative to the contract's folder (as every path a contract
+    names), whatever directory gauntlet runs from."""
+    assert claim.pid_file is not None
+    return contract.resolve(claim.pid_file)
+
+
 class ShutdownExperiment(Experiment):
     name = "shutdown"
     description = "a signal under load: readiness flips first, drain, exit in time, nothing lost"
     kinds = ("shutdown",)
     params_model = ShutdownParams
+    ends_service = True
+
+    def restarts(self, target: Any, backend: str) -> bool:
+        claim: ShutdownClaim = target
+        return claim.restart is not None or (backend == "up" and claim.service is not None)
 
     def links(self, target: Any) -> list[str]:
         claim: ShutdownClaim = target
@@ -76,14 +117,17 @@ class ShutdownExperiment(Experiment):
 
     def check(self, target: Any, stack: Stack) -> None:
         claim: ShutdownClaim = target
-        if claim.command and not shutil.which(claim.command[0]):
-            raise InfrastructureError(f"shutdown[{claim.name}]: command {claim.command[0]!r} "
-                                      "not found")
-        if claim.pid_file:
-            pid = _read_pid(claim.name, claim.pid_file)
+        for key, argv in (("command", claim.command), ("wait", claim.wait),
+                          ("restart", claim.restart)):
+            if argv and not _program_found(stack.contract, argv[0]):
+                raise InfrastructureError(f"shutdown[{claim.name}]: {key} program "
+                                          f"{argv[0]!r} not found")
+        if claim.pid_file and stack.contract is not None:
+            pid_file = _pid_file(stack.contract, claim)
+            pid = _read_pid(claim.name, pid_file)
             if not _pid_alive(pid):
                 raise InfrastructureError(f"shutdown[{claim.name}]: process {pid} of "
-                                          f"{claim.pid_file} is not running")
+                                          f"{pid_file} is not running")
 
     def fault_start(self, record: Record, target: Any) -> float | None:
         """The steady phase ends at the signal, or where the in-flight link was slowed."""
@@ -107,20 +151,27 @@ class ShutdownExperiment(Experiment):
         claim: ShutdownClaim = ctx.claim
         sig = signal.Signals[claim.signal]
         bound_s = claim.drain_delay_s + claim.deadline_s + 5.0
+        signalled = threading.Event()
 
         def signal_and_watch(run: LoadRun, t0: float) -> None:
             ctx.sleep_until(t0, p.steady_s)
-            handle, wait = self._send(ctx.stack, claim, sig)
+            handle, wait = self._send(ctx, claim, sig, bound_s)
+            signalled.set()
             sent = time.monotonic()
             ctx.timeline.emit("signal.sent", handle=handle, signal=claim.signal)
             done = threading.Event()
 
             def watch() -> None:
-                code = wait(bound_s)
-                if code is not False:
-                    ctx.timeline.emit("process.exit", handle=handle, code=code,
-                                      after_s=time.monotonic() - sent)
-                done.set()
+                try:
+                    exited = wait(bound_s)
+                    if exited is not None:
+                        ctx.timeline.emit("process.exit", handle=handle, code=exited.code,
+                                          unknown=exited.unknown,
+                                          after_s=time.monotonic() - sent)
+                except Exception as exc:  # the verdict says the exit was not seen
+                    ctx.timeline.emit("process.watch_failed", handle=handle, error=str(exc))
+                finally:
+                    done.set()
 
             threading.Thread(target=watch, name="exit-watch", daemon=True).start()
             while not done.is_set() and time.monotonic() < sent + bound_s + 1.0:
@@ -136,47 +187,110 @@ class ShutdownExperiment(Experiment):
             slow = Fault(claim.inflight_link, "latency", {"latency": claim.inflight_ms})
             plan = FaultPlan([TimedFault(max(0.0, p.steady_s - 1.0),
                                          1.0 + claim.drain_delay_s + 0.5, slow)])
-        ctx.drive(claim.requests, users=p.users, plan=plan,
-                  duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
-                  probe_interval_s=0.05)
+        interrupted = False
+        try:
+            ctx.drive(claim.requests, users=p.users, plan=plan,
+                      duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
+                      probe_interval_s=0.05)
+        except (Interrupted, KeyboardInterrupt):
+            interrupted = True
+            raise
+        finally:
+            if signalled.is_set() and not interrupted and not ctx.stack.disposable:
+                self._restart(ctx, claim, p.restart_timeout_s)
 
     @staticmethod
-    def _send(stack: Stack, claim: ShutdownClaim, sig: signal.Signals
-              ) -> tuple[str, Any]:
-        """Send the signal by the claim's handle; returns its name and a ``wait(timeout)`` that
-        gives the exit code, None when it exited with a code nobody can see, or False when it
-        did not exit in time."""
+    def _restart(ctx: Context, claim: ShutdownClaim, timeout_s: float) -> None:
+        """The stack outlives this experiment: start the service again — by the claim's
+        ``restart`` command (then wait for its readiness probe), or by the backend that keeps
+        it (``gauntlet up``) — or leave it down, as the run said before it started."""
+        service = ctx.stack.services.get(claim.service) if claim.service else None
+        if claim.restart is None:
+            if isinstance(service, Restartable):
+                ctx.timeline.emit("service.restart", service=claim.service)
+                started = time.monotonic()
+                service.restart()
+                ctx.timeline.emit("service.restarted", after_s=time.monotonic() - started)
+            return
+        probes = ctx.stack.probes
+        path = probes.ready or probes.live or "/"
+        ctx.timeline.emit("service.restart", command=shlex.join(claim.restart))
+        took_s = restart_service(claim.restart, cwd=ctx.contract.base_dir,
+                                 ready_url=ctx.stack.probe_url + path, timeout_s=timeout_s,
+                                 what=f"shutdown[{claim.name}]: restart")
+        ctx.timeline.emit("service.restarted", after_s=took_s)
+
+    @staticmethod
+    def _send(ctx: Context, claim: ShutdownClaim, sig: signal.Signals, bound_s: float
+              ) -> tuple[str, Waiter]:
+        """Send the signal by the claim's handle; returns the handle's name and how to wait
+        for the exit."""
+        stack, contract = ctx.stack, ctx.contract
+        handle: str
+        wait: Waiter
         if claim.service:
             service = stack.service(claim.service)
             service.send_signal(sig)
+            handle = f"service:{claim.service}"
 
-            def wait_service(timeout_s: float) -> int | bool | None:
+            def wait_service(timeout_s: float) -> Exited | None:
                 code = service.wait(timeout_s)
-                return False if code is None else code
+                return None if code is None else Exited(code)
 
-            return f"service:{claim.service}", wait_service
-        if claim.pid_file:
-            pid = _read_pid(claim.name, claim.pid_file)
+            wait = wait_service
+        elif claim.pid_file:
+            pid = _read_pid(claim.name, _pid_file(contract, claim))
             os.kill(pid, sig)
+            handle = f"pid:{pid}"
 
-            def wait_pid(timeout_s: float) -> int | bool | None:
+            def wait_pid(timeout_s: float) -> Exited | None:
                 deadline = time.monotonic() + timeout_s
                 while time.monotonic() < deadline:
                     if not _pid_alive(pid):
-                        return None  # gone; its exit code belongs to its parent
+                        return Exited(None, "a process signalled through its pid file: its "
+                                            "exit code is its parent's to read")
                     time.sleep(0.05)
-                return False
+                return None
 
-            return f"pid:{pid}", wait_pid
-        assert claim.command is not None
-        subprocess.run(claim.command, check=True, capture_output=True, timeout=30)
-
-        def wait_unknown(timeout_s: float) -> int | bool | None:
-            return False
-
-        return f"command:{' '.join(claim.command)}", wait_unknown
+            wait = wait_pid
+        else:
+            assert claim.command is not None
+            done = run_command(claim.command, cwd=contract.base_dir, timeout_s=30.0,
+                               what=f"shutdown[{claim.name}]: command")
+            if done.returncode != 0:
+                raise InfrastructureError(
+                    f"shutdown[{claim.name}]: {shlex.join(claim.command)} exited with "
+                    f"{done.returncode}", logs=done.tail())
+            handle = f"command:{shlex.join(claim.command)}"
+            wait = _never_seen
+        if claim.wait is not None:
+            wait = _wait_command(contract.base_dir, claim, claim.wait)
+        return handle, wait
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         claim: ShutdownClaim = target
         return shutdown_verdicts(record.of(claim.requests), record.events, claim)
+
+
+def _never_seen(timeout_s: float) -> Exited | None:
+    return None  # the contract refuses a command handle without wait; kept for old run dirs
+
+
+def _wait_command(cwd: Path, claim: ShutdownClaim, argv: list[str]) -> Waiter:
+    """The claim's ``wait`` command: it returns once the service has exited, printing its exit
+    code (``docker wait api``); the time it returned is the time of the exit."""
+
+    def wait(timeout_s: float) -> Exited | None:
+        try:
+            done = run_command(argv, cwd=cwd, timeout_s=timeout_s,
+                               what=f"shutdown[{claim.name}]: wait")
+        except CommandTimeout:
+            return None  # still waiting at the bound: the service did not exit in time
+        code = done.exit_code_printed()
+        if done.returncode != 0 or code is None:
+            return Exited(None, f"{shlex.join(argv)} exited with {done.returncode} and "
+                                f"printed {done.tail()[-200:]!r}, not an exit code")
+        return Exited(code)
+
+    return wait

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from gauntlet.boot.stack import Service, Stack
+from gauntlet.boot.stack import Endpoint, Restartable, Service, Stack
 from gauntlet.config import Suite
 from gauntlet.errors import ConfigError
 
-__all__ = ["Service", "Stack", "boot"]
+__all__ = ["Endpoint", "Restartable", "Service", "Stack", "boot"]
 
 
 @contextmanager
@@ -29,6 +29,11 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
         from gauntlet.boot.external import boot_external
 
         with boot_external(suite.stack, suite.resolved_contract) as stack:
+            yield stack
+    elif backend == "up":
+        from gauntlet.boot.attached import boot_up
+
+        with boot_up(suite.stack, suite.resolved_contract) as stack:
             yield stack
     elif backend == "compose" and suite.the_contract.compose is not None:
         from gauntlet.boot.composefile import boot_compose_file

@@ -60,6 +60,7 @@ def boot_external(config: StackConfig, contract: Contract | None) -> Iterator[St
             proxies=proxies,
             database_url=config.database_url,
             boot_time_s=time.monotonic() - started,
+            disposable=False,
         )
     finally:
         if client is not None:

@@ -33,12 +33,12 @@ import psycopg
 
 from gauntlet import cleanup
 from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
-from gauntlet.boot.stack import Stack
+from gauntlet.boot.stack import Endpoint, Stack
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract, fill
 from gauntlet.errors import BootError, ConfigError
-from gauntlet.net import free_ports
+from gauntlet.net import free_ports, port_free
 from gauntlet.procs import ManagedProcess
 
 TMP_PREFIX = "gauntlet-"
@@ -181,6 +181,53 @@ class _Ports:
     proxy: dict[str, int]  # link (or the main service) → where its proxy listens
 
 
+def _fixed_slot(contract: Contract, main: str, name: str) -> str:
+    """The slot a fixed port's name stands for: ``toxiproxy``, ``proxy:LINK`` or
+    ``service:NAME`` (the main service: ``proxy:MAIN``, the address load goes to). A name both
+    a link and a service carry takes a ``link:`` or ``service:`` prefix."""
+    kind, _, bare = name.rpartition(":")
+    if name == "toxiproxy":
+        return "toxiproxy"
+    is_link, is_service = bare in contract.links, bare in contract.services
+    if kind not in ("", "link", "service") or not (is_link or is_service) \
+            or (kind == "link" and not is_link) or (kind == "service" and not is_service):
+        known = sorted({*contract.links, *contract.services, "toxiproxy"})
+        raise ConfigError(f"stack.ports: no service or link {name!r} in contract "
+                          f"{contract.name!r} (known: {', '.join(known)})")
+    if not kind and is_link and is_service:
+        raise ConfigError(f"stack.ports: {name!r} is both a link and a service: write "
+                          f"link:{name} (its proxy) or service:{name} (its own port)")
+    if kind == "link" or (not kind and is_link):
+        return f"proxy:{bare}"
+    return f"proxy:{bare}" if bare == main else f"service:{bare}"
+
+
+def assign_ports(contract: Contract, main: str, managed: list[str],
+                 fixed: dict[str, int] | None = None) -> _Ports:
+    """Ports for every server, proxy and the Toxiproxy API of one boot: the fixed ones as
+    asked (a ConfigError for a name the contract lacks or a port asked twice), free ones for
+    the rest."""
+    slots = ["toxiproxy", *(f"managed:{n}" for n in managed),
+             *(f"service:{n}" for n in contract.services),
+             *(f"proxy:{n}" for n in (*contract.links, main))]
+    chosen: dict[str, int] = {}
+    for name, port in (fixed or {}).items():
+        slot = _fixed_slot(contract, main, name)
+        if slot in chosen or port in chosen.values():
+            raise ConfigError(f"stack.ports: {name} = {port} asks for a port or an address "
+                              "given twice")
+        chosen[slot] = port
+    for port in chosen.values():
+        if not port_free(port):
+            raise BootError(f"port {port} on 127.0.0.1 is taken (stack.ports / --port)",
+                            hint="stop what listens there, or choose another port")
+    free = iter(p for p in free_ports(len(slots) + len(chosen)) if p not in chosen.values())
+    taken = {slot: chosen.get(slot) or next(free) for slot in slots}
+    return _Ports(taken["toxiproxy"],
+                  {s: p for s, p in taken.items() if s.startswith(("managed:", "service:"))},
+                  {s.split(":", 1)[1]: p for s, p in taken.items() if s.startswith("proxy:")})
+
+
 def _link_url(kind: str | None, port: int) -> str:
     if kind == "postgres":
         return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
@@ -203,6 +250,31 @@ def _template_values(contract: Contract, ports: _Ports, service: str, secret: st
         values[f"services.{name}.port"] = str(port)
         values[f"services.{name}.url"] = f"http://127.0.0.1:{port}"
     return values
+
+
+def _endpoints(contract: Contract, main: str, ports: _Ports,
+               services: dict[str, ManagedProcess], managed: dict[str, ManagedProcess],
+               toxiproxy: ManagedProcess) -> tuple[Endpoint, ...]:
+    """Every part of the booted stack with its pid and address, for a person to reach."""
+    out: list[Endpoint] = []
+    for name, proc in services.items():
+        own = f"http://127.0.0.1:{ports.server[f'service:{name}']}"
+        url = f"http://127.0.0.1:{ports.proxy[main]}" if name == main else own
+        out.append(Endpoint(name, "service", url, proc.pid, own if name == main else None,
+                            str(proc.log_path)))
+    for name, link in contract.links.items():
+        proxied = _link_url(link.managed, ports.proxy[name])
+        if link.managed:
+            proc = managed[name]
+            out.append(Endpoint(name, "link", proxied, proc.pid,
+                                _link_url(link.managed, ports.server[f"managed:{name}"]),
+                                str(proc.log_path)))
+        else:
+            direct = f"http://127.0.0.1:{ports.server[f'service:{link.service}']}"
+            out.append(Endpoint(name, "link", proxied, None, direct))
+    out.append(Endpoint("toxiproxy", "toxiproxy", f"http://127.0.0.1:{ports.toxiproxy}",
+                        toxiproxy.pid, None, str(toxiproxy.log_path)))
+    return tuple(out)
 
 
 def _start_managed(kind: str, link: str, port: int, tmp: Path, logs: Path, bindir: Path,
@@ -252,8 +324,9 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
     if main in contract.links:
         raise ConfigError(f"contract {contract.name!r}: link {main!r} has the main service's "
                           "name; the main service's own proxy takes that name")
-    sweep_stale_tempdirs()
     kinds = {name: link.managed for name, link in contract.links.items() if link.managed}
+    ports = assign_ports(contract, main, list(kinds), config.ports)
+    sweep_stale_tempdirs()
     toxiproxy_bin = find("toxiproxy-server")
     bindir = postgres_bindir() if "postgres" in kinds.values() else None
     pg_user = _pg_user() if bindir else None
@@ -266,13 +339,6 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
         tmp = stack.enter_context(_tempdir())
         logs = logs_dir or tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        server_keys = [*(f"managed:{n}" for n in kinds),
-                       *(f"service:{n}" for n in contract.services)]
-        proxy_keys = [*contract.links, main]
-        taken = free_ports(1 + len(server_keys) + len(proxy_keys))
-        ports = _Ports(taken[0], dict(zip(server_keys, taken[1:1 + len(server_keys)],
-                                          strict=True)),
-                       dict(zip(proxy_keys, taken[1 + len(server_keys):], strict=True)))
 
         managed = {name: _start_managed(kind, name, ports.server[f"managed:{name}"], tmp, logs,
                                         bindir or Path("."), template, pg_user)
@@ -341,6 +407,7 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
 
         database_urls = {name: _link_url("postgres", ports.server[f"managed:{name}"])
                          for name, kind in kinds.items() if kind == "postgres"}
+        endpoints = _endpoints(contract, main, ports, services, managed, toxiproxy)
         yield Stack(
             backend="local",
             base_url=f"http://127.0.0.1:{ports.proxy[main]}",
@@ -358,6 +425,7 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
             versions={"toxiproxy": client.version(),
                       **({"postgresql": bindir.parent.name} if bindir else {})},
             variants=tuple(config.variants),
+            endpoints=endpoints,
         )
     finally:
         # reverse order of start (services first, PostgreSQL last); a second Ctrl-C cannot cut

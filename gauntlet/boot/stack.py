@@ -6,7 +6,7 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from gauntlet.chaos.faults import FaultInjector
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
@@ -48,6 +48,30 @@ def _how(code: int | None) -> str:
         except ValueError:
             return f"was killed by signal {-code}"
     return f"exited with code {code}"
+@runtime_checkable
+class Restartable(Protocol):
+    """A service the backend can start again after it exited (the local backend's processes,
+    the up stack's through its owner)."""
+
+    def send_signal(self, sig: int) -> None: ...
+    def wait(self, timeout_s: float | None = None) -> int | None: ...
+    def restart(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One part of a booted stack as a person reaches it (``gauntlet up`` lists them).
+
+    ``url`` is the address to use: the main service's goes through its Toxiproxy proxy (where
+    load goes), a link's is its proxy (what the services are given); ``direct_url`` bypasses
+    the proxy (a managed PostgreSQL itself, the main service's own port)."""
+
+    name: str
+    kind: Literal["service", "link", "toxiproxy"]
+    url: str
+    pid: int | None = None
+    direct_url: str | None = None
+    log: str | None = None
 
 
 @dataclass
@@ -61,7 +85,10 @@ class Stack:
     (``database_urls`` per managed link). ``processes``: every process or container the backend
     started and that was running once the stack was up (services, managed databases,
     Toxiproxy), by name; :meth:`check_alive` says which one died. The external backend started
-    none.
+    none. ``disposable``: the backend booted this stack for one experiment and throws it away
+    (local, compose); False where the stack outlives the run (external, ``gauntlet up``), so a
+    service an experiment ended stays down unless something restarts it. ``endpoints``: every
+    part with its pid and address, for a person (``gauntlet up`` prints them).
     """
 
     backend: str
@@ -78,6 +105,8 @@ class Stack:
     versions: Mapping[str, str] = field(default_factory=dict)
     variants: tuple[str, ...] = ()
     processes: Mapping[str, Watched] = field(default_factory=dict)
+    disposable: bool = True
+    endpoints: tuple[Endpoint, ...] = ()
 
     def check_alive(self, during: str) -> None:
         """Raise :class:`StackProcessDied` (exit 3) naming the first process of the stack that

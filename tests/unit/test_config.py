@@ -70,6 +70,10 @@ def test_relative_locustfile_resolves_against_the_suite_file(tmp_path: Path) -> 
         (minimal(stack={"variants": ["brakes"]}), "'brakes' is not a variant"),
         (minimal(stack={"profile": "x"}), "unknown key 'stack.profile'"),
         (minimal(stack={"backend": "external"}), "needs stack.base_url"),
+        (minimal(stack={"backend": "external", "base_url": "http://127.0.0.1:1",
+                        "ports": {"api": 8080}}), "stack.ports is for backend 'local'"),
+        (minimal(stack={"ports": {"api": 70000}}), "'stack.ports.api'"),
+        (minimal(stack={"handle": "x.json"}), "stack.handle is for backend 'up'"),
         (minimal(load={"scenario": API_MIX, "users": 5}), "needs load.users and load.duration_s"),
         (minimal(load={"scenario": API_MIX, "model": "open", "duration_s": 5}),
          "open model needs load.rate"),
@@ -119,3 +123,32 @@ def test_a_gate_that_cannot_fail_is_refused(slo: dict[str, object], key: str) ->
 def test_the_strictest_bounds_are_kept() -> None:
     suite = parse_suite(minimal(slo={"error_rate": 0.0, "rate_429": 0, "max_dropped": 0}))
     assert suite.slo.error_rate == 0.0 and suite.slo.rate_429 == 0 and suite.slo.max_dropped == 0
+
+
+def test_output_dir_resolves_against_the_suite_file(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like every path a suite names; unset, run dirs go to reports/runs where gauntlet runs."""
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "s.toml").write_text(f'name = "t"\ncontract = "{CONTRACT}"\noutput_dir = "runs"\n'
+                                   f'[load]\nscenario = "{API_MIX}"\nusers = 1\n'
+                                   'duration_s = 1\n')
+    (suites / "d.toml").write_text(f'name = "t"\ncontract = "{CONTRACT}"\n'
+                                   f'[load]\nscenario = "{API_MIX}"\nusers = 1\n'
+                                   'duration_s = 1\n')
+    monkeypatch.chdir(tmp_path)
+    assert load_suite(Path("suites/s.toml")).runs_dir == suites / "runs"
+    assert load_suite(Path("suites/d.toml")).runs_dir == Path("reports/runs")
+    up = parse_suite(minimal(stack={"backend": "up", "handle": "h/up.json"}), "s", tmp_path)
+    assert up.stack.handle == str(tmp_path / "h" / "up.json")
+
+
+def test_a_suite_that_gives_only_its_stack_serves_verify(tmp_path: Path) -> None:
+    """README's stack.toml (`gauntlet verify contract.toml --suite stack.toml`) has no [load]:
+    as a stack section it is whole; as a suite to run, there is nothing to do."""
+    path = tmp_path / "stack.toml"
+    path.write_text('name = "s"\n[stack]\nbackend = "external"\n'
+                    'base_url = "http://127.0.0.1:8080"\n')
+    assert load_suite(path, needs_work=False).stack.base_url == "http://127.0.0.1:8080"
+    with pytest.raises(ConfigError, match="nothing to do"):
+        load_suite(path)

@@ -88,6 +88,16 @@ def broken(edit: Any) -> dict[str, Any]:
         (broken(lambda d: d["claims"]["rate_limit"][1].pop("key_header")), "needs key_header"),
         (broken(lambda d: d["claims"]["shutdown"][0].update(pid_file="/run/x.pid")),
          "exactly one of service, pid_file or command"),
+        (broken(lambda d: d["claims"]["shutdown"][0].update(service=None, pid_file="x.pid")),
+         "exit_code 0 can never be verified through a pid_file"),
+        (broken(lambda d: d["claims"]["shutdown"][0].update(service=None, exit_code=3,
+                                                             pid_file="x.pid")),
+         "exit_code 3 can never be verified"),
+        (broken(lambda d: d["claims"]["shutdown"][0].update(
+            service=None, command=["docker", "kill", "-s", "TERM", "api"])),
+         "a command handle needs wait = [...]"),
+        (broken(lambda d: d["claims"]["shutdown"][0].update(exit_code="some")),
+         "'claims.shutdown.0.exit_code': exit_code is a number, or \"any\""),
         (broken(lambda d: d["services"]["api"]["env"].update(X="{breaker.nope.open_s}")),
          "names no claim number"),
         (broken(lambda d: d["services"]["upstream"].update(main=True)), "exactly one service"),
@@ -170,3 +180,49 @@ def test_reference_pools_are_identified_by_their_own_answers() -> None:
     for path in (REFERENCE, ROOT / "examples" / "node-stack" / "contract.toml",
                  ROOT / "tests" / "services" / "ledger" / "contract.toml"):
         assert all(p.identified for p in load_contract(path).claims.pool), path
+
+
+def shutdown_doc(**claim: Any) -> dict[str, Any]:
+    doc = reference_doc()
+    doc["claims"]["shutdown"][0].pop("service")
+    doc["claims"]["shutdown"][0].update(claim)
+    return doc
+
+
+def test_a_shutdown_claim_may_claim_no_exit_code() -> None:
+    """A PID file shows the exit, never its code: ``exit_code = "any"`` claims none, so the
+    claim can pass; a ``wait`` command that prints the code lets a PID file claim one."""
+    claim = parse_contract(shutdown_doc(pid_file="app.pid", exit_code="any")).claims.shutdown[0]
+    assert claim.claimed_exit_code is None and claim.exit_code == "any"
+    waited = parse_contract(shutdown_doc(pid_file="app.pid", wait=["docker", "wait", "app"])
+                            ).claims.shutdown[0]
+    assert waited.claimed_exit_code == 0
+    command = parse_contract(shutdown_doc(command=["docker", "kill", "-s", "TERM", "app"],
+                                          wait=["docker", "wait", "app"], exit_code=0,
+                                          restart=["docker", "start", "app"])).claims.shutdown[0]
+    assert command.restart == ["docker", "start", "app"]
+    assert load_contract(REFERENCE).claims.shutdown[0].claimed_exit_code == 0  # the default
+
+
+def test_relative_paths_resolve_against_the_contract_file(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pid_file and a command's program named by a relative path are the files beside the
+    contract (the contract extended from elsewhere too), whatever the working directory."""
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "contract.toml").write_text(
+        f'extends = "{REFERENCE}"\nname = "team"\n'
+        '[[claims.shutdown]]\nname = "sigterm"\nreplace = true\npid_file = "run/app.pid"\n'
+        'requests = ["GET /api/orders"]\ndeadline_s = 5\nexit_code = "any"\n'
+        'restart = ["./start.sh", "--quick"]\n'
+        '[[claims.shutdown]]\nname = "docker"\npid_file = "app.pid"\n'
+        'requests = ["GET /api/orders"]\ndeadline_s = 5\nwait = ["docker", "wait", "app"]\n')
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "child.toml").write_text('extends = "team/contract.toml"\nname = "child"\n')
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for path in (Path("../team/contract.toml"), Path("../child.toml")):
+        sigterm, docker = load_contract(path).claims.shutdown
+        assert sigterm.pid_file == str(team / "run" / "app.pid")
+        assert sigterm.restart == [str(team / "start.sh"), "--quick"]
+        assert docker.pid_file == str(team / "app.pid")
+        assert docker.wait == ["docker", "wait", "app"]  # a program on PATH stays a name

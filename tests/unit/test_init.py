@@ -31,3 +31,22 @@ def test_init_never_overwrites_unless_forced(tmp_path: Path) -> None:
     assert not (tmp_path / "gauntlet.toml").exists()
     init(tmp_path, name="x", base_url="http://127.0.0.1:1", force=True)
     assert (tmp_path / "contract.toml").read_text() != "mine"
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.1:80", "http://example.com:8080",
+                                 "ftp://127.0.0.1:21", "127.0.0.1:8080"])
+def test_init_refuses_a_base_url_not_on_loopback(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="loopback") as info:
+        init(tmp_path, name="x", base_url=url)
+    assert "\n" not in str(info.value)
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_the_starter_can_pass_on_a_good_service(tmp_path: Path) -> None:
+    """Its shutdown claim signals through a PID file beside the contract, which shows the exit
+    but never the code: it claims none, so a service that drains can pass (it claimed exit 0
+    by default, which no run could ever verify: always inconclusive, exit 4)."""
+    init(tmp_path, name="shop", base_url="http://localhost:8080")
+    claim = load_contract(tmp_path / "contract.toml").claims.shutdown[0]
+    assert claim.pid_file == str(tmp_path / "service.pid")
+    assert claim.claimed_exit_code is None

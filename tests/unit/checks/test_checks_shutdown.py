@@ -107,9 +107,28 @@ def test_exit_code_and_time_are_judged() -> None:
     rows = BASE + INFLIGHT_OK + DRAINED
     assert judge(rows, events(exit_=[exited(8, 1, 3.0)]))[EXIT].failed
     assert judge(rows, events(exit_=[exited(20, 0, 15.0)]))[EXIT].failed
-    any_code = CLAIM.model_copy(update={"exit_code": None})
+    any_code = CLAIM.model_copy(update={"exit_code": "any"})
     assert judge(rows, events(exit_=[exited(8, 1, 3.0)]), any_code)[
         "exits any code within the deadline"].passed
+
+
+def test_an_exit_without_a_visible_code_passes_when_no_code_is_claimed() -> None:
+    """A PID file shows the exit, not its code: with ``exit_code = "any"`` the exit in time
+    passes (the starter's claim); a late one still fails; a claimed code is not verified."""
+    rows = BASE + INFLIGHT_OK + DRAINED
+    pid = ShutdownClaim(name="sigterm", pid_file="/run/app.pid", exit_code="any",
+                        requests=[GEN, LIST], drain_delay_s=2, deadline_s=10)
+    unseen = Event(signal(5).at_s + 3, "process.exit",
+                   {"handle": "pid:42", "code": None, "after_s": 3.0,
+                    "unknown": "its exit code is its parent's to read"})
+    evs = [signal(5, handle="pid:42"), *ready_probes(), unseen]
+    got = judge(rows, evs, pid)["exits any code within the deadline"]
+    assert got.passed and "not seen (none claimed)" in got.reason
+    late = Event(unseen.at_s + 12, "process.exit", {**unseen.data, "after_s": 15.0})
+    assert judge(rows, [*evs[:-1], late], pid)["exits any code within the deadline"].failed
+    claimed = CLAIM.model_copy(update={"exit_code": 0})
+    verdict = judge(rows, evs, claimed)[EXIT]
+    assert verdict.inconclusive and "its parent's to read" in verdict.reason
 
 
 def test_missing_exit_fails_only_when_the_timeline_outlasts_the_bound() -> None:
