@@ -1,0 +1,183 @@
+"""The contract document: what a stack claims (its claims, by kind, and its SLOs) and how to
+reach it, checked as a whole (every name a claim uses is declared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from gauntlet.contract.basics import MaxShare, Strict, env_text, fill_fields, template_fields
+from gauntlet.contract.claim import Claim, Marker
+from gauntlet.contract.kinds.breaker import BreakerClaim
+from gauntlet.contract.kinds.deadline import DeadlineClaim
+from gauntlet.contract.kinds.health import HealthClaim
+from gauntlet.contract.kinds.integrity import IntegrityClaim
+from gauntlet.contract.kinds.pool import PoolClaim
+from gauntlet.contract.kinds.ratelimit import RateLimitClaim
+from gauntlet.contract.kinds.realtime import RealtimeClaim
+from gauntlet.contract.kinds.retries import RetriesClaim
+from gauntlet.contract.kinds.shutdown import ShutdownClaim
+from gauntlet.contract.kinds.stated import StatedClaim
+from gauntlet.contract.reach import Compose, Link, Probes, Service
+from gauntlet.contract.traffic import Request, Traffic
+
+
+class Claims(Strict):
+    breaker: list[BreakerClaim] = Field(default_factory=list)
+    retries: list[RetriesClaim] = Field(default_factory=list)
+    rate_limit: list[RateLimitClaim] = Field(default_factory=list)
+    shutdown: list[ShutdownClaim] = Field(default_factory=list)
+    health: list[HealthClaim] = Field(default_factory=list)
+    deadline: list[DeadlineClaim] = Field(default_factory=list)
+    pool: list[PoolClaim] = Field(default_factory=list)
+    integrity: list[IntegrityClaim] = Field(default_factory=list)
+    realtime: list[RealtimeClaim] = Field(default_factory=list)
+    stated: list[StatedClaim] = Field(default_factory=list)
+
+    def instances(self) -> list[tuple[str, Claim]]:
+        """Every (kind, claim) pair, in declaration order of the kinds."""
+        out: list[tuple[str, Claim]] = []
+        for kind in type(self).model_fields:
+            out += [(kind, claim) for claim in getattr(self, kind)]
+        return out
+
+    def find(self, kind: str, name: str) -> Claim:
+        for claim in getattr(self, kind, []):
+            if claim.name == name:
+                return claim  # type: ignore[no-any-return]
+        raise KeyError(f"{kind}.{name}")
+
+
+class Slo(Strict):
+    """SLOs the stack claims; a suite that names this contract is gated on them unless it
+    says otherwise."""
+
+    p50_ms: float | None = Field(None, gt=0)
+    p95_ms: float | None = Field(None, gt=0)
+    p99_ms: float | None = Field(None, gt=0)
+    max_ms: float | None = Field(None, gt=0)
+    error_rate: MaxShare | None = None
+
+
+class Contract(Strict):
+    name: str
+    description: str = ""
+    probes: Probes = Field(default_factory=Probes)
+    links: dict[str, Link] = Field(default_factory=dict)
+    services: dict[str, Service] = Field(default_factory=dict)
+    traffic: Traffic = Field(default_factory=Traffic)
+    claims: Claims = Field(default_factory=Claims)
+    slo: Slo = Field(default_factory=Slo)
+    # Named variants (env additions to the main service), e.g. a mechanism switched off: how a
+    # reference service shows that every verdict can fail.
+    variants: dict[str, dict[str, str]] = Field(default_factory=dict)
+    compose: Compose | None = None
+    # where the document came from: relative paths (cwd, locustfile) resolve against it
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Contract:
+        for name, link in self.links.items():
+            if link.service and link.service not in self.services:
+                raise ValueError(f"links.{name}: no service {link.service!r}")
+        if self.compose is not None:
+            for name in self.compose.links:
+                if name not in self.links:
+                    raise ValueError(f"compose.links.{name}: not a declared link "
+                                     f"(links: {', '.join(sorted(self.links)) or 'none'})")
+        mains = [n for n, s in self.services.items() if s.main]
+        if self.services and len(mains) != 1:
+            raise ValueError("services: exactly one service must be main = true "
+                             f"(found {mains or 'none'})")
+        known = set(self.traffic.requests)
+        for kind, claim in self.claims.instances():
+            where = f"claims.{kind}.{claim.name}"
+            for field_name in ("link", "store_link", "inflight_link"):
+                named: str | None = getattr(claim, field_name, None)
+                if named is not None and named not in self.links:
+                    raise ValueError(f"{where}: {field_name} {named!r} is not a declared link "
+                                     f"(links: {', '.join(sorted(self.links)) or 'none'})")
+            if self.traffic.locustfile is None:
+                for request in [*getattr(claim, "requests", []),
+                                *getattr(claim, "isolated", [])]:
+                    if request not in known:
+                        raise ValueError(
+                            f"{where}: request {request!r} is not declared in traffic.requests "
+                            f"(declared: {', '.join(sorted(known)) or 'none'})")
+            if kind == "realtime" and self.traffic.realtime is None:
+                raise ValueError(f"{where}: needs [traffic.realtime] (how to open a connection "
+                                 "and send a message), and the contract gives none")
+            shutdown_service = getattr(claim, "service", None) if kind == "shutdown" else None
+            if shutdown_service and self.services and shutdown_service not in self.services:
+                raise ValueError(f"{where}: service {shutdown_service!r} is not declared")
+        for kind in type(self.claims).model_fields:
+            names = [c.name for c in getattr(self.claims, kind)]
+            dupes = {n for n in names if names.count(n) > 1}
+            if dupes:
+                raise ValueError(f"claims.{kind}: instance names repeat: {sorted(dupes)}")
+        for name, service in self.services.items():
+            for key, template in service.env.items():
+                for field_ref in template_fields(template):
+                    try:
+                        self.claim_value(field_ref)
+                    except (KeyError, AttributeError, ValueError) as exc:
+                        raise ValueError(
+                            f"services.{name}.env.{key}: {{{field_ref}}} names no claim "
+                            "number (kind.instance.field)") from exc
+        return self
+
+    @property
+    def main_service(self) -> str | None:
+        return next((n for n, s in self.services.items() if s.main), None)
+
+    def claim_value(self, ref: str) -> Any:
+        """``"breaker.ai.open_s"`` → that claim's number."""
+        kind, name, *path = ref.split(".")
+        if not path:
+            raise ValueError(ref)
+        value: Any = self.claims.find(kind, name)
+        for part in path:
+            value = getattr(value, part)
+        return value
+
+    def render_env(self, service: str) -> dict[str, str]:
+        """The service's ``env`` with every claim reference filled in."""
+        out: dict[str, str] = {}
+        for key, template in self.services[service].env.items():
+            values = {ref: env_text(self.claim_value(ref)) for ref in template_fields(template)}
+            out[key] = fill_fields(template, values)
+        return out
+
+    def resolve(self, path: str) -> Path:
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else (self.base_dir / candidate).resolve()
+
+    def requests_of(self, names: list[str]) -> dict[str, Request]:
+        return {n: self.traffic.requests[n] for n in names if n in self.traffic.requests}
+
+    def marker_headers(self) -> list[str]:
+        """Response headers the capture records as columns of their own (lower case)."""
+        headers: set[str] = set()
+        for marker in self.answer_markers().values():
+            if marker.header:
+                headers.add(marker.header.lower())
+        for limit in self.claims.rate_limit:
+            if limit.retry_after_header:
+                headers.add(limit.retry_after_header.lower())
+        return sorted(headers)
+
+    def answer_markers(self) -> dict[str, Marker]:
+        """Every answer a claim identifies by a marker, by claim (``breaker.upstream``: its
+        open answer, ``pool.postgres``: its exhausted answer): what the capture records and
+        what no other claim may count as its own evidence."""
+        out: dict[str, Marker] = {f"breaker.{c.name}": c.open_answer
+                                  for c in self.claims.breaker}
+        out.update({f"pool.{c.name}": c.answer for c in self.claims.pool})
+        return out
+
+    def body_markers(self) -> dict[str, str]:
+        """Body patterns the capture tests each answer against: column name → regex."""
+        return {claim: marker.body for claim, marker in self.answer_markers().items()
+                if marker.body}

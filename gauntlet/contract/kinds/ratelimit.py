@@ -1,0 +1,59 @@
+"""A rate limit per key (a window, or nginx's leaky bucket), with exemptions and a store
+that fails open or closed."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from gauntlet.contract.basics import parse_rate
+from gauntlet.contract.claim import Claim
+
+
+class RateLimitClaim(Claim):
+    """``limit`` is a count per window. ``algorithm = "window"`` (the default): any window of
+    that length admits at most the count, so a burst is cut at request count + 1.
+    ``"leaky_bucket"`` (nginx ``limit_req``): the count per window is a *rate*, with ``burst``
+    requests admitted at once beyond it — a burst arriving within Δ s is cut after about
+    ``burst + 1 + rate·Δ`` requests, and a client at the rate is never refused."""
+
+    requests: list[str] = Field(min_length=1)
+    limit: str
+    algorithm: Literal["window", "leaky_bucket"] = "window"
+    burst: int = Field(0, ge=0)  # leaky_bucket: admitted at once beyond the rate
+    key: Literal["header", "auth", "none"] = "header"
+    key_header: str | None = None
+    exempt: list[str] = Field(default_factory=list)  # paths never limited
+    store_link: str | None = None
+    fails_open: bool | None = None
+    status: int = 429
+    retry_after_header: str | None = "Retry-After"
+
+    @field_validator("limit")
+    @classmethod
+    def _valid_limit(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @model_validator(mode="after")
+    def _keyed(self) -> RateLimitClaim:
+        if self.key == "header" and not self.key_header:
+            raise ValueError("key = 'header' needs key_header (e.g. X-Forwarded-For)")
+        if self.fails_open is not None and not self.store_link:
+            raise ValueError("fails_open is a claim about the store: give store_link")
+        if self.burst and self.algorithm != "leaky_bucket":
+            raise ValueError("burst is a leaky bucket's: give algorithm = 'leaky_bucket'")
+        return self
+
+    @property
+    def count(self) -> int:
+        return parse_rate(self.limit)[0]
+
+    @property
+    def window_s(self) -> float:
+        return parse_rate(self.limit)[1]
+
+    @property
+    def rate_per_s(self) -> float:
+        return self.count / self.window_s
