@@ -37,7 +37,7 @@ from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window, fault_windows
 from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
-from gauntlet.contract import Contract, IntegrityClaim, Metric
+from gauntlet.contract import Claim, Contract, IntegrityClaim, Metric
 from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
@@ -98,10 +98,9 @@ class Context:
                                                   timeout_s=timeout_s))
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
-        states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
-                  if c.metric is not None and c.metric.states]
         return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
-                      states=states, interval_s=interval_s, json_probes=json_probes)
+                      states=self.contract.state_metrics(), interval_s=interval_s,
+                      json_probes=json_probes)
 
     def sleep_until(self, t0: float, offset_s: float) -> None:
         deadline = t0 + offset_s
@@ -243,13 +242,13 @@ class Record:
 
 
 class Experiment:
-    """Subclasses set ``name``, ``description``, ``kinds`` (the claim kinds they verify),
-    ``params_model`` and the methods. One instance of the experiment runs per claim instance
-    (:meth:`targets`)."""
+    """Subclasses set ``name``, ``description``, ``claims`` (the models of the claim kinds
+    they verify), ``params_model`` and the methods. One instance of the experiment runs per
+    claim instance (:meth:`targets`)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
-    kinds: ClassVar[tuple[str, ...]]
+    claims: ClassVar[tuple[type[Claim], ...]]
     params_model: ClassVar[type[Params]] = Params
     # whether the steady phase must also show the stack was not already slow (a p95, which
     # needs dozens of requests to decide): False for an experiment whose verdicts count, not
@@ -260,6 +259,11 @@ class Experiment:
     # find the service down unless the claim says how to restart it (restarts())
     ends_service: ClassVar[bool] = False
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The keys of the claim kinds it verifies (``("deadline", "pool")``)."""
+        return tuple(model.kind for model in self.claims)
+
     def restarts(self, target: Any, backend: str) -> bool:
         """Whether the service this experiment ends is started again after it, on ``backend``
         (the claim's restart command, or a backend that restarts its own)."""
@@ -268,8 +272,8 @@ class Experiment:
     def targets(self, contract: Contract) -> dict[str, Any]:
         """Claim instances this experiment verifies, by name."""
         out: dict[str, Any] = {}
-        for kind in self.kinds:
-            out.update({c.name: c for c in getattr(contract.claims, kind)})
+        for model in self.claims:
+            out.update({c.name: c for c in contract.claims.of(model)})
         return out
 
     def requests(self, target: Any) -> list[str]:
@@ -345,7 +349,7 @@ class Experiment:
     def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
         """Integrity claims whose writes this run sends: each owes a verdict."""
         sent = set(self.requests(target))
-        return [c for c in contract.claims.integrity if set(c.requests) & sent]
+        return [c for c in contract.claims.of(IntegrityClaim) if set(c.requests) & sent]
 
 
 @dataclass(frozen=True)
@@ -433,13 +437,14 @@ def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
     sent = {r for p in planned for r in p.experiment.requests(p.target)}
     out: list[Verdict] = []
     for kind, claim in contract.claims.instances():
-        if kind == "stated":
-            why = str(getattr(claim, "reason", ""))
-        elif kind == "integrity":
-            requests = set(getattr(claim, "requests", []))
-            if requests & sent:
+        stated = claim.unverifiable()
+        rides = claim.rides_along(sent)
+        if stated is not None:
+            why = stated
+        elif rides is not None:
+            if rides[0]:
                 continue
-            why = f"no experiment of this run sent its writes ({', '.join(sorted(requests))})"
+            why = rides[1]
         elif (kind, claim.name) in covered or any(
                 kind in p.experiment.kinds and getattr(p.target, "link", None) ==
                 getattr(claim, "link", object()) for p in planned):
@@ -658,8 +663,3 @@ def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:
     return max(2, min(cap, math.ceil(rate_per_s * pace_s)))
 
 
-def breaker_hold_s(contract: Contract, link: str) -> float:
-    """How long after a dependency returns the breakers claimed on its link may still be open:
-    their open duration, one probe call and 2 s (0 without one)."""
-    return max((b.open_s + b.call_s + 2.0 for b in contract.claims.breaker if b.link == link),
-               default=0.0)

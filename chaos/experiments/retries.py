@@ -62,7 +62,7 @@ def outage_s(claim: RetriesClaim) -> float:
 class RetriesExperiment(Experiment):
     name = "retries"
     description = "transient outages of a link are absorbed by retries with backoff"
-    kinds = ("retries",)
+    claims = (RetriesClaim,)
     params_model = RetriesParams
 
     def settle_s(self, target: Any) -> float:

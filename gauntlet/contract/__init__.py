@@ -25,7 +25,8 @@ use ``{token}`` (unique per request: what an integrity read-back looks for), ``{
 The package is split by concept — :mod:`~gauntlet.contract.basics` (strict models, bounded
 numbers, templates), :mod:`~gauntlet.contract.reach` (probes, links, services, compose),
 :mod:`~gauntlet.contract.traffic`, :mod:`~gauntlet.contract.claim` (what every claim is made
-of), :mod:`~gauntlet.contract.kinds` (one module per kind of claim),
+of), :mod:`~gauntlet.contract.registry` (the kinds, registered by module),
+:mod:`~gauntlet.contract.kinds` (one module per kind gauntlet ships),
 :mod:`~gauntlet.contract.document` (the contract as a whole) and
 :mod:`~gauntlet.contract.files` (reading one) — and its public names are re-exported here.
 """
@@ -43,8 +44,17 @@ from gauntlet.contract.basics import (
     parse_rate,
     template_fields,
 )
-from gauntlet.contract.claim import Claim, Marker, Metric
-from gauntlet.contract.document import Claims, Contract, Slo
+from gauntlet.contract.claim import (
+    Claim,
+    ContractFile,
+    ContractProgram,
+    LinkName,
+    Marker,
+    Metric,
+    OptionalLink,
+    RequestNames,
+)
+from gauntlet.contract.document import Contract, Slo
 from gauntlet.contract.files import load_contract, one_line, parse_contract, read_toml
 from gauntlet.contract.kinds.breaker import BreakerClaim
 from gauntlet.contract.kinds.deadline import DeadlineClaim
@@ -57,6 +67,15 @@ from gauntlet.contract.kinds.retries import RetriesClaim
 from gauntlet.contract.kinds.shutdown import ShutdownClaim
 from gauntlet.contract.kinds.stated import StatedClaim
 from gauntlet.contract.reach import Compose, ComposeLink, Link, Probes, RequestCounter, Service
+from gauntlet.contract.registry import (
+    ClaimKind,
+    Claims,
+    claim_kind,
+    claim_kinds,
+    claims_model,
+    kind_of,
+    registered_kinds,
+)
 from gauntlet.contract.traffic import Auth, Backoff, Realtime, Request, Traffic
 
 __all__ = [
@@ -64,21 +83,26 @@ __all__ = [
     "Backoff",
     "BreakerClaim",
     "Claim",
+    "ClaimKind",
     "Claims",
     "Compose",
     "ComposeLink",
     "Contract",
+    "ContractFile",
+    "ContractProgram",
     "DeadlineClaim",
     "Degradation",
     "HealthClaim",
     "HealthDetail",
     "IntegrityClaim",
     "Link",
+    "LinkName",
     "Marker",
     "MaxShare",
     "Metric",
     "MinFloor",
     "MinShare",
+    "OptionalLink",
     "PoolClaim",
     "Probes",
     "RateLimitClaim",
@@ -86,6 +110,7 @@ __all__ = [
     "RealtimeClaim",
     "Request",
     "RequestCounter",
+    "RequestNames",
     "RetriesClaim",
     "Service",
     "ShutdownClaim",
@@ -93,13 +118,18 @@ __all__ = [
     "StatedClaim",
     "Strict",
     "Traffic",
+    "claim_kind",
+    "claim_kinds",
+    "claims_model",
     "env_text",
     "fill",
     "fill_fields",
+    "kind_of",
     "load_contract",
     "one_line",
     "parse_contract",
     "parse_rate",
     "read_toml",
+    "registered_kinds",
     "template_fields",
 ]

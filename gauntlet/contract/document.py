@@ -6,48 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import (
+    Field,
+    SerializeAsAny,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
 
 from gauntlet.contract.basics import MaxShare, Strict, env_text, fill_fields, template_fields
-from gauntlet.contract.claim import Claim, Marker
-from gauntlet.contract.kinds.breaker import BreakerClaim
-from gauntlet.contract.kinds.deadline import DeadlineClaim
-from gauntlet.contract.kinds.health import HealthClaim
-from gauntlet.contract.kinds.integrity import IntegrityClaim
-from gauntlet.contract.kinds.pool import PoolClaim
-from gauntlet.contract.kinds.ratelimit import RateLimitClaim
-from gauntlet.contract.kinds.realtime import RealtimeClaim
-from gauntlet.contract.kinds.retries import RetriesClaim
-from gauntlet.contract.kinds.shutdown import ShutdownClaim
-from gauntlet.contract.kinds.stated import StatedClaim
+from gauntlet.contract.claim import Marker, Metric
 from gauntlet.contract.reach import Compose, Link, Probes, Service
+from gauntlet.contract.registry import Claims, claims_model, empty_claims
 from gauntlet.contract.traffic import Request, Traffic
-
-
-class Claims(Strict):
-    breaker: list[BreakerClaim] = Field(default_factory=list)
-    retries: list[RetriesClaim] = Field(default_factory=list)
-    rate_limit: list[RateLimitClaim] = Field(default_factory=list)
-    shutdown: list[ShutdownClaim] = Field(default_factory=list)
-    health: list[HealthClaim] = Field(default_factory=list)
-    deadline: list[DeadlineClaim] = Field(default_factory=list)
-    pool: list[PoolClaim] = Field(default_factory=list)
-    integrity: list[IntegrityClaim] = Field(default_factory=list)
-    realtime: list[RealtimeClaim] = Field(default_factory=list)
-    stated: list[StatedClaim] = Field(default_factory=list)
-
-    def instances(self) -> list[tuple[str, Claim]]:
-        """Every (kind, claim) pair, in declaration order of the kinds."""
-        out: list[tuple[str, Claim]] = []
-        for kind in type(self).model_fields:
-            out += [(kind, claim) for claim in getattr(self, kind)]
-        return out
-
-    def find(self, kind: str, name: str) -> Claim:
-        for claim in getattr(self, kind, []):
-            if claim.name == name:
-                return claim  # type: ignore[no-any-return]
-        raise KeyError(f"{kind}.{name}")
 
 
 class Slo(Strict):
@@ -68,7 +39,8 @@ class Contract(Strict):
     links: dict[str, Link] = Field(default_factory=dict)
     services: dict[str, Service] = Field(default_factory=dict)
     traffic: Traffic = Field(default_factory=Traffic)
-    claims: Claims = Field(default_factory=Claims)
+    # the registered kinds' model (gauntlet.contract.registry); dumped as what it holds
+    claims: SerializeAsAny[Claims] = Field(default_factory=empty_claims)
     slo: Slo = Field(default_factory=Slo)
     # Named variants (env additions to the main service), e.g. a mechanism switched off: how a
     # reference service shows that every verdict can fail.
@@ -76,6 +48,14 @@ class Contract(Strict):
     compose: Compose | None = None
     # where the document came from: relative paths (cwd, locustfile) resolve against it
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("claims", mode="wrap")
+    @classmethod
+    def _registered_kinds(cls, value: Any, handler: ValidatorFunctionWrapHandler) -> Claims:
+        """``[claims]`` is validated as the kinds registered now describe it."""
+        if isinstance(value, Claims):
+            return value
+        return claims_model().model_validate(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> Contract:
@@ -94,26 +74,21 @@ class Contract(Strict):
         known = set(self.traffic.requests)
         for kind, claim in self.claims.instances():
             where = f"claims.{kind}.{claim.name}"
-            for field_name in ("link", "store_link", "inflight_link"):
-                named: str | None = getattr(claim, field_name, None)
-                if named is not None and named not in self.links:
+            for field_name, named in claim.links().items():
+                if named not in self.links:
                     raise ValueError(f"{where}: {field_name} {named!r} is not a declared link "
                                      f"(links: {', '.join(sorted(self.links)) or 'none'})")
             if self.traffic.locustfile is None:
-                for request in [*getattr(claim, "requests", []),
-                                *getattr(claim, "isolated", [])]:
+                for request in claim.request_names():
                     if request not in known:
                         raise ValueError(
                             f"{where}: request {request!r} is not declared in traffic.requests "
                             f"(declared: {', '.join(sorted(known)) or 'none'})")
-            if kind == "realtime" and self.traffic.realtime is None:
-                raise ValueError(f"{where}: needs [traffic.realtime] (how to open a connection "
-                                 "and send a message), and the contract gives none")
-            shutdown_service = getattr(claim, "service", None) if kind == "shutdown" else None
-            if shutdown_service and self.services and shutdown_service not in self.services:
-                raise ValueError(f"{where}: service {shutdown_service!r} is not declared")
+            problem = claim.problem(self)
+            if problem is not None:
+                raise ValueError(f"{where}: {problem}")
         for kind in type(self.claims).model_fields:
-            names = [c.name for c in getattr(self.claims, kind)]
+            names = [c.name for c in self.claims.of_kind(kind)]
             dupes = {n for n in names if names.count(n) > 1}
             if dupes:
                 raise ValueError(f"claims.{kind}: instance names repeat: {sorted(dupes)}")
@@ -163,19 +138,28 @@ class Contract(Strict):
         for marker in self.answer_markers().values():
             if marker.header:
                 headers.add(marker.header.lower())
-        for limit in self.claims.rate_limit:
-            if limit.retry_after_header:
-                headers.add(limit.retry_after_header.lower())
+        for claim in self.claims.all():
+            headers.update(h.lower() for h in claim.captured_headers())
         return sorted(headers)
 
     def answer_markers(self) -> dict[str, Marker]:
         """Every answer a claim identifies by a marker, by claim (``breaker.upstream``: its
         open answer, ``pool.postgres``: its exhausted answer): what the capture records and
         what no other claim may count as its own evidence."""
-        out: dict[str, Marker] = {f"breaker.{c.name}": c.open_answer
-                                  for c in self.claims.breaker}
-        out.update({f"pool.{c.name}": c.answer for c in self.claims.pool})
+        out: dict[str, Marker] = {}
+        for claim in self.claims.all():
+            out.update(claim.answer_markers())
         return out
+
+    def state_metrics(self) -> list[tuple[str, Metric]]:
+        """Every state gauge a claim watches, with the claim's id (what the prober polls)."""
+        return [(claim.id, metric) for claim in self.claims.all()
+                for metric in claim.state_metrics()]
+
+    def holds_after_s(self, link: str) -> float:
+        """How long after ``link`` is back the claims on it may still act on the service (a
+        breaker open its open duration): the longest of them, 0 without one."""
+        return max((claim.holds_after_s(link) for claim in self.claims.all()), default=0.0)
 
     def body_markers(self) -> dict[str, str]:
         """Body patterns the capture tests each answer against: column name → regex."""

@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from gauntlet.contract.claim import FILE, PROGRAM
 from gauntlet.contract.document import Contract
+from gauntlet.contract.registry import claim_kinds
 from gauntlet.errors import ConfigError
 
 
@@ -101,19 +103,25 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> None:
     if isinstance(traffic, dict) and isinstance(traffic.get("locustfile"), str):
         traffic["locustfile"] = str((base / traffic["locustfile"]).resolve())
     claims = data.get("claims")
-    shutdowns = claims.get("shutdown") if isinstance(claims, dict) else None
-    for claim in shutdowns if isinstance(shutdowns, list) else []:
-        if not isinstance(claim, dict):
-            continue
-        if isinstance(claim.get("pid_file"), str):
-            claim["pid_file"] = str((base / claim["pid_file"]).resolve())
-        for key in ("command", "wait", "restart"):
-            argv = claim.get(key)
-            # a program named by a relative path ("./restart.sh", "bin/stop") is the file
-            # beside the contract, as a shell would find it from the contract's folder
-            if isinstance(argv, list) and argv and isinstance(argv[0], str) \
-                    and "/" in argv[0] and not argv[0].startswith("/"):
-                claim[key] = [str((base / argv[0]).resolve()), *argv[1:]]
+    if not isinstance(claims, dict):
+        return
+    for kind in claim_kinds():
+        instances = claims.get(kind.key)
+        files = kind.model.fields_naming(FILE)
+        programs = kind.model.fields_naming(PROGRAM)
+        for claim in instances if isinstance(instances, list) else []:
+            if not isinstance(claim, dict):
+                continue
+            for key in files:
+                if isinstance(claim.get(key), str):
+                    claim[key] = str((base / claim[key]).resolve())
+            for key in programs:
+                argv = claim.get(key)
+                # a program named by a relative path ("./restart.sh", "bin/stop") is the file
+                # beside the contract, as a shell would find it from the contract's folder
+                if isinstance(argv, list) and argv and isinstance(argv[0], str) \
+                        and "/" in argv[0] and not argv[0].startswith("/"):
+                    claim[key] = [str((base / argv[0]).resolve()), *argv[1:]]
 
 
 def parse_contract(data: dict[str, Any], source: str = "contract",

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from gauntlet.contract.basics import MinShare, Strict
-from gauntlet.contract.claim import Claim
+from gauntlet.contract.claim import Claim, LinkName, RequestNames
+from gauntlet.contract.registry import claim_kind
 
 
 class Degradation(Strict):
@@ -53,13 +54,14 @@ class HealthDetail(Strict):
         return self.dependency_status.replace("{link}", link)
 
 
+@claim_kind("health", order=50)
 class HealthClaim(Claim):
     """Readiness depends on ``link``: it turns unready within a bound while the link is down
     and ready again after; liveness stays up; ``degraded`` says what still works;
     ``detailed`` says how a detailed health endpoint shows the link."""
 
-    link: str
-    requests: list[str] = Field(default_factory=list)
+    link: LinkName
+    requests: RequestNames = Field(default_factory=list)
     ready_within_s: float = Field(2.0, gt=0)
     recover_within_s: float = Field(5.0, gt=0)
     unready_status: int = 503

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field, model_validator
 
-from gauntlet.contract.claim import Claim, Marker
+from gauntlet.contract.claim import Claim, LinkName, Marker, RequestNames
+from gauntlet.contract.registry import claim_kind
 
 
+@claim_kind("pool", order=70)
 class PoolClaim(Claim):
     """An exhausted connection pool answers at once instead of queueing.
 
@@ -19,8 +23,10 @@ class PoolClaim(Claim):
     open answer).
     """
 
-    link: str
-    requests: list[str] = Field(min_length=1)
+    wiring: ClassVar[frozenset[str]] = frozenset({"status"})
+
+    link: LinkName
+    requests: RequestNames = Field(min_length=1)
     size: int = Field(ge=1)
     acquire_timeout_s: float = Field(gt=0)
     status: int = 503
@@ -49,3 +55,6 @@ class PoolClaim(Claim):
         """True when the answer is told apart by more than its status (a header or body)."""
         marker = self.exhausted_answer
         return marker is not None and (marker.header is not None or marker.body is not None)
+
+    def answer_markers(self) -> dict[str, Marker]:
+        return {self.id: self.answer}

@@ -3,14 +3,17 @@ that fails open or closed."""
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from gauntlet.contract.basics import parse_rate
-from gauntlet.contract.claim import Claim
+from gauntlet.contract.claim import Claim, OptionalLink, RequestNames
+from gauntlet.contract.registry import claim_kind
 
 
+@claim_kind("rate_limit", order=30)
 class RateLimitClaim(Claim):
     """``limit`` is a count per window. ``algorithm = "window"`` (the default): any window of
     that length admits at most the count, so a burst is cut at request count + 1.
@@ -18,14 +21,17 @@ class RateLimitClaim(Claim):
     requests admitted at once beyond it — a burst arriving within Δ s is cut after about
     ``burst + 1 + rate·Δ`` requests, and a client at the rate is never refused."""
 
-    requests: list[str] = Field(min_length=1)
+    wiring: ClassVar[frozenset[str]] = frozenset({"key", "key_header", "status",
+                                                  "retry_after_header"})
+
+    requests: RequestNames = Field(min_length=1)
     limit: str
     algorithm: Literal["window", "leaky_bucket"] = "window"
     burst: int = Field(0, ge=0)  # leaky_bucket: admitted at once beyond the rate
     key: Literal["header", "auth", "none"] = "header"
     key_header: str | None = None
     exempt: list[str] = Field(default_factory=list)  # paths never limited
-    store_link: str | None = None
+    store_link: OptionalLink = None
     fails_open: bool | None = None
     status: int = 429
     retry_after_header: str | None = "Retry-After"
@@ -57,3 +63,20 @@ class RateLimitClaim(Claim):
     @property
     def rate_per_s(self) -> float:
         return self.count / self.window_s
+
+    def captured_headers(self) -> list[str]:
+        return [self.retry_after_header] if self.retry_after_header else []
+
+    def client_interval_s(self, requests: Sequence[str], weights: Mapping[str, int],
+                          users: int, share: float) -> float:
+        """The limit covers only its share of the client's mix (the declared weights): a
+        route limited to 10 an hour that is one request in six slows a client six times less
+        than a mix of only that route would. A limit keyed on nothing is every client's."""
+        covered = set(self.requests) & set(requests)
+        if not covered:
+            return 0.0
+        total = sum(weights.values()) or 1
+        covered_share = sum(weights.get(n, 1) for n in covered) / total
+        count, window_s = parse_rate(self.limit)
+        per_client = covered_share * window_s / (count * share)
+        return per_client * (users if self.key == "none" else 1)

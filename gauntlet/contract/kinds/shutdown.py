@@ -3,13 +3,24 @@ process exits in time."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from gauntlet.contract.claim import Claim
+from gauntlet.contract.claim import (
+    Claim,
+    ContractFile,
+    ContractProgram,
+    OptionalLink,
+    RequestNames,
+)
+from gauntlet.contract.registry import claim_kind
+
+if TYPE_CHECKING:
+    from gauntlet.contract.document import Contract
 
 
+@claim_kind("shutdown", order=40)
 class ShutdownClaim(Claim):
     """How to signal the service and what it promises: readiness flips first, requests keep
     being served for the drain delay, the process exits within the deadline — with
@@ -24,13 +35,15 @@ class ShutdownClaim(Claim):
     over, where no backend boots a fresh stack per experiment (external, ``--stack up``).
     """
 
+    wiring: ClassVar[frozenset[str]] = frozenset({"service", "inflight_ms"})
+
     signal: Literal["SIGTERM", "SIGINT"] = "SIGTERM"
     service: str | None = None
-    pid_file: str | None = None
-    command: list[str] | None = Field(None, min_length=1)
-    wait: list[str] | None = Field(None, min_length=1)
-    restart: list[str] | None = Field(None, min_length=1)
-    requests: list[str] = Field(min_length=1)
+    pid_file: ContractFile = None
+    command: ContractProgram = Field(None, min_length=1)
+    wait: ContractProgram = Field(None, min_length=1)
+    restart: ContractProgram = Field(None, min_length=1)
+    requests: RequestNames = Field(min_length=1)
     drain_delay_s: float = Field(0.0, ge=0)
     deadline_s: float = Field(gt=0)
     ready_flips_first: bool = True
@@ -38,7 +51,7 @@ class ShutdownClaim(Claim):
     exit_code: int | Literal["any"] = 0
     # a link the claim's requests wait on: slowed (Toxiproxy latency) around the signal, so
     # requests are inside the service when it lands — drain is only shown on requests in flight
-    inflight_link: str | None = None
+    inflight_link: OptionalLink = None
     inflight_ms: float = Field(500.0, gt=0)
 
     @field_validator("exit_code", mode="before")
@@ -74,3 +87,8 @@ class ShutdownClaim(Claim):
     def claimed_exit_code(self) -> int | None:
         """The exit code claimed, or None when any code will do."""
         return self.exit_code if isinstance(self.exit_code, int) else None
+
+    def problem(self, contract: Contract) -> str | None:
+        if self.service and contract.services and self.service not in contract.services:
+            return f"service {self.service!r} is not declared"
+        return None

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pydantic import Field
 
 from gauntlet.contract.claim import Claim
+from gauntlet.contract.registry import claim_kind
 
 
+@claim_kind("stated", order=100)
 class StatedClaim(Claim):
     """A claim the service makes that no experiment can verify here (a notification queue the
     stack does not have, a limit with no black-box evidence): stated so that the claims table
@@ -14,3 +16,9 @@ class StatedClaim(Claim):
 
     says: str = Field(min_length=1)
     reason: str = Field(min_length=1)
+
+    def unverifiable(self) -> str | None:
+        return self.reason
+
+    def statement(self) -> str | None:
+        return self.says
