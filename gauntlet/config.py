@@ -27,8 +27,8 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_OUTPUT_DIR = Path("reports/runs")
 # modules of the scenarios package that are the harness' machinery, not locustfiles
 LIBRARY_MODULES = frozenset(
-    {"capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule", "shapes",
-     "ship", "realtime_spec", "traffic", "fields"}
+    {"auth", "capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule",
+     "shapes", "ship", "realtime_spec", "traffic", "fields"}
 )
 
 ErrorClass = Literal["5xx", "4xx", "429", "connect", "timeout", "reset"]

@@ -42,7 +42,7 @@ from gauntlet.errors import ConfigError, InfrastructureError
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples, read_capture
-from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
@@ -574,12 +574,13 @@ def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
     auth = contract.traffic.auth
     if auth is None:
         return {}
-    fields = {"client": f"gauntlet-readback-{int(time.time())}"}
-    answer = httpx.request(auth.method, base_url + fill(auth.path, fields),
-                           json=fill(auth.json_body, fields),
-                           headers=fill(auth.headers, fields), timeout=10.0)
+    step = AuthStep.from_spec(auth.model_dump(by_alias=True))
+    login = step.request(f"gauntlet-readback-{int(time.time())}")
+    answer = httpx.request(login.method, base_url + login.path, json=login.json_body,
+                           headers=login.headers, timeout=10.0)
     answer.raise_for_status()
-    return {auth.header: f"{auth.scheme}{dig(answer.json(), auth.token)}"}
+    header, value = step.credential(answer.json())
+    return {header: value}
 
 
 def _boot_and_run(suite: Suite, planned: Planned, run_dir: Path, timeline: Timeline,
