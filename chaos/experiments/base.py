@@ -29,7 +29,7 @@ from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
-from gauntlet.chaos.probes import JsonProbe, Prober, has_family
+from gauntlet.chaos.probes import JsonProbe, Prober
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples, tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
@@ -39,6 +39,7 @@ from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
 from gauntlet.contract import Claim, Contract, IntegrityClaim, Metric
 from gauntlet.errors import ConfigError, InfrastructureError
+from gauntlet.metrics import has_family, scrape
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples, read_capture
@@ -110,15 +111,7 @@ class Context:
 
     def scrape(self) -> str | None:
         """The service's metrics text (direct address), or None when it does not answer."""
-        path = self.contract.probes.metrics
-        if not path:
-            return None
-        try:
-            response = httpx.get(self.stack.probe_url + path, timeout=3.0)
-            response.raise_for_status()
-        except httpx.HTTPError:
-            return None
-        return response.text
+        return scrape(self.stack.probe_url, self.contract.probes.metrics).text
 
     def drive(self, requests: list[str], *, users: int, duration_s: float,
               plan: FaultPlan | None = None, pace_s: float = 0.1,
@@ -483,16 +476,10 @@ def preflight(planned: Planned, stack: Stack, contract: Contract) -> list[str]:
     if metrics:
         path = contract.probes.metrics
         where = f"{path} on {stack.probe_url}" if path else "no metrics path (probes.metrics)"
-        text: str | None = None
-        problem = "answered nothing"
-        if path:
-            try:
-                response = httpx.get(stack.probe_url + path, timeout=5.0)
-                text = response.text if response.status_code == 200 else None
-                problem = f"answered {response.status_code}"
-            except httpx.HTTPError as exc:
-                problem = f"did not answer ({exc})"
+        scraped = scrape(stack.probe_url, path, timeout_s=5.0)
+        text = scraped.text
         if text is None:
+            problem = scraped.problem if path else "answered nothing"
             raise InfrastructureError(
                 f"{planned.label}: the contract names metric {metrics[0].name!r}, and {where} "
                 f"{problem}", hint="fix probes.metrics in the contract, or drop the claim's metric")

@@ -17,12 +17,12 @@ from pydantic import Field
 
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.probes import has_family, metric_total
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.retry import retry_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import backoff_budget_s
 from gauntlet.contract import Contract, Metric, RetriesClaim
+from gauntlet.metrics import has_family, metric_total
 from gauntlet.scenarios.runner import LoadRun
 
 
