@@ -63,6 +63,9 @@ class Contract(Strict):
             if link.service and link.service not in self.services:
                 raise ValueError(f"links.{name}: no service {link.service!r}")
         if self.compose is not None:
+            if self.compose.service is None and self.main_service is None:
+                raise ValueError("compose.service: name the compose service under test (no "
+                                 "service of [services] is main = true to default to)")
             for name in self.compose.links:
                 if name not in self.links:
                     raise ValueError(f"compose.links.{name}: not a declared link "
@@ -106,6 +109,16 @@ class Contract(Strict):
     @property
     def main_service(self) -> str | None:
         return next((n for n, s in self.services.items() if s.main), None)
+
+    @property
+    def compose_service(self) -> str:
+        """The compose service under test: ``[compose] service``, else the main service's name
+        (the validator made sure one of them is given)."""
+        if self.compose is None:
+            raise ValueError("the contract has no [compose] section")
+        name = self.compose.service or self.main_service
+        assert name is not None  # _consistent
+        return name
 
     def claim_value(self, ref: str) -> Any:
         """``"breaker.ai.open_s"`` → that claim's number."""
