@@ -287,25 +287,35 @@ def _probes(df: pd.DataFrame, events: list[Event], claim: BreakerClaim, scope: S
     """The first request through (or half_open state) after ≥ 0.9 x open_s; one through
     before that means the breaker did not hold open.
 
-    The breaker opened between ``t_open`` (the start of the first request answered as open,
-    which may have met the open breaker only on a retry) and ``t_surely_open`` (that answer's
-    arrival): only a request started after the latter (past the start-order race) passing
-    through proves it did not hold; the open duration is counted from the former, the lenient
-    end."""
-    earliest = t_open + 0.9 * claim.open_s
-    bound = claim.open_s + claim.call_s + 2.0
+    Only a request started after ``t_surely_open`` (the first open answer's arrival, past the
+    start-order race) passing through proves the breaker did not hold. When it opened is not
+    seen from outside: after the last request let through before the first open answer started
+    (``t_open``), since a closed breaker admitted that one, and by ``t_surely_open``. An early
+    probe is counted from that earliest moment, the lenient end: the first open answer itself
+    can come well after the opening when every client was waiting (on a hung call, or pacing)
+    as the breaker opened."""
     passed_through = df[through.to_numpy(bool)]
+    before = passed_through[passed_through["t_start_s"] < t_open]
+    could_open = float(before["t_start_s"].max()) if len(before) else t_open
+    earliest = could_open + 0.9 * claim.open_s
+    bound = claim.open_s + claim.call_s + 2.0
     half_open = metric_states(events, scope.claim, "half_open")
     early = passed_through[(passed_through["t_start_s"] > t_surely_open + RACE_S)
                            & (passed_through["t_start_s"] < earliest)]
     early_t = [float(early["t_start_s"].min())] if len(early) else []
     early_t += [e.at_s for e in half_open if t_surely_open < e.at_s < earliest]
     if early_t:
-        gap = min(early_t) - t_open
+        gap = min(early_t) - could_open
+        first = early.sort_values("t_start_s").iloc[0] if len(early) else None
+        what = ("a request" if first is None or float(first["t_start_s"]) != min(early_t)
+                else f"a request (answered {int(first['status'])} in "
+                f"{float(first['latency_ms']):.0f} ms)")
         return scope.judge(
             PROBES, False,
-            f"let a request through {gap:.2f} s after opening, before the {claim.open_s:g} s "
-            "open duration: the breaker does not hold open",
+            f"let {what} through {gap:.2f} s after it could first have opened (the last call "
+            f"through the closed breaker started {t_open - could_open:.2f} s before the first "
+            f"open answer), before the {claim.open_s:g} s open duration: the breaker does not "
+            "hold open",
             round(gap, 3), round(bound, 3), "s", evidence=evidence)
     later = passed_through[passed_through["t_start_s"] >= earliest]
     candidates = [float(later["t_start_s"].min())] if len(later) else []

@@ -12,14 +12,17 @@ simulated client's key), ``seq`` (the request's ordinal within its client's phas
 Every verdict names the evidence it needs and is inconclusive without it: isolation, exemption,
 readmission and fail-open are only exercised once the limiter was seen limiting.
 
-A leaky bucket (``algorithm = "leaky_bucket"``, nginx's ``limit_req``) has no count to be cut
-at: it admits ``burst + 1`` at once and then ``rate`` per second, so what a key may get depends
-on when its requests *arrived*. Each request arrived at the limiter somewhere between being sent
-and being answered; the verdict holds the limiter to both sides of the bucket over those
-intervals — never more admitted within any span than ``burst + 1 + rate·span`` (a request is
-taken to arrive within ``DELIVERY_S`` of being sent, if its answer came later), and never a
-refusal before ``burst + rate·span`` were admitted since the bucket was last empty (judged on the
-answer times alone). A limiter
+A leaky bucket (``algorithm = "leaky_bucket"``: a token bucket, as golang.org/x/time/rate's or
+nginx's ``limit_req``) has no count to be cut at: it admits ``burst`` at once (the bucket's
+size; nginx's ``burst=N`` is a bucket of N + 1) and then ``rate`` per second, so what a key may
+get depends on when its requests *arrived*. Each request arrived at the limiter somewhere
+between being sent and being answered; the verdict holds the limiter to both sides of the bucket
+over those intervals — never more admitted within any span than ``burst + rate·span`` (a request
+is taken to arrive within ``DELIVERY_S`` of being sent, if its answer came later), and never a
+refusal before more than ``burst - 1 + rate·span`` were admitted since the bucket was last full
+(judged on the answer times alone). Either side allows the limiter's clock to lag by
+``CLOCK_SLACK_S``, and no more: a bucket one request larger or smaller than claimed fails where
+the rate leaves that one request decidable. A limiter
 keyed on nothing (``key = "none"``) is one global budget: its first rejection is counted across
 all clients in start order, and "other keys unaffected" does not apply.
 
@@ -118,6 +121,9 @@ SLOW_BURST = 0.8  # of the window: a key slower than this to pass its limit was 
 DELIVERY_S = 0.5
 # leaky bucket: the limiter's clock may lag by one turn of its event loop (nginx caches the time)
 CLOCK_SLACK_S = 0.02
+# a bucket seen admitting one more than claimed at once: most likely nginx's burst stated as is
+NGINX_HINT = (" (nginx's limit_req burst=N admits N + 1 at once: a claim of it says "
+              "burst = N + 1)")
 
 
 def _first_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
@@ -187,7 +193,7 @@ def most_admitted(start_s: np.ndarray, arrived_by_s: np.ndarray, rate_per_s: flo
                   ) -> tuple[float, int, float]:
     """The leaky bucket's upper side: over every span [a, b], the admitted requests that surely
     arrived within it (sent at or after ``a``, arrived by ``b``) less ``rate·(b - a)``; the
-    largest such excess, with its count and span. A bucket of burst ``B`` keeps it ≤ ``B + 1``."""
+    largest such excess, with its count and span. A bucket of size ``B`` keeps it ≤ ``B``."""
     best = (float("-inf"), 0, 0.0)
     for a in np.unique(start_s):
         ends = np.sort(arrived_by_s[start_s >= a])
@@ -199,17 +205,20 @@ def most_admitted(start_s: np.ndarray, arrived_by_s: np.ndarray, rate_per_s: flo
 
 
 def fewest_before(start_s: np.ndarray, end_s: np.ndarray, refused_start_s: float,
-                  refused_end_s: float, rate_per_s: float) -> tuple[float, int, float]:
-    """The leaky bucket's lower side, for one refusal: the bucket was full when it arrived, so
-    since it was last empty at some τ the admitted requests that *may* have arrived in between
-    (sent before the refusal was answered, answered after τ) less ``rate·(refusal - τ)`` exceed
-    ``burst - 1``. Returns the largest such margin over τ, with its count and span — below
-    ``burst - 1``, the refusal came before the bucket could have been full."""
+                  refused_end_s: float, rate_per_s: float, lag_s: float = 0.0
+                  ) -> tuple[float, int, float]:
+    """The leaky bucket's lower side, for one refusal: the bucket had less than one token left
+    when it arrived, so since it was last full at some τ the admitted requests that *may* have
+    arrived in between (sent before the refusal was answered, answered after τ) less what the
+    rate refilled, ``rate·(refusal - τ - lag_s)`` (a limiter whose clock lags by ``lag_s`` saw
+    that much less of the span, never less than none of it), exceed ``burst - 1``. Returns the
+    largest such margin over τ, with its count and span — ``burst - 1`` or below, the refusal
+    came while the bucket still held a token."""
     maybe = start_s < refused_end_s
     ends = np.sort(end_s[maybe])
     taus = np.append(ends[ends <= refused_start_s], refused_start_s)
     counts = len(ends) - np.searchsorted(ends, taus, side="left")
-    margin = counts - rate_per_s * np.maximum(0.0, refused_start_s - taus)
+    margin = counts - rate_per_s * np.maximum(0.0, refused_start_s - taus - lag_s)
     i = int(np.argmax(margin))
     return float(margin[i]), int(counts[i]), float(max(0.0, refused_start_s - taus[i]))
 
@@ -219,7 +228,7 @@ def _leaky_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
     what = f"first {claim.status} at the limit"
     rate, b = claim.rate_per_s, claim.burst
     bucket = f"{rate:g}/s with burst {b}"
-    band = f"{b + 1} + {rate:g}/s x span ± {tolerance}"
+    band = f"{b} + {rate:g}/s x span ± {tolerance}"
     evidence = (f"a burst per client faster than {bucket}, each request's arrival bounded by "
                 "its sending and its answer")
     answered = burst[burst["status"].to_numpy() > 0]
@@ -236,24 +245,27 @@ def _leaky_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
         s_in, e_in = start[admitted], end[admitted]
         if admitted.any():
             over, n, span = most_admitted(s_in, np.minimum(e_in, s_in + DELIVERY_S), rate)
-            if over > b + 1 + slack:
+            if over > b + slack:
                 return scope.judge(
                     what, False,
                     f"key {key}: {n} requests admitted within {span:.3f} s (each between its "
                     f"sending and its answer, at most {DELIVERY_S:g} s after sending); "
-                    f"{bucket} admits at most {b + 1} + {rate * span:.1f} = "
-                    f"{b + 1 + rate * span:.0f}"
-                    + ("" if (~admitted).any() else f" — never answered {claim.status}"),
+                    f"{bucket} admits at most {b} + {rate * span:.1f} = "
+                    f"{b + rate * span:.0f}"
+                    + ("" if (~admitted).any() else f" — never answered {claim.status}")
+                    + (NGINX_HINT if over <= b + 1 + slack else ""),
                     n, band, evidence=evidence)
             outpaced.append((str(key), over, n, span))
         for r in np.flatnonzero(~admitted):
-            margin, n, span = fewest_before(s_in, e_in, float(start[r]), float(end[r]), rate)
-            if margin <= b - 1 - slack:
+            margin, n, span = fewest_before(s_in, e_in, float(start[r]), float(end[r]), rate,
+                                            CLOCK_SLACK_S)
+            if margin <= b - 1 - tolerance:
+                refill = rate * max(0.0, span - CLOCK_SLACK_S)
                 return scope.judge(
                     what, False,
                     f"key {key}: answered {claim.status} with at most {n} requests admitted "
                     f"in the {span:.3f} s before; {bucket} refuses only once more than "
-                    f"{b - 1} + {rate * span:.1f} were admitted since it was last empty",
+                    f"{b - 1} + {refill:.1f} were admitted since it was last full",
                     n, band, evidence=evidence)
         if (~admitted).any():
             limited_keys[str(key)] = int(admitted.sum())
@@ -269,7 +281,7 @@ def _leaky_at_limit(scope: Scope, claim: RateLimitClaim, burst: pd.DataFrame,
     return scope.judge(
         what, True,
         f"all {len(limited_keys)} limited keys within the bucket: {spread} of up to {sent} "
-        f"requests admitted, the rest answered {claim.status} ({bucket}: {b + 1} at once, then "
+        f"requests admitted, the rest answered {claim.status} ({bucket}: {b} at once, then "
         f"{rate:g}/s; never more within any span, never refused before the bucket could be "
         "full)", spread, band, evidence=evidence)
 

@@ -388,7 +388,8 @@ def init_command(name: str | None, base_url: str, force: bool) -> None:
     out.print("next: edit contract.toml to your service's routes and claims; start it (its pid "
               "in service.pid) and a Toxiproxy with a proxy per link; then `gauntlet verify "
               "contract.toml --suite gauntlet.toml`. Or describe it under [services] and keep it "
-              "running with `gauntlet up`: `gauntlet verify contract.toml --stack up`")
+              "running with `gauntlet up`: `gauntlet verify contract.toml --stack up`",
+              markup=False)  # "[services]" is a TOML table, not rich markup
 
 
 @main.command()

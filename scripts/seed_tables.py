@@ -1,11 +1,11 @@
-"""Put the latest claims table of each seed suite into README.md (between its markers).
+"""Put the latest claims table of each seed suite into docs/seeds.md (between its markers).
 
     .venv/bin/python scripts/seed_tables.py RUN_DIR [RUN_DIR ...]
 
 Each RUN_DIR is a run of a seed suite (``gauntlet run suites/seeds/<system>.toml``); its
-``claims.md`` (written by gauntlet with the run's report) goes into the README as it is, under
-a one-line summary, in the order given. The README keeps what it had between the markers for
-any system not given, so one re-run refreshes one system.
+``claims.md`` (written by gauntlet with the run's report) goes into docs/seeds.md as it is,
+under a one-line summary, in the order given. The page keeps what it had between the markers
+for any system not given, so one re-run refreshes one system.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-README = ROOT / "README.md"
+PAGE = ROOT / "docs" / "seeds.md"
 START, END = "<!-- seed-claims:start -->", "<!-- seed-claims:end -->"
 
 
@@ -37,9 +37,9 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__, file=sys.stderr)
         return 2
-    text = README.read_text()
+    text = PAGE.read_text()
     if START not in text or END not in text:
-        print(f"{README}: no {START} … {END} markers", file=sys.stderr)
+        print(f"{PAGE}: no {START} … {END} markers", file=sys.stderr)
         return 2
     head, rest = text.split(START, 1)
     inner, tail = rest.split(END, 1)
@@ -49,9 +49,9 @@ def main(argv: list[str]) -> int:
     for arg in argv:
         name, body = block(Path(arg))
         kept[name] = body
-    README.write_text(head + START + "\n" + "\n".join(kept[n] for n in sorted(kept)) + END
+    PAGE.write_text(head + START + "\n" + "\n".join(kept[n] for n in sorted(kept)) + END
                       + tail)
-    print(f"README.md: {len(argv)} claims table(s) updated, {len(kept)} in all")
+    print(f"{PAGE.relative_to(ROOT)}: {len(argv)} claims table(s) updated, {len(kept)} in all")
     return 0
 
 

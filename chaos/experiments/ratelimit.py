@@ -7,8 +7,9 @@ A window limit is cut at a count, so each key sends its burst one request after 
 verdict reads the position of its first refusal. A leaky bucket (nginx ``limit_req``) is cut by
 arrival *rate*: a key sending one request at a time is never faster than the service behind the
 limiter answers, which may well be slower than the claimed rate. So each key sends its whole
-burst at once — ``burst + 1`` plus what the rate drains while the burst is sent and delivered —
-and the verdict bounds what was admitted by when each request could have arrived.
+burst at once — ``burst`` (the bucket's size) plus what the rate drains while the burst is sent
+and delivered — and the verdict bounds what was admitted by when each request could have
+arrived.
 
 Steady state. Before the first burst, clients of their own send a few paced requests, each
 under its limit (:func:`steady_plan`); the run's steady-state verdict judges them, as every
@@ -49,7 +50,7 @@ STEADY_REQUESTS = 24
 
 def steady_plan(claim: RateLimitClaim) -> tuple[int, int]:
     """(clients, requests each) of the steady phase: each client stays at half its limit or
-    under (one request for a leaky bucket, which admits ``burst + 1`` at once); a limit keyed on
+    under (one request for a leaky bucket, which admits ``burst`` at once); a limit keyed on
     nothing is one budget, so its steady phase spends at most half of it."""
     per_key = 1 if claim.algorithm == "leaky_bucket" else max(1, min(3, claim.count // 2))
     if claim.key == "none":
@@ -58,11 +59,11 @@ def steady_plan(claim: RateLimitClaim) -> tuple[int, int]:
 
 
 def burst_size(claim: RateLimitClaim, extra: int) -> int:
-    """Requests per key: past the count of a window; for a leaky bucket, past ``burst + 1`` by
+    """Requests per key: past the count of a window; for a leaky bucket, past ``burst`` by
     what the rate drains while the burst is sent and delivered, so a limiter that is not there
     is seen admitting more than any bucket of the claim could."""
     if claim.algorithm == "leaky_bucket":
-        return claim.burst + 1 + math.ceil(claim.rate_per_s * (LEAKY_SEND_S + DELIVERY_S)) \
+        return claim.burst + math.ceil(claim.rate_per_s * (LEAKY_SEND_S + DELIVERY_S)) \
             + extra
     return claim.count + extra
 

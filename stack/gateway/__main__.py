@@ -5,10 +5,12 @@ Environment (the contract fills it; every number comes from a claim where one ex
 - ``GATEWAY_PORT`` (required): listening port, on 127.0.0.1
 - ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API
 - ``GATEWAY_DIR`` (required): a directory of its own for the config, pid and temp files
-- ``GATEWAY_API_LIMIT`` / ``GATEWAY_API_BURST`` (``100/second`` / ``20``): ``/api/`` per client
-  address — the rate (``N/second``, ``N/minute``, ``N/5seconds``…) and what is admitted at once
-  beyond it
-- ``GATEWAY_AUTH_LIMIT`` / ``GATEWAY_AUTH_BURST`` (``10/second`` / ``5``): ``/auth/`` likewise
+- ``GATEWAY_API_LIMIT`` / ``GATEWAY_API_BUCKET`` (``100/second`` / ``21``): ``/api/`` per client
+  address — the rate (``N/second``, ``N/minute``, ``N/5seconds``…) and the bucket's size, what
+  is admitted at once (a rate-limit claim's ``burst``). nginx's own ``burst=N`` admits N + 1 at
+  once (its excess is counted beyond the request the rate admits now), so the template is given
+  ``burst=BUCKET - 1``
+- ``GATEWAY_AUTH_LIMIT`` / ``GATEWAY_AUTH_BUCKET`` (``10/second`` / ``6``): ``/auth/`` likewise
 - ``GATEWAY_CONN_LIMIT`` (``64``): requests in flight per client address, then 503
 - ``GATEWAY_MAX_FAILS`` / ``GATEWAY_FAIL_TIMEOUT_S`` (``3`` / ``30``): the upstream's
 - ``GATEWAY_NGINX``: the nginx binary (default: ``nginx`` on PATH, else /usr/sbin/nginx)
@@ -65,6 +67,11 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int) -> str:
     return str(value)
 
 
+def _nginx_burst(env: Mapping[str, str], name: str, default: int) -> str:
+    """nginx's ``burst`` for a bucket admitting ``name`` requests at once: one fewer."""
+    return str(int(_int(env, name, default, 1)) - 1)
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -80,10 +87,10 @@ def fields(env: Mapping[str, str]) -> dict[str, str]:
         "UPSTREAM": _required(env, "GATEWAY_UPSTREAM"),
         "DIR": str(Path(_required(env, "GATEWAY_DIR")).resolve()),
         "API_RATE": nginx_rate("GATEWAY_API_LIMIT", env.get("GATEWAY_API_LIMIT") or "100/second"),
-        "API_BURST": _int(env, "GATEWAY_API_BURST", 20, 0),
+        "API_BURST": _nginx_burst(env, "GATEWAY_API_BUCKET", 21),
         "AUTH_RATE": nginx_rate("GATEWAY_AUTH_LIMIT",
                                 env.get("GATEWAY_AUTH_LIMIT") or "10/second"),
-        "AUTH_BURST": _int(env, "GATEWAY_AUTH_BURST", 5, 0),
+        "AUTH_BURST": _nginx_burst(env, "GATEWAY_AUTH_BUCKET", 6),
         "CONN_LIMIT": _int(env, "GATEWAY_CONN_LIMIT", 64, 1),
         "MAX_FAILS": _int(env, "GATEWAY_MAX_FAILS", 3, 0),
         "FAIL_TIMEOUT_S": _int(env, "GATEWAY_FAIL_TIMEOUT_S", 30, 0),

@@ -1,16 +1,21 @@
-"""A team's first green verdict, as a new user gets it: the README as the only guide.
+"""A team's first green verdict, as a new user gets it: the README's own-service path, run from
+its own files (docs/examples/own-service/), so a doc change that breaks the path fails here.
 
-In a fresh virtualenv outside the repo, ``pip install`` of this repo (not editable), Toxiproxy
-through gauntlet, ``gauntlet init``, the starter adapted to the team's running service by a
-scripted edit (what a team edits: routes, auth, the proxy names, where the PID file is), and
-``gauntlet verify contract.toml --suite gauntlet.toml`` from another directory: exit 0.
+In a fresh virtualenv outside the repo, ``pip install`` of this repo (not editable; the README's
+``pipx install ./gauntlet`` — pipx is not on this machine — installs the same package into a
+venv of its own), then the README's steps as its example scripts say them, run by bash:
+``install.sh`` (Toxiproxy through gauntlet, ``gauntlet doctor``), ``init.sh`` (a folder, ``gauntlet
+init``), the starter's contract and suite replaced by the README's adapted ones, ``verify.sh``
+(``gauntlet validate``, ``gauntlet verify``): exit 0. The doc's fixed addresses (the service on
+127.0.0.1:8080, its Toxiproxy on 8474) are the one thing changed: the ports this test's service
+got.
 
 The team's running service is the reference stack (PostgreSQL, Redis, an upstream, the API), kept
-running by the fresh install's own ``gauntlet up`` on fixed ports (so ``init --base-url`` is
-right as written), with the repo's interpreter as the service's own runtime. The starter's
-shutdown claim signals it through the PID file the team's start script would write; nothing
-restarts it, so the run must say it goes last — and ``gauntlet up`` must then report the
-service's exit (reaped, no ``<defunct>``).
+running by the fresh install's own ``gauntlet up`` (so the README's "your service runs behind a
+Toxiproxy" is true as written: the proxy in front of its database is named ``postgres``), with
+the repo's interpreter as the service's own runtime. The shutdown claim signals it through the
+PID file the team's start script would write; nothing restarts it, so the run must say it goes
+last — and ``gauntlet up`` must then report the service's exit (reaped, no ``<defunct>``).
 
 pip is fast from a wheelhouse built once per session (``--no-index --find-links``); each phase's
 wall time is printed (``pytest -s`` shows it).
@@ -20,11 +25,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,15 +83,6 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
     yield wheels, source
 
 
-def install_toxiproxy(venv: Path, env: dict[str, str]) -> str:
-    """Toxiproxy as the README says to get it: ``gauntlet install toxiproxy`` (built with Go
-    into the fresh venv's bin, or found already installed where gauntlet looks); its line."""
-    done = _run([str(venv / "bin" / "gauntlet"), "install", "toxiproxy"], cwd=venv, env=env,
-                timeout=900)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout.strip()
-
-
 def _fresh_env(venv: Path) -> dict[str, str]:
     """A user's shell with the fresh venv activated: nothing of this checkout on PATH, no
     PYTHONPATH (pytest's rootdir must not leak in as an importable gauntlet)."""
@@ -109,40 +107,28 @@ def _scaffold_contract(path: Path) -> None:
                   for n in ("api", "login", "generate")))
 
 
-def _edit(path: Path, *pairs: tuple[str, str], append: str = "") -> None:
-    """A team's edit of a starter file: each replaced text must be there as the starter
-    wrote it (a changed starter fails here, loudly)."""
-    text = path.read_text()
-    for old, new in pairs:
-        assert old in text, f"{path.name}: the starter no longer has {old!r}"
-        text = text.replace(old, new)
-    path.write_text(text + append)
+DOCS = ROOT / "docs" / "examples" / "own-service"
+DOC_SERVICE, DOC_TOXIPROXY = "127.0.0.1:8080", "127.0.0.1:8474"
 
 
-def _adapt_starter(team: Path, toxiproxy_port: int) -> None:
-    """What a team edits: routes, auth and probes of its service; the proxy names and the
-    address of its Toxiproxy. The claims' numbers and the PID-file shutdown stay as written."""
-    _edit(team / "contract.toml",
-          ('live = "/live"', 'live = "/health/live"'),
-          ('ready = "/ready"', 'ready = "/health/ready"'),
-          ('# [traffic.auth]                    # a step each client runs once, if your API '
-           'needs a token\n# path = "/session"\n# json = { user = "{client}" }\n'
-           '# token = "token"',
-           '[traffic.auth]\npath = "/auth/login"\n'
-           'json = { username = "{client}", password = "gauntlet" }\ntoken = "access_token"'),
-          ('[traffic.requests."GET /items"]\npath = "/items"\nauth = false\n',
-           '[traffic.requests."GET /items"]\npath = "/api/orders"\n'),
-          ('method = "POST"\npath = "/items"\njson = { name = "{token}" }',
-           'method = "POST"\npath = "/api/orders"\njson = { item = "{token}", quantity = 1 }'),
-          ('     # {token}: unique per request, for the read-back\nauth = false\n', '\n'),
-          ('requests = ["GET /items"]\ndrain_delay_s',
-           'requests = ["GET /items", "POST /generate"]\ndrain_delay_s'),
-          append='\n[traffic.requests."POST /generate"]\nmethod = "POST"\n'
-                 'path = "/api/generate"\njson = { prompt = "hello {client}" }\n')
-    _edit(team / "gauntlet.toml",
-          ('toxiproxy_url = "http://127.0.0.1:8474"',
-           f'toxiproxy_url = "http://127.0.0.1:{toxiproxy_port}"'),
-          ('proxies = { db = "db" }', 'proxies = { db = "postgres" }'))
+def _here(text: str, api_port: int, toxiproxy_port: int) -> str:
+    """A doc example with its fixed addresses moved to the ports this test's service got."""
+    return (text.replace(DOC_SERVICE, f"127.0.0.1:{api_port}")
+            .replace(DOC_TOXIPROXY, f"127.0.0.1:{toxiproxy_port}"))
+
+
+def _bash(script: str, *, cwd: Path, env: dict[str, str], timeout: float = 900
+          ) -> subprocess.CompletedProcess[str]:
+    """A doc's shell steps as a reader pastes them: one bash, stopping at the first failure."""
+    return _run(["bash", "-euo", "pipefail", "-c", script], cwd=cwd, env=env, timeout=timeout)
+
+
+def _claims(path: Path) -> tuple[set[str], set[str]]:
+    with path.open("rb") as fh:
+        doc = tomllib.load(fh)
+    claims = {f"{kind}.{c['name']}" for kind, items in doc.get("claims", {}).items()
+              for c in items}
+    return claims, set(doc.get("links", {}))
 
 
 def test_a_fresh_install_gets_its_first_green_verdict(
@@ -150,6 +136,9 @@ def test_a_fresh_install_gets_its_first_green_verdict(
     wheels, source = wheelhouse
     timings: dict[str, float] = {}
     started = time.monotonic()
+    # install.sh's first step is pipx's; its equivalent: the package into a venv of its own
+    first, _, rest = (DOCS / "install.sh").read_text().partition("\n")
+    assert first.startswith("pipx install ./gauntlet "), first
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     env = _fresh_env(venv)
@@ -158,20 +147,19 @@ def test_a_fresh_install_gets_its_first_green_verdict(
                      timeout=600)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     timings["pip install"] = time.monotonic() - started
-    print(f"\n[first-verdict] {install_toxiproxy(venv, env)}")
-    timings["install toxiproxy"] = time.monotonic() - started - timings["pip install"]
+    steps = _bash(rest, cwd=tmp_path, env=env)  # gauntlet install toxiproxy, gauntlet doctor
+    assert steps.returncode == 0, steps.stdout + steps.stderr
+    print(f"\n[first-verdict] {steps.stdout.splitlines()[0]}")
+    timings["install.sh"] = time.monotonic() - started - timings["pip install"]
     gauntlet = str(venv / "bin" / "gauntlet")
 
     api_port, toxiproxy_port = free_ports(2)
-    team, scaffold, elsewhere = tmp_path / "team", tmp_path / "scaffold", tmp_path / "elsewhere"
-    for folder in (team, scaffold, elsewhere):
+    scratch, scaffold = tmp_path / "scratch", tmp_path / "scaffold"
+    for folder in (scratch, scaffold):
         folder.mkdir()
-    refused = _run([gauntlet, "init", "--base-url", "http://10.0.0.1:80"], cwd=team, env=env)
+    refused = _run([gauntlet, "init", "--base-url", "http://10.0.0.1:80"], cwd=scratch, env=env)
     assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
-    assert "loopback" in refused.stderr and not list(team.iterdir())
-    init = _run([gauntlet, "init", "--name", "shop", "--base-url",
-                 f"http://127.0.0.1:{api_port}"], cwd=team, env=env)
-    assert init.returncode == 0, init.stdout + init.stderr
+    assert "loopback" in refused.stderr and not list(scratch.iterdir())
 
     _scaffold_contract(scaffold / "service.toml")
     up_log = (scaffold / "up.log").open("w")
@@ -186,20 +174,31 @@ def test_a_fresh_install_gets_its_first_green_verdict(
             assert time.monotonic() < deadline, (scaffold / "up.log").read_text()
             time.sleep(0.2)
         parts = {p["name"]: p for p in json.loads(handle.read_text())["parts"]
-                 if p["kind"] == "service"}
+                 if p["kind"] in ("service", "link")}
         assert parts["api"]["url"] == f"http://127.0.0.1:{api_port}"
+        assert "postgres" in parts  # the proxy the README's suite names
+
+        init_sh = (DOCS / "init.sh").read_text()
+        made = _bash(_here(init_sh, api_port, toxiproxy_port), cwd=tmp_path, env=env)
+        assert made.returncode == 0, made.stdout + made.stderr
+        folder = re.search(r"\bcd (\S+)", init_sh)
+        assert folder is not None, init_sh
+        team = tmp_path / folder[1]
+        # the README's contract is the starter adapted: the same claims and links
+        assert _claims(DOCS / "contract.toml") == _claims(team / "contract.toml")
+        for name in ("contract.toml", "gauntlet.toml"):
+            (team / name).write_text(_here((DOCS / name).read_text(), api_port,
+                                           toxiproxy_port))
         # the team's start script writes the PID file beside its contract
         (team / "service.pid").write_text(f"{parts['api']['pid']}\n")
-        _adapt_starter(team, toxiproxy_port)
         timings["init, up and edit"] = time.monotonic() - started - sum(timings.values())
 
         verify_started = time.monotonic()
-        verified = _run([gauntlet, "verify", "../team/contract.toml", "--suite",
-                         "../team/gauntlet.toml", "--output", "runs"], cwd=elsewhere, env=env,
-                        timeout=600)
-        timings["verify"] = time.monotonic() - verify_started
+        verified = _bash((DOCS / "verify.sh").read_text(), cwd=team, env=env, timeout=600)
+        timings["verify.sh"] = time.monotonic() - verify_started
         output = verified.stdout + verified.stderr
         assert verified.returncode == 0, output
+        assert "ok contract.toml: contract shop" in output
         assert "shutdown[sigterm] runs last" in output and "stays down" in output
         assert "PASS shutdown[shutdown.sigterm]: exits any code within the deadline" in output
         assert "0 failed, 0 inconclusive" in output

@@ -48,7 +48,7 @@ def test_extends_can_replace_or_drop_an_inherited_claim(tmp_path: Path) -> None:
     of that name (no store, no fail-open), ``drop`` removes one."""
     gateway = load_contract(ROOT / "contracts" / "gateway.toml")
     api = gateway.claims.find("rate_limit", "api")
-    assert api.algorithm == "leaky_bucket" and api.burst == 20  # type: ignore[attr-defined]
+    assert api.algorithm == "leaky_bucket" and api.burst == 21  # type: ignore[attr-defined]
     assert api.store_link is None and api.fails_open is None  # type: ignore[attr-defined]
     assert [c.name for c in gateway.claims.rate_limit] == ["api", "auth"]
     assert gateway.main_service == "gateway" and gateway.claims.breaker  # the rest inherited

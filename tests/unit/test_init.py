@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from gauntlet.cli import main
 from gauntlet.config import load_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError
@@ -50,3 +52,14 @@ def test_the_starter_can_pass_on_a_good_service(tmp_path: Path) -> None:
     claim = load_contract(tmp_path / "contract.toml").claims.shutdown[0]
     assert claim.pid_file == str(tmp_path / "service.pid")
     assert claim.claimed_exit_code is None
+
+
+def test_init_says_what_to_do_next_in_full(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The closing hint names the ``[services]`` table (rich took it for markup and dropped
+    it: "describe it under  and keep it running")."""
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["init", "--name", "shop"])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "describe it under [services] and keep it running" in said, said

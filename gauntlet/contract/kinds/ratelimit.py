@@ -17,9 +17,12 @@ from gauntlet.contract.registry import claim_kind
 class RateLimitClaim(Claim):
     """``limit`` is a count per window. ``algorithm = "window"`` (the default): any window of
     that length admits at most the count, so a burst is cut at request count + 1.
-    ``"leaky_bucket"`` (nginx ``limit_req``): the count per window is a *rate*, with ``burst``
-    requests admitted at once beyond it — a burst arriving within Δ s is cut after about
-    ``burst + 1 + rate·Δ`` requests, and a client at the rate is never refused."""
+    ``"leaky_bucket"`` (a token bucket; nginx ``limit_req``): the count per window is a *rate*,
+    and ``burst`` is the bucket's size — the requests admitted at once, as golang.org/x/time/rate's
+    ``NewLimiter(r, b)`` means ``b`` — so a burst arriving within Δ s is cut after about
+    ``burst + rate·Δ`` requests, and a client at the rate is never refused. nginx's
+    ``burst=N`` admits one more than its N (its excess is counted beyond the request the rate
+    admits now): state it as ``burst = N + 1``."""
 
     wiring: ClassVar[frozenset[str]] = frozenset({"key", "key_header", "status",
                                                   "retry_after_header"})
@@ -27,7 +30,7 @@ class RateLimitClaim(Claim):
     requests: RequestNames = Field(min_length=1)
     limit: str
     algorithm: Literal["window", "leaky_bucket"] = "window"
-    burst: int = Field(0, ge=0)  # leaky_bucket: admitted at once beyond the rate
+    burst: int = Field(0, ge=0)  # leaky_bucket: the bucket's size, admitted at once
     key: Literal["header", "auth", "none"] = "header"
     key_header: str | None = None
     exempt: list[str] = Field(default_factory=list)  # paths never limited
@@ -50,6 +53,10 @@ class RateLimitClaim(Claim):
             raise ValueError("fails_open is a claim about the store: give store_link")
         if self.burst and self.algorithm != "leaky_bucket":
             raise ValueError("burst is a leaky bucket's: give algorithm = 'leaky_bucket'")
+        if self.algorithm == "leaky_bucket" and self.burst < 1:
+            raise ValueError("a leaky_bucket needs burst >= 1: the bucket's size, the requests "
+                             "it admits at once (x/time/rate NewLimiter(r, b): b; nginx "
+                             "limit_req burst=N: N + 1)")
         return self
 
     @property

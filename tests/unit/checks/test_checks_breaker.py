@@ -261,3 +261,20 @@ def test_too_few_calls_to_open_is_not_a_breaker_that_never_opens() -> None:
     # with enough calls and no open answer, it is a breaker that never opened
     enough = [*run(0, 4, 0.5), *run(4, 16, 0.5, ms=1000, status=504), *run(16.5, 20, 0.5)]
     assert verdicts(enough)["opens after the fault starts"].failed
+
+
+def test_a_probe_on_time_after_a_late_first_open_answer_is_not_early() -> None:
+    """Every client was waiting as the breaker opened (at 6.0, the last call through started
+    at 5.4): the first open answer starts only at 6.5, so the probe on time at 9.0 is just
+    2.5 s after it. The open duration counts from when the breaker could first have opened."""
+    late_first = healthy(failing=run(4, 5.5, 0.1, ms=1000, status=504),
+                         open=opened(6.5, 9.0), probe=[ask(9.0, 1000, 504)],
+                         reopen=opened(9.2, 16))
+    got = verdicts(late_first)["probes after the open duration"]
+    assert got.passed, got.reason
+    # the same stack letting one through 1.5 s after its last admitted call still fails
+    leaky = healthy(failing=run(4, 5.5, 0.1, ms=1000, status=504),
+                    open=[*opened(6.5, 6.9), ask(6.9, 1000, 504), *opened(7.0, 9.0)],
+                    probe=[ask(9.0, 1000, 504)], reopen=opened(9.2, 16))
+    got = verdicts(leaky)["probes after the open duration"]
+    assert got.failed and "answered 504" in got.reason, got.reason

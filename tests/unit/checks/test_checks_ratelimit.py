@@ -240,9 +240,13 @@ def test_a_window_longer_than_the_run_waits_is_not_verified_with_its_reason() ->
 
 # --- a leaky bucket (nginx limit_req): admitted by arrival rate, not counted per window -------
 
+# nginx's `limit_req … burst=20` admits 21 at once: a bucket of 21, as x/time/rate's b is
 LEAKY = RateLimitClaim(name="gw", requests=[LIST], limit="100/second",
-                       algorithm="leaky_bucket", burst=20, key="header",
+                       algorithm="leaky_bucket", burst=21, key="header",
                        key_header="X-Forwarded-For")
+# a slow bucket: the rate refills well under one request while a burst is sent, so a bucket
+# one request larger or smaller than claimed is decidable
+SLOW = LEAKY.model_copy(update={"limit": "10/second", "burst": 6})
 
 
 def at_once(n: int, admitted: int | None, *, key: str = "g0", at: float = 0.0,
@@ -273,7 +277,27 @@ def test_leaky_bucket_that_admits_everything_fails() -> None:
 def test_leaky_bucket_refusing_before_its_burst_fails() -> None:
     got = leaky(at_once(60, 12))
     assert got.failed and "before" in got.reason, got.reason
-    assert leaky(at_once(60, 20)).passed  # one short: a key seen before it was full
+    # one short: a fresh key refused while its bucket of 21 still held a token (the 20 ms the
+    # limiter's clock may lag refill 2 requests at 100/s, but 5 ms of sending refill none of it)
+    short = leaky(at_once(60, 20))
+    assert short.failed and "since it was last full" in short.reason, short.reason
+
+
+def test_a_bucket_one_larger_than_claimed_fails_naming_nginx_burst() -> None:
+    """nginx's ``burst=5`` stated as ``burst = 5``: its bucket admits 6 at once, one more than
+    claimed — failed, and the reason says how nginx's burst is stated. (Answered within 2 ms:
+    each request surely arrived within a span the rate refills far less than one of.)"""
+    assert leaky(at_once(30, 6, ok_ms=2), SLOW).passed
+    got = leaky(at_once(30, 7, ok_ms=2), SLOW)
+    assert got.failed and "admits at most 6" in got.reason, got.reason
+    assert "burst = N + 1" in got.reason
+
+
+def test_a_bucket_one_smaller_than_claimed_fails() -> None:
+    """x/time/rate's ``NewLimiter(10, 5)`` claimed as a bucket of 6: it refuses the sixth
+    request of a burst, which a bucket of 6 admits."""
+    got = leaky(at_once(30, 5), SLOW)
+    assert got.failed and "at most 5 requests admitted" in got.reason, got.reason
 
 
 def test_leaky_bucket_draining_slower_than_claimed_fails() -> None:
@@ -304,7 +328,24 @@ def test_leaky_bucket_never_outpaced_is_inconclusive() -> None:
 def test_leaky_bucket_claim_validation() -> None:
     with pytest.raises(ValueError, match="leaky bucket"):
         RateLimitClaim(name="x", requests=[LIST], limit="1/second", key="none", burst=3)
+    with pytest.raises(ValueError, match=r"needs burst >= 1.*burst=N: N \+ 1"):
+        RateLimitClaim(name="x", requests=[LIST], limit="1/second", key="none",
+                       algorithm="leaky_bucket")
     assert LEAKY.rate_per_s == 100.0
+
+
+def _token_bucket(arrivals_s: list[float], rate_per_s: float, size: int) -> list[bool]:
+    """golang.org/x/time/rate's Limiter.Allow: a bucket of ``size`` tokens, initially full,
+    refilled at ``rate_per_s``."""
+    out, tokens, last = [], float(size), None
+    for now in arrivals_s:
+        if last is not None:
+            tokens = min(float(size), tokens + (now - last) * rate_per_s)
+        last = now
+        ok = tokens >= 1
+        tokens -= ok
+        out.append(ok)
+    return out
 
 
 def _nginx(arrivals_ms: list[int], rate_per_s: int, burst: int) -> list[bool]:
@@ -336,8 +377,9 @@ def test_leaky_verdict_never_fails_a_true_leaky_bucket(rate: int, burst: int,
                                                        sends: list[tuple[float, float, float]]
                                                        ) -> None:
     """Whatever the sending times, delivery delays (within DELIVERY_S) and answer times, a
-    bucket that is what the claim says is never failed."""
-    claim = LEAKY.model_copy(update={"limit": f"{rate}/second", "burst": burst})
+    bucket that is what the claim says is never failed: nginx's ``burst=N`` is claimed as a
+    bucket of N + 1."""
+    claim = LEAKY.model_copy(update={"limit": f"{rate}/second", "burst": burst + 1})
     arrivals = sorted((round((sent + delay) * 1000), sent, answer)
                       for sent, delay, answer in sends)
     decided = _nginx([a for a, _, _ in arrivals], rate, burst)
@@ -346,3 +388,40 @@ def test_leaky_verdict_never_fails_a_true_leaky_bucket(rate: int, burst: int,
             for i, ((a, sent, answer), ok) in enumerate(zip(arrivals, decided, strict=True))]
     got = leaky(rows, claim)
     assert not got.failed, got.reason
+
+
+@settings(max_examples=60)
+@given(st.integers(min_value=1, max_value=200), st.integers(min_value=1, max_value=30),
+       st.lists(st.tuples(st.floats(0, 0.3), st.floats(0, 0.45), st.floats(0.001, 1.5)),
+                min_size=1, max_size=150))
+def test_leaky_verdict_never_fails_a_true_token_bucket(rate: int, size: int,
+                                                       sends: list[tuple[float, float, float]]
+                                                       ) -> None:
+    """x/time/rate's ``NewLimiter(rate, size)`` claimed as ``burst = size`` is never failed."""
+    claim = LEAKY.model_copy(update={"limit": f"{rate}/second", "burst": size})
+    arrivals = sorted((sent + delay, sent, answer) for sent, delay, answer in sends)
+    decided = _token_bucket([a for a, _, _ in arrivals], rate, size)
+    rows = [ask(sent, (a - sent + (answer if ok else 0.001)) * 1000,
+                200 if ok else 429, LIST, client="g0", phase="burst", seq=i + 1)
+            for i, ((a, sent, answer), ok) in enumerate(zip(arrivals, decided, strict=True))]
+    got = leaky(rows, claim)
+    assert not got.failed, got.reason
+
+
+@pytest.mark.parametrize("off", [-1, 1])
+@pytest.mark.parametrize("size", [1, 2, 6, 20])
+def test_a_bucket_off_by_one_from_its_claim_fails(size: int, off: int) -> None:
+    """A burst written at once to a bucket one larger or one smaller than claimed, at a rate
+    that refills under one request while it is sent: failed either way."""
+    if size + off < 1:
+        return
+    claim = LEAKY.model_copy(update={"limit": "5/second", "burst": size})
+    arrivals = [i * 0.0002 for i in range(size + 10)]
+    decided = _token_bucket(arrivals, 5, size + off)
+    rows = [ask(t, 3.0 if ok else 1.0, 200 if ok else 429, LIST, client="g0", phase="burst",
+                seq=i + 1) for i, (t, ok) in enumerate(zip(arrivals, decided, strict=True))]
+    assert leaky(rows, claim).failed
+    exact = _token_bucket(arrivals, 5, size)
+    rows = [ask(t, 3.0 if ok else 1.0, 200 if ok else 429, LIST, client="g0", phase="burst",
+                seq=i + 1) for i, (t, ok) in enumerate(zip(arrivals, exact, strict=True))]
+    assert leaky(rows, claim).passed

@@ -32,13 +32,17 @@ def test_a_rate_nginx_cannot_count_is_refused() -> None:
         nginx_rate("X", "7/hour")
     with pytest.raises(GatewayConfigError, match="GATEWAY_PORT is required"):
         fields({})
+    with pytest.raises(GatewayConfigError, match="GATEWAY_API_BUCKET"):
+        fields({**ENV, "GATEWAY_DIR": "/tmp", "GATEWAY_API_BUCKET": "0"})
 
 
 def test_render_fills_every_field(tmp_path: Path) -> None:
     conf = render(TEMPLATE.read_text(), fields({**ENV, "GATEWAY_DIR": str(tmp_path),
-                                                "GATEWAY_API_BURST": "7"}))
+                                                "GATEWAY_API_BUCKET": "8"}))
     assert "@" not in conf.replace("@limited", "")
+    # a bucket of 8 (admitted at once) is nginx's burst=7: nginx admits its burst + 1
     assert "zone=api burst=7 nodelay" in conf and "rate=100r/s" in conf
+    assert "zone=auth burst=5 nodelay" in conf  # the default bucket of 6
     assert "server 127.0.0.1:18081 max_fails=3 fail_timeout=30s" in conf
     assert f"pid {tmp_path}/nginx.pid" in conf and "access_log off" in conf
 

@@ -1,0 +1,1 @@
+gauntlet verify contract.toml --suite stack.toml
