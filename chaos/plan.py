@@ -57,8 +57,10 @@ class FaultPlan:
         except BaseException as exc:  # surfaced by stop(); a thread must not die silently
             self.errors.append(exc)
 
-    def start(self, injector: FaultInjector) -> None:
-        t0 = time.monotonic()
+    def start(self, injector: FaultInjector, t0: float | None = None) -> None:
+        """Run every step on its own thread, its offsets counted from ``t0`` (monotonic; now
+        when not given, and a ``t0`` in the past brings every step forward alike)."""
+        t0 = time.monotonic() if t0 is None else t0
         for step in self.steps:  # overlapping steps each get a thread of their own
             thread = threading.Thread(target=self._run_step, args=(injector, step, t0),
                                       name=f"fault:{step.fault.describe()}", daemon=True)

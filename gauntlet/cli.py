@@ -241,7 +241,7 @@ def trend(run_dirs: tuple[str, ...], out_png: str) -> None:
     from gauntlet.reports.trend import build_trend
 
     path = build_trend([Path(d) for d in run_dirs], Path(out_png))
-    out.print(f"trend: {path}")
+    out.print(f"trend: {path}", soft_wrap=True, markup=False)
 
 
 @main.command()
@@ -467,7 +467,7 @@ def schema(out_dir: str) -> None:
         _fail(ConfigError(f"--out {out_dir}: cannot write: {exc.strerror}"))
         return
     for path in paths:
-        out.print(f"wrote {path}")
+        out.print(f"wrote {path}", soft_wrap=True, markup=False)
 
 
 @main.command()

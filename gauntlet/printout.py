@@ -99,10 +99,10 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
     if started and finished:
         line += f"; wall time {finished - started:.1f} s"
     out.print(line)
-    out.print(f"run dir: {outcome.run_dir}")
+    out.print(f"run dir: {outcome.run_dir}", soft_wrap=True, markup=False)
     report = outcome.run_dir / "index.html"
     if report.exists():
-        out.print(f"report: {report}")
+        out.print(f"report: {report}", soft_wrap=True, markup=False)
     claims = outcome.run_dir / "claims.md"
     if claims.exists():
-        out.print(f"claims table: {claims}")
+        out.print(f"claims table: {claims}", soft_wrap=True, markup=False)

@@ -117,7 +117,8 @@ class Context:
               plan: FaultPlan | None = None, pace_s: float = 0.1,
               during: Callable[[LoadRun, float], None] | None = None,
               probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = (),
-              timeout_s: float = CLIENT_TIMEOUT_S, settle_s: float | None = None) -> None:
+              timeout_s: float = CLIENT_TIMEOUT_S, settle_s: float | None = None,
+              lead_s: float = 0.0) -> None:
         """Load with probes running; the fault plan's clock (t0) starts once the steady phase
         is long enough, and the load ends ``duration_s`` after t0 (or when ``during`` stops it).
 
@@ -127,6 +128,11 @@ class Context:
         ``settle_s`` (how long after the last fault the stack may take to be steady again),
         the load goes on — past ``duration_s``, or past ``during`` — until the phase after
         recovery holds as many, at most :data:`RECOVERY_BOUND_S` past the settle time.
+
+        ``lead_s``: how long the plan (or ``during``) keeps the steady state after t0 before
+        its first fault. The wait for the steady phase's successes already is steady state, so
+        t0 is put back by as much of it as has passed since the warm-up, up to ``lead_s``: the
+        first fault comes once the phase is both ``lead_s`` long and decidable, not their sum.
 
         ``during(run, t0)`` runs in this thread once the steady phase is long enough (t0 =
         monotonic time of the plan's zero) — for actions that are not faults, such as a signal,
@@ -150,9 +156,9 @@ class Context:
             first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
             self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
                                   bound_s=STEADY_BOUND_S, phase="steady state before the fault")
-            t0 = time.monotonic()
+            t0 = self.plan_zero(first_s, lead_s)
             if plan is not None and injector is not None:
-                plan.start(injector)
+                plan.start(injector, t0=t0)
             try:
                 if during is not None:
                     during(run, t0)
@@ -172,6 +178,13 @@ class Context:
                     plan.stop()
         if plan is not None and plan.errors:
             raise plan.errors[0]
+
+    def plan_zero(self, first_s: float, lead_s: float) -> float:
+        """The plan's t0 (monotonic) once the steady phase is decidable: now, put back by as
+        much of ``lead_s`` as has passed since the warm-up after the first sample
+        (``first_s``, wall clock) — see :meth:`drive`."""
+        spent_s = self.timeline.now_s() - (first_s + WARMUP_S)
+        return time.monotonic() - max(0.0, min(lead_s, spent_s))
 
     def _until(self, run: LoadRun, deadline: float) -> None:
         while run.alive() and time.monotonic() < deadline:

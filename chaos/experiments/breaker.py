@@ -94,7 +94,7 @@ class BreakerExperiment(Experiment):
                                              f" (derived; at most {MAX_USERS})"))
         ctx.drive(requests, users=users, plan=plan,
                   duration_s=steady_s + fault_s + recovery_s + 2.0,
-                  settle_s=self.settle_s(claim))
+                  settle_s=self.settle_s(claim), lead_s=steady_s)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:

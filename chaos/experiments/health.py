@@ -116,7 +116,7 @@ class DependencyDownExperiment(Experiment):
         # the load lasts past the recovery until its steady phase holds enough requests
         ctx.drive(self.requests(claim), users=p.users, json_probes=json_probes,
                   duration_s=p.steady_s + fault_s + MAX_HOLD_S + settle_s + recovery_s + 5.0,
-                  during=outage, settle_s=settle_s)
+                  during=outage, settle_s=settle_s, lead_s=p.steady_s)
 
     @staticmethod
     def _short(ctx: Context, live: LiveSamples, groups: dict[str, list[str]], start_s: float,

@@ -121,7 +121,8 @@ class RetriesExperiment(Experiment):
             run.stop()
 
         most_s = p.steady_s + (p.pulses + p.extra_pulses + 1) * p.every_s + tail_s + 5.0
-        ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=pulses)
+        ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=pulses,
+                  lead_s=p.steady_s)
         if claim.metric is not None:
             after = ctx.scrape()
             ctx.facts["metric_delta"] = metric_delta(before, after, claim.metric)

@@ -191,7 +191,7 @@ class ShutdownExperiment(Experiment):
         try:
             ctx.drive(claim.requests, users=p.users, plan=plan,
                       duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
-                      probe_interval_s=0.05)
+                      probe_interval_s=0.05, lead_s=max(0.0, p.steady_s - 1.0))
         except (Interrupted, KeyboardInterrupt):
             interrupted = True
             raise

@@ -183,7 +183,8 @@ class SlowDependencyExperiment(Experiment):
         # it, and a client that gave up first would measure its own timeout
         ctx.drive(target.requests, users=min(users, 80), duration_s=most_s, during=slow_link,
                   pace_s=max(0.1, math.ceil(target.added_ms / 1000.0) / 4),
-                  timeout_s=max(CLIENT_TIMEOUT_S, target.added_ms / 1000.0 + 10.0))
+                  timeout_s=max(CLIENT_TIMEOUT_S, target.added_ms / 1000.0 + 10.0),
+                  lead_s=p.steady_s)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
