@@ -57,6 +57,7 @@ WARMUP_S = 1.5
 STEADY_SAMPLES = 90
 STEADY_BOUND_S = 30.0
 RECOVERY_BOUND_S = 30.0
+RECOVERY_FLOOR_S = 10.0
 STEADY_P95_SLACK = 2.0
 
 
@@ -127,7 +128,7 @@ class Context:
         of ``requests`` succeeded after the warm-up, at most :data:`STEADY_BOUND_S`. With
         ``settle_s`` (how long after the last fault the stack may take to be steady again),
         the load goes on — past ``duration_s``, or past ``during`` — until the phase after
-        recovery holds as many, at most :data:`RECOVERY_BOUND_S` past the settle time.
+        recovery holds as many, at most :func:`recovery_bound_s` past the settle time.
 
         ``lead_s``: how long the plan (or ``during``) keeps the steady state after t0 before
         its first fault. The wait for the steady phase's successes already is steady state, so
@@ -154,8 +155,9 @@ class Context:
             live = LiveSamples(run.samples_dir)
             live.poll()
             first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
-            self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
-                                  bound_s=STEADY_BOUND_S, phase="steady state before the fault")
+            took_s = self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
+                                          bound_s=STEADY_BOUND_S,
+                                          phase="steady state before the fault")
             t0 = self.plan_zero(first_s, lead_s)
             if plan is not None and injector is not None:
                 plan.start(injector, t0=t0)
@@ -169,7 +171,7 @@ class Context:
                                if e.kind == "fault.removed"]
                     since_s = (max(removed) if removed else self.timeline.now_s()) + settle_s
                     self.await_successes(run, live, requests, since_s=since_s,
-                                          bound_s=RECOVERY_BOUND_S,
+                                          bound_s=recovery_bound_s(took_s),
                                           phase="steady state after recovery")
                 run.stop()
                 run.wait(on_tick=self.on_tick)
@@ -195,11 +197,11 @@ class Context:
 
     def await_successes(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
                         since_s: float, bound_s: float, phase: str,
-                        ok: Callable[[LiveSample], bool] | None = None) -> None:
+                        ok: Callable[[LiveSample], bool] | None = None) -> float | None:
         """Wait until :data:`STEADY_SAMPLES` requests of ``requests`` started after
         ``since_s`` (wall clock, maybe still ahead) succeeded, or ``bound_s`` after
         ``since_s`` ran out, or the load ended; on the timeline as evidence sought and found
-        or missing."""
+        or missing. Returns how long after ``since_s`` they were found (None: not found)."""
         evidence = Evidence(self.timeline, f"phase.{phase}",
                             f"{STEADY_SAMPLES} successful requests in the {phase}",
                             bound=f"waits at most {bound_s:g} s for them")
@@ -212,7 +214,7 @@ class Context:
                         and succeeded(r))
             if count >= STEADY_SAMPLES:
                 evidence.found(f"{count} successful requests")
-                return
+                return max(0.0, self.timeline.now_s() - since_s)
             if time.monotonic() >= deadline:
                 break
             cleanup.check()
@@ -220,6 +222,7 @@ class Context:
                 self.on_tick(run)
             time.sleep(0.25)
         evidence.give_up()
+        return None
 
 
 @dataclass(frozen=True)
@@ -657,6 +660,16 @@ def run_experiment(
     summary["verdicts"] = [v.as_dict() for v in verdicts]
     write_verdicts(run_dir, verdicts)
     return verdicts, summary
+
+
+def recovery_bound_s(steady_took_s: float | None) -> float:
+    """How long the recovery may take to hold as many successes as the steady phase: three
+    times what the steady phase took, at least :data:`RECOVERY_FLOOR_S`, at most
+    :data:`RECOVERY_BOUND_S` (that when the steady phase never held them). A stack that stays
+    broken after the fault is waited out for that long, not always the longest bound."""
+    if steady_took_s is None:
+        return RECOVERY_BOUND_S
+    return min(RECOVERY_BOUND_S, max(RECOVERY_FLOOR_S, 3.0 * steady_took_s))
 
 
 def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:

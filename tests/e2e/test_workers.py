@@ -48,7 +48,10 @@ def static_url(tmp_path: Path) -> Iterator[str]:
             time.sleep(0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
-        _stop(server)
+        # SIGTERM, not SIGINT: on Ctrl-C http.server joins its request threads, and a worker's
+        # keep-alive connection held that join for the whole bounded wait (45 s a test)
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def _suite(tmp_path: Path, url: str, master_port: int, wait_s: float) -> Path:

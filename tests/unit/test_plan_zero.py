@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gauntlet.chaos.experiments.base import WARMUP_S, Context
+from gauntlet.chaos.experiments.base import WARMUP_S, Context, recovery_bound_s
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 
@@ -51,3 +51,14 @@ def test_a_plan_started_with_a_past_t0_brings_its_steps_forward() -> None:
     plan.start(injector, t0=start - 3.9)  # type: ignore[arg-type]
     plan.wait()
     assert injector.at and injector.at[0] - start < 1.0
+
+
+@pytest.mark.parametrize(("steady_took_s", "bound_s"), [
+    (2.0, 10.0),    # a fast steady phase: the floor
+    (6.0, 18.0),    # three times as long as the steady phase took
+    (20.0, 30.0),   # capped
+    (None, 30.0),   # the steady phase never held them: the longest bound
+])
+def test_the_recovery_wait_follows_the_steady_phase(steady_took_s: float | None,
+                                                    bound_s: float) -> None:
+    assert recovery_bound_s(steady_took_s) == bound_s
