@@ -27,8 +27,9 @@ import httpx
 
 from gauntlet.contract import Contract, Request
 from gauntlet.samples import RAW_DIR
+from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.columns import COLUMNS, header_column
-from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.fields import fill
 
 _addresses = itertools.count(1)
 
@@ -89,12 +90,13 @@ class BurstClient:
         auth = self.contract.traffic.auth
         if auth is None:
             return
-        fields = {"client": self.key}
-        response = await self.http.request(
-            auth.method, fill(auth.path, fields), json=fill(auth.json_body, fields),
-            headers={**self.headers, **fill(auth.headers, fields)})
+        step = AuthStep.from_spec(auth.model_dump(by_alias=True))
+        login = step.request(self.key, self.headers)
+        response = await self.http.request(login.method, login.path, json=login.json_body,
+                                           headers=login.headers)
         response.raise_for_status()
-        self.headers[auth.header] = f"{auth.scheme}{dig(response.json(), auth.token)}"
+        header, value = step.credential(response.json())
+        self.headers[header] = value
 
     def prepare(self, request: Request) -> _Prepared | None:
         """The request as this client sends it (templates filled, its headers); None for a

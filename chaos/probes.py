@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from gauntlet.contract import Metric, Probes
+from gauntlet.metrics import metric_state, scrape
 from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
 
@@ -54,43 +54,6 @@ def json_field(text: str, field: str) -> str | None:
     if isinstance(value, dict | list) or value is None:
         return None
     return str(value).lower() if isinstance(value, bool) else str(value)
-
-
-def metric_values(metrics_text: str, metric: Metric) -> list[float]:
-    """Values of the samples of ``metric`` (family or sample name) whose labels match."""
-    values: list[float] = []
-    for family in text_string_to_metric_families(metrics_text):
-        for sample in family.samples:
-            if metric.name not in (family.name, sample.name):
-                continue
-            if sample.name.endswith("_created"):
-                continue
-            if all(sample.labels.get(k) == v for k, v in metric.labels.items()):
-                values.append(float(sample.value))
-    return values
-
-
-def metric_total(metrics_text: str, metric: Metric) -> float | None:
-    """Sum over the matching samples, or None when the family is absent."""
-    if not has_family(metrics_text, metric):
-        return None
-    return sum(metric_values(metrics_text, metric))
-
-
-def has_family(metrics_text: str, metric: Metric) -> bool:
-    names = {metric.name, metric.name.removesuffix("_total")}
-    return any(f.name in names for f in text_string_to_metric_families(metrics_text))
-
-
-def metric_state(metrics_text: str, metric: Metric) -> str | None:
-    """The state a state gauge says (``metric.states`` maps names to values)."""
-    values = metric_values(metrics_text, metric)
-    if not values:
-        return None
-    for name, value in metric.states.items():
-        if values[0] == value:
-            return name
-    return f"unknown({values[0]:g})"
 
 
 _NO_KEEPALIVE = httpx.Limits(max_keepalive_connections=0)
@@ -158,15 +121,13 @@ class Prober:
 
     def _scrape(self, client: httpx.Client) -> None:
         assert self.metrics_path is not None
-        try:
-            response = client.get(self.base_url + self.metrics_path)
-        except httpx.HTTPError:
-            return
-        if response.status_code != 200:
+        scraped = scrape(self.base_url, self.metrics_path, timeout_s=self.timeout_s,
+                         client=client)
+        if scraped.text is None:
             return
         for claim, metric in self.states:
             try:
-                state = metric_state(response.text, metric)
+                state = metric_state(scraped.text, metric)
             except ValueError:  # not Prometheus text: nothing to read, the probes go on
                 return
             if state is not None and self._last.get(claim) != state:

@@ -14,7 +14,7 @@ Only the first verdict can be judged without the breaker having opened. A servic
 breaker fails "opens after the fault starts" and every other verdict is inconclusive ("never
 opened, so …"): closing and recovering are not evidence of a breaker that never opened.
 
-    for claim in contract.claims.breaker:
+    for claim in contract.claims.of(BreakerClaim):
         verdicts += breaker_verdicts(record.samples, record.events, claim)
 """
 

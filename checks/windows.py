@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 
 from gauntlet.checks.verdict import Outcome, Verdict
+
+# where retries' backoff is known (the retries claim); imported from here by the verdicts
+from gauntlet.contract.kinds.retries import backoff_budget_s as backoff_budget_s
 from gauntlet.latency import percentile
 from gauntlet.timeline import Event
 
@@ -199,13 +202,6 @@ def p95(values: Sequence[float] | np.ndarray | pd.Series) -> float:
 def quantile(values: Sequence[float] | np.ndarray | pd.Series, q: float) -> float:
     """The nearest-rank ``q``-th percentile (:func:`gauntlet.latency.percentile`)."""
     return percentile(values, q)
-
-
-def backoff_budget_s(attempts: int, initial_s: float, max_s: float) -> float:
-    """The most that retry sleeps can add: each sleep is at most ``initial·2^n`` plus a jitter
-    of up to ``initial``, capped at ``max`` (exponential backoff with jitter)."""
-    return float(sum(min(max_s, initial_s * 2**i + initial_s)
-                     for i in range(max(0, attempts - 1))))
 
 
 def plural(n: int, word: str) -> str:

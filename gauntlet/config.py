@@ -27,8 +27,8 @@ SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 DEFAULT_OUTPUT_DIR = Path("reports/runs")
 # modules of the scenarios package that are the harness' machinery, not locustfiles
 LIBRARY_MODULES = frozenset(
-    {"capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule", "shapes",
-     "ship", "realtime_spec", "traffic", "fields"}
+    {"auth", "capture", "columns", "hdrcell", "openmodel", "remote", "runner", "schedule",
+     "shapes", "ship", "realtime_spec", "traffic", "fields"}
 )
 
 ErrorClass = Literal["5xx", "4xx", "429", "connect", "timeout", "reset"]
@@ -344,6 +344,10 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base_dir: Path | No
     if suite.stack.backend not in ("external", "up") and contract is None:
         raise ConfigError(f"{source}: backend {suite.stack.backend!r} boots the services a "
                           "contract declares: give contract = PATH")
+    if suite.stack.backend == "compose" and contract is not None and contract.compose is None:
+        raise ConfigError(f"{source}: backend 'compose' runs the compose files of the contract's "
+                          f"[compose], and contract {contract.name!r} gives none (add [compose]: "
+                          "its files, the service under test, where each link points)")
     if suite.stack.backend == "local" and contract is not None and not contract.services:
         raise ConfigError(f"{source}: contract {contract.name!r} declares no [services] for "
                           "the local backend to start (use backend = 'external')")

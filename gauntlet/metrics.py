@@ -1,4 +1,9 @@
-"""Reading the service's own request counter: the server's view, to cross-check the client's.
+"""The service's own metrics: one scrape of its metrics path, reading a Prometheus family out
+of it, and its request counter — the server's view, to cross-check the client's.
+
+Every reader of the metrics path goes through :func:`scrape`: the experiments' preflight (is a
+claimed metric exported?), a counter's delta over an experiment, the prober's state gauges and
+the load's cross-check.
 
 The client counts requests it sent; the server counts requests it answered. Over a run the two
 should agree per endpoint (within the few requests in flight at the edges). A large gap means
@@ -22,23 +27,82 @@ from typing import Any
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from gauntlet.contract import Probes, RequestCounter
+from gauntlet.contract import Metric, Probes, RequestCounter
 
 Counts = dict[str, float]  # endpoint ("GET /v1/shipments", as the counter names it) -> requests
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """One scrape: the metrics text, or None with what went wrong in words (``answered 503``,
+    ``did not answer (...)``)."""
+
+    text: str | None
+    problem: str = ""
+
+
+def scrape(base_url: str, path: str | None, *, timeout_s: float = 3.0,
+           client: httpx.Client | None = None) -> Scrape:
+    """GET the metrics ``path`` on ``base_url`` (the service's direct address); an answer other
+    than 200 is no metrics. ``client``: a caller's own (the prober's, without keep-alive)."""
+    if not path:
+        return Scrape(None, "no metrics path (probes.metrics)")
+    url = base_url.rstrip("/") + path
+    try:
+        response = (client.get(url, timeout=timeout_s) if client is not None
+                    else httpx.get(url, timeout=timeout_s))
+    except httpx.HTTPError as exc:
+        return Scrape(None, f"did not answer ({exc})")
+    if response.status_code != 200:
+        return Scrape(None, f"answered {response.status_code}")
+    return Scrape(response.text)
+
+
+def metric_values(metrics_text: str, metric: Metric) -> list[float]:
+    """Values of the samples of ``metric`` (family or sample name) whose labels match."""
+    values: list[float] = []
+    for family in text_string_to_metric_families(metrics_text):
+        for sample in family.samples:
+            if metric.name not in (family.name, sample.name):
+                continue
+            if sample.name.endswith("_created"):
+                continue
+            if all(sample.labels.get(k) == v for k, v in metric.labels.items()):
+                values.append(float(sample.value))
+    return values
+
+
+def metric_total(metrics_text: str, metric: Metric) -> float | None:
+    """Sum over the matching samples, or None when the family is absent."""
+    if not has_family(metrics_text, metric):
+        return None
+    return sum(metric_values(metrics_text, metric))
+
+
+def has_family(metrics_text: str, metric: Metric) -> bool:
+    names = {metric.name, metric.name.removesuffix("_total")}
+    return any(f.name in names for f in text_string_to_metric_families(metrics_text))
+
+
+def metric_state(metrics_text: str, metric: Metric) -> str | None:
+    """The state a state gauge says (``metric.states`` maps names to values)."""
+    values = metric_values(metrics_text, metric)
+    if not values:
+        return None
+    for name, value in metric.states.items():
+        if values[0] == value:
+            return name
+    return f"unknown({values[0]:g})"
 
 
 def scrape_requests(base_url: str, probes: Probes, timeout_s: float = 3.0) -> Counts | None:
     """The contract's request counter per endpoint, summed over its other labels, or None when
     the contract names none or the metrics path does not answer."""
     counter = probes.request_counter
-    if counter is None or not probes.metrics:
+    if counter is None:
         return None
-    try:
-        response = httpx.get(base_url.rstrip("/") + probes.metrics, timeout=timeout_s)
-        response.raise_for_status()
-    except httpx.HTTPError:
-        return None
-    return parse_requests(response.text, counter)
+    text = scrape(base_url, probes.metrics, timeout_s=timeout_s).text
+    return None if text is None else parse_requests(text, counter)
 
 
 def parse_requests(text: str, counter: RequestCounter) -> Counts:

@@ -1,7 +1,8 @@
 """The JSON Schema of a contract and of a suite, for editors: taplo and Even Better TOML
 complete keys, show each model's docstring and flag an unknown key as it is typed.
 
-The schemas are pydantic's ``model_json_schema()`` of :class:`gauntlet.contract.Contract` and
+The schemas are pydantic's ``model_json_schema()`` of :class:`gauntlet.contract.Contract` (its
+``[claims]`` the model of the registered kinds) and
 :class:`gauntlet.config.Suite`, so they cannot drift from what gauntlet validates; what the
 models hold that is not a TOML key (where the document came from, the resolved contract) is
 taken out, and a contract's ``extends`` (read before validation) is put in. Since an extending
@@ -21,8 +22,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, create_model
+
 from gauntlet.config import Suite
-from gauntlet.contract import Contract
+from gauntlet.contract import Contract, claims_model
 
 CONTRACT_SCHEMA = "contract.schema.json"
 SUITE_SCHEMA = "suite.schema.json"
@@ -31,7 +34,10 @@ _NOT_KEYS = ("base_dir", "resolved_contract")
 
 
 def contract_schema() -> dict[str, Any]:
-    schema = _clean(Contract.model_json_schema(mode="validation"),
+    # [claims] as the kinds registered now describe it (Contract validates it so, too)
+    document = create_model("Contract", __base__=Contract, __doc__=Contract.__doc__,
+                            claims=(claims_model(), Field(default_factory=claims_model())))
+    schema = _clean(document.model_json_schema(mode="validation"),
                     "gauntlet contract: what a service claims and how to reach it")
     schema["properties"]["extends"] = {
         "type": "string",

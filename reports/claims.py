@@ -9,18 +9,23 @@ measured value and the outcome. A claim no verdict speaks of still gets a row, m
 It reads only the run dir (``contract.json`` for the stated numbers, ``summary.json`` for the
 verdicts, the duration scale and the command), so ``gauntlet report`` rewrites it too.
 
-    rows = claim_rows(contract, verdicts)
+    rows = claim_rows(read_statements(run_dir) or [], verdicts)
     (run_dir / "claims.md").write_text(render_markdown(rows, heading="lazy-foundry"))
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from gauntlet.checks.verdict import Verdict
+from gauntlet.contract import Claim, kind_of
+from gauntlet.contract.claim import stated_numbers
 from gauntlet.rundir import SUMMARY_FILE, write_json
 
 CLAIMS_MD = "claims.md"
@@ -29,11 +34,6 @@ CONTRACT_JSON = "contract.json"
 NOT_VERIFIED = "not verified"
 NOT_RUN = "not run"  # a claim whose experiment the run planned and stopped before
 
-# a claim's fields that are wiring (where and how), not numbers it states
-_WIRING = {"name", "link", "requests", "metric", "open_answer", "exempt", "key", "status",
-           "store_link", "service", "pid_file", "command", "inflight_link", "sql", "http_path",
-           "path", "header", "markers", "key_header", "retry_after_header", "inflight_ms",
-           "degraded", "acknowledged"}
 _SLO_KEYS = ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "error_rate",
              "min_rps")
 
@@ -50,17 +50,46 @@ class ClaimRow:
     reason: str
 
 
-def stated_numbers(claim: dict[str, Any]) -> str:
-    """The numbers a claim instance states, as ``key value`` pairs (wiring left out)."""
-    parts: list[str] = []
-    for key, value in claim.items():
-        if key in _WIRING or value is None or isinstance(value, (dict, list)):
-            continue
-        if isinstance(value, bool):
-            parts.append(f"{key} {'yes' if value else 'no'}")
-        elif isinstance(value, (int, float, str)):
-            parts.append(f"{key} {value:g}" if isinstance(value, float) else f"{key} {value}")
-    return ", ".join(parts)
+@dataclass(frozen=True)
+class Statement:
+    """A claim as the run's contract states it: its id (``breaker.upstream``, or ``slo``), the
+    numbers it states (or its own words), and why it cannot be verified when the contract says
+    so itself."""
+
+    claim: str
+    stated: str
+    unverifiable: str | None = None
+
+
+def statements(contract: Mapping[str, Any] | None) -> list[Statement]:
+    """Every claim instance of a contract document (``contract.json``), in its order, then its
+    SLOs. Tolerant: a run dir's contract may be from an older gauntlet or cut short, so an
+    instance its kind's model refuses still gets a row, with the numbers it holds."""
+    claims = (contract or {}).get("claims") or {}
+    out: list[Statement] = []
+    for kind, instances in claims.items() if isinstance(claims, Mapping) else ():
+        registered = kind_of(kind)
+        wiring = registered.model.wiring_fields() if registered else frozenset({"name"})
+        for instance in instances or []:
+            if not isinstance(instance, Mapping):
+                continue
+            key = f"{kind}.{instance.get('name', '?')}"
+            claim = _valid(registered.model, instance) if registered else None
+            told = claim.statement() if claim is not None else None
+            why = claim.unverifiable() if claim is not None else None
+            out.append(Statement(key, told if told is not None else
+                                 stated_numbers(instance, wiring), why))
+    slo = (contract or {}).get("slo") or {}
+    out.append(Statement("slo", ", ".join(f"{k} {slo[k]:g}" for k in _SLO_KEYS
+                                          if isinstance(slo.get(k), (int, float)))))
+    return out
+
+
+def _valid(model: type[Claim], instance: Mapping[str, Any]) -> Claim | None:
+    try:
+        return model.model_validate(instance)
+    except ValidationError:
+        return None
 
 
 def _number(value: float | str, unit: str) -> str:
@@ -101,10 +130,10 @@ def _outcome(verdict: Verdict) -> str:
     return verdict.status
 
 
-def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list[ClaimRow]:
-    """Rows in the contract's order of claims; verdicts on no declared claim (a suite's own
-    gates, a claim since removed) follow, so nothing judged is left out either."""
-    claims: dict[str, Any] = (contract or {}).get("claims") or {}
+def claim_rows(stated: list[Statement], verdicts: list[Verdict]) -> list[ClaimRow]:
+    """Rows in the contract's order of claims (:func:`statements`); verdicts on no declared
+    claim (a suite's own gates, a claim since removed) follow, so nothing judged is left out
+    either."""
     by_claim: dict[str, list[Verdict]] = {}
     for verdict in verdicts:
         key = verdict.claim or ("slo" if verdict.check == "slo" else verdict.check)
@@ -124,20 +153,14 @@ def claim_rows(contract: dict[str, Any] | None, verdicts: list[Verdict]) -> list
             rows.append(ClaimRow(key, stated, _short_name(verdict), _measured(verdict),
                                  _outcome(verdict), verdict.reason))
 
-    for kind, instances in claims.items():
-        for instance in instances or []:
-            if not isinstance(instance, dict):
-                continue
-            if kind == "stated":  # a claim no experiment can verify here: its own words
-                add(f"{kind}.{instance.get('name', '?')}", str(instance.get("says", "")),
-                    f"not verified: {instance.get('reason', '')}")
-            else:
-                add(f"{kind}.{instance.get('name', '?')}", stated_numbers(instance))
-    slo = (contract or {}).get("slo") or {}
-    slo_stated = ", ".join(f"{k} {slo[k]:g}" for k in _SLO_KEYS
-                           if isinstance(slo.get(k), (int, float)))
-    if slo_stated or "slo" in by_claim:
-        add("slo", slo_stated)
+    for statement in stated:
+        if statement.claim == "slo" and not statement.stated and "slo" not in by_claim:
+            continue  # no SLO claimed and none judged: no row
+        why = f"not verified: {statement.unverifiable}" if statement.unverifiable is not None \
+            else ""
+        add(statement.claim, statement.stated, why)
+    if "slo" in by_claim and "slo" not in seen:
+        add("slo", "")
     for key in by_claim:
         if key not in seen:
             add(key, "")
@@ -213,10 +236,10 @@ def run_note(summary: dict[str, Any]) -> str:
     return " · ".join(parts)
 
 
-def read_contract(run_dir: Path) -> dict[str, Any] | None:
-    """The contract the run kept (``contract.json``), or None."""
+def read_statements(run_dir: Path) -> list[Statement] | None:
+    """The claims of the contract the run kept (``contract.json``), or None when it kept none."""
     contract = _read_json(run_dir / CONTRACT_JSON)
-    return contract if isinstance(contract, dict) else None
+    return statements(contract) if isinstance(contract, dict) else None
 
 
 def write_claims_table(run_dir: Path) -> Path | None:
@@ -228,7 +251,8 @@ def write_claims_table(run_dir: Path) -> Path | None:
                 if isinstance(v, dict)]
     if not verdicts:
         return None
-    rows = claim_rows(read_contract(run_dir), attributed(verdicts, summary))
+    stated = read_statements(run_dir) or statements(None)
+    rows = claim_rows(stated, attributed(verdicts, summary))
     heading = str(summary.get("contract") or summary.get("suite") or run_dir.name)
     path = run_dir / CLAIMS_MD
     path.write_text(render_markdown(rows, heading=heading, note=run_note(summary)),

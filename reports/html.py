@@ -25,7 +25,7 @@ from gauntlet.reports.claims import (
     NOT_VERIFIED,
     attributed,
     claim_rows,
-    read_contract,
+    read_statements,
     tally,
 )
 from gauntlet.reports.plots import PlotFile
@@ -237,7 +237,7 @@ def _verdicts(verdicts: list[Verdict]) -> str:
 def _claims(run: RunData) -> str:
     """The claims table (the contract's claims → verdicts → measured), when the run kept its
     contract: what a team reads to answer "which of our claims held, at our numbers?"."""
-    contract = read_contract(run.run_dir)
+    contract = read_statements(run.run_dir)
     if contract is None or not run.verdicts:
         return ""
     rows = claim_rows(contract, attributed(run.verdicts, run.summary))

@@ -31,12 +31,14 @@ from typing import Any
 
 from locust import FastHttpUser, task
 
+from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.pacing import next_wait_s
 
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
 REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
 MIX: dict[str, int] = {k: int(v) for k, v in TRAFFIC.get("mix", {}).items() if int(v) > 0}
+AUTH = AuthStep.from_spec(TRAFFIC["auth"]) if TRAFFIC.get("auth") else None
 _serial = itertools.count(1)
 
 
@@ -61,9 +63,8 @@ class DeclaredUser(FastHttpUser):
         self.ids: list[str] = []
         self.names = list(MIX)
         self.weights = [MIX[n] for n in self.names]
-        auth = TRAFFIC.get("auth")
-        if auth:
-            self.authenticate(auth)
+        if AUTH is not None:
+            self.authenticate(AUTH)
         # users spawned together would keep the same phase of their pacing and send in bursts
         # once a pace, with silence between (a short fault could fall in the gap): spread them.
         # The pace is counted from each task's own start (wait_time), so this offset stays;
@@ -74,21 +75,19 @@ class DeclaredUser(FastHttpUser):
     def wait_time(self) -> float:
         return next_wait_s(time.monotonic() - self.task_started, PACE_S, random.random())
 
-    def authenticate(self, auth: dict[str, Any]) -> None:
-        fields = {"client": self.key}
-        name = f"{auth.get('method', 'POST')} {auth['path']}"
+    def authenticate(self, step: AuthStep) -> None:
+        login = step.request(self.key, self.headers)
         with self.client.request(
-            auth.get("method", "POST"), fill(auth["path"], fields), name=name,
-            headers={**self.headers, **fill(auth.get("headers", {}), fields)},
-            json=fill(auth.get("json"), fields), catch_response=True,
+            login.method, login.path, name=step.name, headers=login.headers,
+            json=login.json_body, catch_response=True,
             context={"client": self.key, "phase": "auth"},
         ) as response:
             try:
-                token = dig(response.json(), auth["token"])
+                header, value = step.credential(response.json())
             except Exception:
                 response.failure(f"auth step: no token in the answer ({response.status_code})")
                 return
-            self.headers[auth.get("header", "Authorization")] = f"{auth.get('scheme', '')}{token}"
+            self.headers[header] = value
 
     @task
     def send(self) -> None:

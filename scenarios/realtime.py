@@ -47,8 +47,9 @@ import websocket
 from gevent.event import AsyncResult, Event
 from locust import task
 
+from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.declared import client_address
-from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.fields import fill
 from gauntlet.scenarios.openmodel import OpenModelUser
 from gauntlet.scenarios.realtime_spec import (
     CONNECT,
@@ -69,6 +70,7 @@ from gauntlet.scenarios.realtime_spec import (
 
 SPEC: dict[str, Any] = json.loads(os.environ.get(ENV) or "{}")
 RT: dict[str, Any] = SPEC.get("realtime") or {}
+AUTH = AuthStep.from_spec(SPEC["auth"]) if SPEC.get("auth") else None
 if not RT:
     raise SystemExit(f"scenario 'realtime': ${ENV} is empty — the harness sets it from the "
                      "contract's [traffic.realtime]; declare that table")
@@ -322,24 +324,21 @@ class RealtimeUser(OpenModelUser):
             self.headers[SPEC["client_header"]] = client_address()
         self.token: str | None = None
         self.book = Book()  # messages awaiting delivery, across this client's connections
-        auth = SPEC.get("auth")
-        if auth and RT.get("auth", True):
-            self.authenticate(auth)
+        if AUTH is not None and RT.get("auth", True):
+            self.authenticate(AUTH)
         if OPEN_MODEL:
             gevent.sleep(self.wait_time())
 
-    def authenticate(self, auth: dict[str, Any]) -> None:
+    def authenticate(self, step: AuthStep) -> None:
         """The contract's auth step, once per client (an HTTP sample of its own)."""
-        fields = {"client": self.key}
+        login = step.request(self.key, self.headers)
         with self.client.request(
-            auth.get("method", "POST"), fill(auth["path"], fields),
-            name=f"{auth.get('method', 'POST')} {auth['path']}",
-            headers={**self.headers, **fill(auth.get("headers", {}), fields)},
-            json=fill(auth.get("json"), fields), catch_response=True,
+            login.method, login.path, name=step.name, headers=login.headers,
+            json=login.json_body, catch_response=True,
             context={"client": self.key, "phase": "auth"},
         ) as response:
             try:
-                self.token = str(dig(response.json(), auth["token"]))
+                self.token = step.token_of(response.json())
             except Exception:
                 response.failure(f"auth step: no token in the answer ({response.status_code})")
 
@@ -349,9 +348,9 @@ class RealtimeUser(OpenModelUser):
         if self.token is None:
             return {}, headers, None
         where, param = RT.get("token_location", "query"), RT.get("token_param", "token")
-        if where == "header":
-            auth = SPEC.get("auth") or {}
-            headers[auth.get("header", "Authorization")] = f"{auth.get('scheme', '')}{self.token}"
+        if where == "header" and AUTH is not None:
+            header, value = AUTH.present(self.token)
+            headers[header] = value
             return {}, headers, None
         if where == "auth":
             return {}, headers, {param: self.token}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 
-from gauntlet.contract import Contract, parse_rate
+from gauntlet.contract import Contract
 
 # a simulated client keeps to this share of every rate limit that covers what it sends, so a
 # limiter never masks the mechanism under test (nor fails an SLO run's requests)
@@ -27,16 +27,9 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     only that route would.
     """
     weights = {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
-    total = sum(weights.values()) or 1
     pace = pace_s
-    for limit in contract.claims.rate_limit:
-        covered = set(limit.requests) & set(requests)
-        if not covered:
-            continue
-        share = sum(weights.get(n, 1) for n in covered) / total
-        count, window_s = parse_rate(limit.limit)
-        per_client = share * window_s / (count * LIMIT_SHARE)
-        pace = max(pace, per_client * (users if limit.key == "none" else 1))
+    for claim in contract.claims.all():
+        pace = max(pace, claim.client_interval_s(requests, weights, users, LIMIT_SHARE))
     return pace
 
 

@@ -201,8 +201,7 @@ have_image "$PYTHON_IMAGE" || build "$PYTHON_IMAGE" docker/python --build-arg "B
 # built on the host (pip inside a build has no CA bundle here). The package names are the
 # STACK_PACKAGES default in stack/Dockerfile, their versions those of requirements-dev.lock.
 # The image is labelled with a digest of what it was built from (stack/ and the lock) and
-# rebuilt when that changes, so a stale image never tests old code; gauntlet/boot/engine.py
-# computes the same digest (stack_digest) and warns about a stale image.
+# rebuilt when that changes, so a stale image never tests old code.
 stack_digest() {
     find stack requirements-dev.lock -type f ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 \
         | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
@@ -276,7 +275,7 @@ fi
 # -- 5. image variables -------------------------------------------------------------------------
 STEP="images.env"
 {
-    echo "# written by scripts/bootstrap-containers.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); read by gauntlet/boot/compose.py"
+    echo "# written by scripts/bootstrap-containers.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); read by gauntlet/boot/engine.py"
     echo "export GAUNTLET_IMAGE_POSTGRES=$POSTGRES_IMAGE"
     echo "export GAUNTLET_IMAGE_REDIS=$REDIS_IMAGE"
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"

@@ -29,7 +29,7 @@ from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.plan import FaultPlan
-from gauntlet.chaos.probes import JsonProbe, Prober, has_family
+from gauntlet.chaos.probes import JsonProbe, Prober
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples, tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
@@ -37,12 +37,13 @@ from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window, fault_windows
 from gauntlet.clock import RunClock
 from gauntlet.config import SCENARIO_DIR, ExperimentConfig, LoadConfig, Suite
-from gauntlet.contract import Contract, IntegrityClaim, Metric
+from gauntlet.contract import Claim, Contract, IntegrityClaim, Metric
 from gauntlet.errors import ConfigError, InfrastructureError
+from gauntlet.metrics import has_family, scrape
 from gauntlet.outcome import judge_failed
 from gauntlet.rundir import write_json, write_verdicts
 from gauntlet.samples import load_samples, read_capture
-from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Event, Timeline, read_events
@@ -99,10 +100,9 @@ class Context:
                                                   timeout_s=timeout_s))
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
-        states = [(f"breaker.{c.name}", c.metric) for c in self.contract.claims.breaker
-                  if c.metric is not None and c.metric.states]
         return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
-                      states=states, interval_s=interval_s, json_probes=json_probes)
+                      states=self.contract.state_metrics(), interval_s=interval_s,
+                      json_probes=json_probes)
 
     def sleep_until(self, t0: float, offset_s: float) -> None:
         deadline = t0 + offset_s
@@ -112,15 +112,7 @@ class Context:
 
     def scrape(self) -> str | None:
         """The service's metrics text (direct address), or None when it does not answer."""
-        path = self.contract.probes.metrics
-        if not path:
-            return None
-        try:
-            response = httpx.get(self.stack.probe_url + path, timeout=3.0)
-            response.raise_for_status()
-        except httpx.HTTPError:
-            return None
-        return response.text
+        return scrape(self.stack.probe_url, self.contract.probes.metrics).text
 
     def drive(self, requests: list[str], *, users: int, duration_s: float,
               plan: FaultPlan | None = None, pace_s: float = 0.1,
@@ -259,13 +251,13 @@ class Record:
 
 
 class Experiment:
-    """Subclasses set ``name``, ``description``, ``kinds`` (the claim kinds they verify),
-    ``params_model`` and the methods. One instance of the experiment runs per claim instance
-    (:meth:`targets`)."""
+    """Subclasses set ``name``, ``description``, ``claims`` (the models of the claim kinds
+    they verify), ``params_model`` and the methods. One instance of the experiment runs per
+    claim instance (:meth:`targets`)."""
 
     name: ClassVar[str]
     description: ClassVar[str]
-    kinds: ClassVar[tuple[str, ...]]
+    claims: ClassVar[tuple[type[Claim], ...]]
     params_model: ClassVar[type[Params]] = Params
     # whether the steady phase must also show the stack was not already slow (a p95, which
     # needs dozens of requests to decide): False for an experiment whose verdicts count, not
@@ -276,6 +268,11 @@ class Experiment:
     # find the service down unless the claim says how to restart it (restarts())
     ends_service: ClassVar[bool] = False
 
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The keys of the claim kinds it verifies (``("deadline", "pool")``)."""
+        return tuple(model.kind for model in self.claims)
+
     def restarts(self, target: Any, backend: str) -> bool:
         """Whether the service this experiment ends is started again after it, on ``backend``
         (the claim's restart command, or a backend that restarts its own)."""
@@ -284,8 +281,8 @@ class Experiment:
     def targets(self, contract: Contract) -> dict[str, Any]:
         """Claim instances this experiment verifies, by name."""
         out: dict[str, Any] = {}
-        for kind in self.kinds:
-            out.update({c.name: c for c in getattr(contract.claims, kind)})
+        for model in self.claims:
+            out.update({c.name: c for c in contract.claims.of(model)})
         return out
 
     def requests(self, target: Any) -> list[str]:
@@ -361,7 +358,7 @@ class Experiment:
     def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:
         """Integrity claims whose writes this run sends: each owes a verdict."""
         sent = set(self.requests(target))
-        return [c for c in contract.claims.integrity if set(c.requests) & sent]
+        return [c for c in contract.claims.of(IntegrityClaim) if set(c.requests) & sent]
 
 
 @dataclass(frozen=True)
@@ -449,13 +446,14 @@ def unverified(contract: Contract, planned: list[Planned]) -> list[Verdict]:
     sent = {r for p in planned for r in p.experiment.requests(p.target)}
     out: list[Verdict] = []
     for kind, claim in contract.claims.instances():
-        if kind == "stated":
-            why = str(getattr(claim, "reason", ""))
-        elif kind == "integrity":
-            requests = set(getattr(claim, "requests", []))
-            if requests & sent:
+        stated = claim.unverifiable()
+        rides = claim.rides_along(sent)
+        if stated is not None:
+            why = stated
+        elif rides is not None:
+            if rides[0]:
                 continue
-            why = f"no experiment of this run sent its writes ({', '.join(sorted(requests))})"
+            why = rides[1]
         elif (kind, claim.name) in covered or any(
                 kind in p.experiment.kinds and getattr(p.target, "link", None) ==
                 getattr(claim, "link", object()) for p in planned):
@@ -494,16 +492,10 @@ def preflight(planned: Planned, stack: Stack, contract: Contract) -> list[str]:
     if metrics:
         path = contract.probes.metrics
         where = f"{path} on {stack.probe_url}" if path else "no metrics path (probes.metrics)"
-        text: str | None = None
-        problem = "answered nothing"
-        if path:
-            try:
-                response = httpx.get(stack.probe_url + path, timeout=5.0)
-                text = response.text if response.status_code == 200 else None
-                problem = f"answered {response.status_code}"
-            except httpx.HTTPError as exc:
-                problem = f"did not answer ({exc})"
+        scraped = scrape(stack.probe_url, path, timeout_s=5.0)
+        text = scraped.text
         if text is None:
+            problem = scraped.problem if path else "answered nothing"
             raise InfrastructureError(
                 f"{planned.label}: the contract names metric {metrics[0].name!r}, and {where} "
                 f"{problem}", hint="fix probes.metrics in the contract, or drop the claim's metric")
@@ -585,12 +577,13 @@ def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
     auth = contract.traffic.auth
     if auth is None:
         return {}
-    fields = {"client": f"gauntlet-readback-{int(time.time())}"}
-    answer = httpx.request(auth.method, base_url + fill(auth.path, fields),
-                           json=fill(auth.json_body, fields),
-                           headers=fill(auth.headers, fields), timeout=10.0)
+    step = AuthStep.from_spec(auth.model_dump(by_alias=True))
+    login = step.request(f"gauntlet-readback-{int(time.time())}")
+    answer = httpx.request(login.method, base_url + login.path, json=login.json_body,
+                           headers=login.headers, timeout=10.0)
     answer.raise_for_status()
-    return {auth.header: f"{auth.scheme}{dig(answer.json(), auth.token)}"}
+    header, value = step.credential(answer.json())
+    return {header: value}
 
 
 def _boot_and_run(suite: Suite, planned: Planned, run_dir: Path, timeline: Timeline,
@@ -684,8 +677,3 @@ def users_for(rate_per_s: float, pace_s: float, cap: int = 60) -> int:
     return max(2, min(cap, math.ceil(rate_per_s * pace_s)))
 
 
-def breaker_hold_s(contract: Contract, link: str) -> float:
-    """How long after a dependency returns the breakers claimed on its link may still be open:
-    their open duration, one probe call and 2 s (0 without one)."""
-    return max((b.open_s + b.call_s + 2.0 for b in contract.claims.breaker if b.link == link),
-               default=0.0)

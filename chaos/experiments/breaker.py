@@ -66,7 +66,7 @@ class BreakerParams(Params):
 class BreakerExperiment(Experiment):
     name = "breaker"
     description = "a link hangs under load: its breaker opens, fails fast, probes, closes"
-    kinds = ("breaker",)
+    claims = (BreakerClaim,)
     params_model = BreakerParams
 
     @staticmethod

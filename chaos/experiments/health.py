@@ -17,7 +17,6 @@ from gauntlet.chaos.experiments.base import (
     Experiment,
     Params,
     Record,
-    breaker_hold_s,
 )
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.probes import JsonProbe
@@ -48,7 +47,7 @@ class DependencyDownParams(Params):
 class DependencyDownExperiment(Experiment):
     name = "dependency_down"
     description = "a dependency down: unready, live, degraded as claimed, ready again"
-    kinds = ("health",)
+    claims = (HealthClaim,)
     params_model = DependencyDownParams
 
     def requests(self, target: Any) -> list[str]:
@@ -74,7 +73,7 @@ class DependencyDownExperiment(Experiment):
         p: DependencyDownParams = ctx.params
         claim: HealthClaim = ctx.claim
         fault_s = p.fault_s or max(6.0, claim.ready_within_s + 4.0)
-        settle_s = max(claim.recover_within_s, breaker_hold_s(ctx.contract, claim.link))
+        settle_s = max(claim.recover_within_s, ctx.contract.holds_after_s(claim.link))
         ctx.facts["settle_s"] = settle_s
         recovery_s = p.recovery_s or settle_s + 2.0
         detail = claim.detailed

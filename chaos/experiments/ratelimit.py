@@ -82,7 +82,7 @@ class RateLimitParams(Params):
 class RateLimitExperiment(Experiment):
     name = "ratelimit"
     description = "per-key limits under concurrency, Retry-After, exemptions, store failure"
-    kinds = ("rate_limit",)
+    claims = (RateLimitClaim,)
     params_model = RateLimitParams
     # the limit's verdicts count refusals, they do not time answers; a steady p95 would need
     # 72+ requests of keys each under its limit (dozens of logins; for a limit keyed on nothing,

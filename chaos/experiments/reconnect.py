@@ -79,7 +79,7 @@ class ReconnectExperiment(Experiment):
     name = "reconnect"
     description = ("realtime connections while their dependency drops (and the service "
                    "restarts): reconnected, nothing acknowledged lost, round trips recover")
-    kinds = ("realtime",)
+    claims = (RealtimeClaim,)
     params_model = ReconnectParams
 
     def requests(self, target: Any) -> list[str]:

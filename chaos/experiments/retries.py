@@ -17,12 +17,12 @@ from pydantic import Field
 
 from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.probes import has_family, metric_total
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.retry import retry_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import backoff_budget_s
 from gauntlet.contract import Contract, Metric, RetriesClaim
+from gauntlet.metrics import has_family, metric_total
 from gauntlet.scenarios.runner import LoadRun
 
 
@@ -62,7 +62,7 @@ def outage_s(claim: RetriesClaim) -> float:
 class RetriesExperiment(Experiment):
     name = "retries"
     description = "transient outages of a link are absorbed by retries with backoff"
-    kinds = ("retries",)
+    claims = (RetriesClaim,)
     params_model = RetriesParams
 
     def settle_s(self, target: Any) -> float:

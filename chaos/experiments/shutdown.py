@@ -92,7 +92,7 @@ def _pid_file(contract: Contract, claim: ShutdownClaim) -> Path:
 class ShutdownExperiment(Experiment):
     name = "shutdown"
     description = "a signal under load: readiness flips first, drain, exit in time, nothing lost"
-    kinds = ("shutdown",)
+    claims = (ShutdownClaim,)
     params_model = ShutdownParams
     ends_service = True
 

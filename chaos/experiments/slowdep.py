@@ -29,7 +29,6 @@ from gauntlet.chaos.experiments.base import (
     Finding,
     Params,
     Record,
-    breaker_hold_s,
 )
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.watch import Evidence, LiveSamples
@@ -43,7 +42,7 @@ from gauntlet.checks.slowdep import (
 )
 from gauntlet.checks.steady import demote
 from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import backoff_budget_s, fault_windows
+from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, DeadlineClaim, PoolClaim
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S
@@ -91,35 +90,24 @@ def cut_first(contract: Contract, deadline: DeadlineClaim) -> str | None:
     """Another claim on the deadline's link that ends every one of its requests before the
     deadline can, in words with both numbers; None when the deadline is reachable."""
     wanted = set(deadline.requests)
-    for b in contract.claims.breaker:
-        if b.link == deadline.link and wanted <= set(b.requests) and \
-                b.call_s + slack_s(b.call_s) < deadline.deadline_s:
-            return (f"breaker.{b.name} ends every call on {b.link} within {b.call_s:g} s "
-                    f"(max_call_s), before the {deadline.deadline_s:g} s deadline can")
-    for r in contract.claims.retries:
-        if r.link != deadline.link or not wanted <= set(r.requests):
-            continue
-        budget = backoff_budget_s(r.attempts, r.initial_s, r.max_s)
-        worst = r.attempts * r.call_timeout_s + budget
-        if worst + slack_s(worst) < deadline.deadline_s:
-            return (f"retries.{r.name} ends every request on {r.link} within {worst:g} s "
-                    f"({r.attempts} attempts of at most {r.call_timeout_s:g} s + backoff "
-                    f"{budget:g} s), before the {deadline.deadline_s:g} s deadline can")
+    for claim in contract.claims.all():
+        ended = claim.ends_requests_within(deadline.link, wanted)
+        if ended is not None and ended[0] + slack_s(ended[0]) < deadline.deadline_s:
+            return f"{ended[1]}, before the {deadline.deadline_s:g} s deadline can"
     return None
 
 
 class SlowDependencyExperiment(Experiment):
     name = "slow_dependency"
     description = "a slow link: the deadline holds, pool exhaustion answers fast"
-    kinds = ("deadline", "pool")
+    claims = (DeadlineClaim, PoolClaim)
     params_model = SlowDependencyParams
 
     def targets(self, contract: Contract) -> dict[str, Any]:
-        links = sorted({*(c.link for c in contract.claims.deadline),
-                        *(c.link for c in contract.claims.pool)})
-        return {link: SlowLink(link,
-                               tuple(c for c in contract.claims.deadline if c.link == link),
-                               tuple(c for c in contract.claims.pool if c.link == link))
+        deadlines, pools = contract.claims.of(DeadlineClaim), contract.claims.of(PoolClaim)
+        links = sorted({*(c.link for c in deadlines), *(c.link for c in pools)})
+        return {link: SlowLink(link, tuple(c for c in deadlines if c.link == link),
+                               tuple(c for c in pools if c.link == link))
                 for link in links}
 
     def findings(self, target: Any, contract: Contract) -> list[Finding]:
@@ -159,7 +147,7 @@ class SlowDependencyExperiment(Experiment):
                              f"{d.deadline_s:g} s deadline or cut with its status",
                              bound=f"the link slow {fault_s:g} s, once more if none")
                     for d in reachable]
-        settle_s = max(self.settle_s(target), breaker_hold_s(ctx.contract, target.link))
+        settle_s = max(self.settle_s(target), ctx.contract.holds_after_s(target.link))
         ctx.facts["settle_s"] = settle_s
         tail_s = settle_s + p.recovery_s + 2.0
 

@@ -35,15 +35,10 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
 
         with boot_up(suite.stack, suite.resolved_contract) as stack:
             yield stack
-    elif backend == "compose" and suite.the_contract.compose is not None:
-        from gauntlet.boot.composefile import boot_compose_file
-
-        with boot_compose_file(suite.the_contract, suite.stack, logs_dir) as stack:
-            yield stack
-    elif backend == "compose":  # our own docker-compose.test.yml, Toxiproxy built in
+    elif backend == "compose":  # the contract's [compose] files (parse_suite checked it has one)
         from gauntlet.boot.compose import boot_compose
 
-        with boot_compose(suite.stack, suite.the_contract, logs_dir) as stack:
+        with boot_compose(suite.the_contract, suite.stack, logs_dir) as stack:
             yield stack
     else:  # pragma: no cover - the schema forbids it
         raise ConfigError(f"unknown backend {backend!r}")

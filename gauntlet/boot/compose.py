@@ -1,23 +1,18 @@
-"""The compose backend: ``docker-compose.test.yml`` through testcontainers' ``DockerCompose``.
+"""The compose backend: the compose files of the contract's ``[compose]``, through
+testcontainers' ``DockerCompose`` — a team's own or our reference stack's alike: the harness
+names no service of any, the contract says which is under test and where each link points.
 
-One compose project per boot (``gauntlet-<pid>-<hex>``), so boots never share containers and can
-run side by side: every port is published on 127.0.0.1 at a random host port and read back from
-``docker compose ps``. The contract's numbers (its services' ``env``) and the variants switched
-on reach the containers of the same names in an override file written per boot
-(``-f docker-compose.test.yml -f <tmp>/override.json``), which
-also labels every container with its owner so a later boot can remove what a ``kill -9``'d
-gauntlet left behind.
+The team's files are used unchanged, with the overlay of :mod:`gauntlet.boot.overlay` on top
+(a Toxiproxy container in every link, ports on 127.0.0.1 only, owner labels), as a project of
+its own (``gauntlet-<pid>-<hex>``). The boot waits for ``up --wait`` and then for the service
+under test's ready path; when either does not come, every container's log is in the run dir and
+the error names the service. Teardown always ends in ``down --volumes``: on success, failure,
+Ctrl-C, and after a failed start; a registered net removes the project (containers, networks,
+named volumes) should even that be skipped, and the next boot sweeps a project whose gauntlet
+died by ``kill -9``.
 
-Image names come from ``GAUNTLET_IMAGE_*`` environment variables, falling back to
-``docker/images.env`` (written by ``scripts/bootstrap-containers.sh`` on machines that cannot
-pull), falling back to the compose file's defaults (the official images).
-
-Teardown always ends in ``docker compose down -v``: on success, on errors, on Ctrl-C and after a
-failed start, after each container's log has been copied into ``logs_dir``; a registered
-cleanup net force-removes the project should even that be skipped.
-
-    with boot_compose(suite.stack, suite.the_contract, logs_dir) as stack:
-        httpx.get(stack.base_url + "/")
+    with boot_compose(contract, suite.stack, logs_dir) as stack:
+        ...
 """
 
 from __future__ import annotations
@@ -31,22 +26,19 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import httpx
 from testcontainers.compose import DockerCompose
 from testcontainers.core.exceptions import NoSuchPortExposed
 
 from gauntlet import cleanup
 from gauntlet.boot.engine import (
     COMMAND_TIMEOUT_S,
-    HINT,
-    OWNER_LABEL,
     PROJECT_LABEL,
     PROJECT_PREFIX,
     SERVICE_LABEL,
@@ -55,37 +47,25 @@ from gauntlet.boot.engine import (
     docker_cli,
     force_remove_project,
     image_present,
-    images,
     log_tail,
+    overlay_image,
     owner_tag,
     require_compose_v2,
     require_docker,
     sweep_stale_projects,
-    warn_if_stale,
 )
+from gauntlet.boot.overlay import MAIN_PROXY_PORT, TOXIPROXY, TOXIPROXY_API_PORT, build
 from gauntlet.boot.stack import Stack
+from gauntlet.chaos.commands import http_ok
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
-from gauntlet.config import REPO_ROOT, StackConfig
-from gauntlet.contract import Contract
-from gauntlet.errors import BootError, InfrastructureError
+from gauntlet.config import StackConfig
+from gauntlet.contract import Contract, fill
+from gauntlet.errors import BootError, ConfigError, InfrastructureError
 
-__all__ = [
-    "COMPOSE_FILE",
-    "ContainerService",
-    "boot_compose",
-    "require_docker",
-    "sweep_stale_projects",
-]
+__all__ = ["ContainerService", "boot_compose", "require_docker", "sweep_stale_projects"]
 
 logger = logging.getLogger(__name__)
 
-COMPOSE_FILE = REPO_ROOT / "docker-compose.test.yml"
-SERVICES = ("postgres", "redis", "toxiproxy", "upstream", "api")
-API_PORT = 8000
-API_PROXY_PORT = 28000
-TOXIPROXY_PORT = 8474
-POSTGRES_PORT = 5432
-DB_USER = DB_PASSWORD = DB_NAME = "gauntlet"
 PULL_ALLOWANCE_S = 600.0  # extra time for `up` when an image has to be pulled or built first
 
 
@@ -126,25 +106,6 @@ class _Compose(DockerCompose):
                            "--remove-orphans", "--timeout", "0"])
 
 
-def _override(contract: Contract, variants: list[str], api_env: Mapping[str, str]
-              ) -> dict[str, Any]:
-    """The per-boot compose override: each contract service's environment (the claims'
-    numbers), the variants on the main service, owner labels on all."""
-    labels = {OWNER_LABEL: owner_tag()}
-    services: dict[str, Any] = {name: {"labels": labels} for name in SERVICES}
-    for name in contract.services:
-        if name in services:
-            services[name]["environment"] = contract.render_env(name)
-    main = contract.main_service or "api"
-    services[main]["environment"] = {
-        **services[main].get("environment", {}),
-        **{k: v for variant in variants for k, v in contract.variants[variant].items()},
-        "JWT_SECRET": "gauntlet-compose-" + secrets.token_hex(8),
-        **api_env,
-    }
-    return {"services": services}
-
-
 def project_teardown(project: str, compose: _Compose, logs: Path) -> Callable[[], None]:
     """Register the net (a forced removal of the project at exit), and return the teardown:
     logs copied, ``down --volumes``, then every container, network and named volume labelled
@@ -170,34 +131,35 @@ def _published(container: Any, port: int, service: str) -> int:
         published = container.get_publisher(by_port=port).PublishedPort
     except NoSuchPortExposed as exc:
         raise BootError(f"compose service {service!r} publishes no port for {port}",
-                        hint=f"check {COMPOSE_FILE.name}") from exc
+                        hint="check the compose files of the contract's [compose]") from exc
     if not published:
         raise BootError(f"compose service {service!r} port {port} has no host port")
     return int(published)
 
 
-def _diagnose(compose: _Compose, waited_s: float, stderr: str, logs_dir: Path) -> BootError:
-    """Which service broke the start, in one line, with its last log lines."""
+def _diagnose(compose: _Compose, main: str, waited_s: float, stderr: str, logs_dir: Path
+              ) -> BootError:
+    """Which service broke the start, in one line, with its last log lines: one that exited,
+    else one not healthy in time — the service under test first (it is what usually breaks; a
+    service left "created" means a dependency broke), then the others by name."""
     try:
         containers = compose.get_containers(include_all=True)
     except Exception:
         containers = []
     by_service = {c.Service: c for c in containers if c.Service}
-    # the API first, it is what usually breaks; an API left "created" means a dependency broke
-    order = ["api", "upstream", "toxiproxy", "postgres", "redis"]
-    for name in sorted(by_service, key=lambda n: order.index(n) if n in order else len(order)):
+    for name in sorted(by_service, key=lambda n: (n != main, n)):
         c = by_service[name]
         logs = ContainerService(name, c.ID).logs() if c.ID else ""
-        if c.State in ("exited", "dead"):
-            return BootError(f"compose service {name!r} exited with code {c.ExitCode} during start",
-                             hint=f"its log is {logs_dir / name}.log", logs=log_tail(logs))
+        if c.State in ("exited", "dead") and c.ExitCode:
+            return BootError(f"compose service {name!r} exited with code {c.ExitCode} during "
+                             "start", hint=f"its log is {logs_dir / name}.log",
+                             logs=log_tail(logs))
         if c.Health in ("unhealthy", "starting"):
             return BootError(f"compose service {name!r} not healthy within {waited_s:.0f} s",
                              hint=f"its log is {logs_dir / name}.log", logs=log_tail(logs))
     detail = log_tail(stderr, 1) or "no output"
-    missing = [img for img in images(compose.env).values() if not image_present(img)]
-    hint = f"images missing: {', '.join(missing)}; {HINT}" if missing else None
-    return BootError(f"docker compose up failed: {detail}", hint=hint, logs=log_tail(stderr))
+    return BootError(f"docker compose up failed: {detail}", hint=f"container logs in {logs_dir}",
+                     logs=log_tail(stderr))
 
 
 def _save_logs(project: str, logs_dir: Path) -> None:
@@ -214,81 +176,91 @@ def _save_logs(project: str, logs_dir: Path) -> None:
             (logs_dir / f"{name or container_id}.log").write_text(text)
 
 
-def _http_ok(url: str, timeout_s: float = 1.0) -> bool:
-    try:
-        return httpx.get(url, timeout=timeout_s).status_code == 200
-    except httpx.HTTPError:
-        return False
+def _services(files: list[str], env: dict[str, str], project: str) -> list[str]:
+    """The services of the team's compose files, as compose itself reads them."""
+    argv = ["docker", "compose", "--project-name", project]
+    for name in files:
+        argv += ["-f", name]
+    done = subprocess.run([*argv, "config", "--services"], capture_output=True, text=True,
+                          env=env, timeout=60, check=False)
+    if done.returncode != 0:
+        raise ConfigError(f"compose.files: docker compose cannot read them: "
+                          f"{log_tail(done.stderr, 1)}")
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
 
 
 @contextmanager
-def boot_compose(
-    config: StackConfig,
-    contract: Contract,
-    logs_dir: Path | None = None,
-    *,
-    api_env: Mapping[str, str] | None = None,
-    compose_file: Path = COMPOSE_FILE,
-) -> Iterator[Stack]:
-    """Boot docker-compose.test.yml as a project of its own; ``down -v`` when the block exits.
-
-    ``api_env`` adds to (or overrides) the API container's environment, after the contract's.
-    """
+def boot_compose(contract: Contract, config: StackConfig, logs_dir: Path | None = None
+                 ) -> Iterator[Stack]:
+    """Boot the contract's ``[compose]`` files as a project of their own, Toxiproxy in every
+    link; ``down --volumes`` when the block exits."""
+    compose_spec = contract.compose
+    assert compose_spec is not None
     started = time.monotonic()
     env = compose_environment()
     require_docker()
     compose_version = require_compose_v2(env)
     sweep_stale_projects()
     project = f"{PROJECT_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+    files = [str(contract.resolve(f)) for f in compose_spec.files]
+    for name in files:
+        if not Path(name).is_file():
+            raise ConfigError(f"compose.files: no such file {name}")
+    services = _services(files, env, project)
+    main = contract.compose_service
+    if main not in services:
+        raise ConfigError(f"compose: service {main!r} is not in {', '.join(files)} "
+                          f"(services: {', '.join(services)})")
+    for link in compose_spec.links.values():
+        target = link.target.rpartition(":")[0]
+        for name in {target, link.service or main}:
+            if name not in services:
+                raise ConfigError(f"compose.links: service {name!r} is not in the compose "
+                                  f"files (services: {', '.join(services)})")
 
     exits = ExitStack()
     try:
         tmp = Path(tempfile.mkdtemp(prefix="gauntlet-compose-"))
         exits.callback(shutil.rmtree, tmp, True)
+        os.chmod(tmp, 0o755)  # Toxiproxy's container runs as nobody and reads its config here
         logs = logs_dir or tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
-        override = tmp / "override.json"  # JSON is YAML: no YAML writer needed
-        override.write_text(json.dumps(
-            _override(contract, list(config.variants), dict(api_env or {})), indent=2))
-        compose = _Compose(
-            context=str(compose_file.parent),
-            compose_file_name=[str(compose_file), str(override)],
-            project=project,
-            env=env,
-        )
+        toxiproxy_image = overlay_image(env)
+        config_path = tmp / "toxiproxy.json"
+        overlay = build(contract, services=services, variants=list(config.variants),
+                        toxiproxy_image=toxiproxy_image, owner=owner_tag(),
+                        config_path=str(config_path), secret=secrets.token_hex(16))
+        config_path.write_text(json.dumps(overlay.proxies, indent=2))
+        config_path.chmod(0o644)
+        overlay_path = tmp / "gauntlet-overlay.yml"
+        overlay_path.write_text(overlay.yaml)
+        (logs / "gauntlet-overlay.yml").write_text(overlay.yaml)
+        compose = _Compose(context=str(Path(files[0]).parent),
+                           compose_file_name=[*files, str(overlay_path)], project=project,
+                           env=env)
 
         exits.callback(project_teardown(project, compose, logs))
-
-        missing = [img for img in images(env).values() if not image_present(img)]
-        local_missing = [img for img in missing if img.startswith("gauntlet-")]
-        if local_missing:
-            raise InfrastructureError(
-                f"images not built: {', '.join(local_missing)}",
-                hint=f"{HINT}, or where images can be pulled: "
-                     f"docker compose -f {compose_file.name} build",
-            )
-        warn_if_stale(images(env)["GAUNTLET_IMAGE_APP"])
-        wait_s = config.boot_timeout_s + (PULL_ALLOWANCE_S if missing else 0.0)
+        wait_s = config.boot_timeout_s + (0.0 if image_present(toxiproxy_image)
+                                          else PULL_ALLOWANCE_S)
         try:
             compose.up(wait_timeout_s=wait_s)
         except subprocess.CalledProcessError as exc:
             stderr = exc.stderr.decode("utf-8", errors="replace") if exc.stderr else ""
-            raise _diagnose(compose, time.monotonic() - started, stderr, logs) from exc
+            _save_logs(project, logs)
+            raise _diagnose(compose, main, time.monotonic() - started, stderr, logs) from exc
         except subprocess.TimeoutExpired as exc:
-            raise _diagnose(compose, time.monotonic() - started, "up timed out", logs) from exc
+            _save_logs(project, logs)
+            raise _diagnose(compose, main, time.monotonic() - started,
+                            f"docker compose up did not finish within {wait_s:.0f} s",
+                            logs) from exc
 
-        containers = {c.Service: c for c in compose.get_containers(include_all=True) if c.Service}
-        absent = [name for name in SERVICES if name not in containers]
-        if absent:
-            raise BootError(f"compose services missing after up: {', '.join(absent)}")
-        services = {name: ContainerService(name, containers[name].ID or "")
-                    for name in SERVICES}
-        toxiproxy_port = _published(containers["toxiproxy"], TOXIPROXY_PORT, "toxiproxy")
-        proxy_api_port = _published(containers["toxiproxy"], API_PROXY_PORT, "toxiproxy")
-        api_port = _published(containers["api"], API_PORT, "api")
-        postgres_port = _published(containers["postgres"], POSTGRES_PORT, "postgres")
-
-        toxiproxy = ToxiproxyClient(f"http://127.0.0.1:{toxiproxy_port}")
+        containers = {c.Service: c for c in compose.get_containers(include_all=True)
+                      if c.Service}
+        handles: dict[str, ContainerService] = {name: ContainerService(name, c.ID or "")
+                                   for name, c in containers.items()}
+        proxy_box = containers[TOXIPROXY]
+        toxiproxy = ToxiproxyClient(
+            f"http://127.0.0.1:{_published(proxy_box, TOXIPROXY_API_PORT, TOXIPROXY)}")
         toxiproxy.wait_up(timeout_s=10.0)
 
         def reset_toxiproxy() -> None:
@@ -296,50 +268,52 @@ def boot_compose(
                 toxiproxy.reset()
 
         exits.callback(reset_toxiproxy)
-        have = set(toxiproxy.proxies())
-        wanted = {*contract.links, "api"}
-        if not wanted <= have:
-            raise BootError(f"Toxiproxy lacks proxies {sorted(wanted - have)}",
-                            hint="check docker/toxiproxy.json")
+        base_port = _published(proxy_box, MAIN_PROXY_PORT, TOXIPROXY)
+        direct_port = _published(containers[main], overlay.main_port, main)
+        link_host = {name: _published(proxy_box, port, TOXIPROXY)
+                     for name, port in overlay.link_ports.items()}
 
-        # healthy = live; the stack is booted when it is ready (its database and Redis reachable)
-        direct = f"http://127.0.0.1:{api_port}"
+        spec = contract.services.get(contract.main_service or "")
+        ready = (spec.ready if spec else None) or contract.probes.ready or "/"
+        direct = f"http://127.0.0.1:{direct_port}"
         deadline = started + wait_s
-        main = contract.main_service or "api"
-        ready = contract.services[main].ready if main in contract.services else None
-        while not _http_ok(f"{direct}{ready or '/'}"):
-            if not services["api"].alive():
-                raise BootError(f"compose service 'api' exited with code "
-                                f"{services['api'].wait(1.0)} before ready",
-                                logs=log_tail(services["api"].logs()))
+        while not http_ok(direct + ready):
+            if not handles[main].alive():
+                raise BootError(f"compose service {main!r} exited with code "
+                                f"{handles[main].wait(1.0)} before ready ({ready})",
+                                hint=f"its log is {logs / main}.log",
+                                logs=log_tail(handles[main].logs()))
             if time.monotonic() > deadline:
-                raise BootError(f"compose service 'api' not ready ({ready}) within "
+                raise BootError(f"compose service {main!r} not ready ({ready}) within "
                                 f"{config.boot_timeout_s:.0f} s",
-                                logs=log_tail(services["api"].logs()))
+                                hint=f"its log is {logs / main}.log",
+                                logs=log_tail(handles[main].logs()))
             cleanup.sleep(0.1)
 
-        boot_time_s = time.monotonic() - started
-        logger.info("compose project %s up in %.1f s", project, boot_time_s)
+        values = {f"links.{n}.host": "127.0.0.1" for n in link_host}
+        values.update({f"links.{n}.port": str(p) for n, p in link_host.items()})
+        database_url = fill(compose_spec.database_url, values) \
+            if compose_spec.database_url else None
+        # the containers running now (a one-shot init container has already exited)
+        running = {name: h for name, h in handles.items() if h.alive()}
+        if contract.main_service and contract.main_service not in handles:
+            handles[contract.main_service] = handles[main]  # shutdown claims name it so
         yield Stack(
             backend="compose",
-            base_url=f"http://127.0.0.1:{proxy_api_port}",
+            base_url=f"http://127.0.0.1:{base_port}",
             api_direct_url=direct,
             contract=contract,
             toxiproxy=toxiproxy,
-            proxies={name: name for name in (*contract.links, "api")},
-            database_url=(f"postgresql://{DB_USER}:{DB_PASSWORD}@127.0.0.1:{postgres_port}"
-                          f"/{DB_NAME}"),
-            services=services,
-            processes={name: svc for name, svc in services.items() if svc.alive()},
+            proxies={name: name for name in (*compose_spec.links, main)},
+            database_url=database_url,
+            services=handles,
+            processes=running,
             logs_dir=logs,
-            boot_time_s=boot_time_s,
+            boot_time_s=time.monotonic() - started,
             versions={"toxiproxy": toxiproxy.version(), "compose": compose_version,
-                      "compose_project": project,
-                      **{var.removeprefix("GAUNTLET_IMAGE_").lower() + "_image": name
-                         for var, name in images(env).items()}},
+                      "compose_project": project, "toxiproxy_image": toxiproxy_image},
             variants=tuple(config.variants),
         )
     finally:
-        # a second Ctrl-C cannot cut the teardown in half
         with cleanup.shielded():
             exits.close()

@@ -8,7 +8,6 @@ leave — and each is asked through the ``docker`` CLI with a bound, never the S
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import signal
@@ -26,18 +25,15 @@ logger = logging.getLogger(__name__)
 COMMAND_TIMEOUT_S = 60.0  # any compose command but `up`
 LOG_TAIL_LINES = 40
 IMAGES_ENV = REPO_ROOT / "docker" / "images.env"
-IMAGE_VARS = {
-    "GAUNTLET_IMAGE_POSTGRES": "postgres:15",
-    "GAUNTLET_IMAGE_REDIS": "redis:7",
-    "GAUNTLET_IMAGE_TOXIPROXY": "ghcr.io/shopify/toxiproxy:2.12.0",
-    "GAUNTLET_IMAGE_APP": "gauntlet-stack:dev",
-}
+# the one image gauntlet adds to a compose project (the overlay's Toxiproxy); the images of the
+# team's own services are its compose files' (images.env may set their variables too)
+TOXIPROXY_IMAGE_VAR = "GAUNTLET_IMAGE_TOXIPROXY"
+TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
 HINT = "run scripts/bootstrap-containers.sh"
 PROJECT_PREFIX = "gauntlet-"
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 OWNER_LABEL = "org.gauntlet.owner"  # "<hostname>:<pid>" of the gauntlet that booted it
-# container ports, as docker-compose.test.yml and docker/toxiproxy.json define them
 
 
 def owner_tag() -> str:
@@ -65,21 +61,9 @@ def compose_environment(images_file: Path = IMAGES_ENV) -> dict[str, str]:
     return env
 
 
-def images(env: Mapping[str, str]) -> dict[str, str]:
-    return {var: env.get(var) or default for var, default in IMAGE_VARS.items()}
-
-
-def stack_digest(root: Path = REPO_ROOT) -> str:
-    """What the app image is built from (stack/, requirements-dev.lock), as bootstrap-containers.sh
-    labels it (``org.gauntlet.stack-digest``): sha256 over ``sha256sum``'s listing."""
-    paths = sorted(
-        [p.relative_to(root).as_posix() for p in (root / "stack").rglob("*")
-         if p.is_file() and not p.is_symlink() and "__pycache__" not in p.parts
-         and p.suffix != ".pyc"] + ["requirements-dev.lock"]
-    )
-    listing = "".join(f"{hashlib.sha256((root / p).read_bytes()).hexdigest()}  {p}\n"
-                      for p in paths)
-    return hashlib.sha256(listing.encode()).hexdigest()[:16]
+def overlay_image(env: Mapping[str, str]) -> str:
+    """The Toxiproxy image the overlay runs: ``$GAUNTLET_IMAGE_TOXIPROXY``, else upstream's."""
+    return env.get(TOXIPROXY_IMAGE_VAR) or TOXIPROXY_IMAGE
 
 
 def log_tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
@@ -171,16 +155,6 @@ def sweep_stale_projects() -> list[str]:
 
 def image_present(name: str) -> bool:
     return docker_cli("image", "inspect", "--format", "{{.Id}}", name).returncode == 0
-
-
-def warn_if_stale(app_image: str) -> None:
-    """An app image labelled with another stack digest runs code that is not in the tree."""
-    done = docker_cli("image", "inspect", "--format",
-                   '{{ index .Config.Labels "org.gauntlet.stack-digest" }}', app_image)
-    built_from = done.stdout.strip() if done.returncode == 0 else ""
-    if built_from and built_from != "<no value>" and built_from != stack_digest():
-        logger.warning("app image %s was built from another stack/ than the tree's: run "
-                       "scripts/bootstrap-containers.sh to rebuild it", app_image)
 
 
 # -- one service = one container ------------------------------------------------------------------

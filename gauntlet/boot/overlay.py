@@ -1,7 +1,7 @@
 """The compose overlay: a team's own compose file(s), unchanged, plus what gauntlet adds.
 
 Pure: from the contract, the images and the owner tag, it writes the overlay document and the
-Toxiproxy configuration; :mod:`gauntlet.boot.composefile` runs them.
+Toxiproxy configuration; :mod:`gauntlet.boot.compose` runs them.
 
 What the overlay adds:
 
@@ -55,7 +55,7 @@ def build(contract: Contract, *, services: list[str], variants: list[str],
     compose = contract.compose
     if compose is None:
         raise ValueError("the contract has no [compose] section")
-    main = compose.service or contract.main_service or "api"
+    main = contract.compose_service
     link_ports = {name: FIRST_LINK_PORT + i for i, name in enumerate(compose.links)}
     proxies = [{"name": name, "listen": f"0.0.0.0:{link_ports[name]}", "upstream": link.target,
                 "enabled": True} for name, link in compose.links.items()]

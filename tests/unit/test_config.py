@@ -152,3 +152,18 @@ def test_a_suite_that_gives_only_its_stack_serves_verify(tmp_path: Path) -> None
     assert load_suite(path, needs_work=False).stack.base_url == "http://127.0.0.1:8080"
     with pytest.raises(ConfigError, match="nothing to do"):
         load_suite(path)
+
+
+def test_the_compose_backend_runs_a_contracts_compose_section_only() -> None:
+    """The harness has no compose file of its own: a contract without [compose] is refused up
+    front (exit 2, nothing started), the reference stack's own included."""
+    stack = str(ROOT / "stack" / "contract.toml")
+    with pytest.raises(ConfigError, match=r"backend 'compose' runs the compose files of the "
+                                          r"contract's \[compose\], and contract "
+                                          r"'reference-stack' gives none"):
+        parse_suite({"name": "s", "contract": stack, "stack": {"backend": "compose"},
+                     "every_claim": True})
+    compose = str(ROOT / "contracts" / "reference-compose.toml")
+    suite = parse_suite({"name": "s", "contract": compose, "stack": {"backend": "compose"},
+                         "every_claim": True})
+    assert suite.the_contract.compose is not None

@@ -103,6 +103,10 @@ def broken(edit: Any) -> dict[str, Any]:
         (broken(lambda d: d["services"]["upstream"].update(main=True)), "exactly one service"),
         (broken(lambda d: d["claims"]["breaker"].append(dict(d["claims"]["breaker"][0]))),
          "instance names repeat"),
+        # the compose service under test is the contract's to name, never the harness's guess
+        (broken(lambda d: (d["services"]["api"].update(main=False), d.update(compose={
+            "files": ["docker-compose.yml"], "port": 8000}))),
+         "compose.service: name the compose service under test"),
         (broken(lambda d: d.update(colour="red")), "unknown key 'colour'"),
         (broken(lambda d: d["claims"]["integrity"][0].pop("sql")), "by 'sql' or by 'http_path'"),
         (broken(lambda d: d["claims"]["breaker"][0].update(isolated=["GET /nope"])),

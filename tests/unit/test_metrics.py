@@ -1,13 +1,18 @@
 """The request-counter cross-check: the server's count per endpoint beside the client's, and a
-warning — never silent zeros — when the counter's labels match nothing the client sent."""
+warning — never silent zeros — when the counter's labels match nothing the client sent. And the
+one scrape every reader of the metrics path goes through, against a server on loopback."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
-from gauntlet.contract import RequestCounter
+from gauntlet.contract import Probes, RequestCounter
 from gauntlet.errors import ConfigError
-from gauntlet.metrics import crosscheck, parse_requests
+from gauntlet.metrics import Scrape, crosscheck, parse_requests, scrape, scrape_requests
 from gauntlet.reports.html import _crosscheck
 
 # a Go 1.22 http.ServeMux: the route label is the pattern, method included
@@ -93,3 +98,40 @@ def test_a_contract_names_the_route_label_format() -> None:
     assert probes.request_counter.endpoint_of({"route": "GET /v1/x"}) == "GET /v1/x"
     with pytest.raises(ConfigError, match="names no label"):
         parse_contract({**doc, "probes": {"request_counter": {"name": "c", "endpoint": "x"}}})
+
+
+# -- one scrape for every reader of the metrics path ------------------------------------------
+class _Metrics(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        status, body = ((200, GO_AFTER) if self.path == "/metrics" else (503, "down"))
+        data = body.encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def metrics_url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Metrics)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_scrape_says_what_it_got(metrics_url: str) -> None:
+    assert scrape(metrics_url, "/metrics").text == GO_AFTER
+    assert scrape(metrics_url, "/other") == Scrape(None, "answered 503")
+    assert scrape(metrics_url, None) == Scrape(None, "no metrics path (probes.metrics)")
+    refused = scrape("http://127.0.0.1:9", "/metrics", timeout_s=1.0)
+    assert refused.text is None and refused.problem.startswith("did not answer")
+    counts = scrape_requests(metrics_url, Probes(metrics="/metrics", request_counter=GO))
+    assert counts == parse_requests(GO_AFTER, GO)
+    assert scrape_requests(metrics_url, Probes(metrics="/other", request_counter=GO)) is None

@@ -1,4 +1,6 @@
-"""The compose backend end to end: docker-compose.test.yml booted through testcontainers.
+"""The compose backend end to end: the reference stack's [compose]
+(contracts/reference-compose.toml: stack/docker-compose.yml) booted through testcontainers
+with gauntlet's Toxiproxy overlay.
 
 Needs a Docker engine with compose v2 and the images (``scripts/bootstrap-containers.sh``);
 skipped only when no engine answers, so missing images or a broken compose file fail loudly.
@@ -19,15 +21,17 @@ import psycopg
 import pytest
 
 from gauntlet.boot import Stack
-from gauntlet.boot.compose import OWNER_LABEL, boot_compose, require_docker
+from gauntlet.boot.compose import boot_compose, require_docker
+from gauntlet.boot.engine import OWNER_LABEL
 from gauntlet.config import StackConfig
-from gauntlet.contract import load_contract
+from gauntlet.contract import ShutdownClaim, load_contract
 from gauntlet.errors import BootError, InfrastructureError
 
 pytestmark = pytest.mark.compose
 
-CONTRACT = load_contract(Path(__file__).resolve().parents[3] / "stack" / "contract.toml")
-DRAIN = CONTRACT.claims.shutdown[0]
+ROOT = Path(__file__).resolve().parents[3]
+CONTRACT = load_contract(ROOT / "contracts" / "reference-compose.toml")
+DRAIN = CONTRACT.claims.of(ShutdownClaim)[0]
 COMPOSE = StackConfig.model_validate({"backend": "compose"})
 
 
@@ -62,7 +66,7 @@ def docker_engine() -> None:
 def compose_stack(docker_engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """One compose stack shared by the module's non-destructive tests; gone afterwards."""
     logs = tmp_path_factory.mktemp("compose-logs")
-    with boot_compose(COMPOSE, CONTRACT, logs) as stack:
+    with boot_compose(CONTRACT, COMPOSE, logs) as stack:
         print(f"compose boot time: {stack.boot_time_s:.1f} s")
         yield stack
     project = stack.versions["compose_project"]
@@ -120,7 +124,7 @@ def test_postgres_proxy_down_makes_ready_503_not_live(compose_stack: Stack) -> N
 
 def test_sigterm_drains_and_exits_zero(docker_engine: None, logs_dir: Path) -> None:
     bound_s = DRAIN.drain_delay_s + DRAIN.deadline_s + 5.0
-    with boot_compose(COMPOSE, CONTRACT, logs_dir) as stack:
+    with boot_compose(CONTRACT, COMPOSE, logs_dir) as stack:
         project = stack.versions["compose_project"]
         api = stack.service("api")
         assert api.alive()
@@ -138,11 +142,13 @@ def test_sigterm_drains_and_exits_zero(docker_engine: None, logs_dir: Path) -> N
 def test_api_that_exits_at_start_is_a_boot_error_and_leaves_nothing(
     docker_engine: None, logs_dir: Path
 ) -> None:
-    config = StackConfig.model_validate({"backend": "compose", "boot_timeout_s": 60})
+    # a variant is what reaches the API's environment last, after the links' own variables
+    broken = CONTRACT.model_copy(update={"variants": {
+        **CONTRACT.variants, "bad_db": {"DATABASE_URL": "mysql://nope@gauntlet-toxiproxy/x"}}})
+    config = StackConfig.model_validate({"backend": "compose", "boot_timeout_s": 60,
+                                         "variants": ["bad_db"]})
     before = set(own_containers())  # the module's shared stack may be up meanwhile
-    with pytest.raises(BootError) as caught, boot_compose(
-        config, CONTRACT, logs_dir, api_env={"DATABASE_URL": "mysql://nope@toxiproxy/x"}
-    ):
+    with pytest.raises(BootError) as caught, boot_compose(broken, config, logs_dir):
         pytest.fail("a stack whose API cannot start must not boot")
     error = caught.value
     assert "'api'" in str(error) and "exited" in str(error), str(error)

@@ -28,7 +28,8 @@ def docker_engine() -> None:
         pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
 
 
-CONTRACT = str(Path(__file__).resolve().parents[3] / "stack" / "contract.toml")
+# the reference stack in containers: its contract with [compose] (stack/docker-compose.yml)
+CONTRACT = str(Path(__file__).resolve().parents[3] / "contracts" / "reference-compose.toml")
 
 
 def _no_gauntlet_containers() -> list[str]:

@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 
 from gauntlet.checks.verdict import Verdict
+from gauntlet.contract import BreakerClaim
+from gauntlet.contract.claim import stated_numbers
 from gauntlet.reports.claims import (
     NOT_VERIFIED,
     attributed,
     claim_rows,
     render_markdown,
-    stated_numbers,
+    statements,
     tally,
     write_claims_table,
 )
@@ -42,12 +44,13 @@ def verdicts() -> list[Verdict]:
 
 
 def test_stated_numbers_leave_wiring_out() -> None:
-    text = stated_numbers(CONTRACT["claims"]["breaker"][0])  # type: ignore[index]
+    text = stated_numbers(CONTRACT["claims"]["breaker"][0],  # type: ignore[index]
+                          BreakerClaim.wiring_fields())
     assert text == "failure_rate 0.5, open_s 60, window_s 10"
 
 
 def test_every_claim_has_a_row_and_no_gap_is_silent() -> None:
-    rows = claim_rows(CONTRACT, verdicts())
+    rows = claim_rows(statements(CONTRACT), verdicts())
     claims = [r.claim for r in rows]
     assert claims == ["breaker.upstream", "breaker.upstream", "rate_limit.login",
                       "rate_limit.generate", "pool.postgres", "slo"]
@@ -70,19 +73,20 @@ def test_every_claim_has_a_row_and_no_gap_is_silent() -> None:
 def test_names_lose_the_repeated_instance_and_ratios_read_as_percent() -> None:
     v = Verdict.judge("retries", "absorbed [upstream]", True, "ok", 0.9975, 0.995, "ratio",
                       claim="retries.upstream")
-    rows = claim_rows({"claims": {"retries": [{"name": "upstream"}]}}, [v])
+    rows = claim_rows(statements({"claims": {"retries": [{"name": "upstream"}]}}), [v])
     assert rows[0].verdict == "absorbed"
     assert rows[0].measured == "99.75 % (bound 99.5 %)"
 
 
 def test_a_verdict_on_an_undeclared_claim_is_kept() -> None:
     extra = Verdict.judge("shutdown", "drains", True, "ok", claim="shutdown.sigterm")
-    rows = claim_rows(CONTRACT, [extra])
+    rows = claim_rows(statements(CONTRACT), [extra])
     assert rows[-1].claim == "shutdown.sigterm" and rows[-1].outcome == "pass"
 
 
 def test_markdown_names_a_claim_once_and_escapes_pipes() -> None:
-    text = render_markdown(claim_rows(CONTRACT, verdicts()), heading="seed", note="`cmd`")
+    text = render_markdown(claim_rows(statements(CONTRACT), verdicts()), heading="seed",
+                           note="`cmd`")
     assert text.startswith("### seed\n\n`cmd`\n")
     assert text.count("| breaker.upstream |") == 1
 
@@ -110,7 +114,7 @@ def test_no_verdicts_no_table(tmp_path: Path) -> None:
 def test_a_stated_claim_is_listed_with_its_own_reason() -> None:
     contract = {"claims": {"stated": [{"name": "queue", "says": "queue < 100 pending",
                                        "reason": "no queue here"}]}}
-    rows = claim_rows(contract, [])
+    rows = claim_rows(statements(contract), [])
     assert [(r.claim, r.stated, r.outcome, r.reason) for r in rows] == [
         ("stated.queue", "queue < 100 pending", NOT_VERIFIED, "not verified: no queue here")]
 
@@ -123,6 +127,6 @@ def test_an_experiments_steady_phase_is_listed_with_the_claim_it_verified() -> N
                                 "verdicts": [steady.as_dict(), opens.as_dict()]}]}
     got = attributed([steady, opens, slo], summary)
     assert [v.claim for v in got] == ["breaker.upstream", "breaker.upstream", ""]
-    rows = claim_rows(CONTRACT, got)
+    rows = claim_rows(statements(CONTRACT), got)
     assert [r.verdict for r in rows if r.claim == "breaker.upstream"] == [
         "steady state before the fault", "opens"]
