@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,3 +29,15 @@ def gauntlet(*args: str, timeout: float = 300, cwd: Path | None = None,
         [*GAUNTLET, *args], capture_output=True, text=True, timeout=timeout,
         cwd=cwd or ROOT, env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
+
+
+def still_running(pids: Iterable[int]) -> list[int]:
+    """The pids of ``pids`` still running (not gone, not a zombie). A process may exit between
+    the existence check and reading its status: that one is gone, not an error (a CI run failed
+    on psutil.NoSuchProcess there)."""
+    alive = []
+    for pid in pids:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                alive.append(pid)
+    return alive

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
+from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet, still_running
 
 API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
 
@@ -191,8 +191,7 @@ def test_ctrl_c_mid_run_tears_everything_down(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=60)
         assert proc.returncode == 130, stderr
-        alive = [pid for pid in started if psutil.pid_exists(pid)
-                 and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+        alive = still_running(started)
         assert alive == [], alive
         assert not any(d.exists() for d in tmpdirs)
         assert "interrupted" in stderr

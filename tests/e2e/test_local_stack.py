@@ -15,6 +15,7 @@ from gauntlet.boot import Stack, boot
 from gauntlet.boot.local import sweep_stale_tempdirs
 from gauntlet.chaos.faults import Fault, FaultInjector
 from gauntlet.config import parse_suite
+from tests.e2e.conftest import still_running
 
 CONTRACT = Path(__file__).resolve().parents[2] / "stack" / "contract.toml"
 
@@ -96,8 +97,7 @@ def test_teardown_leaves_no_process_dir_or_toxic() -> None:
         tmp = Path(stack.services["postgres"].argv[2]).parent  # type: ignore[attr-defined]
         assert tmp.exists() and len(started) >= 5
         toxiproxy_url = stack.toxiproxy.url if stack.toxiproxy else ""
-    alive = [pid for pid in started if psutil.pid_exists(pid)
-             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = still_running(started)
     assert alive == []
     assert not tmp.exists()
     with pytest.raises(httpx.HTTPError):
@@ -131,8 +131,7 @@ def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> N
         proc.wait(10)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            alive = [pid for pid in children if psutil.pid_exists(pid)
-                     and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+            alive = still_running(children)
             if not alive:
                 break
             time.sleep(0.1)

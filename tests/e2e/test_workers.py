@@ -24,7 +24,7 @@ import psutil
 import pytest
 
 from gauntlet.net import can_connect, free_ports
-from tests.e2e.conftest import GAUNTLET, ROOT
+from tests.e2e.conftest import GAUNTLET, ROOT, still_running
 
 STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
 ENV = {**os.environ, "COLUMNS": "200"}
@@ -158,8 +158,7 @@ def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_u
     assert "remote workers: 1 of 2 connected" in stderr, stderr
     assert "load.remote_wait_s" in stderr
     assert seen, "the run should have started Locust"
-    alive = [pid for pid in seen if psutil.pid_exists(pid)
-             and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    alive = still_running(seen)
     assert alive == [], alive
     # the worker that did come was told to quit by the master
     assert lone.returncode == 0, lone_out + lone_err
