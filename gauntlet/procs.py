@@ -27,12 +27,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import psutil
+
 from gauntlet import cleanup
 from gauntlet.errors import BootError
 
 _PR_SET_PDEATHSIG = 1
 # how long the rest of a process group may take to follow its leader out before SIGKILL
 GROUP_GRACE_S = 1.0
+
+
+def pid_alive(pid: int) -> bool:
+    """Running, not a zombie: a process that exited is dead even before its parent reaps it
+    (one we may not inspect is taken as alive)."""
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True
 
 
 def _die_with_parent(sig: int) -> Callable[[], None]:

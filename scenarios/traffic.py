@@ -17,6 +17,11 @@ from gauntlet.contract import Contract
 LIMIT_SHARE = 0.5
 
 
+def mix_weights(contract: Contract, requests: list[str]) -> dict[str, int]:
+    """Each declared request's weight in a client's mix (at least 1), by name."""
+    return {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
+
+
 def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
     """Seconds between one client's requests, so that no client (and, for a limit keyed on
     nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
@@ -26,7 +31,7 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     to 10 an hour that is one request in six slows the client six times less than a mix of
     only that route would.
     """
-    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
+    weights = mix_weights(contract, requests)
     pace = pace_s
     for claim in contract.claims.all():
         pace = max(pace, claim.client_interval_s(requests, weights, users, LIMIT_SHARE))

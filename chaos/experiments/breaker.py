@@ -18,7 +18,7 @@ from gauntlet.chaos.watch import Evidence
 from gauntlet.checks.breaker import bounds, breaker_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import BreakerClaim, Contract
-from gauntlet.scenarios.traffic import paced
+from gauntlet.scenarios.traffic import mix_weights, paced
 
 MAX_USERS = 1000
 DEFAULT_USERS = 10
@@ -42,7 +42,7 @@ def users_for(contract: Contract, claim: BreakerClaim, requests: list[str],
     a breaker shared with a healthy component then sees mostly its successes (a CI run with
     35 clients opened the shared breaker only at the end of the fault)."""
     span_s = claim.window_s or bounds(claim).open_within_s
-    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
+    weights = mix_weights(contract, requests)
     share = sum(weights.get(n, 1) for n in claim.requests) / (sum(weights.values()) or 1)
     users = floor
     while users < MAX_USERS:

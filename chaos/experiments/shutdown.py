@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psutil
 from pydantic import Field
 
 from gauntlet import cleanup
@@ -36,8 +35,9 @@ from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window
 from gauntlet.contract import Contract, ShutdownClaim
 from gauntlet.errors import InfrastructureError, Interrupted
+from gauntlet.procs import pid_alive
 from gauntlet.scenarios.runner import LoadRun
-from gauntlet.scenarios.traffic import paced
+from gauntlet.scenarios.traffic import mix_weights, paced
 
 # requests of the claim expected in flight at the signal (at the least frequent one's rate, held
 # for inflight_ms): with 8 a Poisson count is 0 about once in 3000 runs; with the 40 clients
@@ -52,7 +52,7 @@ def users_for(contract: Contract, claim: ShutdownClaim) -> int:
     :data:`MIN_USERS` and :data:`MAX_USERS`) for :data:`IN_FLIGHT` requests to be in flight at
     the signal, even if only the claim's least frequent request waits on the in-flight link.
     Which requests cross that link the harness cannot know, so it takes the rarest."""
-    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(claim.requests).items()}
+    weights = mix_weights(contract, claim.requests)
     share = min(weights.values(), default=1) / (sum(weights.values()) or 1)
     held_s = claim.inflight_ms / 1000.0
     users = MIN_USERS
@@ -91,16 +91,6 @@ def _read_pid(claim: str, pid_file: Path) -> int:
     except (OSError, ValueError) as exc:
         raise InfrastructureError(f"shutdown[{claim}]: cannot read a pid from {pid_file} "
                                   f"({exc})") from exc
-
-
-def _pid_alive(pid: int) -> bool:
-    """Running, not a zombie: a process that exited is dead even before its parent reaps it."""
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 def _program_found(contract: Contract | None, program: str) -> bool:
@@ -153,7 +143,7 @@ class ShutdownExperiment(Experiment):
         if claim.pid_file and stack.contract is not None:
             pid_file = _pid_file(stack.contract, claim)
             pid = _read_pid(claim.name, pid_file)
-            if not _pid_alive(pid):
+            if not pid_alive(pid):
                 raise InfrastructureError(f"shutdown[{claim.name}]: process {pid} of "
                                           f"{pid_file} is not running")
 
@@ -280,7 +270,7 @@ class ShutdownExperiment(Experiment):
             def wait_pid(timeout_s: float) -> Exited | None:
                 deadline = time.monotonic() + timeout_s
                 while time.monotonic() < deadline:
-                    if not _pid_alive(pid):
+                    if not pid_alive(pid):
                         return Exited(None, "a process signalled through its pid file: its "
                                             "exit code is its parent's to read")
                     time.sleep(0.05)

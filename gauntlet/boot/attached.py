@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-import psutil
 
 from gauntlet import cleanup
 from gauntlet.boot.handle import UpHandle, handle_path, read_handle
@@ -28,20 +27,12 @@ from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract
 from gauntlet.errors import ConfigError, InfrastructureError
+from gauntlet.procs import pid_alive
 
 # how long the owner may take to record an exit it reaped (it polls every 0.2 s)
 RECORD_GRACE_S = 3.0
 RESTART_TIMEOUT_S = 90.0
 RESTART_SIGNAL = signal.SIGHUP
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True
 
 
 class AttachedService:
@@ -65,7 +56,7 @@ class AttachedService:
             os.kill(self.pid, sig)
 
     def alive(self) -> bool:
-        return _pid_alive(self.pid)
+        return pid_alive(self.pid)
 
     def _recorded(self, handle: UpHandle) -> int | None:
         part = handle.part(self.name)

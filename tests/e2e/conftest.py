@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-import psutil
 import pytest
+
+from gauntlet.procs import pid_alive
 
 ROOT = Path(__file__).resolve().parents[2]
 GAUNTLET = [sys.executable, "-m", "gauntlet.cli"]
@@ -33,11 +33,6 @@ def gauntlet(*args: str, timeout: float = 300, cwd: Path | None = None,
 
 def still_running(pids: Iterable[int]) -> list[int]:
     """The pids of ``pids`` still running (not gone, not a zombie). A process may exit between
-    the existence check and reading its status: that one is gone, not an error (a CI run failed
-    on psutil.NoSuchProcess there)."""
-    alive = []
-    for pid in pids:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                alive.append(pid)
-    return alive
+    an existence check and reading its status (a CI run failed on psutil.NoSuchProcess there):
+    :func:`gauntlet.procs.pid_alive` reads it once."""
+    return [pid for pid in pids if pid_alive(pid)]

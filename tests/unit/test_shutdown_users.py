@@ -8,7 +8,7 @@ from pathlib import Path
 
 from gauntlet.chaos.experiments.shutdown import IN_FLIGHT, MAX_USERS, MIN_USERS, users_for
 from gauntlet.contract import load_contract
-from gauntlet.scenarios.traffic import paced
+from gauntlet.scenarios.traffic import mix_weights, paced
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,7 +17,7 @@ def test_enough_clients_for_requests_in_flight_at_the_signal() -> None:
     contract = load_contract(ROOT / "stack" / "contract.toml")
     (claim,) = contract.claims.shutdown
     users = users_for(contract, claim)
-    weights = {n: max(r.weight, 1) for n, r in contract.requests_of(claim.requests).items()}
+    weights = mix_weights(contract, claim.requests)
     rarest = min(weights.values()) / sum(weights.values())
     rate = users / paced(contract, claim.requests, 0.1, users) * rarest
     assert rate * claim.inflight_ms / 1000.0 >= IN_FLIGHT
