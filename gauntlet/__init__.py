@@ -33,8 +33,9 @@ if TYPE_CHECKING:
         JudgeError,
         ToxiproxyError,
     )
+    from gauntlet.judge import RunOutcome
     from gauntlet.outcome import ExitCode, exit_code
-    from gauntlet.runner import RunOutcome, run_suite
+    from gauntlet.runner import run_suite
 
 _WHERE = {
     "Fault": "gauntlet.chaos.faults", "FaultInjector": "gauntlet.chaos.faults",

@@ -35,10 +35,11 @@ from gauntlet.cmdsuite import load_with_text, parse_param, stack_suite, suite_to
 from gauntlet.config import Suite, load_suite
 from gauntlet.contract import load_contract
 from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Interrupted
+from gauntlet.judge import RunOutcome
 from gauntlet.outcome import ExitCode, exit_code
 from gauntlet.printout import print_outcome
 from gauntlet.rundir import read_summary, update_summary
-from gauntlet.runner import Hooks, RunOutcome, run_suite
+from gauntlet.runner import Hooks, run_suite
 from gauntlet.up import aim_at
 
 console = Console(stderr=True, highlight=False)

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from gauntlet.checks.verdict import Verdict
 from gauntlet.errors import InfrastructureError, Interrupted
-from gauntlet.runner import NOT_RUN, RunOutcome
+from gauntlet.judge import RunOutcome
+from gauntlet.runner import NOT_RUN
 from gauntlet.scenarios.realtime_spec import connection_counts
 
 

@@ -15,13 +15,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gauntlet.checks.verdict import Verdict, count
+from gauntlet.checks.verdict import Verdict
 from gauntlet.config import Suite, load_suite, parse_suite
 from gauntlet.contract import parse_contract, read_toml
 from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
-from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
-from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json, write_verdicts
-from gauntlet.runner import CONTRACT_FILE, RunOutcome, analyse, not_run
+from gauntlet.judge import RunOutcome, close_run
+from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json
+from gauntlet.runner import CONTRACT_FILE, not_run
 
 
 def rejudge_experiments(run_dir: Path, suite: Suite,
@@ -30,7 +30,9 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
 
     Each entry is matched to its experiment run as the suite (the run dir's own copy) plans it,
     by experiment name and claim instance."""
-    from gauntlet.chaos.experiments.base import judge_dir, plan_experiments, unverified
+    from gauntlet.chaos.execute import ExperimentResult
+    from gauntlet.chaos.judging import judge_dir
+    from gauntlet.chaos.planning import plan_experiments, unverified
 
     entries = summary.get("experiments")
     if not entries:
@@ -39,14 +41,16 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
     planned = {(p.experiment.name, p.claim): p for p in plan}
     verdicts: list[Verdict] = []
     ran = []
-    for entry in entries:
-        item = planned.get((entry["name"], entry.get("claim")))
-        if item is None:
-            raise JudgeError(f"experiment {entry['name']}[{entry.get('claim')}] of this run is "
-                             "not planned by its suite.toml: cannot re-judge it")
-        fresh = judge_dir(item, suite.the_contract, run_dir / entry["dir"])
-        entry["verdicts"] = [v.as_dict() for v in fresh]
-        verdicts += fresh
+    for index, entry in enumerate(entries):
+        result = ExperimentResult.from_dict(entry)
+        item = planned.get((result.name, result.claim))
+        if item is None or not result.dir:
+            raise JudgeError(f"experiment {result.name}[{result.claim}] of this run is "
+                             "not planned by its suite.toml (or has no dir): cannot re-judge "
+                             "it")
+        result.verdicts = judge_dir(item, suite.the_contract, run_dir / result.dir)
+        entries[index] = {**entry, **result.as_dict()}
+        verdicts += result.verdicts
         ran.append(item)
     if len(ran) < len(plan) and summary.get("status") in ("error", "interrupted"):
         # the run stopped before these: they stay "not run", with what stopped it
@@ -106,35 +110,11 @@ def rebuild(run_dir: Path) -> RunOutcome:
     summary.pop("analysis_error", None)  # the judge's last word is judged afresh
     if error is None:
         summary.pop("traceback", None)
-    verdicts: list[Verdict] = []
-    try:
+
+    def rejudge() -> None:
         experiment_verdicts = rejudge_experiments(run_dir, suite, summary)
         if experiment_verdicts is not None:
             summary["experiment_verdicts"] = [v.as_dict() for v in experiment_verdicts]
             write_json(run_dir / SUMMARY_FILE, summary)
-        verdicts, figures_out = analyse(run_dir, suite)
-        summary.update(figures_out)
-    except Exception as exc:
-        if isinstance(exc, GauntletError) and not isinstance(exc, JudgeError):
-            raise  # a run dir this gauntlet cannot read (an unknown experiment, ...): exit 2
-        verdicts = []
-        judge_error = judge_failed(run_dir, exc)
-        summary["analysis_error"] = str(judge_error)
-        if judge_error.log_path is not None:
-            summary["traceback"] = str(judge_error.log_path.relative_to(run_dir))
-        if error is None:
-            error = judge_error
-    if error is None and not verdicts:
-        error = no_verdict()
-    if isinstance(error, JudgeError):
-        summary["error"] = summary["analysis_error"] = str(error)
-    elif error is None:
-        summary.pop("error", None)
-    summary["verdicts"] = [v.as_dict() for v in verdicts]
-    summary["verdict_counts"] = count(verdicts)
-    summary["status"] = run_status(verdicts, error)
-    code = exit_code(verdicts, error)
-    summary["exit_code"] = int(code)
-    write_verdicts(run_dir, verdicts)
-    write_json(run_dir / SUMMARY_FILE, summary)
-    return RunOutcome(run_dir, verdicts, summary, error, int(code))
+
+    return close_run(run_dir, suite, summary, error, rejudge=rejudge)

@@ -16,44 +16,33 @@ from typing import TYPE_CHECKING, Any
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
 from gauntlet.boot.stack import StackProcessDied
-from gauntlet.checks.slo import dropped_verdicts, slo_verdicts
-from gauntlet.checks.verdict import Verdict, count
+from gauntlet.checks.verdict import Verdict
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
 from gauntlet.contract import Contract
-from gauntlet.errors import ConfigError, Interrupted, JudgeError
+from gauntlet.errors import ConfigError, Interrupted
 from gauntlet.generator import CpuMonitor, GeneratorHealth, assess, generator_reports
 from gauntlet.hdr import has_hdr, load_hdr
-from gauntlet.latency import LATE_MS, by_endpoint, endpoint_keys, figures
+from gauntlet.judge import RunOutcome, close_run
+from gauntlet.latency import LATE_MS, endpoint_keys
 from gauntlet.metrics import crosscheck, scrape_requests
-from gauntlet.outcome import exit_code, judge_failed, log_unexpected, no_verdict, run_status
+from gauntlet.outcome import log_unexpected
 from gauntlet.rundir import (
     SUMMARY_FILE,
     SUMMARY_SCHEMA_VERSION,
     new_run_dir,
-    read_summary,
     write_json,
-    write_verdicts,
 )
 from gauntlet.samples import CAPTURE_FILE, load_samples, read_capture
-from gauntlet.scenarios.realtime_spec import connection_counts, realtime_env
+from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
-from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
+from gauntlet.timeline import EVENTS_FILE, Timeline
 
 if TYPE_CHECKING:
     from gauntlet.chaos.experiments.base import Planned
 
 CONTRACT_FILE = "contract.json"
 STACK_CHECK_S = 1.0  # how often the load checks that every process of the stack still runs
-
-
-@dataclass
-class RunOutcome:
-    run_dir: Path
-    verdicts: list[Verdict]
-    summary: dict[str, Any]
-    error: BaseException | None = None
-    exit_code: int = 0
 
 
 @dataclass
@@ -69,59 +58,6 @@ class Hooks:
     # before anything starts: what the plan means for the stack (an experiment that ends it)
     on_plan: Callable[[list[str]], None] = lambda notes: None
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]:
-    """Verdicts and figures from the run dir alone (samples, events, earlier summary).
-
-    Raises rather than judge nothing: :class:`JudgeError` when a load was configured but no
-    request was recorded; whatever a verdict function raises. Callers fail closed on both
-    (:func:`gauntlet.outcome.judge_failed`)."""
-    previous = read_summary(run_dir)
-    warmup_s = suite.load.warmup_s if suite.load is not None else 0.0
-    corrected = suite.load is not None and suite.load.model == "open" and \
-        suite.slo.latency == "corrected"
-    errors = list(suite.slo.errors)
-    if has_hdr(run_dir):  # HDR mode (load.samples = "hdr"): per-second histograms, no rows
-        hdr = load_hdr(run_dir, warmup_s=warmup_s)
-        overall = hdr.figures(errors=errors, corrected=corrected)
-        endpoints = hdr.by_endpoint(errors=errors, corrected=corrected,
-                                    duration_s=overall.duration_s or None)
-    else:
-        df = load_samples(run_dir)
-        if warmup_s and not df.empty:
-            # the ramp-up is not what the SLO speaks of: gates judge what follows it
-            df = df[df["t_start_s"] >= df["t_start_s"].min() + warmup_s]
-        overall = figures(df, errors=errors, corrected=corrected)
-        endpoints = by_endpoint(df, errors=errors, corrected=corrected,
-                                duration_s=overall.duration_s or None)
-    # no health recorded (an old or cut-short run) is unknown health, never a reliable one
-    distrust = GeneratorHealth.from_record(previous.get("generator")).distrust()
-    thresholds = suite.slo.model_dump(exclude={"errors", "latency", "endpoints", "max_dropped",
-                                               "dropped_rate"})
-    endpoint_thresholds = {k: v.model_dump() for k, v in suite.slo.endpoints.items()}
-    if suite.load is not None and not overall.count:
-        # a gate judged on zero requests would pass vacuously (p95 of nothing is within bound)
-        raise JudgeError("no request was recorded: nothing to judge")
-    verdicts: list[Verdict] = []
-    if suite.load is not None:
-        verdicts += slo_verdicts(thresholds, overall, endpoint_thresholds, endpoints,
-                                 generator=distrust)
-        attempts, drops = connection_counts({k: v.count for k, v in endpoints.items()})
-        verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
-                                     drops, generator=distrust)
-    verdicts += previous_experiment_verdicts(previous)
-    figures_out = {
-        "overall": overall.as_dict(),
-        "endpoints": {k: v.as_dict() for k, v in endpoints.items()},
-        "latency_basis": "corrected" if corrected else "service",
-        "events": len(read_events(run_dir / EVENTS_FILE)),
-    }
-    return verdicts, figures_out
-
-
-def previous_experiment_verdicts(summary: dict[str, Any]) -> list[Verdict]:
-    return [Verdict.from_dict(v) for v in summary.get("experiment_verdicts", [])]
 
 
 def _client_counts(run_dir: Path) -> dict[str, int]:
@@ -163,7 +99,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     non-loopback target without ``allow_remote``.
     """
     from gauntlet.boot.external import check_remote
-    from gauntlet.chaos.experiments.base import ordering_notes, plan_experiments
+    from gauntlet.chaos.planning import ordering_notes, plan_experiments
 
     hooks = hooks or Hooks()
     planned = plan_experiments(suite) if suite.experiments or suite.every_claim else []
@@ -232,7 +168,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
         timeline.emit("phase", name="done")
         timeline.close()
     if planned:
-        from gauntlet.chaos.experiments.base import unverified
+        from gauntlet.chaos.planning import unverified
 
         owed: list[Verdict] = []
         if error is not None:  # what the run planned and never got to: said, not dropped
@@ -247,32 +183,8 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     write_json(run_dir / SUMMARY_FILE, summary)
     if error is not None and (log := log_unexpected(run_dir, error)) is not None:
         summary["traceback"] = str(log.relative_to(run_dir))
-    # the judge fails closed: a crash, no verdict, or nothing to judge is never a pass
-    verdicts: list[Verdict] = []
-    try:
-        verdicts, figures_out = analyse(run_dir, suite)
-        summary.update(figures_out)
-    except Exception as exc:
-        judge_error = judge_failed(run_dir, exc)
-        summary["analysis_error"] = str(judge_error)
-        if judge_error.log_path is not None:
-            summary["traceback"] = str(judge_error.log_path.relative_to(run_dir))
-        if error is None:  # else an earlier error (or ^C) is what the run ended with
-            error = judge_error
-    if error is None and not verdicts:
-        error = no_verdict()
-    if isinstance(error, JudgeError):
-        summary["error"] = summary["analysis_error"] = str(error)
-    summary["verdicts"] = [v.as_dict() for v in verdicts]
-    summary["verdict_counts"] = count(verdicts)
-    summary["status"] = run_status(verdicts, error)
-    summary["forced_kills"] = [k.as_dict() for k in
-                               cleanup.forced_kills(since_s=summary["started_at_s"])]
-    code = exit_code(verdicts, error)
-    summary["exit_code"] = int(code)
-    write_verdicts(run_dir, verdicts)
-    write_json(run_dir / SUMMARY_FILE, summary)
-    return RunOutcome(run_dir, verdicts, summary, error, int(code))
+    return close_run(run_dir, suite, summary, error,
+                     forced_kills_since=summary["started_at_s"])
 
 
 NOT_RUN = "not run"
@@ -290,9 +202,9 @@ def not_run(contract: Contract, planned: list[Planned], ran: list[Planned], erro
     would have verified and no run that finished did — a run stopped early lists what it did
     not get to, instead of leaving it out (a table that then reads "20 passed, 0 failed").
 
-    The claims are those :func:`~gauntlet.chaos.experiments.base.unverified` would report for
+    The claims are those :func:`~gauntlet.chaos.planning.unverified` would report for
     the runs that finished and not for every planned run: one rule for what a run covers."""
-    from gauntlet.chaos.experiments.base import unverified
+    from gauntlet.chaos.planning import unverified
 
     covered = {v.claim for v in unverified(contract, planned)}
     out: list[Verdict] = []
@@ -310,7 +222,7 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
                      summary: dict[str, Any], hooks: Hooks, ran: list[Planned]) -> None:
     """Each experiment run (one per claim instance) in a run dir of its own under
     ``experiments/``, with its own stack; ``ran`` gets each one that finished."""
-    from gauntlet.chaos.experiments.base import run_experiment
+    from gauntlet.chaos.execute import run_experiment
 
     summary["experiment_verdicts"] = []
     summary["experiments"] = []
@@ -319,13 +231,13 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
         timeline.emit("experiment.started", name=item.experiment.name, claim=item.claim,
                       dir=str(sub.relative_to(run_dir)))
         hooks.on_phase(f"{index}/{len(planned)} {item.label}")
-        verdicts, exp_summary = run_experiment(suite, item, sub, on_tick=hooks.on_load_tick,
-                                               on_boot=hooks.on_boot)
+        result = run_experiment(suite, item, sub, on_tick=hooks.on_load_tick,
+                                on_boot=hooks.on_boot)
+        result.dir = str(sub.relative_to(run_dir))
         timeline.emit("experiment.finished", name=item.experiment.name, claim=item.claim,
-                      passed=all(v.passed for v in verdicts))
-        summary["experiment_verdicts"] += [v.as_dict() for v in verdicts]
-        summary["experiments"].append({"name": item.experiment.name, "claim": item.claim,
-                                       "dir": str(sub.relative_to(run_dir)), **exp_summary})
+                      passed=all(v.passed for v in result.verdicts))
+        summary["experiment_verdicts"] += [v.as_dict() for v in result.verdicts]
+        summary["experiments"].append(result.as_dict())
         ran.append(item)
         write_json(run_dir / SUMMARY_FILE, summary)
 

@@ -91,7 +91,7 @@ def _planned(suite: Suite, source: str) -> tuple[list[str], tuple[str, ...]]:
     check_remote(suite.stack)
     if not suite.experiments and not suite.every_claim:
         return [], ()
-    from gauntlet.chaos.experiments.base import plan_experiments
+    from gauntlet.chaos.planning import plan_experiments
 
     try:
         planned = plan_experiments(suite)

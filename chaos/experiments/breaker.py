@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.watch import Evidence

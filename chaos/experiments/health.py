@@ -11,13 +11,8 @@ from typing import Any
 from pydantic import Field
 
 from gauntlet import cleanup
-from gauntlet.chaos.experiments.base import (
-    STEADY_SAMPLES,
-    Context,
-    Experiment,
-    Params,
-    Record,
-)
+from gauntlet.chaos.context import STEADY_SAMPLES, Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.probes import JsonProbe
 from gauntlet.chaos.watch import Evidence, LiveSamples

@@ -29,7 +29,8 @@ import httpx
 from pydantic import Field
 
 from gauntlet.chaos.burst import BurstClient, BurstRecorder
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.checks.ratelimit import DELIVERY_S, ratelimit_verdicts
 from gauntlet.checks.verdict import Verdict

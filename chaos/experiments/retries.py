@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import Field
 
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.retry import retry_verdicts

@@ -26,7 +26,8 @@ from pydantic import Field
 from gauntlet import cleanup
 from gauntlet.boot import Restartable, Stack
 from gauntlet.chaos.commands import CommandTimeout, restart_service, run_command
-from gauntlet.chaos.experiments.base import Context, Experiment, Params, Record
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.watch import Evidence

@@ -23,13 +23,8 @@ from typing import Any
 
 from pydantic import Field
 
-from gauntlet.chaos.experiments.base import (
-    Context,
-    Experiment,
-    Finding,
-    Params,
-    Record,
-)
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Finding, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.slowdep import (

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gauntlet.chaos.experiments.base import plan_experiments, run_experiment
+from gauntlet.chaos.execute import run_experiment
+from gauntlet.chaos.planning import plan_experiments
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import parse_suite
 
@@ -27,7 +28,7 @@ def run(tmp_path: Path, name: str, claim: str | None = None, *,
                          "experiments": [entry]})
     verdicts: dict[str, Verdict] = {}
     for index, planned in enumerate(plan_experiments(suite)):
-        found, _ = run_experiment(suite, planned, tmp_path / f"{index:02d}-{planned.claim}")
+        found = run_experiment(suite, planned, tmp_path / f"{index:02d}-{planned.claim}").verdicts
         verdicts.update({v.name: v for v in found})
     return verdicts
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from gauntlet.chaos.experiments import get_experiment
-from gauntlet.chaos.experiments.base import Planned, Record, judge_dir
+from gauntlet.chaos.experiments.base import Planned, Record
+from gauntlet.chaos.judging import judge_dir
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window
 from gauntlet.config import ExperimentConfig

@@ -8,7 +8,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from gauntlet.chaos.experiments.base import ordering_notes, plan_experiments
+from gauntlet.chaos.planning import ordering_notes, plan_experiments
 from gauntlet.config import parse_suite
 from gauntlet.contract import parse_contract
 

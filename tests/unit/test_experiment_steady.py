@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gauntlet.chaos.experiments.base import judge_dir, plan_experiments
+from gauntlet.chaos.judging import judge_dir
+from gauntlet.chaos.planning import plan_experiments
 from gauntlet.checks.steady import steady_error_bound
 from gauntlet.config import parse_suite
 from gauntlet.contract import Contract, load_contract

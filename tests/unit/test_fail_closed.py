@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 
+import gauntlet.judge as judge
 import gauntlet.runner as runner
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import load_suite
 from gauntlet.errors import ConfigError, Interrupted, JudgeError
 from gauntlet.generator import assess
+from gauntlet.judge import RunOutcome
 from gauntlet.outcome import ExitCode, exit_code, run_status
 from gauntlet.rebuild import rebuild
 from gauntlet.samples import empty
@@ -48,7 +50,7 @@ def _boom(*args: Any, **kwargs: Any) -> list[Verdict]:
     raise ZeroDivisionError("float division by zero\nsecond line")
 
 
-def _assert_failed_closed(outcome: runner.RunOutcome, run_dir: Path, cause: str) -> None:
+def _assert_failed_closed(outcome: RunOutcome, run_dir: Path, cause: str) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     assert outcome.exit_code == 3 == summary["exit_code"]
     assert summary["status"] == "error"
@@ -70,7 +72,7 @@ def _run_dir(tmp_path: Path, samples: Any = None) -> Path:
 def test_a_verdict_that_raises_fails_the_rebuild_closed(tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = _run_dir(tmp_path)
-    monkeypatch.setattr(runner, "slo_verdicts", _boom)
+    monkeypatch.setattr(judge, "slo_verdicts", _boom)
     outcome = rebuild(run_dir)
     _assert_failed_closed(outcome, run_dir, "the judge failed: ZeroDivisionError: float division")
     log = (run_dir / "logs" / "judge.log").read_text()
@@ -82,7 +84,7 @@ def test_a_rebuild_with_a_fixed_judge_judges_afresh(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     run_dir = _run_dir(tmp_path)
     with monkeypatch.context() as m:
-        m.setattr(runner, "slo_verdicts", _boom)
+        m.setattr(judge, "slo_verdicts", _boom)
         assert rebuild(run_dir).exit_code == 3
     outcome = rebuild(run_dir)  # the verdict function is fixed: the judge's error is not sticky
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -143,7 +145,7 @@ def test_a_verdict_that_raises_fails_the_run_closed(suite: Any, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "boot", _fake_boot)
     monkeypatch.setattr(runner, "_drive_load", _fake_load(300))
-    monkeypatch.setattr(runner, "slo_verdicts", _boom)
+    monkeypatch.setattr(judge, "slo_verdicts", _boom)
     outcome = runner.run_suite(suite, SUITE, output_dir=tmp_path / "runs")
     _assert_failed_closed(outcome, outcome.run_dir, "the judge failed: ZeroDivisionError")
     assert "ZeroDivisionError" in (outcome.run_dir / "logs" / "judge.log").read_text()

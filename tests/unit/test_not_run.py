@@ -13,11 +13,16 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-import gauntlet.chaos.experiments.base as base
+import gauntlet.chaos.execute as execute
+import gauntlet.chaos.judging as judging
+import gauntlet.chaos.planning as planning
 import gauntlet.runner as runner
+from gauntlet.chaos.execute import ExperimentResult
+from gauntlet.chaos.experiments.base import Planned
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import load_suite
 from gauntlet.errors import InfrastructureError
+from gauntlet.judge import RunOutcome
 from gauntlet.printout import print_outcome
 from gauntlet.rebuild import rebuild
 from gauntlet.reports.claims import write_claims_table
@@ -26,14 +31,14 @@ ROOT = Path(__file__).resolve().parents[2]
 STOPPED = "Locust exited with code 1"
 
 
-def _passed(planned: base.Planned) -> list[Verdict]:
+def _passed(planned: Planned) -> list[Verdict]:
     kind = planned.experiment.kinds[0]
     return [Verdict(planned.experiment.name, f"holds [{planned.claim}]", "pass", "fine",
                     claim=f"{kind}.{planned.claim}")]
 
 
 @pytest.fixture
-def stopped_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> runner.RunOutcome:
+def stopped_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunOutcome:
     text = (f'name = "verify"\ncontract = "{ROOT / "stack" / "contract.toml"}"\n'
             'every_claim = true\n[stack]\nbackend = "external"\n'
             'base_url = "http://127.0.0.1:9"\n')
@@ -41,24 +46,25 @@ def stopped_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> runner.RunOu
     suite = load_suite(tmp_path / "suite.toml")
     calls: list[str] = []
 
-    def fake_run(suite: Any, planned: base.Planned, run_dir: Path,
-                 **kw: Any) -> tuple[list[Verdict], dict[str, Any]]:
+    def fake_run(suite: Any, planned: Planned, run_dir: Path,
+                 **kw: Any) -> ExperimentResult:
         calls.append(planned.label)
         if len(calls) == 4:
             raise InfrastructureError(STOPPED)
-        return _passed(planned), {}
+        return ExperimentResult(planned.experiment.name, planned.claim, "", {}, [], 0.0,
+                                verdicts=_passed(planned))
 
-    monkeypatch.setattr(base, "run_experiment", fake_run)
-    monkeypatch.setattr(base, "judge_dir", lambda planned, *a: _passed(planned))
+    monkeypatch.setattr(execute, "run_experiment", fake_run)
+    monkeypatch.setattr(judging, "judge_dir", lambda planned, *a: _passed(planned))
     return runner.run_suite(suite, text, output_dir=tmp_path / "runs", every_claim=True)
 
 
-def test_a_stopped_run_lists_its_unrun_claims(stopped_run: runner.RunOutcome) -> None:
+def test_a_stopped_run_lists_its_unrun_claims(stopped_run: RunOutcome) -> None:
     """Old code: the claims the run never got to had no verdict at all; the console said "3
     passed, 0 failed" and the claims table "no experiment for it was planned"."""
     outcome = stopped_run
     assert outcome.exit_code == 3
-    plan = base.plan_experiments(load_suite(outcome.run_dir / "suite.toml"))
+    plan = planning.plan_experiments(load_suite(outcome.run_dir / "suite.toml"))
     assert len(plan) > 4
     unrun = [v for v in outcome.verdicts if v.reason == f"not run: {STOPPED}"]
     owed = {f"{p.experiment.kinds[0]}.{p.claim}" for p in plan[3:]
@@ -83,7 +89,7 @@ def test_a_stopped_run_lists_its_unrun_claims(stopped_run: runner.RunOutcome) ->
         assert [r["outcome"] for r in rows if r["claim"] == claim] == ["not run"], claim
 
 
-def test_a_rebuild_keeps_them_not_run(stopped_run: runner.RunOutcome) -> None:
+def test_a_rebuild_keeps_them_not_run(stopped_run: RunOutcome) -> None:
     before = {v.claim for v in stopped_run.verdicts if v.reason.startswith("not run:")}
     assert before
     rebuilt = rebuild(stopped_run.run_dir)

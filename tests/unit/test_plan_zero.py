@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from gauntlet.chaos.experiments.base import WARMUP_S, Context, recovery_bound_s
+from gauntlet.chaos.context import WARMUP_S, Context, recovery_bound_s
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from gauntlet.judge import RunOutcome
 from gauntlet.printout import print_outcome
-from gauntlet.runner import RunOutcome
 
 
 def test_the_run_dir_and_report_lines_are_never_wrapped(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-import gauntlet.chaos.experiments.base as base
+import gauntlet.chaos.judging as judging
+import gauntlet.chaos.planning as planning
 from gauntlet.config import parse_suite
 from gauntlet.rebuild import rejudge_experiments
 
@@ -22,10 +23,10 @@ def test_a_rebuild_keeps_the_claims_no_experiment_verifies(tmp_path: Path,
                         '[[claims.stated]]\nname = "queue"\nsays = "queue < 100 pending"\n'
                         'reason = "no queue here"\n')
     suite = parse_suite({"name": "s", "contract": str(contract), "every_claim": True})
-    plan = base.plan_experiments(suite)
+    plan = planning.plan_experiments(suite)
     entries = [{"name": p.experiment.name, "claim": p.claim, "dir": f"experiments/{i}"}
                for i, p in enumerate(plan)]
-    monkeypatch.setattr(base, "judge_dir", lambda *args: [])
+    monkeypatch.setattr(judging, "judge_dir", lambda *args: [])
 
     def rejudged(summary: dict[str, Any]) -> list[str]:
         verdicts = rejudge_experiments(tmp_path, suite, summary) or []

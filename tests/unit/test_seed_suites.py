@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.chaos.experiments.base import plan_experiments, unverified
+from gauntlet.chaos.planning import plan_experiments, unverified
 from gauntlet.config import load_suite
 
 ROOT = Path(__file__).resolve().parents[2]

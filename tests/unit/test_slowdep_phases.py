@@ -85,7 +85,8 @@ deadline_s = 30
 
 
 def test_a_run_whose_claims_are_all_findings_boots_nothing(tmp_path: Path) -> None:
-    from gauntlet.chaos.experiments.base import plan_experiments, run_experiment
+    from gauntlet.chaos.execute import run_experiment
+    from gauntlet.chaos.planning import plan_experiments
     from gauntlet.config import parse_suite
 
     (tmp_path / "contract.toml").write_text(CONTRADICTORY)
@@ -95,7 +96,7 @@ def test_a_run_whose_claims_are_all_findings_boots_nothing(tmp_path: Path) -> No
                          "experiments": [{"name": "slow_dependency"}]})
     (planned,) = plan_experiments(suite)
     assert [f.claim for f in planned.findings] == ["deadline.request"]
-    verdicts, _ = run_experiment(suite, planned, tmp_path / "run")
+    verdicts = run_experiment(suite, planned, tmp_path / "run").verdicts
     (verdict,) = verdicts
     assert verdict.inconclusive
     assert verdict.reason.startswith("contract finding: breaker.db ends every call")

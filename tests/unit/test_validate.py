@@ -84,7 +84,7 @@ def test_not_toml_is_one_line(tmp_path: Path) -> None:
 def test_contract_findings_are_said_as_a_run_says_them() -> None:
     """A claim the contract's own numbers make unreachable is said by validate too, once per
     claim, exactly as the run would plan it."""
-    from gauntlet.chaos.experiments.base import plan_experiments
+    from gauntlet.chaos.planning import plan_experiments
     from gauntlet.config import load_suite
 
     said = 0

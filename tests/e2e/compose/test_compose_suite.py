@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from gauntlet.boot.engine import require_docker
-from gauntlet.chaos.experiments.base import plan_experiments, run_experiment
+from gauntlet.chaos.execute import run_experiment
+from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
 from gauntlet.errors import InfrastructureError
 from gauntlet.runner import run_suite
@@ -62,7 +63,7 @@ def test_experiment_on_compose(tmp_path: Path, name: str, claim: str) -> None:
                          "stack": {"backend": "compose"},
                          "experiments": [{"name": name, "claim": claim}]})
     [planned] = plan_experiments(suite)
-    verdicts, _ = run_experiment(suite, planned, tmp_path / name)
+    verdicts = run_experiment(suite, planned, tmp_path / name).verdicts
     failed = [f"{v.name}: {v.reason}" for v in verdicts if not v.passed]
     assert verdicts and not failed, failed
     assert _no_gauntlet_containers() == []

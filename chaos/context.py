@@ -1,0 +1,203 @@
+"""What an experiment's ``run`` gets, and the phases every experiment shares.
+
+:class:`Context` is the stack, the claim, the run dir and the clock, with the one loop that
+drives load with probes and a fault plan: a steady phase held until it is decidable, the
+faults, and a recovery phase held until it is decidable again (each within a stated bound).
+Experiments differ in what they fault and judge, not in how a phase waits for its evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gauntlet import cleanup
+from gauntlet.boot import Stack
+from gauntlet.chaos.plan import FaultPlan
+from gauntlet.chaos.probes import JsonProbe, Prober
+from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
+from gauntlet.config import SCENARIO_DIR, LoadConfig
+from gauntlet.contract import Contract
+from gauntlet.metrics import scrape
+from gauntlet.scenarios.runner import LoadRun
+from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
+from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
+
+DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
+WARMUP_S = 1.5
+# a steady phase's p95 is decidable on min_samples_for(0.95) = 72 requests; a margin above it
+STEADY_SAMPLES = 90
+STEADY_BOUND_S = 30.0
+RECOVERY_BOUND_S = 30.0
+RECOVERY_FLOOR_S = 10.0
+
+
+@dataclass
+class Context:
+    """What :meth:`Experiment.run` gets: the stack, the claim, where to write, and the clock."""
+
+    stack: Stack
+    contract: Contract
+    claim: Any
+    run_dir: Path
+    timeline: Timeline
+    params: Any
+    facts: dict[str, Any] = field(default_factory=dict)
+    on_tick: Callable[[LoadRun], None] | None = None
+
+    def traffic_env(self, requests: list[str], *, pace_s: float, users: int,
+                    timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
+        """The environment of a Locust run that sends ``requests`` as the contract declares."""
+        return declared_env(self.contract, requests, pace_s=pace_s, timeout_s=timeout_s)
+
+    def load(self, requests: list[str], *, users: int, duration_s: float,
+             pace_s: float = 0.1, timeout_s: float = CLIENT_TIMEOUT_S) -> LoadRun:
+        """A Locust run of the claim's requests: the contract's declared requests, or the
+        user's own locustfile (whose samples the verdicts then pick by name)."""
+        pace = paced(self.contract, requests, pace_s, users)
+        locustfile = (str(self.contract.resolve(self.contract.traffic.locustfile))
+                      if self.contract.traffic.locustfile else str(DECLARED_LOCUSTFILE))
+        load = LoadConfig(scenario=locustfile, users=users, spawn_rate=users,
+                          duration_s=duration_s)
+        self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
+        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
+                       extra_env=self.traffic_env(requests, pace_s=pace, users=users,
+                                                  timeout_s=timeout_s))
+
+    def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
+        return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
+                      states=self.contract.state_metrics(), interval_s=interval_s,
+                      json_probes=json_probes)
+
+    def sleep_until(self, t0: float, offset_s: float) -> None:
+        deadline = t0 + offset_s
+        while (left := deadline - time.monotonic()) > 0:
+            cleanup.check()
+            time.sleep(min(left, 0.1))
+
+    def scrape(self) -> str | None:
+        """The service's metrics text (direct address), or None when it does not answer."""
+        return scrape(self.stack.probe_url, self.contract.probes.metrics).text
+
+    def drive(self, requests: list[str], *, users: int, duration_s: float,
+              plan: FaultPlan | None = None, pace_s: float = 0.1,
+              during: Callable[[LoadRun, float], None] | None = None,
+              probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = (),
+              timeout_s: float = CLIENT_TIMEOUT_S, settle_s: float | None = None,
+              lead_s: float = 0.0) -> None:
+        """Load with probes running; the fault plan's clock (t0) starts once the steady phase
+        is long enough, and the load ends ``duration_s`` after t0 (or when ``during`` stops it).
+
+        Evidence by construction: a steady phase's p95 is decidable only on enough requests
+        (:data:`STEADY_SAMPLES`; ``min_samples_for(0.95)`` is 72), so t0 waits until that many
+        of ``requests`` succeeded after the warm-up, at most :data:`STEADY_BOUND_S`. With
+        ``settle_s`` (how long after the last fault the stack may take to be steady again),
+        the load goes on — past ``duration_s``, or past ``during`` — until the phase after
+        recovery holds as many, at most :func:`recovery_bound_s` past the settle time.
+
+        ``lead_s``: how long the plan (or ``during``) keeps the steady state after t0 before
+        its first fault. The wait for the steady phase's successes already is steady state, so
+        t0 is put back by as much of it as has passed since the warm-up, up to ``lead_s``: the
+        first fault comes once the phase is both ``lead_s`` long and decidable, not their sum.
+
+        ``during(run, t0)`` runs in this thread once the steady phase is long enough (t0 =
+        monotonic time of the plan's zero) — for actions that are not faults, such as a signal,
+        or faults an experiment applies as it watches. ``json_probes``: more paths the prober
+        polls, recording a field of each answer.
+        """
+        injector = self.stack.faults(self.timeline) if plan else None
+        bound_s = duration_s + STEADY_BOUND_S + (RECOVERY_BOUND_S if settle_s is not None else 0)
+        with self.prober(probe_interval_s, json_probes).running(), \
+                self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
+                          timeout_s=timeout_s) as run:
+            deadline = time.monotonic() + 15.0
+            while run.samples_so_far() == 0 and time.monotonic() < deadline:
+                if not run.alive():
+                    break
+                cleanup.check()
+                time.sleep(0.05)
+            self.timeline.emit("phase", name="steady")
+            live = LiveSamples(run.samples_dir)
+            live.poll()
+            first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
+            took_s = self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
+                                          bound_s=STEADY_BOUND_S,
+                                          phase="steady state before the fault")
+            t0 = self.plan_zero(first_s, lead_s)
+            if plan is not None and injector is not None:
+                plan.start(injector, t0=t0)
+            try:
+                if during is not None:
+                    during(run, t0)
+                else:
+                    self._until(run, t0 + duration_s)
+                if settle_s is not None and run.alive():
+                    removed = [e.at_s for e in read_events(self.run_dir / EVENTS_FILE)
+                               if e.kind == "fault.removed"]
+                    since_s = (max(removed) if removed else self.timeline.now_s()) + settle_s
+                    self.await_successes(run, live, requests, since_s=since_s,
+                                          bound_s=recovery_bound_s(took_s),
+                                          phase="steady state after recovery")
+                run.stop()
+                run.wait(on_tick=self.on_tick)
+            finally:
+                if plan is not None:
+                    plan.stop()
+        if plan is not None and plan.errors:
+            raise plan.errors[0]
+
+    def plan_zero(self, first_s: float, lead_s: float) -> float:
+        """The plan's t0 (monotonic) once the steady phase is decidable: now, put back by as
+        much of ``lead_s`` as has passed since the warm-up after the first sample
+        (``first_s``, wall clock) — see :meth:`drive`."""
+        spent_s = self.timeline.now_s() - (first_s + WARMUP_S)
+        return time.monotonic() - max(0.0, min(lead_s, spent_s))
+
+    def _until(self, run: LoadRun, deadline: float) -> None:
+        while run.alive() and time.monotonic() < deadline:
+            cleanup.check()
+            if self.on_tick is not None:
+                self.on_tick(run)
+            time.sleep(0.2)
+
+    def await_successes(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
+                        since_s: float, bound_s: float, phase: str,
+                        ok: Callable[[LiveSample], bool] | None = None) -> float | None:
+        """Wait until :data:`STEADY_SAMPLES` requests of ``requests`` started after
+        ``since_s`` (wall clock, maybe still ahead) succeeded, or ``bound_s`` after
+        ``since_s`` ran out, or the load ended; on the timeline as evidence sought and found
+        or missing. Returns how long after ``since_s`` they were found (None: not found)."""
+        evidence = Evidence(self.timeline, f"phase.{phase}",
+                            f"{STEADY_SAMPLES} successful requests in the {phase}",
+                            bound=f"waits at most {bound_s:g} s for them")
+        wanted = set(requests)
+        succeeded = ok or (lambda r: not r.failed)
+        deadline = time.monotonic() + max(0.0, since_s - self.timeline.now_s()) + bound_s
+        while run.alive():
+            live.poll()
+            count = sum(1 for r in live.rows if r.t_start_s >= since_s and r.name in wanted
+                        and succeeded(r))
+            if count >= STEADY_SAMPLES:
+                evidence.found(f"{count} successful requests")
+                return max(0.0, self.timeline.now_s() - since_s)
+            if time.monotonic() >= deadline:
+                break
+            cleanup.check()
+            if self.on_tick is not None:
+                self.on_tick(run)
+            time.sleep(0.25)
+        evidence.give_up()
+        return None
+
+
+def recovery_bound_s(steady_took_s: float | None) -> float:
+    """How long the recovery may take to hold as many successes as the steady phase: three
+    times what the steady phase took, at least :data:`RECOVERY_FLOOR_S`, at most
+    :data:`RECOVERY_BOUND_S` (that when the steady phase never held them). A stack that stays
+    broken after the fault is waited out for that long, not always the longest bound."""
+    if steady_took_s is None:
+        return RECOVERY_BOUND_S
+    return min(RECOVERY_BOUND_S, max(RECOVERY_FLOOR_S, 3.0 * steady_took_s))
