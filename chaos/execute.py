@@ -7,8 +7,7 @@ booted and the contract's numbers are taken as what the stack was configured wit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,12 @@ from gauntlet.chaos.experiments.base import Planned
 from gauntlet.chaos.integrity import read_back
 from gauntlet.chaos.judging import FACTS_FILE, judge_dir
 from gauntlet.chaos.planning import preflight
-from gauntlet.checks.verdict import Verdict
 from gauntlet.clock import RunClock
 from gauntlet.config import Suite
 from gauntlet.contract import Contract
 from gauntlet.outcome import judge_failed
-from gauntlet.rundir import write_json, write_verdicts
-from gauntlet.samples import CaptureRecord, read_capture
+from gauntlet.rundir import ExperimentResult, write_json, write_verdicts
+from gauntlet.samples import read_capture
 from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, Timeline
@@ -44,51 +42,6 @@ def _auth_headers(contract: Contract, base_url: str) -> dict[str, str]:
     answer.raise_for_status()
     header, value = step.credential(answer.json())
     return {header: value}
-
-
-@dataclass
-class ExperimentResult:
-    """One experiment run, as the suite's summary lists it (``experiments`` of summary.json)
-    and as a rebuild reads it back: the typed record between running and reporting."""
-
-    name: str
-    claim: str
-    description: str
-    params: dict[str, Any]
-    variants: list[str]
-    started_at_s: float
-    dir: str = ""  # the run's sub dir, relative to the suite's run dir
-    boot_time_s: float | None = None
-    finished_at_s: float | None = None
-    capture: CaptureRecord = field(default_factory=CaptureRecord)
-    verdicts: list[Verdict] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary.json form (its ``experiment`` key repeats ``name`` for older readers)."""
-        return {"name": self.name, "claim": self.claim, "dir": self.dir,
-                "experiment": self.name, "description": self.description,
-                "params": self.params, "variants": self.variants,
-                "started_at_s": self.started_at_s, "boot_time_s": self.boot_time_s,
-                "finished_at_s": self.finished_at_s, "capture": self.capture.as_dict(),
-                "verdicts": [v.as_dict() for v in self.verdicts]}
-
-    @classmethod
-    def from_dict(cls, entry: Mapping[str, Any]) -> ExperimentResult:
-        """An entry of a summary's ``experiments`` (missing keys of older runs: defaults)."""
-        return cls(name=str(entry["name"]), claim=str(entry.get("claim") or ""),
-                   description=str(entry.get("description") or ""),
-                   params=dict(entry.get("params") or {}),
-                   variants=[str(v) for v in entry.get("variants") or []],
-                   started_at_s=float(entry.get("started_at_s") or 0.0),
-                   dir=str(entry.get("dir") or ""),
-                   boot_time_s=_float(entry.get("boot_time_s")),
-                   finished_at_s=_float(entry.get("finished_at_s")),
-                   capture=CaptureRecord.from_dict(dict(entry.get("capture") or {})),
-                   verdicts=[Verdict.from_dict(v) for v in entry.get("verdicts") or []])
-
-
-def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _boot_and_run(suite: Suite, planned: Planned, run_dir: Path, timeline: Timeline,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from gauntlet import cleanup
 from gauntlet.checks.slo import dropped_verdicts, slo_verdicts
@@ -22,7 +21,7 @@ from gauntlet.generator import GeneratorHealth
 from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import by_endpoint, figures
 from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
-from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json, write_verdicts
+from gauntlet.rundir import SUMMARY_FILE, RunSummary, read_summary, write_json, write_verdicts
 from gauntlet.samples import load_samples
 from gauntlet.scenarios.realtime_spec import connection_counts
 from gauntlet.timeline import EVENTS_FILE, read_events
@@ -32,12 +31,12 @@ from gauntlet.timeline import EVENTS_FILE, read_events
 class RunOutcome:
     run_dir: Path
     verdicts: list[Verdict]
-    summary: dict[str, Any]
+    summary: RunSummary
     error: BaseException | None = None
     exit_code: int = 0
 
 
-def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]:
+def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], RunSummary]:
     """Verdicts and figures from the run dir alone (samples, events, earlier summary).
 
     Raises rather than judge nothing: :class:`JudgeError` when a load was configured but no
@@ -77,7 +76,7 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
         verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
                                      drops, generator=distrust)
     verdicts += previous_experiment_verdicts(previous)
-    figures_out = {
+    figures_out: RunSummary = {
         "overall": overall.as_dict(),
         "endpoints": {k: v.as_dict() for k, v in endpoints.items()},
         "latency_basis": "corrected" if corrected else "service",
@@ -86,11 +85,11 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], dict[str, Any]]
     return verdicts, figures_out
 
 
-def previous_experiment_verdicts(summary: dict[str, Any]) -> list[Verdict]:
+def previous_experiment_verdicts(summary: RunSummary) -> list[Verdict]:
     return [Verdict.from_dict(v) for v in summary.get("experiment_verdicts", [])]
 
 
-def close_run(run_dir: Path, suite: Suite, summary: dict[str, Any], error: BaseException | None,
+def close_run(run_dir: Path, suite: Suite, summary: RunSummary, error: BaseException | None,
               *, rejudge: Callable[[], None] | None = None,
               forced_kills_since: float | None = None) -> RunOutcome:
     """Judge the run dir and write the verdicts, the summary and the exit code: the one tail

@@ -13,26 +13,25 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import Suite, load_suite, parse_suite
 from gauntlet.contract import parse_contract, read_toml
 from gauntlet.errors import ConfigError, GauntletError, Interrupted, JudgeError
 from gauntlet.judge import RunOutcome, close_run
-from gauntlet.rundir import SUMMARY_FILE, read_summary, write_json
+from gauntlet.rundir import SUMMARY_FILE, RunSummary, read_summary, write_json
 from gauntlet.runner import CONTRACT_FILE, not_run
 
 
 def rejudge_experiments(run_dir: Path, suite: Suite,
-                        summary: dict[str, Any]) -> list[Verdict] | None:
+                        summary: RunSummary) -> list[Verdict] | None:
     """Fresh verdicts of every experiment sub-dir, or None when the summary lists none.
 
     Each entry is matched to its experiment run as the suite (the run dir's own copy) plans it,
     by experiment name and claim instance."""
-    from gauntlet.chaos.execute import ExperimentResult
     from gauntlet.chaos.judging import judge_dir
     from gauntlet.chaos.planning import plan_experiments, unverified
+    from gauntlet.rundir import ExperimentResult
 
     entries = summary.get("experiments")
     if not entries:
@@ -73,7 +72,7 @@ class RecordedError(GauntletError):
         self.exit_code = exit_code
 
 
-def recorded_error(summary: dict[str, Any]) -> GauntletError | None:
+def recorded_error(summary: RunSummary) -> GauntletError | None:
     """The run's own error (not the judge's, which a rebuild judges afresh), or None."""
     status = summary.get("status")
     if status == "interrupted":

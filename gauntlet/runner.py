@@ -30,6 +30,7 @@ from gauntlet.outcome import log_unexpected
 from gauntlet.rundir import (
     SUMMARY_FILE,
     SUMMARY_SCHEMA_VERSION,
+    RunSummary,
     new_run_dir,
     write_json,
 )
@@ -115,7 +116,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
         write_json(run_dir / CONTRACT_FILE,
                    suite.resolved_contract.model_dump(mode="json", by_alias=True))
     clock = RunClock()
-    summary: dict[str, Any] = {
+    summary: RunSummary = {
         "schema_version": SUMMARY_SCHEMA_VERSION,
         "run_id": run_dir.name,
         "suite": suite.name,
@@ -149,8 +150,9 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                 with boot(suite, logs_dir=run_dir / "logs") as stack:
                     timeline.emit("stack.ready", boot_time_s=stack.boot_time_s,
                                   backend=stack.backend)
-                    summary.update(boot_time_s=stack.boot_time_s, versions=dict(stack.versions),
-                                   base_url=stack.base_url)
+                    summary.update({"boot_time_s": stack.boot_time_s,
+                                    "versions": dict(stack.versions),
+                                    "base_url": stack.base_url})
                     hooks.on_boot(stack)
                     _drive_load(suite, stack, run_dir, timeline, summary, hooks)
                     timeline.emit("phase", name="teardown")
@@ -219,7 +221,7 @@ def not_run(contract: Contract, planned: list[Planned], ran: list[Planned], erro
 
 
 def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeline: Timeline,
-                     summary: dict[str, Any], hooks: Hooks, ran: list[Planned]) -> None:
+                     summary: RunSummary, hooks: Hooks, ran: list[Planned]) -> None:
     """Each experiment run (one per claim instance) in a run dir of its own under
     ``experiments/``, with its own stack; ``ran`` gets each one that finished."""
     from gauntlet.chaos.execute import run_experiment
@@ -273,7 +275,7 @@ def _stack_alive(stack: Stack, timeline: Timeline) -> None:
 
 
 def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
-                summary: dict[str, Any], hooks: Hooks) -> None:
+                summary: RunSummary, hooks: Hooks) -> None:
     assert suite.load is not None
     timeline.emit("phase", name="load")
     hooks.on_phase("load")

@@ -26,7 +26,13 @@ from pydantic import ValidationError
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import Claim, kind_of
 from gauntlet.contract.claim import stated_numbers
-from gauntlet.rundir import SUMMARY_FILE, write_json
+from gauntlet.rundir import (
+    SUMMARY_FILE,
+    ExperimentResult,
+    RunSummary,
+    read_summary,
+    write_json,
+)
 
 CLAIMS_MD = "claims.md"
 CLAIMS_JSON = "claims.json"
@@ -167,17 +173,17 @@ def claim_rows(stated: list[Statement], verdicts: list[Verdict]) -> list[ClaimRo
     return rows
 
 
-def attributed(verdicts: list[Verdict], summary: dict[str, Any]) -> list[Verdict]:
+def attributed(verdicts: list[Verdict], summary: RunSummary) -> list[Verdict]:
     """Verdicts of an experiment that name no claim (its steady phases, its precondition) given
     the claim the experiment verified, read from the summary's experiment entries: a steady
     phase belongs with the breaker it came before, not in a group of its own."""
     owner: dict[tuple[str, str, str], str] = {}
     for entry in summary.get("experiments") or []:
-        found = [v for v in entry.get("verdicts") or [] if isinstance(v, dict)]
-        group = next((str(v["claim"]) for v in found if v.get("claim")), "")
+        found = ExperimentResult.from_dict(entry).verdicts
+        group = next((v.claim for v in found if v.claim), "")
         for v in found:
-            if group and not v.get("claim"):
-                owner[(str(v.get("check")), str(v.get("name")), str(v.get("reason")))] = group
+            if group and not v.claim:
+                owner[(v.check, v.name, v.reason)] = group
     return [v.with_claim(owner[(v.check, v.name, v.reason)])
             if not v.claim and (v.check, v.name, v.reason) in owner else v for v in verdicts]
 
@@ -219,7 +225,7 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def run_note(summary: dict[str, Any]) -> str:
+def run_note(summary: RunSummary) -> str:
     """The line under the heading: the command, the scale of durations, the wall time."""
     parts: list[str] = []
     if summary.get("command"):
@@ -244,9 +250,9 @@ def read_statements(run_dir: Path) -> list[Statement] | None:
 
 def write_claims_table(run_dir: Path) -> Path | None:
     """Write ``claims.md`` and ``claims.json`` into a run dir; None when it has no verdicts."""
-    summary = _read_json(run_dir / SUMMARY_FILE)
-    if not isinstance(summary, dict):
+    if not isinstance(_read_json(run_dir / SUMMARY_FILE), dict):
         return None
+    summary = read_summary(run_dir)
     verdicts = [Verdict.from_dict(v) for v in summary.get("verdicts") or []
                 if isinstance(v, dict)]
     if not verdicts:

@@ -16,13 +16,13 @@ import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
 from gauntlet.checks.verdict import Verdict
 from gauntlet.latency import DEFAULT_ERRORS, by_endpoint, figures
-from gauntlet.rundir import SUMMARY_FILE, VERDICTS_FILE
+from gauntlet.rundir import SUMMARY_FILE, VERDICTS_FILE, RunSummary
 from gauntlet.samples import RAW_DIR, SAMPLES_FILE, empty, load_samples
 from gauntlet.timeline import EVENTS_FILE, Event, read_events
 
@@ -53,7 +53,7 @@ class RunData:
     """Everything a report reads from one run dir, loaded once."""
 
     run_dir: Path
-    summary: dict[str, Any]
+    summary: RunSummary
     verdicts: list[Verdict]
     events: list[Event]
     suite: dict[str, Any]
@@ -196,7 +196,7 @@ def _load_experiments(run: RunData) -> list[Experiment]:
     return out
 
 
-def _load_summary(run_dir: Path, missing: list[str]) -> dict[str, Any]:
+def _load_summary(run_dir: Path, missing: list[str]) -> RunSummary:
     path = run_dir / SUMMARY_FILE
     if not path.exists():
         missing.append(f"{SUMMARY_FILE} (the runner never wrote it)")
@@ -211,10 +211,10 @@ def _load_summary(run_dir: Path, missing: list[str]) -> dict[str, Any]:
         return {}
     if data.get("status") in (None, "running"):
         missing.append("final status (the summary still says 'running': the run did not finish)")
-    return data
+    return cast(RunSummary, data)
 
 
-def _load_verdicts(run_dir: Path, summary: dict[str, Any], missing: list[str]) -> list[Verdict]:
+def _load_verdicts(run_dir: Path, summary: RunSummary, missing: list[str]) -> list[Verdict]:
     """verdicts.json, else the summary's copy; malformed entries are skipped and noted."""
     raw: Any = None
     path = run_dir / VERDICTS_FILE

@@ -29,8 +29,8 @@ from gauntlet import cleanup
 from gauntlet.boot import Restartable, Stack
 from gauntlet.chaos.context import STEADY_BOUND_S, WARMUP_S, Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
-from gauntlet.chaos.judging import steady_p95_ms
 from gauntlet.chaos.faults import Fault
+from gauntlet.chaos.judging import steady_p95_ms
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 from gauntlet.chaos.watch import LiveSamples
 from gauntlet.checks.realtime import (
