@@ -28,6 +28,7 @@ from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 
 DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
 WARMUP_S = 1.5
+FIRST_SAMPLE_S = 15.0  # how long a load may take to record its first request
 # a steady phase's p95 is decidable on min_samples_for(0.95) = 72 requests; a margin above it
 STEADY_SAMPLES = 90
 STEADY_BOUND_S = 30.0
@@ -113,16 +114,7 @@ class Context:
         with self.prober(probe_interval_s, json_probes).running(), \
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
                           timeout_s=timeout_s) as run:
-            deadline = time.monotonic() + 15.0
-            while run.samples_so_far() == 0 and time.monotonic() < deadline:
-                if not run.alive():
-                    break
-                cleanup.check()
-                time.sleep(0.05)
-            self.timeline.emit("phase", name="steady")
-            live = LiveSamples(run.samples_dir)
-            live.poll()
-            first_s = min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
+            live, first_s = self.steady_start(run)
             took_s = self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
                                           bound_s=STEADY_BOUND_S,
                                           phase="steady state before the fault")
@@ -148,6 +140,18 @@ class Context:
                     plan.stop()
         if plan is not None and plan.errors:
             raise plan.errors[0]
+
+    def steady_start(self, run: LoadRun) -> tuple[LiveSamples, float]:
+        """Wait (at most :data:`FIRST_SAMPLE_S`) for the load's first sample, then start the
+        steady phase: its live samples, and when the first request started (wall clock)."""
+        deadline = time.monotonic() + FIRST_SAMPLE_S
+        while run.samples_so_far() == 0 and time.monotonic() < deadline and run.alive():
+            cleanup.check()
+            time.sleep(0.05)
+        self.timeline.emit("phase", name="steady")
+        live = LiveSamples(run.samples_dir)
+        live.poll()
+        return live, min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
 
     def plan_zero(self, first_s: float, lead_s: float) -> float:
         """The plan's t0 (monotonic) once the steady phase is decidable: now, put back by as

@@ -32,7 +32,6 @@ from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.judging import steady_p95_ms
 from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.chaos.watch import LiveSamples
 from gauntlet.checks.realtime import (
     NAMES,
     RESTART_READY,
@@ -125,16 +124,9 @@ class ReconnectExperiment(Experiment):
 
         injector = ctx.stack.faults(ctx.timeline)
         with ctx.prober().running(), load as run:
-            deadline = time.monotonic() + 15.0
-            while run.samples_so_far() == 0 and time.monotonic() < deadline and run.alive():
-                cleanup.check()
-                time.sleep(0.05)
-            ctx.timeline.emit("phase", name="steady")
             # a steady phase with a decidable p95 (handshakes, acks, deliveries) before the
             # plan's clock starts, as every experiment's
-            live = LiveSamples(run.samples_dir)
-            live.poll()
-            first_s = min((r.t_start_s for r in live.rows), default=ctx.timeline.now_s())
+            live, first_s = ctx.steady_start(run)
             ctx.await_successes(run, live, list(NAMES), since_s=first_s + WARMUP_S,
                                 bound_s=STEADY_BOUND_S, phase="steady state before the fault",
                                 ok=lambda r: not r.error)
