@@ -9,9 +9,9 @@ from __future__ import annotations
 import importlib.metadata
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
@@ -58,7 +58,6 @@ class Hooks:
     on_finding: Callable[[str], None] = lambda text: None
     # before anything starts: what the plan means for the stack (an experiment that ends it)
     on_plan: Callable[[list[str]], None] = lambda notes: None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _client_counts(run_dir: Path) -> dict[str, int]:
