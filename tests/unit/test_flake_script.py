@@ -1,0 +1,76 @@
+"""scripts/flake.py, the flake-rate script docs/flake.md shows: its tallies, its FLIP mark and
+its exit code, on canned ``gauntlet verify`` run dirs (the real runs take ~9 min each; their
+figures are in docs/flake.md)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _flake() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("flake", ROOT / "scripts" / "flake.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses resolve their annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
+def _verdict(name: str, status: str, reason: str = "seen") -> dict[str, Any]:
+    return {"check": "breaker", "name": name, "status": status, "reason": reason,
+            "claim": "breaker.upstream"}
+
+
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
+         ) -> tuple[int, str]:
+    """flake.py over ``len(outcomes)`` runs of one contract; run i's 'opens' verdict has
+    outcome i, its 'closes' verdict always passes."""
+    flake = _flake()
+    calls: list[str] = []
+
+    def fake_run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        out = Path(argv[argv.index("--output") + 1])
+        status = outcomes[len(calls)]
+        calls.append(status)
+        verdicts = [_verdict("opens", status, "the fault never opened it"),
+                    _verdict("closes", "pass")]
+        run_dir = out / "20261205-000000-verify"
+        run_dir.mkdir(parents=True)
+        (run_dir / "summary.json").write_text(json.dumps({
+            "experiments": [{"name": "breaker", "claim": "upstream", "verdicts": verdicts}],
+            "verdicts": verdicts}))
+        return subprocess.CompletedProcess(argv, 1 if status == "fail" else 0, "", "")
+
+    monkeypatch.setattr(flake.subprocess, "run", fake_run)
+    monkeypatch.setattr(sys, "argv", ["flake.py", "--runs", str(len(outcomes)), "--out",
+                                      str(tmp_path), "stack/contract.toml"])
+    code = flake.main()
+    [written] = tmp_path.glob("*/flake.md")
+    return code, written.read_text()
+
+
+def test_a_verdict_that_passed_and_failed_is_a_flip(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    code, table = _run(tmp_path, monkeypatch, ["pass", "fail", "inconclusive"])
+    assert code == 1
+    assert "| breaker[upstream] opens | 1 | 1 | 1 | **FLIP** |" in table
+    assert "| breaker[upstream] closes | 3 | 0 | 0 |  |" in table
+    assert "breaker[upstream] opens (1 times): the fault never opened it" in table
+
+
+def test_steady_verdicts_exit_0_and_an_inconclusive_one_only_differs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, table = _run(tmp_path, monkeypatch, ["pass", "inconclusive"])
+    assert code == 0
+    assert "| breaker[upstream] opens | 1 | 0 | 1 | differs |" in table
+    assert "exit codes: {0: 2}" in table
