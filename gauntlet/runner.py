@@ -1,7 +1,8 @@
 """One suite run, end to end: boot → load (and experiments) → verdicts → run dir → outcome.
 
-The runner measures and records; it never judges inline. Judging (:func:`analyse`) reads only
-the run dir, so ``gauntlet report RUN_DIR`` re-derives exactly what the run printed.
+The runner measures and records; it never judges inline. The judge stage
+(:func:`gauntlet.judge.close_run`) reads only the run dir, and ``gauntlet report RUN_DIR``
+goes through the same function, so a rebuild re-derives exactly what the run printed.
 """
 
 from __future__ import annotations
