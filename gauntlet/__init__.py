@@ -50,7 +50,7 @@ _WHERE = {
     "Interrupted": "gauntlet.errors", "JudgeError": "gauntlet.errors",
     "ToxiproxyError": "gauntlet.errors",
     "ExitCode": "gauntlet.outcome", "exit_code": "gauntlet.outcome",
-    "RunOutcome": "gauntlet.runner", "run_suite": "gauntlet.runner",
+    "RunOutcome": "gauntlet.judge", "run_suite": "gauntlet.runner",
 }
 
 __all__ = [

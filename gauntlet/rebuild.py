@@ -31,7 +31,6 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
     by experiment name and claim instance."""
     from gauntlet.chaos.judging import judge_dir
     from gauntlet.chaos.planning import plan_experiments, unverified
-    from gauntlet.rundir import ExperimentResult
 
     entries = summary.get("experiments")
     if not entries:
@@ -40,16 +39,16 @@ def rejudge_experiments(run_dir: Path, suite: Suite,
     planned = {(p.experiment.name, p.claim): p for p in plan}
     verdicts: list[Verdict] = []
     ran = []
-    for index, entry in enumerate(entries):
-        result = ExperimentResult.from_dict(entry)
-        item = planned.get((result.name, result.claim))
-        if item is None or not result.dir:
-            raise JudgeError(f"experiment {result.name}[{result.claim}] of this run is "
-                             "not planned by its suite.toml (or has no dir): cannot re-judge "
-                             "it")
-        result.verdicts = judge_dir(item, suite.the_contract, run_dir / result.dir)
-        entries[index] = {**entry, **result.as_dict()}
-        verdicts += result.verdicts
+    for entry in entries:
+        # only the fresh verdicts change: the rest of the entry is what the run recorded
+        name, claim, where = (str(entry.get(k) or "") for k in ("name", "claim", "dir"))
+        item = planned.get((name, claim))
+        if item is None or not where:
+            raise JudgeError(f"experiment {name}[{claim}] of this run is not planned by its "
+                             "suite.toml (or has no dir): cannot re-judge it")
+        fresh = judge_dir(item, suite.the_contract, run_dir / where)
+        entry["verdicts"] = [v.as_dict() for v in fresh]
+        verdicts += fresh
         ran.append(item)
     if len(ran) < len(plan) and summary.get("status") in ("error", "interrupted"):
         # the run stopped before these: they stay "not run", with what stopped it

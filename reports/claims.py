@@ -179,7 +179,10 @@ def attributed(verdicts: list[Verdict], summary: RunSummary) -> list[Verdict]:
     phase belongs with the breaker it came before, not in a group of its own."""
     owner: dict[tuple[str, str, str], str] = {}
     for entry in summary.get("experiments") or []:
-        found = ExperimentResult.from_dict(entry).verdicts
+        try:
+            found = ExperimentResult.from_dict(entry).verdicts
+        except (KeyError, TypeError, ValueError, AttributeError):
+            continue  # a damaged entry attributes nothing; the table is still written
         group = next((v.claim for v in found if v.claim), "")
         for v in found:
             if group and not v.claim:

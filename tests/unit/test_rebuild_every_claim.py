@@ -10,6 +10,7 @@ import pytest
 
 import gauntlet.chaos.judging as judging
 import gauntlet.chaos.planning as planning
+from gauntlet.checks.verdict import Verdict
 from gauntlet.config import parse_suite
 from gauntlet.rebuild import rejudge_experiments
 
@@ -34,3 +35,20 @@ def test_a_rebuild_keeps_the_claims_no_experiment_verifies(tmp_path: Path,
 
     assert "stated.queue" in rejudged({"experiments": entries, "every_claim": True})
     assert rejudged({"experiments": entries}) == []  # a run that did not verify every claim
+
+
+def test_a_rebuild_changes_only_each_entrys_verdicts(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the run recorded of an experiment (when it started, its parameters; or nothing, in
+    an older run dir) stays as it was: a rebuild must not fill in defaults such as a start at
+    0.0, nor refuse an entry whose stale verdicts it no longer reads."""
+    suite = parse_suite({"name": "s", "contract": str(ROOT / "stack" / "contract.toml"),
+                         "experiments": [{"name": "breaker"}]})
+    [planned] = planning.plan_experiments(suite)
+    fresh = Verdict.judge("breaker", "opens", True, "ok", claim="breaker.upstream")
+    monkeypatch.setattr(judging, "judge_dir", lambda *args: [fresh])
+    entry: dict[str, Any] = {"name": "breaker", "claim": planned.claim, "dir": "experiments/1",
+                             "started_at_s": 1764139000.25, "verdicts": ["stale, unreadable"]}
+    rejudge_experiments(tmp_path, suite, {"experiments": [entry]})
+    assert entry == {"name": "breaker", "claim": planned.claim, "dir": "experiments/1",
+                     "started_at_s": 1764139000.25, "verdicts": [fresh.as_dict()]}

@@ -130,3 +130,13 @@ def test_an_experiments_steady_phase_is_listed_with_the_claim_it_verified() -> N
     rows = claim_rows(statements(CONTRACT), got)
     assert [r.verdict for r in rows if r.claim == "breaker.upstream"] == [
         "steady state before the fault", "opens"]
+
+
+def test_a_damaged_experiment_entry_attributes_nothing_and_breaks_nothing() -> None:
+    steady = Verdict.judge("steady-state", "steady state before the fault", True, "54 requests")
+    opens = Verdict.judge("breaker", "opens", True, "ok", claim="breaker.upstream")
+    summary = {"experiments": [{"claim": "no name"}, {"name": "x", "verdicts": ["not a dict"]},
+                               {"name": "breaker", "claim": "upstream",
+                                "verdicts": [steady.as_dict(), opens.as_dict()]}]}
+    got = attributed([steady, opens], summary)  # type: ignore[arg-type]
+    assert [v.claim for v in got] == ["breaker.upstream", "breaker.upstream"]
