@@ -22,7 +22,7 @@ from pydantic import Field
 
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments import experiment, experiments, registered_experiments
-from gauntlet.chaos.experiments.base import Experiment, Record
+from gauntlet.chaos.experiments.base import Experiment, Planned, Record
 from gauntlet.chaos.judging import FACTS_FILE, judge_dir
 from gauntlet.chaos.planning import plan_experiments, unverified
 from gauntlet.checks.verdict import Verdict
@@ -80,22 +80,20 @@ def contract_doc(**queue: Any) -> dict[str, Any]:
     return doc
 
 
-def verify_plan(contract: Contract) -> list[str]:
-    suite = parse_suite({"name": "t", "every_claim": True,
-                         "stack": {"backend": "external", "base_url": "http://127.0.0.1:9"}},
-                        "s", contract=contract)
-    return [p.label for p in plan_experiments(suite)]
+def plan(contract: Contract, **suite: Any) -> list[Planned]:
+    """The runs a suite on an external stack plans for ``contract``."""
+    return plan_experiments(parse_suite(
+        {"name": "t", "stack": {"backend": "external", "base_url": "http://127.0.0.1:9"},
+         **suite}, "s", contract=contract))
 
 
 def test_a_contract_states_it_and_verify_plans_a_run_for_it(queue_kind: type[Claim]) -> None:
     contract = parse_contract(contract_doc(), "c", REFERENCE.parent)
     [claim] = contract.claims.of(queue_kind)
     assert claim.id == "queue.notifications"
-    assert "queue_drain[notifications]" in verify_plan(contract)
-    suite = parse_suite({"name": "t", "every_claim": True,
-                         "stack": {"backend": "external", "base_url": "http://127.0.0.1:9"}},
-                        "s", contract=contract)
-    owed = {v.claim for v in unverified(contract, plan_experiments(suite))}
+    planned = plan(contract, every_claim=True)
+    assert "queue_drain[notifications]" in [p.label for p in planned]
+    owed = {v.claim for v in unverified(contract, planned)}
     assert "queue.notifications" not in owed
 
 
@@ -104,10 +102,7 @@ def test_a_contract_states_it_and_verify_plans_a_run_for_it(queue_kind: type[Cla
 def test_the_judge_reads_its_record(queue_kind: type[Claim], tmp_path: Path,
                                     pending_max: float | None, status: str) -> None:
     contract = parse_contract(contract_doc(), "c", REFERENCE.parent)
-    suite = parse_suite({"name": "t", "experiments": [{"name": "queue_drain"}],
-                         "stack": {"backend": "external", "base_url": "http://127.0.0.1:9"}},
-                        "s", contract=contract)
-    [planned] = plan_experiments(suite)
+    [planned] = plan(contract, experiments=[{"name": "queue_drain"}])
     facts = {} if pending_max is None else {"pending_max": pending_max}
     (tmp_path / FACTS_FILE).write_text(json.dumps(facts))
     [verdict] = judge_dir(planned, contract, tmp_path)
@@ -126,7 +121,7 @@ def test_the_claims_table_shows_its_numbers_and_verdict(queue_kind: type[Claim])
     assert row.outcome == "pass"
 
 
-def test_outside_the_registration_the_kind_is_unknown_again(queue_kind: type[Claim]) -> None:
+def test_a_nested_registration_block_restores_what_was_there(queue_kind: type[Claim]) -> None:
     assert "queue_drain" in experiments()
     with registered_kinds(), registered_experiments():
         pass  # a nested block restores what was registered before it, too
