@@ -21,6 +21,9 @@ from gauntlet.contract import IntegrityClaim
 from gauntlet.samples import load_samples
 from tests.unit.checks.factory import T0, ask, frame
 
+# the three encodings share one boot: one test worker runs them all (scripts/test.sh runs two)
+pytestmark = pytest.mark.xdist_group("integrity-encodings")
+
 CONTRACT = """
 name = "encodings"
 [links.db]

@@ -136,6 +136,7 @@ def _stop(proc: subprocess.Popen[str]) -> None:
         proc.stderr.close()
 
 
+@pytest.mark.xdist_group("default-stack")  # the session stack: one worker boots it once
 @pytest.mark.parametrize("seed", seeds())
 def test_sigint_while_a_fault_is_applied_leaves_no_toxic(stack: Stack, tmp_path: Path,
                                                          seed: int) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from gauntlet.boot import Stack
 from gauntlet.pytest_plugin import LoadOutcome
+
+# the plugin's session stack: one worker boots it once for every test that asks for it
+pytestmark = pytest.mark.xdist_group("default-stack")
 
 API_MIX = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "api_mix.py")
 ORDERS_OPEN = str(Path(__file__).resolve().parents[2] / "stack" / "locustfiles" / "orders_open.py")
@@ -21,6 +26,7 @@ def test_stages_run_to_their_end(stack: Stack, load: Callable[..., LoadOutcome])
     assert 4.0 <= span <= 8.0
 
 
+@pytest.mark.serial  # its send lag is the generator's own: measured with no neighbour test
 def test_open_model_sends_on_schedule(stack: Stack, load: Callable[..., LoadOutcome]) -> None:
     result = load(scenario=ORDERS_OPEN, model="open", rate=40, duration_s=5,
                   max_concurrency=20)

@@ -33,6 +33,7 @@ def wait_status(url: str, status: int, within_s: float) -> float | None:
     return None
 
 
+@pytest.mark.xdist_group("default-stack")  # the session stack: one worker boots it once
 def test_boot_reaches_ready_through_the_api_proxy(stack: Stack) -> None:
     assert stack.boot_time_s > 0
     assert httpx.get(stack.base_url + "/health/ready").status_code == 200
@@ -42,6 +43,7 @@ def test_boot_reaches_ready_through_the_api_proxy(stack: Stack) -> None:
     assert set(stack.toxiproxy.proxies()) == set(stack.proxies)
 
 
+@pytest.mark.xdist_group("default-stack")  # the session stack: one worker boots it once
 def test_api_proxy_is_in_the_load_path(stack: Stack, faults: FaultInjector) -> None:
     def timed(url: str) -> float:
         started = time.monotonic()
@@ -55,6 +57,7 @@ def test_api_proxy_is_in_the_load_path(stack: Stack, faults: FaultInjector) -> N
     assert direct < 300
 
 
+@pytest.mark.xdist_group("default-stack")  # the session stack: one worker boots it once
 @pytest.mark.parametrize("dependency", ["postgres", "redis"])
 def test_dependency_down_turns_ready_503_and_back(stack: Stack, faults: FaultInjector,
                                                   dependency: str) -> None:
@@ -68,6 +71,7 @@ def test_dependency_down_turns_ready_503_and_back(stack: Stack, faults: FaultInj
     assert back is not None, f"/health/ready not 200 again after {dependency} came back"
 
 
+@pytest.mark.xdist_group("default-stack")  # the session stack: one worker boots it once
 def test_dependency_links_go_through_toxiproxy(stack: Stack, faults: FaultInjector) -> None:
     """A latency toxic on the upstream proxy shows up in /api/generate's latency."""
     with httpx.Client(base_url=stack.base_url, timeout=10.0,
@@ -104,11 +108,20 @@ def test_teardown_leaves_no_process_dir_or_toxic() -> None:
         httpx.get(toxiproxy_url + "/version", timeout=1.0)
 
 
-def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> None:
-    """kill -9 of the process that booted the stack must not leave the stack running."""
+def test_pdeathsig_takes_children_down_with_a_killed_parent(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 of the process that booted the stack must not leave the stack running.
+
+    The killed boot keeps its temp dir in a TMPDIR of its own: any other gauntlet's boot sweeps
+    a dead owner's dir from the shared one, and the test runner boots two stacks at a time."""
+    import shutil
     import signal
     import subprocess
     import sys
+
+    private = Path(tempfile.mkdtemp(prefix="gx-"))  # short: PostgreSQL's socket path is bounded
+    private.chmod(0o755)  # as root, PostgreSQL runs as its own user and must reach its data dir
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
 
     script = tmp_path / "boot_and_hang.py"
     script.write_text(
@@ -121,7 +134,8 @@ def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> N
         "    time.sleep(600)\n"
     )
     proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[2])
+                            cwd=Path(__file__).resolve().parents[2],
+                            env={**os.environ, "TMPDIR": str(private)})
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "up"
@@ -149,3 +163,4 @@ def test_pdeathsig_takes_children_down_with_a_killed_parent(tmp_path: Path) -> N
             proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+        shutil.rmtree(private, ignore_errors=True)

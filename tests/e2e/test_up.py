@@ -43,7 +43,7 @@ def test_up_keeps_a_stack_others_aim_at_by_name(tmp_path: Path) -> None:
         suite = tmp_path / "suite.toml"  # names no address: the handle gives them
         suite.write_text(f'name = "quick"\ncontract = "{CONTRACT}"\n[load]\nscenario = '
                          f'"{ROOT / "stack" / "locustfiles" / "api_mix.py"}"\nusers = 40\n'
-                         'spawn_rate = 40\nduration_s = 10\n')  # a decidable p99: 368+
+                         'spawn_rate = 40\nduration_s = 14\n')  # a decidable p99: 368+
         ran = gauntlet("run", str(suite), "--stack", "up", "--output", "runs", cwd=tmp_path)
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert "stack up (up) in" in ran.stderr and f"127.0.0.1:{port}" in ran.stderr

@@ -3,12 +3,13 @@ backend: the same verdicts as on the local backend, against the stack in contain
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from gauntlet.boot.engine import require_docker
+from gauntlet.boot.engine import PROJECT_LABEL, require_docker
 from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
@@ -34,9 +35,11 @@ CONTRACT = str(Path(__file__).resolve().parents[3] / "contracts" / "reference-co
 
 
 def _no_gauntlet_containers() -> list[str]:
-    out = subprocess.run(["docker", "ps", "-a", "-q", "--filter", "name=gauntlet-"],
+    """Containers of the compose projects this process started (``gauntlet-<pid>-<hex>``):
+    another test runner's worker may have its own up at the same time."""
+    out = subprocess.run(["docker", "ps", "-a", "--format", f'{{{{.Label "{PROJECT_LABEL}"}}}}'],
                          capture_output=True, text=True, check=True, timeout=30).stdout
-    return out.split()
+    return [p for p in out.split() if p.startswith(f"gauntlet-{os.getpid()}-")]
 
 
 def test_slo_run_on_compose(tmp_path: Path) -> None:

@@ -108,9 +108,8 @@ def test_a_hung_database_opens_its_own_breaker_and_then_fails_at_once() -> None:
     db, services = database(pool)
     assert outcomes(db, 3) == ["timeout"] * 3  # each cut at the 50 ms call timeout
     assert db.breaker is not None and db.breaker.state is CircuitState.OPEN
-    started = time.monotonic()
     assert outcomes(db, 5) == ["open"] * 5
-    assert time.monotonic() - started < 0.05 and pool.acquired == 3  # nothing was tried
+    assert pool.acquired == 3  # refused at once: nothing was tried
     services.metrics.render()
     assert gauge(services.metrics, "database") == 1.0
     assert gauge(services.metrics, "upstream") == 0.0  # the AI breaker is another component
@@ -118,7 +117,8 @@ def test_a_hung_database_opens_its_own_breaker_and_then_fails_at_once() -> None:
 
 
 def test_a_database_that_answers_keeps_its_breaker_closed() -> None:
-    db, services = database(FakePool(delay_s=0.0))
+    # a call timeout no scheduler pause on a busy machine reaches: these calls never wait
+    db, services = database(FakePool(delay_s=0.0), DB_BREAKER_CALL_TIMEOUT_S="1")
     assert outcomes(db, 10) == ["ok"] * 10
     assert db.breaker is not None and db.breaker.state is CircuitState.CLOSED
     assert set(services.breakers) == {"upstream", "redis", "database"}
