@@ -295,7 +295,8 @@ class ShutdownExperiment(Experiment):
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         claim: ShutdownClaim = target
-        return shutdown_verdicts(record.of(claim.requests), record.events, claim)
+        return shutdown_verdicts(record.of(claim.requests), record.events, claim,
+                                 contract.answer_markers())
 
 
 def _never_seen(timeout_s: float) -> Exited | None:

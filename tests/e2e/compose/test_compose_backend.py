@@ -27,8 +27,9 @@ from gauntlet.config import StackConfig
 from gauntlet.contract import ShutdownClaim, load_contract
 from gauntlet.errors import BootError, InfrastructureError
 
-# the module's stack is booted once: one test worker runs all its tests (scripts/test.sh runs two)
-pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose-backend")]
+# one test worker runs every compose test, one at a time: two projects coming up at once
+# starve a 2-core machine (the module's own stack is also booted once, for all its tests)
+pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 
 ROOT = Path(__file__).resolve().parents[3]
 CONTRACT = load_contract(ROOT / "contracts" / "reference-compose.toml")

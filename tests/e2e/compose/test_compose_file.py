@@ -21,7 +21,8 @@ from gauntlet.boot.engine import PROJECT_LABEL, require_docker
 from gauntlet.errors import InfrastructureError
 from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
 
-pytestmark = pytest.mark.compose
+# one test worker runs every compose test, one at a time (see test_compose_backend.py)
+pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 CONTRACT = ROOT / "contracts" / "reference-compose.toml"
 NODE = ROOT / "examples" / "node-stack" / "contract.toml"  # its own compose file, no Toxiproxy
 

@@ -16,7 +16,8 @@ from gauntlet.config import parse_suite
 from gauntlet.errors import InfrastructureError
 from gauntlet.runner import run_suite
 
-pytestmark = pytest.mark.compose
+# one test worker runs every compose test, one at a time (see test_compose_backend.py)
+pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 
 
 API_MIX = str(Path(__file__).resolve().parents[3] / "stack" / "locustfiles" / "api_mix.py")
