@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from gauntlet.config import load_suite
+from gauntlet.outcome import ExitCode
 from tests.e2e.conftest import ROOT, gauntlet
 
 SEEDS = ROOT / "suites" / "seeds"
@@ -54,8 +55,11 @@ def test_seed_suite_quick_scale_keeps_every_number_but_durations(tmp_path: Path,
     scale = quick_scale(name)
     result = gauntlet("run", str(SEEDS / f"{name}.toml"), "--scale", str(scale),
                       "--no-experiments", "--output", str(tmp_path), timeout=240)
-    # the gates may pass or fail on a shared machine; anything else is a broken suite
-    assert result.returncode in (0, 1), result.stdout[-3000:] + result.stderr[-3000:]
+    # on a shared machine the gates may pass, fail, or straddle their bound (a p95 whose
+    # confidence interval holds the bound is inconclusive: exit 4, seen in CI at 479 ms against
+    # 500); this test is about the scaling, so only a usage or infrastructure exit breaks it
+    gated = (ExitCode.PASSED, ExitCode.VERDICT_FAILED, ExitCode.INCONCLUSIVE)
+    assert result.returncode in gated, result.stdout[-3000:] + result.stderr[-3000:]
     run_dir = run_dir_of(result.stdout)
     summary = json.loads((run_dir / "summary.json").read_text())
     stated = load_suite(SEEDS / f"{name}.toml").load
