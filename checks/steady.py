@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from gauntlet.checks.verdict import Verdict, quantile_within, undecidable
-from gauntlet.checks.windows import failed, finished_before, started_in
+from gauntlet.checks.windows import failed, finished_before, started_in, statuses
 from gauntlet.latency import quantile_bounds
 
 CHECK = "steady-state"
@@ -54,12 +54,15 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
                                f"({end_s - start_s:.1f} s window): no steady state to compare "
                                "with", max_error_rate, "ratio", evidence=evidence)
     rate = float(failed(window).mean())
+    # which failures: a reason read after the fact (a CI log) must tell a starved host's
+    # timeouts from a service's 503s
+    kinds = f" ({statuses(window[failed(window)])})" if rate > 0 else ""
     when = "still" if label.startswith("after") else "already"
     if rate > max_error_rate:
         return Verdict.judge(
             CHECK, name, False,
-            f"the stack was {when} failing {label}: {rate * 100:.1f} % errors in the steady "
-            f"phase (limit {max_error_rate * 100:.1f} %, {len(window)} requests)",
+            f"the stack was {when} failing {label}: {rate * 100:.1f} % errors{kinds} in the "
+            f"steady phase (limit {max_error_rate * 100:.1f} %, {len(window)} requests)",
             round(rate, 5), max_error_rate, "ratio", evidence=evidence)
     slow = ""
     if p95_ms is not None:
@@ -83,7 +86,7 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
         slow = f", {estimate.describe()}"
     return Verdict.judge(
         CHECK, name, True,
-        f"{len(window)} requests {label}: {rate * 100:.2f} % errors (limit "
+        f"{len(window)} requests {label}: {rate * 100:.2f} % errors{kinds} (limit "
         f"{max_error_rate * 100:.1f} %){slow}",
         round(rate, 5), max_error_rate, "ratio", evidence=evidence)
 

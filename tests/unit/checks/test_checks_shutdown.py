@@ -179,3 +179,31 @@ def test_a_drain_of_nothing_but_marked_answers_is_inconclusive() -> None:
                                  for i in range(10)]
     got = by_name(shutdown_verdicts(frame(rows), events(), CLAIM, POOL))
     assert got[DRAIN].inconclusive and "not exercised" in got[DRAIN].reason
+
+
+# a starved host: answers took 500 ms before the signal (a CI run saw p95 288 ms)
+SLOW_BASE = run(0, 4.8, 0.1, ms=500, name=LIST)
+
+
+def test_a_quick_failure_after_the_delay_ended_may_have_come_after_the_close() -> None:
+    # started 0.4 s before the delay's end (7.0), answered 503 at 7.05: by a closing server
+    late = [ask(6.6, 450, 503, LIST), ask(6.65, 420, 0, LIST)]
+    got = judge(SLOW_BASE + INFLIGHT_OK + DRAINED + late, events())
+    assert got[DRAIN].passed, got[DRAIN].reason
+    assert "2 failed after the delay ended, within 500 ms" in got[DRAIN].reason
+    assert "(503 x1, 0 x1), not counted" in got[DRAIN].reason
+
+
+def test_failures_inside_the_delay_or_hung_past_it_still_fail() -> None:
+    refused = [ask(6.6, 50, 0, LIST)]  # refused at 6.65: the listener was already gone
+    assert judge(SLOW_BASE + INFLIGHT_OK + DRAINED + refused, events())[DRAIN].failed
+    hung = [ask(6.0, 1500, 0, LIST)]  # accepted, then cut at 7.5: slower than any answer
+    assert judge(SLOW_BASE + INFLIGHT_OK + DRAINED + hung, events())[DRAIN].failed
+    # on a quick host the same late failure is beyond what answering took: counted
+    assert judge(BASE + INFLIGHT_OK + DRAINED + [ask(6.6, 450, 503, LIST)],
+                 events())[DRAIN].failed
+
+
+def test_a_drain_of_nothing_but_late_failures_is_inconclusive() -> None:
+    got = judge(SLOW_BASE + INFLIGHT_OK + [ask(6.6, 450, 503, LIST)], events())
+    assert got[DRAIN].inconclusive and "not exercised" in got[DRAIN].reason

@@ -45,7 +45,7 @@ def test_failing_stack_before_the_fault_fails_with_a_reason() -> None:
     verdict = steady(rows)
     assert verdict.failed
     assert verdict.reason.startswith("the stack was already failing before the fault: 11.1 % "
-                                     "errors in the steady phase (limit 1.0 %")
+                                     "errors (500 x5) in the steady phase (limit 1.0 %")
 
 
 def test_slow_stack_before_the_fault_fails() -> None:
