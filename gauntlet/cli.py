@@ -123,15 +123,22 @@ def _record_command(run_dir: Path) -> None:
                    "Locust's -f -).")
 @click.option("--connect-timeout", "connect_timeout_s", type=float, default=300.0,
               show_default=True, help="Give up when the master does not answer within this.")
-def worker(master: str, locustfile: str | None, connect_timeout_s: float) -> None:
+@click.option("--secret-file", default=None, metavar="FILE",
+              help="The run's worker secret, on the file's first line (else "
+                   "$GAUNTLET_WORKER_SECRET_FILE or $GAUNTLET_WORKER_SECRET; never on the "
+                   "command line, which `ps` shows to anyone).")
+def worker(master: str, locustfile: str | None, connect_timeout_s: float,
+           secret_file: str | None) -> None:
     """A remote Locust worker: joins the master of a `gauntlet run` whose suite sets
-    load.remote_workers, sends its share of the load, ships its samples to the master, and
-    exits when the master ends the test."""
+    load.remote_workers, proves it knows the run's worker secret, sends its share of the
+    load, ships its samples to the master (each batch signed), and exits when the master ends
+    the test."""
     from gauntlet.worker import run_worker
 
     try:
         code = run_worker(master, locustfile, connect_timeout_s,
-                          echo=lambda line: out.print(escape(line), soft_wrap=True))
+                          echo=lambda line: out.print(escape(line), soft_wrap=True),
+                          secret_file=secret_file)
     except (Interrupted, KeyboardInterrupt):
         console.print("[yellow]interrupted[/]: the worker was stopped")
         sys.exit(int(ExitCode.INTERRUPTED))
@@ -200,9 +207,15 @@ def _progress_run(suite: Suite, text: str, output_dir: Path | None,
             for note in notes:
                 console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
 
+        def on_secret(secret: str) -> None:
+            console.print(f"worker secret for this run (shown once, stored nowhere): {secret}\n"
+                          "  each `gauntlet worker` needs it: --secret-file FILE or "
+                          "$GAUNTLET_WORKER_SECRET (set it before `gauntlet run` to choose it)",
+                          soft_wrap=True, highlight=False)
+
         return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
                                             on_phase=on_phase, on_finding=on_finding,
-                                            on_plan=on_plan), output_dir,
+                                            on_plan=on_plan, on_secret=on_secret), output_dir,
                          every_claim=every_claim)
 
 

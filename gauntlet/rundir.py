@@ -59,6 +59,7 @@ class RunSummary(TypedDict, total=False):
     metrics_crosscheck: dict[str, dict[str, float | None]]
     metrics_crosscheck_unmatched: dict[str, float]
     metrics_crosscheck_warning: str
+    remote_workers_refused: list[str]  # clients the Locust master would not let in
     generator: JsonObject
     load_duration_s: float
     # the experiments (ExperimentResult.as_dict) and their verdicts

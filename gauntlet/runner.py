@@ -8,6 +8,7 @@ goes through the same function, so a rebuild re-derives exactly what the run pri
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from gauntlet.rundir import (
 from gauntlet.samples import CAPTURE_FILE, load_samples, read_capture
 from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
+from gauntlet.scenarios.workerauth import ENV_SECRET, SecretError, new_secret, read_secret
 from gauntlet.timeline import EVENTS_FILE, Timeline
 
 if TYPE_CHECKING:
@@ -59,6 +61,8 @@ class Hooks:
     on_finding: Callable[[str], None] = lambda text: None
     # before anything starts: what the plan means for the stack (an experiment that ends it)
     on_plan: Callable[[list[str]], None] = lambda notes: None
+    # the worker secret gauntlet made for a run with remote workers: shown once, kept nowhere
+    on_secret: Callable[[str], None] = lambda secret: None
 
 
 def _client_counts(run_dir: Path) -> dict[str, int]:
@@ -105,6 +109,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
     hooks = hooks or Hooks()
     planned = plan_experiments(suite) if suite.experiments or suite.every_claim else []
     check_remote(suite.stack)
+    secret = _worker_secret(suite, hooks)
     notes = ordering_notes(planned, suite.stack.backend)
     hooks.on_plan(notes)
     # absolute: Locust runs in the repo, whatever directory gauntlet was started from
@@ -154,7 +159,7 @@ def run_suite(suite: Suite, suite_text: str | None = None, hooks: Hooks | None =
                                     "versions": dict(stack.versions),
                                     "base_url": stack.base_url})
                     hooks.on_boot(stack)
-                    _drive_load(suite, stack, run_dir, timeline, summary, hooks)
+                    _drive_load(suite, stack, run_dir, timeline, summary, hooks, secret)
                     timeline.emit("phase", name="teardown")
                     hooks.on_phase("teardown")
             if planned:
@@ -274,8 +279,23 @@ def _stack_alive(stack: Stack, timeline: Timeline) -> None:
         raise
 
 
+def _worker_secret(suite: Suite, hooks: Hooks) -> str | None:
+    """The secret remote workers must prove (None: the run has none): the team's, from the
+    environment, else one made for this run and shown once. An unusable one is exit 2."""
+    if suite.load is None or not suite.load.remote_workers:
+        return None
+    try:
+        secret = read_secret(os.environ)
+    except SecretError as exc:
+        raise ConfigError(str(exc)) from None
+    if secret is None:
+        secret = new_secret()
+        hooks.on_secret(secret)
+    return secret
+
+
 def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
-                summary: RunSummary, hooks: Hooks) -> None:
+                summary: RunSummary, hooks: Hooks, secret: str | None = None) -> None:
     assert suite.load is not None
     timeline.emit("phase", name="load")
     hooks.on_phase("load")
@@ -283,6 +303,8 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     # realtime traffic (scenario "realtime") is declared by the contract, not the suite
     realtime = realtime_env(suite.resolved_contract, client_prefix=f"g{int(time.time()) % 100000}")
     extra = {**realtime, **_declared(suite)}
+    if secret is not None:
+        extra[ENV_SECRET] = secret
     load = LoadRun(suite.load, stack.base_url, run_dir, timeline, extra_env=extra)
     monitor: CpuMonitor | None = None
     # a stack process that dies under the load is an infrastructure error (exit 3), whatever
@@ -332,6 +354,8 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     health: GeneratorHealth = assess(
         monitor.samples if monitor else [], monitor.max_processes if monitor else 0,
         late, reports.unsent, requests, suite.load.model == "open",
-        remote_cpu=reports.remote_cpu, unreported=reports.unreported)
+        remote_cpu=reports.remote_cpu, unreported=reports.unreported, lost=result.remote_lost)
+    if result.remote_refused:
+        summary["remote_workers_refused"] = result.remote_refused
     summary["generator"] = health.as_dict()
     summary["load_duration_s"] = result.duration_s

@@ -9,17 +9,23 @@ suite runner, the ``gauntlet worker`` command) and the unit tests use it as well
 
 The protocol, message by message (all Locust custom messages):
 
+* ``gauntlet_challenge`` / ``gauntlet_proof`` / ``gauntlet_refused`` — the master answers the
+  first message of a client it does not know with a challenge, and hands that client's
+  messages to Locust only once its proof holds (:mod:`gauntlet.scenarios.gate`,
+  :mod:`gauntlet.scenarios.workerauth`); a wrong or absent proof is refused;
 * ``gauntlet_settings`` — before Locust imports anything on the worker, it asks the master for
   the run's ``GAUNTLET_*`` settings (sample mode, the open model's schedule, the contract's
   capture columns, the declared traffic): read at import time by the capture and the
   locustfiles, they cannot arrive with Locust's spawn message, which comes later;
 * ``gauntlet_chunk`` — the worker sends the complete lines its capture has written since the
   last chunk, every :data:`SHIP_EVERY_S`, with the byte offset they start at, so the master
-  can tell a gap or a repeat from the next chunk;
+  can tell a gap or a repeat from the next chunk, a sequence number and a MAC under the run's
+  secret (a batch with a bad MAC is dropped, a gap in the numbers is a lost batch);
 * ``gauntlet_finish`` — when the test stops, the master asks every worker for its last chunk;
   the worker stops its users (the capture flushes and writes its generator figures), sends the
   rest, its ``generator-<pid>.json``, then
-* ``gauntlet_done`` — with the size of every file it shipped; the master waits for one from
+* ``gauntlet_done`` — with the size of every file it shipped (signed and numbered like a
+  chunk, so a lost last chunk is a gap too); the master waits for one from
   every worker it has seen, at most ``GAUNTLET_FINAL_WAIT_S`` (default :data:`FINAL_WAIT_S`),
   and records who was complete in ``raw/remote-workers.json``.
 """
@@ -37,12 +43,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gauntlet.scenarios.workerauth import ENV_SECRET, ENV_SECRET_FILE
+
 DEFAULT_MASTER_PORT = 5557
 
 SETTINGS_MSG = "gauntlet_settings"
 CHUNK_MSG = "gauntlet_chunk"
 FINISH_MSG = "gauntlet_finish"
 DONE_MSG = "gauntlet_done"
+CHALLENGE_MSG = "gauntlet_challenge"
+PROOF_MSG = "gauntlet_proof"
+REFUSED_MSG = "gauntlet_refused"
+# a Locust worker the master refused exits with this code (`gauntlet worker` then says why)
+REFUSED_EXIT = 77
 
 # the master's record of its remote workers, beside the samples it wrote for them
 STATUS_FILE = "remote-workers.json"
@@ -54,9 +67,10 @@ ENV_SHIP = "GAUNTLET_SHIP"  # worker: "1" = ship samples to the master
 ENV_MASTER = "GAUNTLET_MASTER"  # worker: host:port of the master
 ENV_CONNECT_TIMEOUT_S = "GAUNTLET_CONNECT_TIMEOUT_S"  # worker: bound on reaching the master
 
-# settings that describe one machine, never sent from the master to a worker
+# settings that describe one machine, never sent from the master to a worker; the secret least
+# of all (a worker proves it knows it: sending it would give it away)
 LOCAL_ONLY = frozenset({"GAUNTLET_SAMPLES_DIR", ENV_REMOTE_WORKERS, ENV_FINAL_WAIT_S, ENV_SHIP,
-                        ENV_MASTER, ENV_CONNECT_TIMEOUT_S})
+                        ENV_MASTER, ENV_CONNECT_TIMEOUT_S, ENV_SECRET, ENV_SECRET_FILE})
 
 FINAL_WAIT_S = 30.0
 SHIP_EVERY_S = 0.5  # the capture's own flush cadence (capture.FLUSH_EVERY_S)
@@ -168,8 +182,52 @@ def remote_name(node_id: str, local_name: str) -> str | None:
     match = LOCAL_FILE.match(local_name)
     if match is None or _EXTENSIONS[match.group(1)] != match.group(3):
         return None
-    node = re.sub(r"[^A-Za-z0-9_.-]+", "_", node_id).strip("._")[:96] or "worker"
-    return f"{match.group(1)}-{node}-{match.group(2)}.{match.group(3)}"
+    return f"{match.group(1)}-{node_slug(node_id)}-{match.group(2)}.{match.group(3)}"
+
+
+def node_slug(node_id: str) -> str:
+    """A node id as it appears in the master's file names."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", node_id).strip("._")[:96] or "worker"
+
+
+def rows_by_node(samples_dir: Path, nodes: list[str]) -> dict[str, int]:
+    """How many sample rows each remote worker's files hold (before the merge removes them)."""
+    counts = {}
+    for node in nodes:
+        total = 0
+        for path in samples_dir.glob(f"samples-{node_slug(node)}-*.csv"):
+            with path.open("rb") as fh:
+                total += max(0, sum(1 for _ in fh) - 1)  # the header line
+        counts[node] = total
+    return counts
+
+
+def unrecorded(status: Mapping[str, Any], rows: Mapping[str, int]) -> list[str]:
+    """For each worker whose last chunk never came: how much of the load its silence left
+    unrecorded, estimated at its own rate before (one line each).
+
+    Locust does not move a lost worker's users to the others unless told to rebalance, so
+    from its last batch on, its share of the load was neither sent nor recorded."""
+    test_s = status.get("test_s")
+    if not isinstance(test_s, int | float) or test_s <= 0:
+        return []
+    lines = []
+    recorded = sum(rows.values())
+    for node in status.get("seen", []):
+        last_s = status.get("last_batch_s", {}).get(node)
+        if node in status.get("done", {}) or not isinstance(last_s, int | float):
+            continue
+        n = rows.get(node, 0)
+        if last_s <= 0 or n == 0:
+            lines.append(f"{node}: no sample of it arrived: its share of the "
+                         f"{test_s:.1f} s test is unrecorded")
+            continue
+        missing = n / last_s * max(0.0, test_s - last_s)
+        share = missing / (recorded + missing) if recorded + missing else 0.0
+        lines.append(f"{node}: its batches stop {last_s:.1f} s into the {test_s:.1f} s test; "
+                     f"at its rate before ({n / last_s:.0f} req/s), about {missing:.0f} "
+                     f"requests ({share * 100:.0f} % of the load) were never recorded")
+    return lines
 
 
 @dataclass
@@ -243,6 +301,8 @@ def incomplete(status: Mapping[str, Any]) -> list[str]:
     problems = []
     for node in status.get("seen", []):
         done = status.get("done", {}).get(node)
+        problems += [f"{node}: {p}" for p in status.get("batches", {}).get(node, {})
+                     .get("problems", [])]
         if done is None:
             problems.append(f"{node}: its last chunk never arrived")
             continue
@@ -251,3 +311,13 @@ def incomplete(status: Mapping[str, Any]) -> list[str]:
         for name, faults in sorted(done.get("faults", {}).items()):
             problems.append(f"{node}: {name}: {'; '.join(faults)}")
     return problems
+
+
+def strangers(status: Mapping[str, Any]) -> list[str]:
+    """One line per client the master would not let in: refused (a wrong or absent proof),
+    or challenged and never answering (not a gauntlet worker)."""
+    lines = [f"refused worker {node}: {why}"
+             for node, why in sorted(dict(status.get("refused", {})).items())]
+    lines += [f"client {node} was challenged and never answered (not a gauntlet worker?)"
+              for node in status.get("unanswered", [])]
+    return lines

@@ -34,9 +34,11 @@ from uuid import uuid4
 import gevent
 from gevent.lock import BoundedSemaphore
 from locust import events
-from locust.runners import STATE_STOPPED, MasterRunner, WorkerRunner
+from locust.runners import STATE_MISSING, STATE_STOPPED, MasterRunner, WorkerRunner
 
+from gauntlet.scenarios.gate import Gate, answer_challenges, ask_master
 from gauntlet.scenarios.remote import (
+    CHALLENGE_MSG,
     CHUNK_MSG,
     DONE_MSG,
     ENV_CONNECT_TIMEOUT_S,
@@ -46,6 +48,8 @@ from gauntlet.scenarios.remote import (
     ENV_SHIP,
     FINAL_WAIT_S,
     FINISH_MSG,
+    PROOF_MSG,
+    REFUSED_MSG,
     SETTINGS_MSG,
     SHIP_EVERY_S,
     STATUS_FILE,
@@ -54,6 +58,14 @@ from gauntlet.scenarios.remote import (
     parse_master,
     remote_name,
     settings_for_workers,
+)
+from gauntlet.scenarios.workerauth import (
+    BatchLedger,
+    SecretError,
+    batch_mac,
+    environ_secret,
+    new_secret,
+    prove,
 )
 
 logger = logging.getLogger("gauntlet.ship")
@@ -65,53 +77,58 @@ def receive_settings() -> None:
 
     Called by ``_locust_main`` before the capture and the locustfiles are imported, since they
     read these at import. Asks through a throw-away client, once a second until the master
-    answers (the worker may start first), as Locust's own ``-f -`` download does; gives up
-    after ``$GAUNTLET_CONNECT_TIMEOUT_S`` with exit 1.
+    answers (the worker may start first), as Locust's own ``-f -`` download does, answering
+    the master's challenge on the way; gives up after ``$GAUNTLET_CONNECT_TIMEOUT_S`` with
+    exit 1. Also has Locust's worker runner answer the challenge when it connects.
     """
     if os.environ.get(ENV_SHIP) != "1":
         return
-    from locust.rpc import Message, rpc
-
-    host, port = parse_master(os.environ[ENV_MASTER])
+    secret = _secret_or_exit()
     timeout_s = float(os.environ.get(ENV_CONNECT_TIMEOUT_S) or 300)
-    client_id = f"{socket.gethostname()}_gauntlet_settings_{uuid4().hex}"
-    client = rpc.Client(host, port, client_id)
-
-    def ask() -> None:
-        while True:
-            client.send(Message(SETTINGS_MSG, None, client_id))
-            gevent.sleep(1)
-
-    asker = gevent.spawn(ask)
-    try:
-        msg = gevent.spawn(client.recv).get(timeout=timeout_s)
-    except gevent.Timeout:
-        sys.stderr.write(f"gauntlet worker: no answer from the master at {host}:{port} within "
-                         f"{timeout_s:g} s\n")
-        sys.exit(1)
-    finally:
-        asker.kill()
-        client.close(linger=0)
+    answer_challenges(secret, timeout_s)
+    host, port = parse_master(os.environ[ENV_MASTER])
+    msg = ask_master(host, port, "gauntlet_settings", SETTINGS_MSG, None, secret, timeout_s)
     env = dict(msg.data.get("env", {})) if isinstance(msg.data, dict) else {}
     os.environ.update({k: str(v) for k, v in env.items()})
+
+
+def _secret_or_exit() -> str:
+    """The worker's secret (`gauntlet worker` checked it before starting us)."""
+    try:
+        secret = environ_secret()
+    except SecretError as exc:
+        secret, why = None, str(exc)
+    else:
+        why = "no worker secret was given"
+    if secret is None:
+        sys.stderr.write(f"gauntlet worker: {why}\n")
+        sys.exit(2)
+    return secret
 
 
 class _Master:
     """Writes the remote workers' files into the run's raw dir and waits for their last ones."""
 
-    def __init__(self, environment: Any, directory: Path, expected: int) -> None:
+    def __init__(self, environment: Any, directory: Path, expected: int, secret: str) -> None:
         self.environment = environment
         self.directory = directory
         self.expected = expected
+        self.secret = secret
         self.seen: list[str] = []
         self.done: dict[str, dict[str, Any]] = {}
         self.received: dict[tuple[str, str], ReceivedFile] = {}
+        self.batches: dict[str, BatchLedger] = {}
+        self.last_batch_at: dict[str, float] = {}
+        self.started_at: float | None = None
+        self.stopped_at: float | None = None
         self.waited_s: float | None = None
         runner = environment.runner
+        self.gate = Gate(runner.server, secret, on_change=self.write_status)
         runner.register_message(SETTINGS_MSG, self.on_settings)
         runner.register_message(CHUNK_MSG, self.on_chunk)
         runner.register_message(DONE_MSG, self.on_done)
         environment.events.worker_connect.add_listener(self.on_connect)
+        environment.events.test_start.add_listener(self.on_test_start)
         environment.events.test_stop.add_listener(self.on_test_stop)
         self.write_status()
 
@@ -127,9 +144,28 @@ class _Master:
         environment.runner.send_message(
             SETTINGS_MSG, {"env": settings_for_workers(os.environ)}, client_id=msg.node_id)
 
+    def _signed(self, node: str, data: Any) -> bool:
+        """Whether a batch is the worker's next, under the run's secret; else recorded."""
+        ledger = self.batches.setdefault(node, BatchLedger())
+        problems = len(ledger.problems())
+        ok = isinstance(data, dict) and ledger.check(self.secret, node, data)
+        if not isinstance(data, dict):
+            ledger.rejected.append("a batch that is not a mapping")
+        if len(ledger.problems()) != problems:
+            logger.warning("gauntlet: %s: %s", node, ledger.problems()[-1])
+            self.write_status()
+        if ok:
+            self.last_batch_at[node] = time.monotonic()
+        return ok
+
+    def on_test_start(self, **_: Any) -> None:
+        self.started_at = time.monotonic()
+
     def on_chunk(self, environment: Any, msg: Any, **_: Any) -> None:
         node, data = str(msg.node_id), msg.data
         self._see(node)
+        if not self._signed(node, data):
+            return
         name = remote_name(node, str(data.get("file", "")))
         payload = data.get("data", b"")
         if name is None or not isinstance(payload, bytes):
@@ -147,7 +183,9 @@ class _Master:
     def on_done(self, environment: Any, msg: Any, **_: Any) -> None:
         node = str(msg.node_id)
         self._see(node)
-        sizes = {str(k): int(v) for k, v in dict(msg.data.get("sizes", {})).items()}
+        if not self._signed(node, msg.data):
+            return
+        sizes = {str(k): int(v) for k, v in json.loads(msg.data["data"]).items()}
         missing, faults = {}, {}
         for name, size in sizes.items():
             record = self.received.get((node, name), ReceivedFile())
@@ -167,18 +205,40 @@ class _Master:
         waited, so the status says so instead.
         """
         runner = environment.runner
+        self.stopped_at = time.monotonic()
         runner.send_message(FINISH_MSG)
         bound_s = float(os.environ.get(ENV_FINAL_WAIT_S) or FINAL_WAIT_S)
         started = time.monotonic()
         if gevent.getcurrent() not in runner.greenlet:
-            while set(self.seen) - set(self.done) and time.monotonic() - started < bound_s:
+            while self._awaited(runner) and time.monotonic() - started < bound_s:
                 gevent.sleep(0.05)
         self.waited_s = round(time.monotonic() - started, 3)
         self.write_status()
 
+    def _awaited(self, runner: Any) -> set[str]:
+        """Workers whose last chunk is still to come: not those Locust itself lost (no
+        heartbeat for 3 s: a killed or cut-off worker), which cannot send it."""
+        return {node for node in set(self.seen) - set(self.done)
+                if (client := runner.clients.get(node)) is not None
+                and client.state != STATE_MISSING}
+
+    def _times(self) -> dict[str, Any]:
+        """The test's length and each worker's last batch, from the test's start (seconds):
+        how long a lost worker was silent (:func:`gauntlet.scenarios.remote.unrecorded`)."""
+        if self.started_at is None:
+            return {}
+        end = self.stopped_at if self.stopped_at is not None else time.monotonic()
+        return {"test_s": round(end - self.started_at, 3),
+                "last_batch_s": {n: round(t - self.started_at, 3)
+                                 for n, t in self.last_batch_at.items()}}
+
     def write_status(self) -> None:
         status = {"expected": self.expected, "seen": self.seen, "done": self.done,
-                  "waited_s": self.waited_s}
+                  "waited_s": self.waited_s,
+                  "batches": {node: {"accepted": b.accepted, "problems": b.problems()}
+                              for node, b in self.batches.items()},
+                  "refused": dict(self.gate.refused), "unanswered": self.gate.unanswered(),
+                  **self._times()}
         tmp = self.directory / f".{STATUS_FILE}.tmp"
         tmp.write_text(json.dumps(status, indent=1))
         tmp.replace(self.directory / STATUS_FILE)
@@ -187,9 +247,11 @@ class _Master:
 class _Worker:
     """Ships this worker's capture files to the master, and the rest when the test ends."""
 
-    def __init__(self, environment: Any, directory: Path) -> None:
+    def __init__(self, environment: Any, directory: Path, secret: str) -> None:
         self.environment = environment
         self.directory = directory
+        self.secret = secret
+        self.seq = 0
         self.tails: dict[str, LineTail] = {}
         self.finished = False
         self.lock = BoundedSemaphore()
@@ -213,12 +275,20 @@ class _Worker:
                     self.ship(final=False)
 
     def ship(self, final: bool) -> None:
-        runner = self.environment.runner
         files = sorted([*self.directory.glob("samples-*.csv"), *self.directory.glob("hdr-*.jsonl")])
         for path in files:
             tail = self.tails.setdefault(path.name, LineTail(path))
             for offset, data in tail.take(final=final):
-                runner.send_message(CHUNK_MSG, {"file": path.name, "offset": offset, "data": data})
+                self.send(CHUNK_MSG, path.name, offset, data)
+
+    def send(self, kind: str, file: str, offset: int, data: bytes, whole: bool = False) -> None:
+        """One batch, numbered and signed (:mod:`gauntlet.scenarios.workerauth`)."""
+        node = self.environment.runner.client_id
+        mac = batch_mac(self.secret, node, self.seq, file, offset, whole, data)
+        self.environment.runner.send_message(kind, {
+            "file": file, "offset": offset, "data": data, "whole": whole, "seq": self.seq,
+            "mac": mac})
+        self.seq += 1
 
     def on_finish(self, environment: Any, **_: Any) -> None:
         self.finish()
@@ -237,10 +307,9 @@ class _Worker:
                 runner.stop()
             self.ship(final=True)
             for path in sorted(self.directory.glob("generator-*.json")):
-                runner.send_message(CHUNK_MSG, {"file": path.name, "whole": True,
-                                                "data": self.generator_figures(path)})
-            runner.send_message(DONE_MSG, {
-                "sizes": {name: tail.offset for name, tail in self.tails.items()}})
+                self.send(CHUNK_MSG, path.name, 0, self.generator_figures(path), whole=True)
+            sizes = {name: tail.offset for name, tail in self.tails.items()}
+            self.send(DONE_MSG, "", 0, json.dumps(sizes).encode())
             self.finished = True
 
     def generator_figures(self, path: Path) -> bytes:
@@ -272,6 +341,15 @@ def _on_init(environment: Any, runner: Any = None, **_: Any) -> None:
     if not directory:
         return
     if isinstance(runner, MasterRunner) and int(os.environ.get(ENV_REMOTE_WORKERS) or 0) > 0:
-        _roles.append(_Master(environment, Path(directory), int(os.environ[ENV_REMOTE_WORKERS])))
+        try:
+            secret = environ_secret()
+        except SecretError as exc:
+            logger.error("gauntlet: %s: no worker can join", exc)
+            secret = None
+        if secret is None:  # the harness always gives one: without it, nobody may join
+            logger.error("gauntlet: no worker secret: every worker will be refused")
+            secret = new_secret()
+        _roles.append(_Master(environment, Path(directory), int(os.environ[ENV_REMOTE_WORKERS]),
+                              secret))
     elif isinstance(runner, WorkerRunner) and os.environ.get(ENV_SHIP) == "1":
-        _roles.append(_Worker(environment, Path(directory)))
+        _roles.append(_Worker(environment, Path(directory), _secret_or_exit()))

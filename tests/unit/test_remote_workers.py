@@ -139,6 +139,7 @@ def test_worker_takes_a_local_locustfile(tmp_path: Path) -> None:
 def test_worker_with_a_bad_master_exits_2() -> None:
     result = CliRunner().invoke(main, ["worker", "--master", "host:notaport"])
     assert result.exit_code == 2, result.output
+    assert "port must be 1..65535" in result.output  # named before the missing secret
 
 
 def test_settings_sent_to_workers_leave_the_local_ones_out() -> None:
