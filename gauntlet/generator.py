@@ -8,6 +8,10 @@ taken, a worker's ``generator-*.json`` is missing or unreadable, so its unsent s
 known) its health is *unknown* — never reliable by default, since "no sign seen" is not "no
 saturation". Either way the run's verdicts are marked unreliable, their passes become
 inconclusive (:mod:`gauntlet.checks.slo`) and the report says why.
+
+Remote workers add a third way to distrust a load: samples *lost* on the way to the master (a
+batch with a bad MAC, a gap in a worker's numbered batches, a worker whose last chunk never
+came). The verdicts are then judged on what arrived, and say what did not.
 """
 
 from __future__ import annotations
@@ -40,12 +44,14 @@ class GeneratorHealth:
     requests: int = 0
     reasons: list[str] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
+    # remote workers' samples that never reached the record intact (the run judges the rest)
+    lost: list[str] = field(default_factory=list)
 
     @property
     def state(self) -> HealthState:
         if self.reasons:
             return "saturated"
-        return "unknown" if self.unknown else "reliable"
+        return "unknown" if self.unknown or self.lost else "reliable"
 
     @property
     def reliable(self) -> bool:
@@ -53,6 +59,8 @@ class GeneratorHealth:
 
     def distrust(self) -> str | None:
         """Why the generator cannot be trusted, in words; None when it can."""
+        if self.lost:  # first: it says what the verdicts lack, whatever else is wrong
+            return "remote workers' samples were lost on the way: " + "; ".join(self.lost)
         if self.reasons:
             return "it was saturated: " + "; ".join(self.reasons)
         if self.unknown:
@@ -142,14 +150,15 @@ def generator_reports(reports: Sequence[Mapping[str, Any]], unreadable: Sequence
 
 def assess(cpu: list[float], processes: int, late: int, unsent: float | None, requests: int,
            open_model: bool, remote_cpu: Sequence[float | None] = (), *,
-           unreported: Sequence[str] = ()) -> GeneratorHealth:
+           unreported: Sequence[str] = (), lost: Sequence[str] = ()) -> GeneratorHealth:
     """Pure judgement of generator health from what was observed.
 
     ``remote_cpu``: each remote worker's mean CPU % over the test, as it reported it (the
     monitor sees only this machine's processes); the busiest one counts like a local process.
     None where it reported none. ``unsent``: scheduled requests never sent, None when not
     known. ``unreported``: the workers' reports (``generator-*.json``) that were missing or
-    unreadable, in words. Whatever was not observed makes the health unknown.
+    unreadable, in words. Whatever was not observed makes the health unknown. ``lost``: the
+    remote workers' samples that never arrived intact, in words.
     """
     steady = cpu[2:] if len(cpu) > 4 else cpu  # the first ticks include start-up work
     mean_cpu = sum(steady) / len(steady) if steady else 0.0
@@ -161,6 +170,7 @@ def assess(cpu: list[float], processes: int, late: int, unsent: float | None, re
         late=late,
         unsent=unsent,
         requests=requests,
+        lost=list(lost),
     )
     if not steady:
         health.unknown.append("no CPU sample of the Locust processes was taken")

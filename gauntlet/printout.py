@@ -63,8 +63,13 @@ def print_outcome(outcome: RunOutcome, out: Console, console: Console) -> None:
     if summary.get("metrics_crosscheck_warning"):
         out.print("[yellow]metrics cross-check:[/] "
                   + escape(str(summary["metrics_crosscheck_warning"])), soft_wrap=True)
+    for line in summary.get("remote_workers_refused") or []:
+        out.print("[bold yellow]master:[/] " + escape(str(line)), soft_wrap=True)
     gen = summary.get("generator")
-    if gen and not gen.get("reliable", True):
+    if gen and gen.get("lost"):
+        out.print("[bold yellow]remote samples lost:[/] " + escape("; ".join(gen["lost"])),
+                  soft_wrap=True)
+    if gen and not gen.get("reliable", True) and (gen.get("reasons") or gen.get("unknown")):
         state = "health unknown" if gen.get("state") == "unknown" else "unreliable"
         out.print(f"[yellow]generator {state}:[/] " + escape("; ".join(
             [*gen.get("reasons", []), *gen.get("unknown", [])])))

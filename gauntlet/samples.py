@@ -47,8 +47,10 @@ class CaptureRecord:
     or fail (a success never recorded), and nothing in the record says which; the run did not
     measure what it claims to have measured. The cause is the harness' side — a full disk, an
     I/O error, a capture bug — not the service's nor the experiment's design, which is what an
-    inconclusive verdict (exit 4) sends a team to look at. It is the same call as remote
-    workers whose last chunks never arrived.
+    inconclusive verdict (exit 4) sends a team to look at. Remote workers' lost samples are the
+    other call (verdicts inconclusive, :func:`gauntlet.generator.assess`): there the master
+    knows which worker lost what and when, so the verdicts can say how much of the load is
+    missing, and a lost worker is a fact of the distributed run, not a fault of the harness.
     """
 
     files: int = 0

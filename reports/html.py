@@ -358,7 +358,8 @@ def _generator(gen: Any) -> str:
     if not isinstance(gen, Mapping):
         return "<h2>Generator health</h2><p>Not recorded.</p>"
     reliable = bool(gen.get("reliable", not gen.get("reasons")))
-    reasons: Iterable[Any] = [*(gen.get("reasons") or []), *(gen.get("unknown") or [])]
+    reasons: Iterable[Any] = [*(gen.get("lost") or []), *(gen.get("reasons") or []),
+                              *(gen.get("unknown") or [])]
     state = "unknown" if gen.get("state") == "unknown" else "unreliable"
     verdict = ("reliable" if reliable
                else f"<b style='color:#cf222e'>{state}</b> — verdicts are marked unreliable, "

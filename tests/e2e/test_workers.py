@@ -2,7 +2,9 @@
 `gauntlet worker` processes started separately (here on loopback), against a static server.
 
 The target is Python's own static file server: what is tested is the way samples travel from
-the workers to the run dir, not a service.
+the workers to the run dir, not a service — and who the master lets in: a worker with the
+wrong secret and a client that never proves itself are refused, a batch under a forged MAC is
+rejected, a worker killed mid-run is reported with the share of the load it left unrecorded.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from gauntlet.net import can_connect, free_ports
 from tests.e2e.conftest import GAUNTLET, ROOT, still_running
 
 STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
-ENV = {**os.environ, "COLUMNS": "200"}
+SECRET = "e2e-worker-secret-" + os.urandom(8).hex()
+ENV = {**os.environ, "COLUMNS": "200", "GAUNTLET_WORKER_SECRET": SECRET}
 
 
 @pytest.fixture
@@ -54,7 +57,8 @@ def static_url(tmp_path: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _suite(tmp_path: Path, url: str, master_port: int, wait_s: float) -> Path:
+def _suite(tmp_path: Path, url: str, master_port: int, wait_s: float,
+           duration_s: float = 4) -> Path:
     path = tmp_path / "suite.toml"
     path.write_text(f"""
 name = "remote-workers"
@@ -64,7 +68,7 @@ base_url = "{url}"
 [load]
 scenario = "{STATIC}"
 users = 4
-duration_s = 4
+duration_s = {duration_s}
 remote_workers = 2
 master_bind_port = {master_port}
 remote_wait_s = {wait_s}
@@ -74,8 +78,14 @@ error_rate = 0.01
     return path
 
 
-def _start(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*GAUNTLET, *args], cwd=ROOT, env=ENV, text=True,
+def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen([*GAUNTLET, *args], cwd=ROOT, env=env or ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _rogue(mode: str, master_port: int) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.e2e.rogue_worker", mode, "127.0.0.1",
+                             str(master_port)], cwd=ROOT, env=ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -101,17 +111,25 @@ def _run_dir(stdout: str) -> Path:
     return Path(stdout.split("run dir: ")[1].split()[0])
 
 
-def test_two_remote_workers_ship_every_sample_to_the_run_dir(tmp_path: Path,
-                                                             static_url: str) -> None:
+def test_two_remote_workers_ship_every_sample_and_strangers_are_refused(
+        tmp_path: Path, static_url: str) -> None:
     (master_port,) = free_ports(1)
     run = _start("run", str(_suite(tmp_path, static_url, master_port, 120)),
                  "--output", str(tmp_path / "runs"))
     workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
+    # a worker whose secret is not the run's, and a client that never proves itself
+    wrong = tmp_path / "wrong-secret"
+    wrong.write_text("not-this-runs-secret-at-all\n")
+    impostor = _start("worker", "--master", f"127.0.0.1:{master_port}", "--secret-file",
+                      str(wrong))
+    stranger = _rogue("stranger", master_port)
     try:
         stdout, stderr = run.communicate(timeout=240)
         finished = [w.communicate(timeout=60) for w in workers]
+        imp_out, imp_err = impostor.communicate(timeout=60)
+        stranger_out, _ = stranger.communicate(timeout=60)
     finally:
-        for proc in (run, *workers):
+        for proc in (run, *workers, impostor, stranger):
             _stop(proc)
     print(stdout)  # the run's figures, as a user sees them
     assert run.returncode == 0, stdout + stderr
@@ -119,6 +137,15 @@ def test_two_remote_workers_ship_every_sample_to_the_run_dir(tmp_path: Path,
         assert worker.returncode == 0, out + err
         assert "the master ended the test" in out
     assert "p50" in stdout and "p99" in stdout and "PASS" in stdout
+
+    # refused: the impostor is told and exits 2; the run says who it would not let in
+    assert impostor.returncode == 2, imp_out + imp_err
+    assert "refused this worker: sent a wrong proof" in imp_out + imp_err
+    assert "master: refused worker " in stdout and "its worker secret is not this run's" \
+        in stdout
+    assert stranger.returncode == 0 and "sent as rogue-stranger_" in stranger_out
+    stranger_id = stranger_out.split("sent as ")[1].split()[0]
+    assert f"client {stranger_id} was challenged and never answered" in stdout
 
     run_dir = _run_dir(stdout)
     samples = pd.read_parquet(run_dir / "samples.parquet")
@@ -130,10 +157,77 @@ def test_two_remote_workers_ship_every_sample_to_the_run_dir(tmp_path: Path,
     status = json.loads((run_dir / "raw" / "remote-workers.json").read_text())
     assert len(status["seen"]) == 2 and set(status["done"]) == set(status["seen"])
     assert all(not d["missing"] and not d["faults"] for d in status["done"].values())
+    assert all(not b["problems"] and b["accepted"] > 0 for b in status["batches"].values())
+    assert len(status["refused"]) == 1 and status["unanswered"] == [stranger_id]
     generators = [json.loads(p.read_text()) for p in (run_dir / "raw").glob("generator-*.json")]
     assert len(generators) == 2 and all(g["remote"] for g in generators)
     assert {g["node"] for g in generators} == set(status["seen"])
     assert summary["generator"]["processes"] >= 2  # the remote workers are counted
+    events = (run_dir / "events.jsonl").read_text()
+    assert events.count('"load.worker_refused"') == 2
+    assert SECRET not in (run_dir / "events.jsonl").read_text() + json.dumps(summary)
+
+
+def test_a_forged_batch_is_rejected_and_no_verdict_passes(tmp_path: Path,
+                                                          static_url: str) -> None:
+    """A client that knows the secret but signs a batch with a MAC it made up: the batch
+    never reaches the record, and the run's verdicts are inconclusive (exit 4), saying so."""
+    (master_port,) = free_ports(1)
+    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120)),
+                 "--output", str(tmp_path / "runs"))
+    workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
+    forger = _rogue("forge", master_port)
+    try:
+        stdout, stderr = run.communicate(timeout=240)
+        for worker in workers:
+            worker.communicate(timeout=60)
+        forger_out, forger_err = forger.communicate(timeout=60)
+    finally:
+        for proc in (run, *workers, forger):
+            _stop(proc)
+    print(stdout)
+    assert forger.returncode == 0, forger_out + forger_err
+    forger_id = forger_out.split("sent as ")[1].split()[0]
+    assert run.returncode == 4, stdout + stderr
+    assert f"remote samples lost: {forger_id}: batch 0 (samples-1.csv, 11 bytes): bad MAC" \
+        in stdout
+    assert "PASS" not in stdout and "INCONCLUSIVE" in stdout
+    run_dir = _run_dir(stdout)
+    samples = pd.read_parquet(run_dir / "samples.parquet")
+    assert len(samples) == _locust_count(run_dir) > 0  # the forged row is not among them
+    assert not any((run_dir / "raw").glob("samples-rogue*"))
+
+
+def test_a_worker_killed_mid_run_is_reported_with_the_load_it_left_unrecorded(
+        tmp_path: Path, static_url: str) -> None:
+    (master_port,) = free_ports(1)
+    runs = tmp_path / "runs"
+    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120, duration_s=10)),
+                 "--output", str(runs))
+    workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
+    try:
+        # both workers' samples are arriving: then one of them dies, with its Locust
+        deadline = time.monotonic() + 120
+        while len({p.name.rsplit("-", 1)[0] for p in runs.glob("*/raw/samples-*.csv")}) < 2:
+            assert run.poll() is None and time.monotonic() < deadline, "no samples arrived"
+            time.sleep(0.2)
+        time.sleep(2)
+        victim = psutil.Process(workers[0].pid)
+        for proc in [*victim.children(recursive=True), victim]:
+            with contextlib.suppress(psutil.Error):
+                proc.kill()
+        stdout, stderr = run.communicate(timeout=240)
+        for worker in workers:
+            worker.communicate(timeout=60)
+    finally:
+        for proc in (run, *workers):
+            _stop(proc)
+    print(stdout)
+    assert run.returncode == 4, stdout + stderr
+    assert "its last chunk never arrived" in stdout
+    assert "s test; at its rate before (" in stdout and "% of the load) were never recorded" \
+        in stdout
+    assert "PASS" not in stdout and "INCONCLUSIVE" in stdout
 
 
 def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_url: str) -> None:
