@@ -19,6 +19,8 @@ command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 # the reference stack's gateway (stack/gateway): Debian's nginx has realip, limit_req, limit_conn
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# `ip netns` and veth pairs: the multi-host test of remote workers (tests/e2e/test_netns_workers.py)
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing apt packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
