@@ -209,13 +209,43 @@ stack_digest() {
 image_digest() {
     docker image inspect --format '{{ index .Config.Labels "org.gauntlet.stack-digest" }}' "$1" 2>/dev/null || true
 }
+# wheelhouse DIR REQS: wheels of the packages REQS names, at the versions of requirements-dev.lock,
+# resolved by the python image's own interpreter (Debian's 3.11.2 needs async-timeout, a newer
+# host 3.11 does not) in a throw-away container with the host's CA bundle and proxy settings
+# (pip inside a build has no CA bundle here). Kept while the pins and the python image stay.
+wheelhouse() {
+    local dir=$1 reqs=$2 stamp cert cache
+    stamp="$(docker image inspect --format '{{.Id}}' "$PYTHON_IMAGE") $(cat "$reqs" requirements-dev.lock | sha256sum | cut -c1-16)"
+    if [ "$(cat "$dir/.stamp" 2>/dev/null)" = "$stamp" ] && [ "$REBUILD" = 0 ]; then
+        return 0
+    fi
+    cert=${PIP_CERT:-$($pip config get global.cert 2>/dev/null || true)}
+    [ -f "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt
+    cache=${XDG_CACHE_HOME:-$HOME/.cache}/gauntlet/pip-docker
+    rm -rf "$dir"
+    mkdir -p "$dir" "$cache"
+    cp "$reqs" "$dir/requirements.txt"
+    cp requirements-dev.lock "$dir/constraints.txt"
+    log "wheelhouse for $(wc -l < "$reqs") packages -> $dir"
+    local cert_args=()
+    [ -f "$cert" ] && cert_args=(-v "$cert:/etc/gauntlet-ca.crt:ro" -e PIP_CERT=/etc/gauntlet-ca.crt)
+    quiet docker run --rm --user "$(id -u):$(id -g)" -e HOME=/tmp -e PIP_CACHE_DIR=/cache \
+        -e PIP_INDEX_URL -e PIP_EXTRA_INDEX_URL -e PIP_TRUSTED_HOST -e PIP_DEFAULT_TIMEOUT \
+        -e HTTP_PROXY -e HTTPS_PROXY -e NO_PROXY -e http_proxy -e https_proxy -e no_proxy \
+        "${cert_args[@]}" -v "$ROOT/$dir:/wheels" -v "$cache:/cache" \
+        "$PYTHON_IMAGE" sh -c 'python3 -m venv /tmp/v && /tmp/v/bin/pip wheel -q \
+            --disable-pip-version-check -w /wheels -r /wheels/requirements.txt \
+            -c /wheels/constraints.txt'
+    echo "$stamp" > "$dir/.stamp"
+}
+pip=$VENV/bin/pip
+[ -x "$pip" ] || pip="python3 -m pip"
+
 STEP="app image"
 digest=$(stack_digest)
 if [ ! -f stack/api/__main__.py ] || [ ! -f stack/upstream/__main__.py ]; then
     log "stack/api/__main__.py or stack/upstream/__main__.py missing: app image not built yet"
 elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" ]; then
-    pip=$VENV/bin/pip
-    [ -x "$pip" ] || pip="python3 -m pip"
     packages=$(sed -n 's/^ARG STACK_PACKAGES="\(.*\)"$/\1/p' stack/Dockerfile)
     [ -n "$packages" ] || die "no ARG STACK_PACKAGES=\"...\" line in stack/Dockerfile"
     reqs=$(mktemp)
@@ -224,30 +254,7 @@ elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" 
         grep -qi "^$p==" requirements-dev.lock || die "not in requirements-dev.lock: $p"
         echo "$p"
     done > "$reqs"
-    # Wheels are resolved by the image's own interpreter (Debian's 3.11.2 needs async-timeout,
-    # a newer host 3.11 does not), in a throw-away container with the host's CA bundle and
-    # proxy settings. The wheelhouse is kept while the pins and the python image stay the same.
-    stamp="$(docker image inspect --format '{{.Id}}' "$PYTHON_IMAGE") $(cat "$reqs" requirements-dev.lock | sha256sum | cut -c1-16)"
-    if [ "$(cat docker/wheels/.stamp 2>/dev/null)" != "$stamp" ] || [ "$REBUILD" = 1 ]; then
-        cert=${PIP_CERT:-$($pip config get global.cert 2>/dev/null || true)}
-        [ -f "$cert" ] || cert=/etc/ssl/certs/ca-certificates.crt
-        cache=${XDG_CACHE_HOME:-$HOME/.cache}/gauntlet/pip-docker
-        rm -rf docker/wheels
-        mkdir -p docker/wheels "$cache"
-        cp "$reqs" docker/wheels/requirements.txt
-        cp requirements-dev.lock docker/wheels/constraints.txt
-        log "wheelhouse for $(wc -l < "$reqs") stack packages -> docker/wheels"
-        cert_args=()
-        [ -f "$cert" ] && cert_args=(-v "$cert:/etc/gauntlet-ca.crt:ro" -e PIP_CERT=/etc/gauntlet-ca.crt)
-        quiet docker run --rm --user "$(id -u):$(id -g)" -e HOME=/tmp -e PIP_CACHE_DIR=/cache \
-            -e PIP_INDEX_URL -e PIP_EXTRA_INDEX_URL -e PIP_TRUSTED_HOST -e PIP_DEFAULT_TIMEOUT \
-            -e HTTP_PROXY -e HTTPS_PROXY -e NO_PROXY -e http_proxy -e https_proxy -e no_proxy \
-            "${cert_args[@]}" -v "$ROOT/docker/wheels:/wheels" -v "$cache:/cache" \
-            "$PYTHON_IMAGE" sh -c 'python3 -m venv /tmp/v && /tmp/v/bin/pip wheel -q \
-                --disable-pip-version-check -w /wheels -r /wheels/requirements.txt \
-                -c /wheels/constraints.txt'
-        echo "$stamp" > docker/wheels/.stamp
-    fi
+    wheelhouse docker/wheels "$reqs"
     previous=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null || true)
     build "$APP_IMAGE" . -f stack/Dockerfile --build-arg "BASE_IMAGE=$PYTHON_IMAGE" \
         --label "org.gauntlet.stack-digest=$digest"
@@ -272,6 +279,34 @@ if [ "$REBUILD" = 1 ] || ! have_image "$SCRIBE_IMAGE" \
     echo "$scribe_digest" > "$scribe_stamp"
 fi
 
+# -- 4c. the operator image (docs/kubernetes.md): gauntlet itself, for the Locust operator's roles
+STEP="operator image"
+OPERATOR_IMAGE=${GAUNTLET_IMAGE_OPERATOR:-gauntlet-operator:dev}
+operator_digest=$(find -L gauntlet docker/operator pyproject.toml requirements-dev.lock -type f \
+    ! -path '*/__pycache__/*' ! -name '*.pyc' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum \
+    | sha256sum | cut -c1-16)
+if ! have_image "$OPERATOR_IMAGE" || [ "$(image_digest "$OPERATOR_IMAGE")" != "$operator_digest" ]; then
+    reqs=$(mktemp)
+    SCRATCH+=("$reqs")
+    # the runtime dependencies pyproject.toml declares (extras kept), pinned by the lock
+    python3 -c 'import re, tomllib
+for dep in tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]:
+    print(re.match(r"[A-Za-z0-9_.-]+(\[[^]]+\])?", dep).group(0))' > "$reqs"
+    wheelhouse docker/wheels-operator "$reqs"
+    context=$(mktemp -d)
+    SCRATCH+=("$context")
+    cp -rL gauntlet "$context/gauntlet"
+    find "$context/gauntlet" -name __pycache__ -prune -exec rm -rf {} +
+    cp -r docker/wheels-operator "$context/wheels"
+    cp docker/operator/Dockerfile docker/operator/entrypoint.sh "$context/"
+    previous=$(docker image inspect --format '{{.Id}}' "$OPERATOR_IMAGE" 2>/dev/null || true)
+    build "$OPERATOR_IMAGE" "$context" --build-arg "BASE_IMAGE=$PYTHON_IMAGE" \
+        --label "org.gauntlet.stack-digest=$operator_digest"
+    if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$OPERATOR_IMAGE")" ]; then
+        docker rmi "$previous" >/dev/null 2>&1 || true
+    fi
+fi
+
 # -- 5. image variables -------------------------------------------------------------------------
 STEP="images.env"
 {
@@ -281,6 +316,7 @@ STEP="images.env"
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"
+    echo "export GAUNTLET_IMAGE_OPERATOR=$OPERATOR_IMAGE"
 } > "$IMAGES_ENV.tmp"
 mv "$IMAGES_ENV.tmp" "$IMAGES_ENV"
 grep '^export ' "$IMAGES_ENV"
