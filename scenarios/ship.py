@@ -24,12 +24,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import gevent
 from gevent.lock import BoundedSemaphore
@@ -38,7 +36,6 @@ from locust.runners import STATE_MISSING, STATE_STOPPED, MasterRunner, WorkerRun
 
 from gauntlet.scenarios.gate import Gate, answer_challenges, ask_master
 from gauntlet.scenarios.remote import (
-    CHALLENGE_MSG,
     CHUNK_MSG,
     DONE_MSG,
     ENV_CONNECT_TIMEOUT_S,
@@ -48,8 +45,6 @@ from gauntlet.scenarios.remote import (
     ENV_SHIP,
     FINAL_WAIT_S,
     FINISH_MSG,
-    PROOF_MSG,
-    REFUSED_MSG,
     SETTINGS_MSG,
     SHIP_EVERY_S,
     STATUS_FILE,
@@ -65,7 +60,6 @@ from gauntlet.scenarios.workerauth import (
     batch_mac,
     environ_secret,
     new_secret,
-    prove,
 )
 
 logger = logging.getLogger("gauntlet.ship")
