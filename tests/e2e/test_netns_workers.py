@@ -18,6 +18,7 @@ import csv
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -66,16 +67,38 @@ def _in(ns: str, *args: str) -> None:
     _ip("netns", "exec", ns, *args)
 
 
+def _remove(ns: str) -> None:
+    """Kill what runs in ``ns``, then delete it (its end of each veth pair goes with it)."""
+    pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
+                          timeout=30).stdout.split()
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(int(pid)).kill()
+    subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+
+
+def _sweep() -> None:
+    """Namespaces an earlier test process left when it was killed (``g<pid>x<n>-<role>``, its
+    pid gone): removed before this test makes its own."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, timeout=30)
+    for line in listed.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = re.match(r"^g(\d+)x\d+-(hub|master|worker\d|stack)$", name)
+        if match and not psutil.pid_exists(int(match.group(1))):
+            _remove(name)
+
+
 @contextlib.contextmanager
 def network() -> Iterator[Net]:
     """Four namespaces routed through a fifth; every one of them, and what runs in it, is
     removed after (deleting a namespace deletes its end of each veth pair)."""
-    tag = f"g{os.getpid() % 100000}x{next(_nets)}"
+    tag = f"g{os.getpid()}x{next(_nets)}"
     hub = f"{tag}-hub"
     names = {role: f"{tag}-{role}" for role in ROLES}
     made: list[str] = []
     try:
         try:
+            _sweep()
             _ip("netns", "add", hub)
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = exc.stderr.strip() if isinstance(exc, subprocess.CalledProcessError) else exc
@@ -106,12 +129,7 @@ def network() -> Iterator[Net]:
                 _stop(proc)
     finally:
         for ns in made:
-            pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True,
-                                  timeout=30).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(psutil.Error):
-                    psutil.Process(int(pid)).kill()
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
+            _remove(ns)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
