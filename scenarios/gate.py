@@ -43,28 +43,55 @@ from locust import __version__ as locust_version
 from locust.rpc import Message, rpc
 from locust.runners import WorkerRunner
 
-from gauntlet.scenarios.remote import CHALLENGE_MSG, PROOF_MSG, REFUSED_EXIT, REFUSED_MSG
+from gauntlet.scenarios.remote import (
+    CHALLENGE_MSG,
+    PROOF_MSG,
+    REFUSED_EXIT,
+    REFUSED_MSG,
+    SETTINGS_MSG,
+)
 from gauntlet.scenarios.workerauth import new_challenge, proof_holds, prove
 
 logger = logging.getLogger("gauntlet.gate")
 
-HELD_MAX = 16  # messages kept per client until it proves itself (client_ready, a request)
-STRANGERS_MAX = 1024  # clients challenged at once; past that, strangers are dropped unheard
+HELD_MAX = 16  # messages kept per client until it proves itself
+PENDING_MAX = 1024  # challenges awaiting an answer; past that, the oldest is given up
+RECORDED_MAX = 100  # refused and silent clients named in the record; the rest are counted
+# what a client may send before its proof (held, then handed on): Locust's join and locustfile
+# request, gauntlet's settings request. Anything else from a stranger is dropped unread.
+HOLDABLE = frozenset({"client_ready", "locustfile", SETTINGS_MSG})
+# requests answered once: the client must prove itself again for another (its id, seen in clear
+# on the network, is worth nothing once it has left)
+ONE_SHOT = frozenset({"locustfile", SETTINGS_MSG})
 
 
 class Gate:
-    """The master's admission: wraps ``server.recv_from_client`` from construction on."""
+    """The master's admission: wraps the runner's ``server.recv_from_client`` from construction
+    on, and again on every server Locust makes when it resets a broken connection."""
 
-    def __init__(self, server: Any, secret: str,
+    def __init__(self, runner: Any, secret: str,
                  on_change: Callable[[], None] = lambda: None) -> None:
-        self.server = server
+        self.runner = runner
         self.secret = secret
         self.on_change = on_change
         self.trusted: set[str] = set()
-        self.challenges: dict[str, str] = {}
+        self.pending: dict[str, str] = {}  # client -> its challenge, oldest first
         self.held: dict[str, list[Any]] = {}
         self.released: deque[tuple[str, Any]] = deque()
         self.refused: dict[str, str] = {}
+        self.silent: list[str] = []  # challenged, never answered, given up
+        self.unrecorded = 0  # refused or silent clients past RECORDED_MAX
+        self._install(runner.server)
+        reset = runner.reset_connection
+
+        def reset_gated() -> None:  # Locust replaces its server: the gate goes on the new one
+            reset()
+            self._install(runner.server)
+
+        runner.reset_connection = reset_gated
+
+    def _install(self, server: Any) -> None:
+        self.server = server
         self._recv = server.recv_from_client
         server.recv_from_client = self.recv_from_client
 
@@ -75,14 +102,15 @@ class Gate:
                 return self.released.popleft()
             client_id, msg = self._recv()
             if client_id in self.trusted:
-                msg.node_id = client_id
+                msg.node_id = client_id  # a trusted client speaks only for itself
+                if msg.type in ONE_SHOT or msg.type == "quit":
+                    self.trusted.discard(client_id)
                 return client_id, msg
             self._stranger(client_id, msg)
 
     def unanswered(self) -> list[str]:
         """Clients challenged that never answered (a plain Locust worker, a port scanner)."""
-        return sorted(c for c in self.challenges if c not in self.trusted
-                      and c not in self.refused)
+        return sorted({*self.silent, *self.pending})[:RECORDED_MAX]
 
     def _stranger(self, client_id: str, msg: Any) -> None:
         if client_id in self.refused:
@@ -90,24 +118,32 @@ class Gate:
         if msg.type == PROOF_MSG:
             self._judge(client_id, msg)
             return
-        if client_id not in self.challenges and len(self.challenges) >= STRANGERS_MAX:
+        if msg.type not in HOLDABLE:
             return
         held = self.held.setdefault(client_id, [])
         if len(held) < HELD_MAX:
             held.append(msg)
-        if client_id not in self.challenges:
-            self.challenges[client_id] = new_challenge()
-            self._send(client_id, CHALLENGE_MSG, {"challenge": self.challenges[client_id]})
+        if client_id not in self.pending:
+            if len(self.pending) >= PENDING_MAX:  # the oldest stranger has had its chance
+                oldest = next(iter(self.pending))
+                del self.pending[oldest]
+                self.held.pop(oldest, None)
+                self._record_silent(oldest)
+            self.pending[client_id] = new_challenge()
+            self._send(client_id, CHALLENGE_MSG, {"challenge": self.pending[client_id]})
             self.on_change()
 
     def _judge(self, client_id: str, msg: Any) -> None:
-        challenge = self.challenges.get(client_id)
+        challenge = self.pending.pop(client_id, None)
         proof = msg.data.get("proof") if isinstance(msg.data, dict) else None
         if challenge is not None and proof_holds(self.secret, challenge, client_id, proof):
             self.trusted.add(client_id)
             for held in self.held.pop(client_id, []):
                 held.node_id = client_id
                 self.released.append((client_id, held))
+                if held.type in ONE_SHOT:  # answered once; another needs another proof
+                    self.trusted.discard(client_id)
+                    break
             self.on_change()
             return
         if challenge is None:
@@ -116,11 +152,20 @@ class Gate:
             why = "sent no proof: it has no worker secret"
         else:
             why = "sent a wrong proof: its worker secret is not this run's"
-        self.refused[client_id] = why
         self.held.pop(client_id, None)
+        if len(self.refused) < RECORDED_MAX:
+            self.refused[client_id] = why
+        else:
+            self.unrecorded += 1
         logger.warning("gauntlet: refused worker %s: %s", client_id, why)
         self._send(client_id, REFUSED_MSG, {"why": why})
         self.on_change()
+
+    def _record_silent(self, client_id: str) -> None:
+        if len(self.silent) < RECORDED_MAX:
+            self.silent.append(client_id)
+        else:
+            self.unrecorded += 1
 
     def _send(self, client_id: str, kind: str, data: dict[str, str]) -> None:
         try:

@@ -190,10 +190,14 @@ def node_slug(node_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", node_id).strip("._")[:96] or "worker"
 
 
-def rows_by_node(samples_dir: Path, nodes: list[str]) -> dict[str, int]:
-    """How many sample rows each remote worker's files hold (before the merge removes them)."""
-    counts = {}
+def rows_by_node(samples_dir: Path, nodes: list[str]) -> dict[str, int | None]:
+    """How many sample rows each remote worker's files hold (before the merge removes them);
+    None for a worker that shipped histograms (HDR mode), whose requests are not rows."""
+    counts: dict[str, int | None] = {}
     for node in nodes:
+        if any(samples_dir.glob(f"hdr-{node_slug(node)}-*.jsonl")):
+            counts[node] = None
+            continue
         total = 0
         for path in samples_dir.glob(f"samples-{node_slug(node)}-*.csv"):
             with path.open("rb") as fh:
@@ -202,7 +206,7 @@ def rows_by_node(samples_dir: Path, nodes: list[str]) -> dict[str, int]:
     return counts
 
 
-def unrecorded(status: Mapping[str, Any], rows: Mapping[str, int]) -> list[str]:
+def unrecorded(status: Mapping[str, Any], rows: Mapping[str, int | None]) -> list[str]:
     """For each worker whose last chunk never came: how much of the load its silence left
     unrecorded, estimated at its own rate before (one line each).
 
@@ -212,12 +216,16 @@ def unrecorded(status: Mapping[str, Any], rows: Mapping[str, int]) -> list[str]:
     if not isinstance(test_s, int | float) or test_s <= 0:
         return []
     lines = []
-    recorded = sum(rows.values())
+    recorded = sum(n for n in rows.values() if n is not None)
     for node in status.get("seen", []):
         last_s = status.get("last_batch_s", {}).get(node)
         if node in status.get("done", {}) or not isinstance(last_s, int | float):
             continue
         n = rows.get(node, 0)
+        if n is None:  # histograms: no rate of its own to estimate with
+            lines.append(f"{node}: its batches stop {last_s:.1f} s into the {test_s:.1f} s "
+                         "test: its share of the load since then is unrecorded")
+            continue
         if last_s <= 0 or n == 0:
             lines.append(f"{node}: no sample of it arrived: its share of the "
                          f"{test_s:.1f} s test is unrecorded")
@@ -309,7 +317,8 @@ def incomplete(status: Mapping[str, Any]) -> list[str]:
         for name, size in sorted(done.get("missing", {}).items()):
             problems.append(f"{node}: {name}: {size} bytes missing")
         for name, faults in sorted(done.get("faults", {}).items()):
-            problems.append(f"{node}: {name}: {'; '.join(faults)}")
+            more = f"; {len(faults) - 2} more" if len(faults) > 2 else ""
+            problems.append(f"{node}: {name}: {'; '.join(faults[:2])}{more}")
     return problems
 
 
@@ -320,4 +329,6 @@ def strangers(status: Mapping[str, Any]) -> list[str]:
              for node, why in sorted(dict(status.get("refused", {})).items())]
     lines += [f"client {node} was challenged and never answered (not a gauntlet worker?)"
               for node in status.get("unanswered", [])]
+    if status.get("strangers_not_named"):
+        lines.append(f"{status['strangers_not_named']} more clients refused or silent, not named")
     return lines

@@ -26,6 +26,7 @@ from gauntlet.hdr import merge_raw_hdr
 from gauntlet.procs import ManagedProcess
 from gauntlet.samples import CAPTURE_FILE, RAW_DIR, merge_raw, read_capture
 from gauntlet.scenarios import remote
+from gauntlet.scenarios.workerauth import ENV_SECRET, ENV_SECRET_FILE
 from gauntlet.timeline import Timeline
 
 SHAPES_FILE = Path(__file__).with_name("shapes.py")
@@ -72,7 +73,10 @@ def locust_argv(load: LoadConfig, base_url: str, run_dir: Path) -> list[str]:
         argv += ["-u", str(pool), "-r", str(pool),
                  "--run-time", f"{math.ceil(load.total_duration_s) + OPEN_GRACE_S}s"]
     if load.workers > 1:
-        argv += ["--processes", str(load.workers)]
+        # the forked workers reach their master on loopback: Locust's own default binds it to
+        # every interface, where anyone could join unauthenticated (remote workers prove the
+        # run's secret; local ones cannot be asked to)
+        argv += ["--processes", str(load.workers), "--master-bind-host", "127.0.0.1"]
     if load.remote_workers:
         argv += remote.master_args(load.remote_workers, load.master_bind_host,
                                    load.master_bind_port, load.remote_wait_s)
@@ -134,7 +138,7 @@ class LoadRun:
         self._proc = ManagedProcess(
             "locust",
             locust_argv(self.load, self.base_url, self.run_dir),
-            env={**locust_env(self.load, self.samples_dir), **self.extra_env},
+            env=self._env(),
             cwd=REPO_ROOT,
             log_path=self.run_dir / "logs" / "locust.log",
             stop_signal=2,  # SIGINT: Locust stops users and writes its stats
@@ -147,6 +151,14 @@ class LoadRun:
                                duration_s=self.load.total_duration_s, workers=self.load.workers,
                                remote_workers=self.load.remote_workers)
         return self
+
+    def _env(self) -> dict[str, str]:
+        """Locust's environment. A secret the harness resolved replaces the file it may have
+        come from: Locust runs in another directory, where a relative path would not be read."""
+        env = {**locust_env(self.load, self.samples_dir), **self.extra_env}
+        if ENV_SECRET in self.extra_env:
+            env.pop(ENV_SECRET_FILE, None)
+        return env
 
     def __enter__(self) -> LoadRun:
         return self.start()
@@ -242,7 +254,7 @@ class LoadRun:
             return []
         return list(remote.read_status(self.samples_dir).get("seen", []))
 
-    def _check_remote_complete(self, rows: dict[str, int]) -> list[str]:
+    def _check_remote_complete(self, rows: dict[str, int | None]) -> list[str]:
         """What the remote workers' record lacks, one line each; the clients the master would
         not let in go to the timeline (and the console, through it).
 

@@ -63,6 +63,9 @@ from gauntlet.scenarios.workerauth import (
 )
 
 logger = logging.getLogger("gauntlet.ship")
+# Locust counts a missing worker's heartbeat down by one a second: this far below zero, it has
+# been silent for well over 10 s, and the master stops waiting for its last chunk
+MISSING_GIVE_UP_S = 10
 _roles: list[Any] = []  # the one role of this process, kept alive for Locust's lifetime
 
 
@@ -117,7 +120,7 @@ class _Master:
         self.stopped_at: float | None = None
         self.waited_s: float | None = None
         runner = environment.runner
-        self.gate = Gate(runner.server, secret, on_change=self.write_status)
+        self.gate = Gate(runner, secret, on_change=self.write_status)
         runner.register_message(SETTINGS_MSG, self.on_settings)
         runner.register_message(CHUNK_MSG, self.on_chunk)
         runner.register_message(DONE_MSG, self.on_done)
@@ -210,11 +213,14 @@ class _Master:
         self.write_status()
 
     def _awaited(self, runner: Any) -> set[str]:
-        """Workers whose last chunk is still to come: not those Locust itself lost (no
-        heartbeat for 3 s: a killed or cut-off worker), which cannot send it."""
+        """Workers whose last chunk is still to come: not those Locust has removed, nor those
+        it has missed for :data:`MISSING_GIVE_UP_S` (a killed or cut-off worker cannot send
+        it). A worker only just marked missing (3 s without a heartbeat) may be busy, not
+        gone: it is still waited for."""
         return {node for node in set(self.seen) - set(self.done)
                 if (client := runner.clients.get(node)) is not None
-                and client.state != STATE_MISSING}
+                and not (client.state == STATE_MISSING
+                         and client.heartbeat <= -MISSING_GIVE_UP_S)}
 
     def _times(self) -> dict[str, Any]:
         """The test's length and each worker's last batch, from the test's start (seconds):
@@ -232,6 +238,7 @@ class _Master:
                   "batches": {node: {"accepted": b.accepted, "problems": b.problems()}
                               for node, b in self.batches.items()},
                   "refused": dict(self.gate.refused), "unanswered": self.gate.unanswered(),
+                  "strangers_not_named": self.gate.unrecorded,
                   **self._times()}
         tmp = self.directory / f".{STATUS_FILE}.tmp"
         tmp.write_text(json.dumps(status, indent=1))

@@ -124,6 +124,9 @@ class BatchLedger:
     accepted: int = 0
     rejected: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
+    # numbers a batch with a bad MAC claimed: already named as rejected, so no gap says them
+    # again (an unsigned number never moves ``next_seq``: a forger cannot skip the ledger ahead)
+    claimed: set[int] = field(default_factory=set)
 
     def check(self, secret: str, node: str, batch: Mapping[str, object]) -> bool:
         """Whether ``batch`` (a chunk message's data) is this worker's next, intact batch."""
@@ -136,12 +139,15 @@ class BatchLedger:
         expected = batch_mac(secret, node, seq, file, offset, bool(batch.get("whole")), data)
         if not hmac.compare_digest(expected, mac):
             self.rejected.append(f"batch {seq} ({file}, {len(data)} bytes): bad MAC")
+            self.claimed.add(seq)
             return False
         if seq < self.next_seq:
             self.rejected.append(f"batch {seq} ({file}): repeated (expected {self.next_seq})")
             return False
-        if seq > self.next_seq:
-            self.gaps.append(f"batches {self.next_seq}..{seq - 1} never arrived")
+        missing = [n for n in range(self.next_seq, seq) if n not in self.claimed]
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (", …" if len(missing) > 5 else "")
+            self.gaps.append(f"{len(missing)} batch(es) never arrived ({shown})")
         self.next_seq = seq + 1
         self.accepted += 1
         return True

@@ -1,11 +1,10 @@
-"""A client of a run's Locust master that is not an honest gauntlet worker (for
-``tests/e2e/test_workers.py``): ``python -m tests.e2e.rogue_worker MODE HOST PORT``.
+"""A client of a run's Locust master that knows no secret (for tests/e2e/test_workers.py and
+test_netns_workers.py): ``python -m tests.e2e.rogue_worker HOST PORT``. It asks to join as Locust's
+own worker does (``client_ready``), and once the master has challenged it, ships a sample batch
+anyway; it never answers the challenge.
 
-- ``forge``: knows the run's secret (``$GAUNTLET_WORKER_SECRET``) and proves it, as a worker
-  whose host was taken over would, then ships a sample batch under a MAC it made up;
-- ``stranger``: knows no secret, and ships a batch without answering the challenge.
-
-Prints ``sent`` once its batch went out, then exits 0; exits 1 when the master never answers.
+Prints ``sent as <id>`` once its batch went out, then exits 0; exits 1 when the master never
+answers.
 """
 
 from __future__ import annotations
@@ -19,22 +18,17 @@ import sys  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
+from locust import __version__  # noqa: E402
 from locust.rpc import Message, rpc  # noqa: E402
 
-from gauntlet.scenarios.remote import (  # noqa: E402
-    CHALLENGE_MSG,
-    CHUNK_MSG,
-    PROOF_MSG,
-    SETTINGS_MSG,
-)
-from gauntlet.scenarios.workerauth import prove  # noqa: E402
+from gauntlet.scenarios.remote import CHALLENGE_MSG, CHUNK_MSG  # noqa: E402
 
 FORGED = {"file": "samples-1.csv", "offset": 0, "whole": False, "seq": 0, "mac": "0" * 64,
           "data": b"forged,row\n"}
 
 
-def main(mode: str, host: str, port: int) -> int:
-    client_id = f"rogue-{mode}_{os.getpid()}"
+def main(host: str, port: int) -> int:
+    client_id = f"rogue-stranger_{os.getpid()}"
     client = rpc.Client(host, port, client_id)  # type: ignore[no-untyped-call]
 
     def send(kind: str, data: Any) -> None:
@@ -42,27 +36,20 @@ def main(mode: str, host: str, port: int) -> int:
 
     def knock() -> None:  # the master may not listen yet: ask until it answers
         while True:
-            send(SETTINGS_MSG if mode == "forge" else CHUNK_MSG,
-                 None if mode == "forge" else FORGED)
+            send("client_ready", __version__)
             gevent.sleep(1)
 
     knocker = gevent.spawn(knock)
     try:
         with gevent.Timeout(120):
-            while True:
-                msg = client.recv()  # type: ignore[no-untyped-call]
-                if msg.type == CHALLENGE_MSG and mode == "forge":
-                    send(PROOF_MSG, {"proof": prove(os.environ["GAUNTLET_WORKER_SECRET"],
-                                                    msg.data["challenge"], client_id)})
-                elif msg.type == CHALLENGE_MSG or msg.type == SETTINGS_MSG:
-                    break  # a stranger's batch is held; a proven client gets the settings
+            while client.recv().type != CHALLENGE_MSG:  # type: ignore[no-untyped-call]
+                pass
     except gevent.Timeout:
         print("no answer from the master", flush=True)
         return 1
     finally:
         knocker.kill()
-    if mode == "forge":
-        send(CHUNK_MSG, FORGED)
+    send(CHUNK_MSG, FORGED)
     gevent.sleep(0.5)  # let ZeroMQ deliver before the socket closes
     client.close(linger=1000)  # type: ignore[no-untyped-call]
     print(f"sent as {client_id}", flush=True)
@@ -70,4 +57,4 @@ def main(mode: str, host: str, port: int) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    sys.exit(main(sys.argv[1], int(sys.argv[2])))

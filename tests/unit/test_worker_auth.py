@@ -74,7 +74,19 @@ def test_a_gap_and_a_repeat_are_problems() -> None:
     assert ledger.check(SECRET, "w1", signed(3))  # 1 and 2 were lost
     assert not ledger.check(SECRET, "w1", signed(3))  # replayed
     assert ledger.problems() == ["batch 3 (samples-7.csv): repeated (expected 4)",
-                                 "batches 1..2 never arrived"]
+                                 "2 batch(es) never arrived (1, 2)"]
+
+
+def test_a_batch_rejected_for_its_mac_is_not_also_a_gap() -> None:
+    ledger = BatchLedger()
+    assert ledger.check(SECRET, "w1", signed(0))
+    tampered = {**signed(1), "data": b"X,b\n"}
+    assert not ledger.check(SECRET, "w1", tampered)
+    assert ledger.check(SECRET, "w1", signed(2))
+    assert ledger.problems() == ["batch 1 (samples-7.csv, 4 bytes): bad MAC"]
+    # a bad MAC's number moves nothing: a forger cannot skip the ledger ahead
+    assert not ledger.check(SECRET, "w1", {**signed(9), "mac": "0" * 64})
+    assert ledger.next_seq == 3
 
 
 def test_an_unsigned_batch_is_rejected() -> None:
