@@ -14,7 +14,6 @@ reason where namespaces cannot be created. CI runs as root, so there it runs.
 from __future__ import annotations
 
 import contextlib
-import csv
 import itertools
 import json
 import os
@@ -31,9 +30,17 @@ import psutil
 import pytest
 
 from tests.e2e.conftest import ROOT
+from tests.e2e.remote_run import (
+    TAMPERED,
+    finish,
+    kill_when_both_ship,
+    locust_count,
+    lost_line,
+    remote_suite,
+    run_dir_of,
+    stop,
+)
 
-STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
-TAMPERED = ROOT / "tests" / "e2e" / "locustfiles" / "tampered_hello.py"
 SECRET = "netns-worker-secret-" + os.urandom(8).hex()
 ENV = {**os.environ, "COLUMNS": "200", "GAUNTLET_WORKER_SECRET": SECRET}
 ROLES = ("master", "worker1", "worker2", "stack")
@@ -127,23 +134,12 @@ def network() -> Iterator[Net]:
             yield net
         finally:
             for proc in net.procs:
-                _stop(proc)
+                stop(proc)
     finally:
         for ns in made:
             _remove(ns)
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(2)
-        try:
-            proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-    for pipe in (proc.stdout, proc.stderr):
-        if pipe is not None:
-            pipe.close()
 
 
 def _stack(net: Net, tmp_path: Path) -> Path:
@@ -164,36 +160,16 @@ def _stack(net: Net, tmp_path: Path) -> Path:
     return log
 
 
-def _suite(tmp_path: Path, duration_s: float) -> Path:
-    path = tmp_path / "suite.toml"
-    path.write_text(f"""
-name = "netns-workers"
-[stack]
-backend = "external"
-base_url = "http://{STACK}:{PORT}"
-allow_remote = true            # the stack's namespace: ours, reached through the hub
-[load]
-scenario = "{STATIC}"
-users = 4
-duration_s = {duration_s}
-remote_workers = 2
-master_bind_host = "{MASTER}"
-master_bind_port = {MASTER_PORT}
-remote_wait_s = 120
-[slo]
-error_rate = 0.01
-""")
-    return path
 
 
-def _run_dir(stdout: str) -> Path:
-    return Path(stdout.split("run dir: ")[1].split()[0])
 
 
-def _locust_count(run_dir: Path) -> int:
-    with (run_dir / "locust_stats.csv").open() as fh:
-        row = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
-    return int(row["Request Count"])
+
+
+def _suite(tmp_path: Path, duration_s: float) -> str:
+    return str(remote_suite(tmp_path / "suite.toml", f"http://{STACK}:{PORT}",
+                            master_port=MASTER_PORT, master_host=MASTER, duration_s=duration_s,
+                            name="netns-workers"))
 
 
 def _sources(log: Path) -> dict[str, int]:
@@ -210,7 +186,7 @@ def test_workers_in_their_own_namespaces_send_every_sample_through_the_router(
         tmp_path: Path) -> None:
     with network() as net:
         log = _stack(net, tmp_path)
-        run = net.gauntlet("master", "run", str(_suite(tmp_path, 5)), "--output",
+        run = net.gauntlet("master", "run", _suite(tmp_path, 5), "--output",
                            str(tmp_path / "runs"))
         master = f"{MASTER}:{MASTER_PORT}"
         workers = [net.gauntlet(w, "worker", "--master", master)
@@ -222,27 +198,23 @@ def test_workers_in_their_own_namespaces_send_every_sample_through_the_router(
         stranger = net.run("worker2", [sys.executable, "-m", "tests.e2e.rogue_worker",
                                        MASTER, str(MASTER_PORT)],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        stdout, stderr = run.communicate(timeout=240)
-        finished = [w.communicate(timeout=60) for w in workers]
-        imp_out, imp_err = impostor.communicate(timeout=60)
-        stranger.communicate(timeout=60)
-    print(stdout)
+        stdout, stderr, (*finished, imp_out, _) = finish(run, [*workers, impostor, stranger])
     assert run.returncode == 0, stdout + stderr
     assert all(w.returncode == 0 for w in workers), finished
-    run_dir = _run_dir(stdout)
+    run_dir = run_dir_of(stdout)
     samples = pd.read_parquet(run_dir / "samples.parquet")
     per_worker = samples["worker"].value_counts().to_dict()
     sources = _sources(log)
-    print(f"samples per worker: {per_worker}; Locust counted {_locust_count(run_dir)}; "
+    print(f"samples per worker: {per_worker}; Locust counted {locust_count(run_dir)}; "
           f"requests at the stack per source address: {sources}")
     assert len(per_worker) == 2
-    assert len(samples) == _locust_count(run_dir) > 0
+    assert len(samples) == locust_count(run_dir) > 0
     # the load came from the workers' namespaces, through the hub: never from the master's
     assert set(sources) == {"10.77.2.2", "10.77.3.2"}, sources
     assert sum(sources.values()) == len(samples)
     # the impostor never got in: told, exit 2; the run names it, and the client without a
     # secret that never answered its challenge
-    told = next(line for line in (imp_out + imp_err).splitlines() if "refused" in line)
+    told = next(line for line in imp_out.splitlines() if "refused" in line)
     named = [line for line in stdout.splitlines() if line.startswith("master: ")]
     print(f"impostor: {told}\nrun: " + "\nrun: ".join(named))
     assert impostor.returncode == 2 and "refused this worker: sent a wrong proof" in told
@@ -257,27 +229,16 @@ def test_a_forged_batch_and_a_killed_worker_leave_no_verdict_passing(tmp_path: P
     with network() as net:
         _stack(net, tmp_path)
         runs = tmp_path / "runs"
-        run = net.gauntlet("master", "run", str(_suite(tmp_path, 10)), "--output", str(runs))
+        run = net.gauntlet("master", "run", _suite(tmp_path, 10), "--output", str(runs))
         master = f"{MASTER}:{MASTER_PORT}"
         # worker 1's third batch is altered after signing (its locustfile plays the man in
         # the middle); worker 2 is killed mid-run
         workers = [net.gauntlet("worker1", "worker", "--master", master, "-f", str(TAMPERED)),
                    net.gauntlet("worker2", "worker", "--master", master)]
-        deadline = time.monotonic() + 120
-        while len({p.name.rsplit("-", 1)[0] for p in runs.glob("*/raw/samples-*.csv")}) < 2:
-            assert run.poll() is None and time.monotonic() < deadline, "no samples arrived"
-            time.sleep(0.2)
-        time.sleep(2)
-        victim = psutil.Process(workers[1].pid)  # worker 2, with its Locust
-        for proc in [*victim.children(recursive=True), victim]:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        stdout, stderr = run.communicate(timeout=240)
-        for worker in workers:
-            worker.communicate(timeout=60)
-    print(stdout)
+        kill_when_both_ship(run, runs, workers[1])  # worker 2, with its Locust
+        stdout, stderr, _ = finish(run, workers)
     assert run.returncode == 4, stdout + stderr
-    lost = next(line for line in stdout.splitlines() if line.startswith("remote samples lost:"))
+    lost = lost_line(stdout)
     print(f"run: {lost}")
     assert "bad MAC" in lost and "its last chunk never arrived" in lost
     assert "% of the load) were never recorded" in lost

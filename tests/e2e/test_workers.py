@@ -10,10 +10,8 @@ rejected, a worker killed mid-run is reported with the share of the load it left
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -27,9 +25,17 @@ import pytest
 
 from gauntlet.net import can_connect, free_ports
 from tests.e2e.conftest import GAUNTLET, ROOT, still_running
+from tests.e2e.remote_run import (
+    TAMPERED,
+    finish,
+    kill_when_both_ship,
+    locust_count,
+    lost_line,
+    remote_suite,
+    run_dir_of,
+    stop,
+)
 
-STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
-TAMPERED = ROOT / "tests" / "e2e" / "locustfiles" / "tampered_hello.py"
 SECRET = "e2e-worker-secret-" + os.urandom(8).hex()
 ENV = {**os.environ, "COLUMNS": "200", "GAUNTLET_WORKER_SECRET": SECRET}
 
@@ -58,30 +64,19 @@ def static_url(tmp_path: Path) -> Iterator[str]:
         server.wait(timeout=10)
 
 
-def _suite(tmp_path: Path, url: str, master_port: int, wait_s: float,
-           duration_s: float = 4) -> Path:
-    path = tmp_path / "suite.toml"
-    path.write_text(f"""
-name = "remote-workers"
-[stack]
-backend = "external"
-base_url = "{url}"
-[load]
-scenario = "{STATIC}"
-users = 4
-duration_s = {duration_s}
-remote_workers = 2
-master_bind_port = {master_port}
-remote_wait_s = {wait_s}
-[slo]
-error_rate = 0.01
-""")
-    return path
 
 
 def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([*GAUNTLET, *args], cwd=ROOT, env=env or ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _start_run(tmp_path: Path, url: str, master_port: int, *, wait_s: float = 120,
+               duration_s: float = 4) -> subprocess.Popen[str]:
+    """`gauntlet run` of the remote-worker suite; its run dir goes under ``tmp_path/runs``."""
+    suite = remote_suite(tmp_path / "suite.toml", url, master_port=master_port, wait_s=wait_s,
+                         duration_s=duration_s)
+    return _start("run", str(suite), "--output", str(tmp_path / "runs"))
 
 
 def _stranger(master_port: int) -> subprocess.Popen[str]:
@@ -90,33 +85,16 @@ def _stranger(master_port: int) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def _stop(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
-    """SIGINT, a bounded wait, then SIGKILL: a failed test leaves nothing running."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=45)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
-def _locust_count(run_dir: Path) -> int:
-    """Locust's own request count (the master's Aggregated row): the cross-check."""
-    with (run_dir / "locust_stats.csv").open() as fh:
-        row = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
-    return int(row["Request Count"])
 
 
-def _run_dir(stdout: str) -> Path:
-    return Path(stdout.split("run dir: ")[1].split()[0])
 
 
 def test_two_remote_workers_ship_every_sample_and_strangers_are_refused(
         tmp_path: Path, static_url: str) -> None:
     (master_port,) = free_ports(1)
-    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120)),
-                 "--output", str(tmp_path / "runs"))
+    run = _start_run(tmp_path, static_url, master_port)
     workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
     # a worker whose secret is not the run's, and a client that never proves itself
     wrong = tmp_path / "wrong-secret"
@@ -124,34 +102,27 @@ def test_two_remote_workers_ship_every_sample_and_strangers_are_refused(
     impostor = _start("worker", "--master", f"127.0.0.1:{master_port}", "--secret-file",
                       str(wrong))
     stranger = _stranger(master_port)
-    try:
-        stdout, stderr = run.communicate(timeout=240)
-        finished = [w.communicate(timeout=60) for w in workers]
-        imp_out, imp_err = impostor.communicate(timeout=60)
-        stranger_out, _ = stranger.communicate(timeout=60)
-    finally:
-        for proc in (run, *workers, impostor, stranger):
-            _stop(proc)
-    print(stdout)  # the run's figures, as a user sees them
+    stdout, stderr, (*finished, imp_out, stranger_out) = finish(
+        run, [*workers, impostor, stranger])
     assert run.returncode == 0, stdout + stderr
-    for worker, (out, err) in zip(workers, finished, strict=True):
-        assert worker.returncode == 0, out + err
+    for worker, out in zip(workers, finished, strict=True):
+        assert worker.returncode == 0, out
         assert "the master ended the test" in out
     assert "p50" in stdout and "p99" in stdout and "PASS" in stdout
 
     # refused: the impostor is told and exits 2; the run says who it would not let in
-    assert impostor.returncode == 2, imp_out + imp_err
-    assert "refused this worker: sent a wrong proof" in imp_out + imp_err
+    assert impostor.returncode == 2, imp_out
+    assert "refused this worker: sent a wrong proof" in imp_out
     assert "master: refused worker " in stdout and "its worker secret is not this run's" \
         in stdout
     assert stranger.returncode == 0 and "sent as rogue-stranger_" in stranger_out
     stranger_id = stranger_out.split("sent as ")[1].split()[0]
     assert f"client {stranger_id} was challenged and never answered" in stdout
 
-    run_dir = _run_dir(stdout)
+    run_dir = run_dir_of(stdout)
     samples = pd.read_parquet(run_dir / "samples.parquet")
     assert samples["worker"].nunique() == 2, samples["worker"].value_counts()
-    assert len(samples) == _locust_count(run_dir) > 0  # every request, and no more
+    assert len(samples) == locust_count(run_dir) > 0  # every request, and no more
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["overall"]["count"] == len(samples)
 
@@ -175,53 +146,33 @@ def test_a_forged_batch_is_rejected_and_no_verdict_passes(tmp_path: Path,
     by its locustfile): the master drops it, and the run's verdicts are inconclusive (exit 4),
     saying so."""
     (master_port,) = free_ports(1)
-    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120)),
-                 "--output", str(tmp_path / "runs"))
+    run = _start_run(tmp_path, static_url, master_port)
     master = f"127.0.0.1:{master_port}"
     workers = [_start("worker", "--master", master, "-f", str(TAMPERED)),
                _start("worker", "--master", master)]
-    try:
-        stdout, stderr = run.communicate(timeout=240)
-        for worker in workers:
-            worker.communicate(timeout=60)
-    finally:
-        for proc in (run, *workers):
-            _stop(proc)
-    print(stdout)
+    stdout, stderr, _ = finish(run, workers)
     assert run.returncode == 4, stdout + stderr
-    lost = next(line for line in stdout.splitlines() if line.startswith("remote samples lost:"))
+    lost = lost_line(stdout)
     assert ": batch 2 (samples-" in lost and "bytes): bad MAC" in lost, lost
     assert "PASS" not in stdout and "INCONCLUSIVE" in stdout
-    run_dir = _run_dir(stdout)
+    run_dir = run_dir_of(stdout)
     samples = pd.read_parquet(run_dir / "samples.parquet")
-    assert 0 < len(samples) < _locust_count(run_dir)  # the altered batch is not among them
+    assert 0 < len(samples) < locust_count(run_dir)  # the altered batch is not among them
 
 
 def test_a_worker_killed_mid_run_is_reported_with_the_load_it_left_unrecorded(
         tmp_path: Path, static_url: str) -> None:
     (master_port,) = free_ports(1)
     runs = tmp_path / "runs"
-    run = _start("run", str(_suite(tmp_path, static_url, master_port, 120, duration_s=10)),
-                 "--output", str(runs))
+    run = _start_run(tmp_path, static_url, master_port, duration_s=10)
     workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
     try:
-        # both workers' samples are arriving: then one of them dies, with its Locust
-        deadline = time.monotonic() + 120
-        while len({p.name.rsplit("-", 1)[0] for p in runs.glob("*/raw/samples-*.csv")}) < 2:
-            assert run.poll() is None and time.monotonic() < deadline, "no samples arrived"
-            time.sleep(0.2)
-        time.sleep(2)
-        victim = psutil.Process(workers[0].pid)
-        for proc in [*victim.children(recursive=True), victim]:
-            with contextlib.suppress(psutil.Error):
-                proc.kill()
-        stdout, stderr = run.communicate(timeout=240)
-        for worker in workers:
-            worker.communicate(timeout=60)
-    finally:
+        kill_when_both_ship(run, runs, workers[0])
+    except BaseException:
         for proc in (run, *workers):
-            _stop(proc)
-    print(stdout)
+            stop(proc)
+        raise
+    stdout, stderr, _ = finish(run, workers)
     assert run.returncode == 4, stdout + stderr
     assert "its last chunk never arrived" in stdout
     assert "s test; at its rate before (" in stdout and "% of the load) were never recorded" \
@@ -233,8 +184,7 @@ def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_u
     """Only one of two workers comes: exit 3 with a message naming the wait, nothing left."""
     (master_port,) = free_ports(1)
     lone = _start("worker", "--master", f"127.0.0.1:{master_port}")
-    run = _start("run", str(_suite(tmp_path, static_url, master_port, 3)),
-                 "--output", str(tmp_path / "runs"))
+    run = _start_run(tmp_path, static_url, master_port, wait_s=3)
     seen: set[int] = set()
     try:
         owner = psutil.Process(run.pid)
@@ -246,7 +196,7 @@ def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_u
         lone_out, lone_err = lone.communicate(timeout=60)
     finally:
         for proc in (run, lone):
-            _stop(proc)
+            stop(proc)
     assert run.returncode == 3, stdout + stderr
     assert "remote workers: 1 of 2 connected" in stderr, stderr
     assert "load.remote_wait_s" in stderr

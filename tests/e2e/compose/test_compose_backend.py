@@ -21,11 +21,11 @@ import psycopg
 import pytest
 
 from gauntlet.boot import Stack
-from gauntlet.boot.compose import boot_compose, require_docker
+from gauntlet.boot.compose import boot_compose
 from gauntlet.boot.engine import OWNER_LABEL
 from gauntlet.config import StackConfig
 from gauntlet.contract import ShutdownClaim, load_contract
-from gauntlet.errors import BootError, InfrastructureError
+from gauntlet.errors import BootError
 
 # one test worker runs every compose test, one at a time: two projects coming up at once
 # starve a 2-core machine (the module's own stack is also booted once, for all its tests)
@@ -55,13 +55,6 @@ def own_containers() -> list[str]:
     ).stdout
     return out.split()
 
-
-@pytest.fixture(scope="session")
-def docker_engine() -> None:
-    try:
-        require_docker(timeout_s=5.0)
-    except InfrastructureError:
-        pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.boot.engine import PROJECT_LABEL, require_docker
-from gauntlet.errors import InfrastructureError
+from gauntlet.boot.engine import PROJECT_LABEL
 from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
 
 # one test worker runs every compose test, one at a time (see test_compose_backend.py)
@@ -26,13 +25,6 @@ pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 CONTRACT = ROOT / "contracts" / "reference-compose.toml"
 NODE = ROOT / "examples" / "node-stack" / "contract.toml"  # its own compose file, no Toxiproxy
 
-
-@pytest.fixture(autouse=True)
-def docker_engine() -> None:
-    try:
-        require_docker(timeout_s=5.0)
-    except InfrastructureError:
-        pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
 
 
 def leftovers(pid: int) -> dict[str, list[str]]:

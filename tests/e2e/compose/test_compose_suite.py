@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.boot.engine import PROJECT_LABEL, require_docker
+from gauntlet.boot.engine import PROJECT_LABEL
 from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
-from gauntlet.errors import InfrastructureError
 from gauntlet.runner import run_suite
 
 # one test worker runs every compose test, one at a time (see test_compose_backend.py)
@@ -22,13 +21,6 @@ pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 
 API_MIX = str(Path(__file__).resolve().parents[3] / "stack" / "locustfiles" / "api_mix.py")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def docker_engine() -> None:
-    try:
-        require_docker(timeout_s=5.0)
-    except InfrastructureError:
-        pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
 
 
 # the reference stack in containers: its contract with [compose] (stack/docker-compose.yml)

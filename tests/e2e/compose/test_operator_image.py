@@ -11,7 +11,6 @@ documented, not run. Needs a Docker engine with the image; skipped only when no 
 
 from __future__ import annotations
 
-import csv
 import os
 import shutil
 import subprocess
@@ -21,23 +20,16 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from gauntlet.boot.engine import require_docker
-from gauntlet.errors import InfrastructureError
-from tests.e2e.conftest import ROOT
+from tests.e2e.remote_run import STATIC, locust_count, remote_suite
 
 pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
 IMAGE = os.environ.get("GAUNTLET_IMAGE_OPERATOR", "gauntlet-operator:dev")
-STATIC = ROOT / "tests" / "e2e" / "locustfiles" / "static_hello.py"
 LABEL = "org.gauntlet.test"
 SECRET = "operator-worker-secret-" + uuid.uuid4().hex
 
 
 @pytest.fixture(autouse=True)
-def docker_engine() -> None:
-    try:
-        require_docker(timeout_s=5.0)
-    except InfrastructureError:
-        pytest.skip("no Docker engine reachable (run scripts/bootstrap-containers.sh)")
+def operator_image() -> None:
     found = subprocess.run(["docker", "image", "inspect", IMAGE], capture_output=True,
                            timeout=30)
     assert found.returncode == 0, f"{IMAGE} missing: scripts/bootstrap-containers.sh builds it"
@@ -48,25 +40,12 @@ def docker(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
 
 
 def _suite(src: Path, stack_host: str) -> None:
+    """The suite and its locustfile, as the operator's ConfigMap holds them (``/lotest/src``)."""
     src.mkdir()
     shutil.copy(STATIC, src / "static_hello.py")
-    (src / "suite.toml").write_text(f"""
-name = "operator-roles"
-[stack]
-backend = "external"
-base_url = "http://{stack_host}:8000"
-allow_remote = true            # the stack's container, on this test's own network
-[load]
-scenario = "static_hello.py"   # beside the suite: /lotest/src
-users = 4
-duration_s = 5
-remote_workers = 2             # = the worker replicas
-master_bind_host = "0.0.0.0"
-master_bind_port = 5557
-remote_wait_s = 120
-[slo]
-error_rate = 0.01
-""")
+    remote_suite(src / "suite.toml", f"http://{stack_host}:8000", master_port=5557,
+                 master_host="0.0.0.0", duration_s=5, scenario="static_hello.py",
+                 name="operator-roles")
 
 
 def test_the_operator_roles_run_a_suite_with_two_workers_and_leave_nothing(
@@ -105,13 +84,11 @@ def test_the_operator_roles_run_a_suite_with_two_workers_and_leave_nothing(
                                        for i in (1, 2)]
         run_dir = runs / logs.stdout.split("run dir: /runs/")[1].split()[0]
         samples = pd.read_parquet(run_dir / "samples.parquet")
-        with (run_dir / "locust_stats.csv").open() as fh:
-            locust = next(r for r in csv.DictReader(fh) if r["Name"] == "Aggregated")
         per_worker = samples["worker"].value_counts().to_dict()
         print(f"samples per worker container: {per_worker}; Locust counted "
-              f"{locust['Request Count']}")
+              f"{locust_count(run_dir)}")
         assert len(per_worker) == 2
-        assert len(samples) == int(locust["Request Count"]) > 0
+        assert len(samples) == locust_count(run_dir) > 0
     finally:
         ids = docker("ps", "-aq", "--filter", f"label={LABEL}={tag}").stdout.split()
         if ids:
