@@ -1,10 +1,10 @@
-"""A client of a run's Locust master that knows no secret (for tests/e2e/test_workers.py and
-test_netns_workers.py): ``python -m tests.e2e.rogue_worker HOST PORT``. It asks to join as Locust's
-own worker does (``client_ready``), and once the master has challenged it, ships a sample batch
-anyway; it never answers the challenge.
+"""A worker without the run's secret (for tests/e2e/test_workers.py and test_netns_workers.py):
+``python -m tests.e2e.rogue_worker HOST PORT``. It asks to join as Locust's own worker does
+(``client_ready``), answers the master's challenge with no proof, and ships a sample batch
+anyway.
 
-Prints ``sent as <id>`` once its batch went out, then exits 0; exits 1 when the master never
-answers.
+Prints ``refused as <id>: <why>`` once the master refused it and its batch went out, then exits
+0; exits 1 when the master never answers or never refuses.
 """
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ import gevent  # noqa: E402
 from locust import __version__  # noqa: E402
 from locust.rpc import Message, rpc  # noqa: E402
 
-from gauntlet.scenarios.remote import CHALLENGE_MSG, CHUNK_MSG  # noqa: E402
+from gauntlet.scenarios.remote import (  # noqa: E402
+    CHALLENGE_MSG,
+    CHUNK_MSG,
+    PROOF_MSG,
+    REFUSED_MSG,
+)
 
 FORGED = {"file": "samples-1.csv", "offset": 0, "whole": False, "seq": 0, "mac": "0" * 64,
           "data": b"forged,row\n"}
@@ -40,19 +45,25 @@ def main(host: str, port: int) -> int:
             gevent.sleep(1)
 
     knocker = gevent.spawn(knock)
+    why = None
     try:
         with gevent.Timeout(120):
-            while client.recv().type != CHALLENGE_MSG:  # type: ignore[no-untyped-call]
-                pass
+            while why is None:
+                msg = client.recv()  # type: ignore[no-untyped-call]
+                if msg.type == CHALLENGE_MSG:
+                    knocker.kill()
+                    send(PROOF_MSG, {"proof": None})  # it has no secret to prove
+                elif msg.type == REFUSED_MSG:
+                    why = str(msg.data.get("why"))
     except gevent.Timeout:
-        print("no answer from the master", flush=True)
+        print("no challenge or no refusal from the master", flush=True)
         return 1
     finally:
         knocker.kill()
-    send(CHUNK_MSG, FORGED)
+    send(CHUNK_MSG, FORGED)  # and ships anyway: the master must drop it unread
     gevent.sleep(0.5)  # let ZeroMQ deliver before the socket closes
     client.close(linger=1000)  # type: ignore[no-untyped-call]
-    print(f"sent as {client_id}", flush=True)
+    print(f"refused as {client_id}: {why}", flush=True)
     return 0
 
 
