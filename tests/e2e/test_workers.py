@@ -210,3 +210,35 @@ def test_workers_that_never_arrive_fail_the_run_cleanly(tmp_path: Path, static_u
     assert lone.returncode == 0, lone_out + lone_err
     with socket.socket() as probe:  # the master's port is free again
         probe.bind(("127.0.0.1", master_port))
+
+
+def test_a_run_without_a_secret_makes_one_shows_it_once_and_keeps_it_nowhere(
+        tmp_path: Path, static_url: str) -> None:
+    (master_port,) = free_ports(1)
+    suite = remote_suite(tmp_path / "suite.toml", static_url, master_port=master_port, wait_s=1)
+    env = {k: v for k, v in ENV.items() if not k.startswith("GAUNTLET_WORKER_SECRET")}
+    done = subprocess.run([*GAUNTLET, "run", str(suite), "--output", str(tmp_path / "runs")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    shown = [line for line in (done.stdout + done.stderr).splitlines()
+             if "worker secret for this run (shown once" in line]
+    assert len(shown) == 1, done.stdout + done.stderr
+    secret = shown[0].rsplit(": ", 1)[1].strip()
+    assert len(secret) == 43  # 32 random bytes, URL-safe
+    assert done.returncode == 3  # no worker came within remote_wait_s
+    kept = [p for p in (tmp_path / "runs").rglob("*") if p.is_file()
+            and secret.encode() in p.read_bytes()]
+    assert kept == [], kept
+
+
+def test_an_unusable_secret_file_is_a_usage_error_before_anything_starts(
+        tmp_path: Path, static_url: str) -> None:
+    (master_port,) = free_ports(1)
+    suite = remote_suite(tmp_path / "suite.toml", static_url, master_port=master_port)
+    short = tmp_path / "short"
+    short.write_text("abc\n")
+    env = {**ENV, "GAUNTLET_WORKER_SECRET_FILE": str(short)}
+    done = subprocess.run([*GAUNTLET, "run", str(suite), "--output", str(tmp_path / "runs")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "at least 16 characters, not 3" in done.stdout + done.stderr
+    assert not (tmp_path / "runs").exists()  # no run dir
