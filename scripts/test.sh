@@ -2,8 +2,9 @@
 # The test command: set up what is missing, lint, then run the tests — unit tests and
 # end-to-end tests against real PostgreSQL, Redis, Toxiproxy and the reference stack.
 #
-#   GAUNTLET_CONTAINERS=1  also install/start a Docker engine and build the stack's images
-#                          (scripts/bootstrap-containers.sh), so the compose tests run; without
+#   GAUNTLET_CONTAINERS=1  also install/start a Docker engine and build the images (the stacks',
+#                          the operator's: scripts/bootstrap-containers.sh), so the compose
+#                          tests run; without
 #                          it they run only when a Docker engine already answers, else skip.
 #   GAUNTLET_BROWSER=1     install Debian's Chromium if missing, so the report screenshot test
 #                          renders the page instead of skipping.
