@@ -4,8 +4,8 @@
 #
 #   GAUNTLET_CONTAINERS=1  also install/start a Docker engine and build the images (the stacks',
 #                          the operator's: scripts/bootstrap-containers.sh), so the compose
-#                          tests run; without
-#                          it they run only when a Docker engine already answers, else skip.
+#                          tests run; without it they run only when a Docker engine already
+#                          answers, else skip.
 #   GAUNTLET_BROWSER=1     install Debian's Chromium if missing, so the report screenshot test
 #                          renders the page instead of skipping.
 #   GAUNTLET_SLOW=1        include the tests marked slow.
