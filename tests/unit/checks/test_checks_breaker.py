@@ -278,3 +278,23 @@ def test_a_probe_on_time_after_a_late_first_open_answer_is_not_early() -> None:
                     probe=[ask(9.0, 1000, 504)], reopen=opened(9.2, 16))
     got = verdicts(leaky)["probes after the open duration"]
     assert got.failed and "answered 504" in got.reason, got.reason
+
+
+def test_the_probe_retried_into_the_reopened_breaker_is_not_a_slow_open_answer() -> None:
+    # a CI run: the request let through half-open hung for the call timeout, then its retry
+    # met the breaker the failed probe opened again: one open answer of 1231 ms among fast ones
+    probe_retried = [ask(9.6, 1231, 503, GEN, headers=OPEN)]
+    rows = healthy(probe=probe_retried)
+    seen_half_open = [*FAULT, state(9.65, "breaker.upstream", "half_open")]
+    got = verdicts(rows, events=seen_half_open)["fails fast while open"]
+    assert got.passed, got.reason
+    assert "1 answer(s) of requests in flight while the breaker was seen half-open (the probe, " \
+        "up to 1231 ms) not counted" in got.reason
+    # without a state metric nothing is set aside: the slow answer counts, as before
+    assert not verdicts(rows)["fails fast while open"].passed
+
+
+def test_slow_open_answers_fail_fast_even_with_half_open_moments() -> None:
+    slow = healthy(open=opened(6.5, 9.6, ms=900), reopen=opened(9.8, 16, ms=900))
+    got = verdicts(slow, events=[*FAULT, state(9.65, "breaker.upstream", "half_open")])
+    assert got["fails fast while open"].failed
