@@ -197,16 +197,18 @@ class _Master:
         """Ask every worker for its last chunk; wait for all, at most the final bound.
 
         Runs inside ``MasterRunner.quit`` before Locust tells the workers to quit, so they are
-        still connected. Blocking is safe off Locust's receiving greenlet (run-time limit,
-        SIGINT/SIGTERM); on it (the last worker quit by itself) nothing could arrive while we
-        waited, so the status says so instead.
+        still connected: from the main greenlet (run-time limit, SIGINT/SIGTERM) or from the
+        load shape's when its stages are over. Blocking is safe anywhere but in Locust's
+        receiving loop; there (the last worker quit by itself) nothing could arrive while we
+        waited, so the status says so instead. (Any greenlet of the runner's group used to
+        count as that loop, and a staged run never waited: its last chunks were lost.)
         """
         runner = environment.runner
         self.stopped_at = time.monotonic()
         runner.send_message(FINISH_MSG)
         bound_s = float(os.environ.get(ENV_FINAL_WAIT_S) or FINAL_WAIT_S)
         started = time.monotonic()
-        if gevent.getcurrent() not in runner.greenlet:
+        if not _in_receiving_loop():
             while self._awaited(runner) and time.monotonic() - started < bound_s:
                 gevent.sleep(0.05)
         self.waited_s = round(time.monotonic() - started, 3)
@@ -328,6 +330,18 @@ class _Worker:
             if used >= 0:
                 stats["cpu_percent"] = 100.0 * used / max(time.monotonic() - at, 1e-3)
         return json.dumps(stats).encode()
+
+
+def _in_receiving_loop() -> bool:
+    """Whether this call comes from Locust's master receiving loop (``client_listener``), which
+    must not block: its own frames are on the stack."""
+    loop = MasterRunner.client_listener.__code__
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is loop:
+            return True
+        frame = frame.f_back  # type: ignore[assignment]
+    return False
 
 
 def _cpu_s() -> float:

@@ -23,10 +23,15 @@ TAMPERED = ROOT / "tests" / "e2e" / "locustfiles" / "tampered_hello.py"
 
 def remote_suite(path: Path, base_url: str, *, master_port: int, wait_s: float = 120,
                  duration_s: float = 4, master_host: str | None = None,
-                 scenario: str | Path = STATIC, name: str = "remote-workers") -> Path:
+                 scenario: str | Path = STATIC, name: str = "remote-workers",
+                 staged: bool = False) -> Path:
     """Write the suite to ``path``. A ``master_host`` beyond loopback comes with a target
-    beyond it: the suite then says ``allow_remote`` (the test's own namespace or network)."""
+    beyond it: the suite then says ``allow_remote`` (the test's own namespace or network).
+    ``staged``: two stages of ``duration_s / 2`` (2 users, then 4) instead of a flat load."""
     remote = master_host is not None
+    half = duration_s / 2
+    shape = (f"stages = [{{duration_s = {half}, users = 2}}, {{duration_s = {half}, users = 4}}]"
+             if staged else f"users = 4\nduration_s = {duration_s}")
     path.write_text(f"""
 name = "{name}"
 [stack]
@@ -35,8 +40,7 @@ base_url = "{base_url}"
 {"allow_remote = true" if remote else ""}
 [load]
 scenario = "{scenario}"
-users = 4
-duration_s = {duration_s}
+{shape}
 remote_workers = 2
 {f'master_bind_host = "{master_host}"' if remote else ""}
 master_bind_port = {master_port}

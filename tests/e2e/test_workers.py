@@ -72,10 +72,10 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
 
 
 def _start_run(tmp_path: Path, url: str, master_port: int, *, wait_s: float = 120,
-               duration_s: float = 4) -> subprocess.Popen[str]:
+               duration_s: float = 4, staged: bool = False) -> subprocess.Popen[str]:
     """`gauntlet run` of the remote-worker suite; its run dir goes under ``tmp_path/runs``."""
     suite = remote_suite(tmp_path / "suite.toml", url, master_port=master_port, wait_s=wait_s,
-                         duration_s=duration_s)
+                         duration_s=duration_s, staged=staged)
     return _start("run", str(suite), "--output", str(tmp_path / "runs"))
 
 
@@ -141,6 +141,23 @@ def test_two_remote_workers_ship_every_sample_and_strangers_are_refused(
     events = (run_dir / "events.jsonl").read_text()
     assert events.count('"load.worker_refused"') == 2
     assert SECRET not in (run_dir / "events.jsonl").read_text() + json.dumps(summary)
+
+
+def test_a_staged_load_waits_for_every_worker_s_last_chunk(tmp_path: Path,
+                                                         static_url: str) -> None:
+    """Stages end the test from Locust's shape greenlet, not the main one: the master still
+    asks for and waits for the workers' last chunks, so every sample is in the record."""
+    (master_port,) = free_ports(1)
+    run = _start_run(tmp_path, static_url, master_port, duration_s=6, staged=True)
+    workers = [_start("worker", "--master", f"127.0.0.1:{master_port}") for _ in range(2)]
+    stdout, stderr, _ = finish(run, workers)
+    assert run.returncode == 0, stdout + stderr
+    run_dir = run_dir_of(stdout)
+    samples = pd.read_parquet(run_dir / "samples.parquet")
+    assert samples["worker"].nunique() == 2
+    assert len(samples) == locust_count(run_dir) > 0
+    status = json.loads((run_dir / "raw" / "remote-workers.json").read_text())
+    assert set(status["done"]) == set(status["seen"]) and len(status["seen"]) == 2
 
 
 def test_a_forged_batch_is_rejected_and_no_verdict_passes(tmp_path: Path,
