@@ -60,10 +60,11 @@ def worker_secret(secret_file: str | None) -> str:
 
 
 def worker_command(master: str, locustfile: str | None, connect_timeout_s: float,
-                   samples_dir: Path, secret: str = "") -> tuple[list[str], dict[str, str]]:
+                   samples_dir: Path) -> tuple[list[str], dict[str, str]]:
     """The Locust worker's argv and environment (pure apart from reading ``os.environ``);
-    a bad ``--master`` or ``--locustfile`` is a :class:`ConfigError`. The secret goes in the
-    environment, which only this user can read, never in the argv."""
+    a bad ``--master`` or ``--locustfile`` is a :class:`ConfigError`. The secret is the
+    caller's to add to the environment (which only this user can read), never to the argv;
+    a secret file's path is dropped, since Locust runs in another directory."""
     try:
         host, port = remote.parse_master(master)
     except ValueError as exc:
@@ -79,7 +80,6 @@ def worker_command(master: str, locustfile: str | None, connect_timeout_s: float
     argv = remote.worker_argv(host, port, path)
     env = remote.worker_env(os.environ, samples_dir, host, port, connect_timeout_s, REPO_ROOT)
     env.pop(ENV_SECRET_FILE, None)
-    env[ENV_SECRET] = secret
     return argv, env
 
 
@@ -92,12 +92,11 @@ def run_worker(master: str, locustfile: str | None, connect_timeout_s: float,
     after the worker shipped what it had and stopped (bounded). A master that refuses the
     worker's proof is a :class:`ConfigError` (exit 2): the secret is not the run's.
     """
-    worker_command(master, locustfile, connect_timeout_s, Path(tempfile.gettempdir()))  # checks
-    secret = worker_secret(secret_file)
     with tempfile.TemporaryDirectory(prefix="gauntlet-worker-") as tmp:
         samples_dir = Path(tmp) / "raw"
         samples_dir.mkdir()
-        argv, env = worker_command(master, locustfile, connect_timeout_s, samples_dir, secret)
+        argv, env = worker_command(master, locustfile, connect_timeout_s, samples_dir)
+        env[ENV_SECRET] = worker_secret(secret_file)  # after the arguments: they are named first
         log_path = Path(tmp) / "locust-worker.log"
         echo(f"worker: joining the master at {env[remote.ENV_MASTER]} (locustfile: "
              f"{locustfile or 'from the master'}); samples are shipped to it")

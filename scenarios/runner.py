@@ -210,11 +210,14 @@ class LoadRun:
             raise InfrastructureError(
                 f"Locust exited with code {code}", logs=self._proc.tail(30),
                 hint=f"see {self._proc.log_path}")
-        rows = remote.rows_by_node(self.samples_dir, self._remote_nodes())
+        if self.load.remote_workers:
+            # the master has exited: its record is final. Rows are counted before the merge
+            # removes the raw files
+            status = remote.read_status(self.samples_dir)
+            rows = remote.rows_by_node(self.samples_dir, list(status.get("seen", [])))
         result = self.finish()
-        result.remote_lost = self._check_remote_complete(rows)
-        result.remote_refused = remote.strangers(remote.read_status(self.samples_dir)) \
-            if self.load.remote_workers else []
+        if self.load.remote_workers:
+            result.remote_lost, result.remote_refused = self._check_remote_complete(status, rows)
         self._check_capture()
         return result
 
@@ -249,30 +252,24 @@ class LoadRun:
             hint=f"start them with `gauntlet worker --master HOST:{load.master_bind_port}`, "
                  f"where HOST reaches this machine; the master listens on {address}")
 
-    def _remote_nodes(self) -> list[str]:
-        if not self.load.remote_workers:
-            return []
-        return list(remote.read_status(self.samples_dir).get("seen", []))
-
-    def _check_remote_complete(self, rows: dict[str, int | None]) -> list[str]:
-        """What the remote workers' record lacks, one line each; the clients the master would
-        not let in go to the timeline (and the console, through it).
+    def _check_remote_complete(self, status: dict[str, Any], rows: dict[str, int | None]
+                               ) -> tuple[list[str], list[str]]:
+        """What the remote workers' record (the master's ``status``) lacks, and the clients the
+        master would not let in, one line each; both go to the timeline too.
 
         Samples lost on the way (a batch with a bad MAC, a gap, a worker whose last chunk never
         came) do not stop the run: the verdicts are judged on what arrived and made
         inconclusive with these lines (:func:`gauntlet.generator.assess`), never a pass. The
         master knows which worker lost what, unlike a local capture's lost rows
         (:class:`~gauntlet.samples.CaptureRecord`), so the run can say how much is missing."""
-        if not self.load.remote_workers:
-            return []
-        status = remote.read_status(self.samples_dir)
         problems = remote.incomplete(status) + remote.unrecorded(status, rows)
+        refused = remote.strangers(status)
         if self.timeline:
-            for line in remote.strangers(status):
+            for line in refused:
                 self.timeline.emit("load.worker_refused", text=line)
             self.timeline.emit("load.remote_workers", seen=len(status.get("seen", [])),
                                problems=problems, waited_s=status.get("waited_s"))
-        return problems
+        return problems, refused
 
     def finish(self) -> LoadResult:
         """Merge samples and generator stats; also used after an interrupted run."""

@@ -128,8 +128,11 @@ class BatchLedger:
     # again (an unsigned number never moves ``next_seq``: a forger cannot skip the ledger ahead)
     claimed: set[int] = field(default_factory=set)
 
-    def check(self, secret: str, node: str, batch: Mapping[str, object]) -> bool:
+    def check(self, secret: str, node: str, batch: object) -> bool:
         """Whether ``batch`` (a chunk message's data) is this worker's next, intact batch."""
+        if not isinstance(batch, Mapping):
+            self.rejected.append("a batch that is not a mapping")
+            return False
         seq, mac, data = batch.get("seq"), batch.get("mac"), batch.get("data")
         file, offset = str(batch.get("file", "")), batch.get("offset", -1)
         if not isinstance(seq, int) or not isinstance(data, bytes) \
