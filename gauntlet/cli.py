@@ -28,9 +28,7 @@ from typing import Any, cast
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from gauntlet.boot import Stack
 from gauntlet.cmdsuite import load_with_text, parse_param, stack_suite, suite_toml
 from gauntlet.config import Suite, load_suite
 from gauntlet.contract import load_contract
@@ -38,8 +36,8 @@ from gauntlet.errors import ConfigError, GauntletError, InfrastructureError, Int
 from gauntlet.judge import RunOutcome
 from gauntlet.outcome import ExitCode, exit_code
 from gauntlet.printout import print_outcome
+from gauntlet.progress import run_with_progress
 from gauntlet.rundir import read_summary, update_summary
-from gauntlet.runner import Hooks, run_suite
 from gauntlet.up import aim_at
 
 console = Console(stderr=True, highlight=False)
@@ -174,49 +172,11 @@ def _run_with_progress(suite: Suite, text: str, output_dir: Path | None, *,
     """Run with a progress bar; a configuration error found before the run starts (an unknown
     experiment or claim, bad parameters, a remote target) ends the command with exit 2."""
     try:
-        return _progress_run(suite, text, output_dir, every_claim)
+        return run_with_progress(suite, text, output_dir, console,
+                                 every_claim=every_claim)
     except ConfigError as exc:
         _fail(exc)
         raise  # unreachable: _fail exits
-
-
-def _progress_run(suite: Suite, text: str, output_dir: Path | None,
-                  every_claim: bool) -> RunOutcome:
-    total = suite.load.total_duration_s if suite.load else 0.0
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(), console=console, transient=True,
-    ) as progress:
-        task = progress.add_task("boot", total=total or None, info="")
-
-        def on_boot(stack: Stack) -> None:
-            console.print(f"stack up ({stack.backend}) in {stack.boot_time_s:.2f} s — "
-                          f"{stack.base_url}")
-
-        def on_tick(load: Any) -> None:
-            progress.update(task, description="load", completed=min(load.elapsed_s(), total),
-                            info=f"~{load.samples_so_far()} requests")
-
-        def on_phase(name: str) -> None:
-            progress.update(task, description=name)
-
-        def on_finding(text: str) -> None:
-            console.print(f"[yellow]contract finding:[/] {text}")
-
-        def on_plan(notes: list[str]) -> None:
-            for note in notes:
-                console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
-
-        def on_secret(secret: str) -> None:
-            console.print(f"worker secret for this run (shown once, stored nowhere): {secret}\n"
-                          "  each `gauntlet worker` needs it: --secret-file FILE or "
-                          "$GAUNTLET_WORKER_SECRET (set it before `gauntlet run` to choose it)",
-                          soft_wrap=True, highlight=False)
-
-        return run_suite(suite, text, Hooks(on_boot=on_boot, on_load_tick=on_tick,
-                                            on_phase=on_phase, on_finding=on_finding,
-                                            on_plan=on_plan, on_secret=on_secret), output_dir,
-                         every_claim=every_claim)
 
 
 @main.command()
