@@ -37,7 +37,7 @@ from rich.table import Table
 from gauntlet.boot.binaries import install_command, locate, locate_go, locate_postgres_bindir
 from gauntlet.contract import Contract
 from gauntlet.errors import InfrastructureError
-from gauntlet.install import program_version
+from gauntlet.install import http_toxics_revision, program_version
 from gauntlet.outcome import ExitCode
 
 Backend = Literal["local", "compose", "external"]
@@ -97,6 +97,18 @@ def _first_version(argv: list[str]) -> str | None:
     return match.group(1) if match else None
 
 
+def _server_version(path: Path) -> str | None:
+    """The server's version and whether it carries gauntlet's HTTP toxics: a stock server runs
+    every experiment but the HTTP faults (docs/faults.md)."""
+    version = program_version(path)
+    if version is None:
+        return None
+    revision = http_toxics_revision(path)
+    if revision is None:
+        return f"{version} (stock: no HTTP toxics; `gauntlet install toxiproxy` builds them in)"
+    return f"{version} + HTTP toxics {revision}"
+
+
 def _program(name: str, group: str, purpose: str, required: bool, path: Path | None,
              version: Callable[[Path], str | None]) -> Check:
     command = install_command(name)
@@ -137,7 +149,7 @@ def diagnose(backend: Backend = "local", contract: Contract | None = None) -> Re
     kinds = managed_kinds(contract)
     checks: list[Check] = [
         _program("toxiproxy-server", GROUPS[0], "injects every fault", local,
-                 locate("toxiproxy-server"), program_version),
+                 locate("toxiproxy-server"), _server_version),
         _program("toxiproxy-cli", GROUPS[0], "poking a stack by hand, e.g. under gauntlet up",
                  False, locate("toxiproxy-cli"), program_version),
     ]

@@ -1,6 +1,12 @@
 """``gauntlet install toxiproxy``: build Toxiproxy's server and cli with Go and put them where
 gauntlet's binary lookup finds them.
 
+The server is Toxiproxy's, built from the Go module shipped inside this package
+(``gauntlet/toxiproxy``): the pinned Toxiproxy release as a library, with gauntlet's HTTP
+toxics registered (``http_status``, ``http_first_byte``: docs/faults.md). Custom toxics compiled
+into the server are Toxiproxy's documented way to add a fault (CREATING_TOXICS.md); nothing else
+in the server changes. The cli is upstream's, unchanged.
+
 Toxiproxy is in no package registry gauntlet can count on (not PyPI, not Debian, not npm), and
 pulling its container image needs a registry; Go's module proxy is the one source every machine
 that can ``pip install`` can usually reach too. So gauntlet builds it, the way upstream's own
@@ -37,6 +43,7 @@ from pathlib import Path
 
 from gauntlet.boot.binaries import (
     GO_MIN,
+    HTTP_TOXICS_REVISION,
     TOXIPROXY_VERSION,
     cache_bin_dir,
     install_command,
@@ -48,6 +55,9 @@ from gauntlet.errors import InfrastructureError
 MODULE = "github.com/Shopify/toxiproxy/v2"
 # installed name -> the module's package that builds it (go names the binary after the folder)
 PROGRAMS = {"toxiproxy-server": "cmd/server", "toxiproxy-cli": "cmd/cli"}
+# gauntlet's own server: the Go module in this package, and its main package in it
+SOURCE = Path(__file__).parent / "toxiproxy"
+SERVER_PACKAGE = "./cmd/toxiproxy-server"
 GO_TOOLCHAIN = (1, 23)  # toxiproxy v2.12.0's go.mod: an older go >= 1.21 fetches this one
 BUILD_TIMEOUT_S = 900.0  # a cold module cache over a slow proxy: minutes, never forever
 LOG_LINES = 20
@@ -75,6 +85,18 @@ def program_version(path: Path) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     match = re.search(r"version\s+v?(\d+\.\d+\.\d+)", done.stdout + done.stderr)
+    return match.group(1) if match else None
+
+
+def http_toxics_revision(path: Path) -> str | None:
+    """``1`` from gauntlet's server (``-version`` says ``(gauntlet http toxics 1)``); None for a
+    stock toxiproxy-server or one that does not run."""
+    try:
+        done = subprocess.run([str(path), "-version"], capture_output=True, text=True,
+                              timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r"gauntlet http toxics (\w+)", done.stdout + done.stderr)
     return match.group(1) if match else None
 
 
@@ -115,9 +137,11 @@ def present(version: str = TOXIPROXY_VERSION) -> Path | None:
     found = {name: locate(name) for name in PROGRAMS}
     if any(path is None for path in found.values()):
         return None
+    server = found["toxiproxy-server"]
+    if server is None or http_toxics_revision(server) != HTTP_TOXICS_REVISION:
+        return None  # a stock server, or an older build of gauntlet's toxics
     if all(program_version(path) == version for path in found.values() if path is not None):
-        server = found["toxiproxy-server"]
-        return server.parent if server is not None else None
+        return server.parent
     return None
 
 
@@ -152,7 +176,12 @@ def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = l
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gauntlet-toxiproxy-") as scratch:
         gobin = Path(scratch) / "bin"
-        _go_install(go, go_ver, gobin, Path(scratch), version, on_line)
+        source = Path(scratch) / "src"  # a copy: the package may sit where go may not write
+        shutil.copytree(SOURCE, source, ignore=shutil.ignore_patterns("*_test.go"))
+        _go(go, go_ver, gobin, source, version, on_line,
+            ["build", "-o", str(gobin / "server"), SERVER_PACKAGE])
+        _go(go, go_ver, gobin, Path(scratch), version, on_line,
+            ["install", f"{MODULE}/{PROGRAMS['toxiproxy-cli']}@v{version}"])
         for name, package in PROGRAMS.items():
             _place(gobin / Path(package).name, target / name)
     built_s = time.monotonic() - started
@@ -160,22 +189,26 @@ def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = l
         if program_version(target / name) != version:
             raise InfrastructureError(f"{target / name} was built but does not report version "
                                       f"{version}")
+    if http_toxics_revision(target / "toxiproxy-server") != HTTP_TOXICS_REVISION:
+        raise InfrastructureError(f"{target / 'toxiproxy-server'} was built but does not "
+                                  f"report gauntlet's HTTP toxics {HTTP_TOXICS_REVISION}")
     first = locate("toxiproxy-server")
     shadow = first if first is not None and first.parent != target else None
     return Installed(target, version, built=True, build_s=built_s, go=go_name,
                      shadowed_by=shadow)
 
 
-def _go_install(go: Path, go_ver: tuple[int, int], gobin: Path, cwd: Path, version: str,
-                on_line: Callable[[str], None]) -> None:
-    """``go install -v`` of both programs in one build (one module, one version), its output
-    streamed line by line; a failure carries go's last lines."""
+def _go(go: Path, go_ver: tuple[int, int], gobin: Path, cwd: Path, version: str,
+        on_line: Callable[[str], None], command: list[str]) -> None:
+    """``go build`` (the server, from this package's module) or ``go install`` (the cli, at
+    the pinned release), with the version stamped in, its output streamed line by line; a
+    failure carries go's last lines."""
     gobin.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GOBIN": str(gobin), "GOWORK": "off"}
+    env = {**os.environ, "GOBIN": str(gobin), "GOWORK": "off", "GOFLAGS": "-mod=readonly"}
     if go_ver < GO_TOOLCHAIN and "GOTOOLCHAIN" not in os.environ:
         env["GOTOOLCHAIN"] = "auto"  # a machine-wide `local` would refuse the newer go.mod
-    argv = [str(go), "install", "-v", "-ldflags", f"-X {MODULE}.Version={version}",
-            *(f"{MODULE}/{package}@v{version}" for package in PROGRAMS.values())]
+    argv = [str(go), command[0], "-v", "-ldflags", f"-X {MODULE}.Version={version}",
+            *command[1:]]
     tail: deque[str] = deque(maxlen=LOG_LINES)
     timed_out = threading.Event()
     with subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE,

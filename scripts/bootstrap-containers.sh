@@ -26,7 +26,8 @@ BASE_IMAGE=${GAUNTLET_IMAGE_BASE:-gauntlet-base:bookworm}
 PYTHON_IMAGE=${GAUNTLET_IMAGE_PYTHON:-gauntlet-python:3.11-bookworm}
 POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
-TOXIPROXY_IMAGE=gauntlet-toxiproxy:${TOXIPROXY_VERSION#v}
+HTTP_TOXICS_REVISION=1      # gauntlet/boot/binaries.py: HTTP_TOXICS_REVISION
+TOXIPROXY_IMAGE=gauntlet-toxiproxy:${TOXIPROXY_VERSION#v}-http$HTTP_TOXICS_REVISION
 APP_IMAGE=gauntlet-stack:dev
 IMAGES_ENV=$ROOT/docker/images.env
 VENV=${GAUNTLET_VENV:-$ROOT/.venv}
@@ -180,14 +181,15 @@ if ! have_image "$TOXIPROXY_IMAGE"; then
     ctx=$(mktemp -d)
     SCRATCH+=("$ctx")
     cp docker/toxiproxy/Dockerfile "$ctx/"
-    if [ -x "$VENV/bin/toxiproxy-server" ] && [ -x "$VENV/bin/toxiproxy-cli" ]; then
+    if [ -x "$VENV/bin/toxiproxy-server" ] && [ -x "$VENV/bin/toxiproxy-cli" ] \
+        && "$VENV/bin/toxiproxy-server" -version | grep -q "gauntlet http toxics $HTTP_TOXICS_REVISION)"; then
         cp "$VENV/bin/toxiproxy-server" "$VENV/bin/toxiproxy-cli" "$ctx/"   # from scripts/setup.sh
-    else
+    else  # the same build as `gauntlet install toxiproxy`: the server with gauntlet's HTTP toxics
         find_go || die "Go is needed to build toxiproxy $TOXIPROXY_VERSION"
         log "building toxiproxy $TOXIPROXY_VERSION with Go"
-        quiet env GOBIN="$ctx" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
-        quiet env GOBIN="$ctx" go install "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
-        mv "$ctx/server" "$ctx/toxiproxy-server"
+        stamp="-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}"
+        (cd gauntlet/toxiproxy && quiet go build -ldflags "$stamp" -o "$ctx/toxiproxy-server" ./cmd/toxiproxy-server)
+        quiet env GOBIN="$ctx" go install -ldflags "$stamp" "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
         mv "$ctx/cli" "$ctx/toxiproxy-cli"
     fi
     build "$TOXIPROXY_IMAGE" "$ctx" --build-arg "BASE_IMAGE=$BASE_IMAGE"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gauntlet.boot.binaries import TOXIPROXY_VERSION
+from gauntlet.boot.binaries import HTTP_TOXICS_REVISION, TOXIPROXY_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,9 @@ def machine(tmp_path: Path) -> dict[str, str]:
     bin_dir.mkdir(parents=True)
     for name in ("toxiproxy-server", "toxiproxy-cli"):
         path = bin_dir / name
-        path.write_text(f'#!/bin/sh\necho "{name} version {TOXIPROXY_VERSION}"\n')
+        tail = (f" (gauntlet http toxics {HTTP_TOXICS_REVISION})"
+                if name == "toxiproxy-server" else "")
+        path.write_text(f'#!/bin/sh\necho "{name} version {TOXIPROXY_VERSION}{tail}"\n')
         path.chmod(0o755)
     return {"PATH": str(tmp_path / "empty"), "GAUNTLET_CACHE": str(tmp_path / "cache")}
 

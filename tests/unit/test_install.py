@@ -11,7 +11,7 @@ import pytest
 
 from gauntlet import install
 from gauntlet.boot import binaries
-from gauntlet.boot.binaries import TOXIPROXY_VERSION
+from gauntlet.boot.binaries import HTTP_TOXICS_REVISION, TOXIPROXY_VERSION
 from gauntlet.errors import InfrastructureError
 from gauntlet.install import install_toxiproxy, parse_go_version, target_dir
 
@@ -23,16 +23,23 @@ def _script(path: Path, body: str) -> Path:
     return path
 
 
-def _toxiproxy(directory: Path, version: str = TOXIPROXY_VERSION) -> None:
+SERVER_SAYS = f"(gauntlet http toxics {HTTP_TOXICS_REVISION})"
+
+
+def _toxiproxy(directory: Path, version: str = TOXIPROXY_VERSION,
+               server_says: str = SERVER_SAYS) -> None:
     for name in install.PROGRAMS:
-        _script(directory / name, f'echo "{name} version {version}"\n')
+        tail = f" {server_says}" if name == "toxiproxy-server" else ""
+        _script(directory / name, f'echo "{name} version {version}{tail}"\n')
 
 
-def _fake_go(directory: Path, version: str, install_body: str) -> Path:
-    """A ``go`` that answers ``go version`` and runs ``install_body`` for ``go install``."""
+def _fake_go(directory: Path, version: str, install_body: str, build_body: str = "") -> Path:
+    """A ``go`` that answers ``go version``, runs ``install_body`` for ``go install`` and
+    ``build_body`` for ``go build``."""
     return _script(directory / "go", f'''case "$1" in
   version) echo "go version {version} linux/amd64" ;;
   install) {install_body} ;;
+  build) {build_body or install_body} ;;
 esac
 ''')
 
@@ -91,6 +98,18 @@ def test_an_other_version_is_not_taken_for_installed(isolated: Path, tmp_path: P
         install_toxiproxy()
 
 
+def test_a_stock_server_or_an_older_build_of_the_toxics_is_built_again(
+        isolated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A toxiproxy-server without gauntlet's HTTP toxics (a stock one, or an older revision of
+    them) at the right version is not taken for installed: the HTTP faults need them."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "nowhere" / "python"))
+    for says in ("", "(gauntlet http toxics 0)"):
+        _toxiproxy(tmp_path / "cache" / "bin", server_says=says)
+        assert install.present() is None
+        with pytest.raises(InfrastructureError, match="Go not found"):
+            install_toxiproxy()
+
+
 def test_no_go_is_one_line_naming_what_installs_it(isolated: Path) -> None:
     with pytest.raises(InfrastructureError) as caught:
         install_toxiproxy(force=True)
@@ -116,26 +135,41 @@ def test_a_failed_build_carries_gos_last_lines(isolated: Path) -> None:
 
 
 def test_a_build_is_installed_where_the_lookup_finds_it(isolated: Path, tmp_path: Path) -> None:
-    """What ``go install`` leaves in GOBIN (named server and cli) is installed as
-    toxiproxy-server and toxiproxy-cli; go's progress reaches the caller line by line, and the
-    version gauntlet stamps is passed to the linker."""
+    """The server is built from the module in this package (``go build -o``), the cli is
+    ``go install``ed at the pinned release; both are installed as toxiproxy-server and
+    toxiproxy-cli, go's progress reaches the caller line by line, and the version gauntlet
+    stamps is passed to the linker."""
     args = tmp_path / "go-args"
-    build = (f'echo "$@" > {args}; echo github.com/Shopify/toxiproxy/v2/cmd/server; '
-             'for p in server cli; do printf "#!/bin/sh\\necho \\"$p version '
-             f'{TOXIPROXY_VERSION}\\"\\n" > "$GOBIN/$p"; /bin/chmod +x "$GOBIN/$p"; done')
-    _fake_go(isolated, "go1.22.1", build)
+    cwd = tmp_path / "go-cwd"
+    build = (f'echo "$@" >> {args}; pwd > {cwd}; out=""; prev=""; for a in "$@"; do '
+             '[ "$prev" = "-o" ] && out="$a"; prev="$a"; done; '
+             'printf "#!/bin/sh\\necho \\"toxiproxy-server version '
+             f'{TOXIPROXY_VERSION} {SERVER_SAYS}\\"\\n" > "$out"; /bin/chmod +x "$out"; '
+             'echo gauntlet.local/toxiproxy/httptoxics')
+    install_cli = (f'echo "$@" >> {args}; printf "#!/bin/sh\\necho \\"cli version '
+                   f'{TOXIPROXY_VERSION}\\"\\n" > "$GOBIN/cli"; /bin/chmod +x "$GOBIN/cli"')
+    _fake_go(isolated, "go1.22.1", install_cli, build)
     lines: list[str] = []
     started: list[str] = []
     done = install_toxiproxy(force=True, on_line=lines.append, on_start=started.append)
     target = tmp_path / "cache" / "bin"
     assert done.built and done.directory == target and done.go == "go1.22"
-    assert lines == ["github.com/Shopify/toxiproxy/v2/cmd/server"]
+    assert lines == ["gauntlet.local/toxiproxy/httptoxics"]
     assert started == [f"building Toxiproxy v{TOXIPROXY_VERSION} with go1.22 "
                        f"({isolated / 'go'}) into {target}"]
     for name in install.PROGRAMS:
         assert install.program_version(target / name) == TOXIPROXY_VERSION
-    passed = args.read_text()
-    assert f"-X {install.MODULE}.Version={TOXIPROXY_VERSION}" in passed
-    assert f"{install.MODULE}/cmd/server@v{TOXIPROXY_VERSION}" in passed
-    assert f"{install.MODULE}/cmd/cli@v{TOXIPROXY_VERSION}" in passed
-    assert not list(target.glob(".*partial"))
+    assert install.http_toxics_revision(target / "toxiproxy-server") == HTTP_TOXICS_REVISION
+    build_args, install_args = args.read_text().splitlines()
+    assert build_args.startswith(f"build -v -ldflags -X {install.MODULE}.Version="
+                                 f"{TOXIPROXY_VERSION} -o ")
+    assert build_args.endswith(install.SERVER_PACKAGE)
+    assert (Path(cwd.read_text().strip()) / "go.mod").name == "go.mod"
+    assert f"{install.MODULE}/cmd/cli@v{TOXIPROXY_VERSION}" in install_args
+    assert not list(Path(tempfile_root()).glob("gauntlet-toxiproxy-*")), "scratch left behind"
+
+
+def tempfile_root() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
