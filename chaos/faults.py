@@ -31,7 +31,8 @@ class Fault:
 
     proxy: str
     kind: str
-    attributes: Mapping[str, float] = field(default_factory=dict)
+    # numbers for Toxiproxy's toxics; http_status also takes ``headers`` and ``body``
+    attributes: Mapping[str, Any] = field(default_factory=dict)
     stream: str = "downstream"
     toxicity: float = 1.0
 

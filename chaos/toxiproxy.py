@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -36,11 +36,17 @@ TOXIC_ATTRIBUTES: dict[str, frozenset[str]] = {
     "reset_peer": frozenset({"timeout"}),
     "slicer": frozenset({"average_size", "size_variation", "delay"}),
     "limit_data": frozenset({"bytes"}),
+    # gauntlet's own, compiled into its toxiproxy-server (gauntlet/toxiproxy, docs/faults.md):
+    # they act on a link's HTTP/1.1 answers, so only on its downstream stream
+    "http_status": frozenset({"status", "headers", "body", "share"}),
+    "http_first_byte": frozenset({"latency", "share"}),
 }
+HTTP_TOXICS = frozenset({"http_status", "http_first_byte"})
 STREAMS = ("upstream", "downstream")
 
 
-def validate_toxic(kind: str, attributes: dict[str, Any], stream: str, toxicity: float) -> None:
+def validate_toxic(kind: str, attributes: Mapping[str, Any], stream: str,
+                   toxicity: float) -> None:
     """Raise a one-line :class:`ConfigError` for an unknown toxic or attribute."""
     if kind not in TOXIC_ATTRIBUTES:
         known = ", ".join([*sorted(TOXIC_ATTRIBUTES), "down"])
@@ -50,12 +56,42 @@ def validate_toxic(kind: str, attributes: dict[str, Any], stream: str, toxicity:
         allowed = ", ".join(sorted(TOXIC_ATTRIBUTES[kind]))
         raise ConfigError(f"toxic {kind!r}: unknown attribute {sorted(extra)[0]!r} ({allowed})")
     for key, value in attributes.items():
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"toxic {kind!r}: attribute {key!r} must be a number >= 0")
+        _check_attribute(kind, key, value)
+    if kind == "http_status" and "status" not in attributes:
+        raise ConfigError("toxic 'http_status' needs a status (100..599)")
     if stream not in STREAMS:
         raise ConfigError(f"toxic stream must be 'upstream' or 'downstream' (got {stream!r})")
+    if kind in HTTP_TOXICS and stream != "downstream":
+        raise ConfigError(f"toxic {kind!r} acts on answers: its stream is 'downstream'")
     if not 0.0 <= toxicity <= 1.0:
         raise ConfigError(f"toxicity must be within 0..1 (got {toxicity})")
+
+
+def _check_attribute(kind: str, key: str, value: Any) -> None:
+    where = f"toxic {kind!r}: attribute {key!r}"
+    if key == "headers":
+        if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) and "\n" not in k + v and
+                "\r" not in k + v and k.strip() for k, v in value.items()):
+            raise ConfigError(f"{where} must map header names to one-line strings")
+        return
+    if key == "body":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string")
+        return
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where} must be a number >= 0")
+    if key == "share" and not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{where} must be within 0..1 (got {value})")
+    if key == "status" and not (isinstance(value, int) and 100 <= value <= 599):
+        raise ConfigError(f"{where} must be an HTTP status, 100..599 (got {value})")
+
+
+def _wire(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes as the server decodes them: Toxiproxy's own are int64, so 500.0 would be
+    refused; a share stays a fraction, headers and a body stay what they are."""
+    return {key: round(value) if isinstance(value, float) and key != "share" else value
+            for key, value in attributes.items()}
 
 
 class _TimedRequests:
@@ -192,15 +228,21 @@ class ToxiproxyClient:
         toxicity: float = 1.0,
     ) -> None:
         validate_toxic(kind, attributes, stream, toxicity)
-        # every Toxiproxy attribute is an int64 on the server; 500.0 would be refused
-        attributes = {key: round(value) for key, value in attributes.items()}
+        attributes = _wire(attributes)
         with self._api() as tp:
             found = tp.get_proxy(proxy)
             if found is None:
                 raise ToxiproxyError(f"no proxy {proxy!r} on {self.url}")
-            found.add_toxic(
-                type=kind, name=name, stream=stream, toxicity=toxicity, attributes=attributes
-            )
+            try:
+                found.add_toxic(type=kind, name=name, stream=stream, toxicity=toxicity,
+                                attributes=attributes)
+            except InvalidToxic as exc:
+                if kind in HTTP_TOXICS:  # a stock server knows no such type
+                    raise ToxiproxyError(
+                        f"the Toxiproxy at {self.url} has no {kind!r} toxic: HTTP faults need "
+                        "gauntlet's toxiproxy-server (`gauntlet install toxiproxy` builds it; "
+                        "`gauntlet doctor` says which one is found)") from exc
+                raise
         if name not in {t["name"] for t in self.toxics(proxy)}:
             raise ToxiproxyError(f"toxic {name!r} on {proxy!r} was not applied")
 
