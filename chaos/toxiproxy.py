@@ -139,6 +139,18 @@ class ProxyInfo:
         return int(self.listen.rsplit(":", 1)[1])
 
 
+@dataclass(frozen=True)
+class AnswerCounts:
+    """An HTTP toxic's counts: the dependency's answers through it, and those it forged or
+    held back. An experiment takes differences at its phases' edges."""
+
+    answers: int
+    acted: int
+
+    def __sub__(self, earlier: AnswerCounts) -> AnswerCounts:
+        return AnswerCounts(self.answers - earlier.answers, self.acted - earlier.acted)
+
+
 class ToxiproxyClient:
     """A Toxiproxy server at ``url`` (``http://127.0.0.1:8474``)."""
 
@@ -260,6 +272,29 @@ class ToxiproxyClient:
                 f"/proxies/{proxy}/toxics"
             ).json()
             return result
+
+    def update_toxic(self, proxy: str, name: str, attributes: Mapping[str, Any]) -> None:
+        """Change a toxic's attributes in place (Toxiproxy decodes them into the running toxic,
+        so an HTTP toxic's counts go on); the toxic's other attributes stay."""
+        found = next((t for t in self.toxics(proxy) if t.get("name") == name), None)
+        if found is None:
+            raise ToxiproxyError(f"no toxic {name!r} on {proxy!r} to update")
+        merged = {**{k: v for k, v in (found.get("attributes") or {}).items()
+                     if k in TOXIC_ATTRIBUTES.get(found["type"], ())}, **attributes}
+        validate_toxic(found["type"], merged, found["stream"], float(found["toxicity"]))
+        with self._api():
+            _tp_api.APIConsumer.post(f"/proxies/{proxy}/toxics/{name}",
+                                     json={"attributes": _wire(attributes),
+                                           "toxicity": found["toxicity"]})
+
+    def answer_counts(self, proxy: str, name: str) -> AnswerCounts | None:
+        """What an HTTP toxic has seen since it was added (docs/faults.md): None when the toxic
+        is gone or is not one of gauntlet's HTTP toxics."""
+        for toxic in self.toxics(proxy):
+            attributes = toxic.get("attributes") or {}
+            if toxic.get("name") == name and "answers" in attributes:
+                return AnswerCounts(int(attributes["answers"]), int(attributes["acted"]))
+        return None
 
     def all_toxics(self) -> dict[str, list[dict[str, Any]]]:
         return {name: self.toxics(name) for name in self.proxies()}

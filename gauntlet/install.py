@@ -51,12 +51,13 @@ from gauntlet.boot.binaries import (
     locate_go,
 )
 from gauntlet.errors import InfrastructureError
+from gauntlet.toxiproxy_source import TOXIPROXY_SOURCE
 
 MODULE = "github.com/Shopify/toxiproxy/v2"
 # installed name -> the module's package that builds it (go names the binary after the folder)
 PROGRAMS = {"toxiproxy-server": "cmd/server", "toxiproxy-cli": "cmd/cli"}
 # gauntlet's own server: the Go module in this package, and its main package in it
-SOURCE = Path(__file__).parent / "toxiproxy"
+SOURCE = TOXIPROXY_SOURCE  # gauntlet/toxiproxy
 SERVER_PACKAGE = "./cmd/toxiproxy-server"
 GO_TOOLCHAIN = (1, 23)  # toxiproxy v2.12.0's go.mod: an older go >= 1.21 fetches this one
 BUILD_TIMEOUT_S = 900.0  # a cold module cache over a slow proxy: minutes, never forever
@@ -89,8 +90,9 @@ def program_version(path: Path) -> str | None:
 
 
 def http_toxics_revision(path: Path) -> str | None:
-    """``1`` from gauntlet's server (``-version`` says ``(gauntlet http toxics 1)``); None for a
-    stock toxiproxy-server or one that does not run."""
+    """``3f2a…`` from gauntlet's server (``-version`` says ``(gauntlet http toxics 3f2a…)``,
+    the digest of the sources it was built from); None for a stock toxiproxy-server or one
+    that does not run."""
     try:
         done = subprocess.run([str(path), "-version"], capture_output=True, text=True,
                               timeout=10, check=False)
@@ -179,7 +181,8 @@ def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = l
         source = Path(scratch) / "src"  # a copy: the package may sit where go may not write
         shutil.copytree(SOURCE, source, ignore=shutil.ignore_patterns("*_test.go"))
         _go(go, go_ver, gobin, source, version, on_line,
-            ["build", "-o", str(gobin / "server"), SERVER_PACKAGE])
+            ["build", "-o", str(gobin / "server"), SERVER_PACKAGE],
+            stamp=f" -X main.Revision={HTTP_TOXICS_REVISION}")
         _go(go, go_ver, gobin, Path(scratch), version, on_line,
             ["install", f"{MODULE}/{PROGRAMS['toxiproxy-cli']}@v{version}"])
         for name, package in PROGRAMS.items():
@@ -199,7 +202,7 @@ def install_toxiproxy(*, force: bool = False, on_line: Callable[[str], None] = l
 
 
 def _go(go: Path, go_ver: tuple[int, int], gobin: Path, cwd: Path, version: str,
-        on_line: Callable[[str], None], command: list[str]) -> None:
+        on_line: Callable[[str], None], command: list[str], stamp: str = "") -> None:
     """``go build`` (the server, from this package's module) or ``go install`` (the cli, at
     the pinned release), with the version stamped in, its output streamed line by line; a
     failure carries go's last lines."""
@@ -207,7 +210,7 @@ def _go(go: Path, go_ver: tuple[int, int], gobin: Path, cwd: Path, version: str,
     env = {**os.environ, "GOBIN": str(gobin), "GOWORK": "off", "GOFLAGS": "-mod=readonly"}
     if go_ver < GO_TOOLCHAIN and "GOTOOLCHAIN" not in os.environ:
         env["GOTOOLCHAIN"] = "auto"  # a machine-wide `local` would refuse the newer go.mod
-    argv = [str(go), command[0], "-v", "-ldflags", f"-X {MODULE}.Version={version}",
+    argv = [str(go), command[0], "-v", "-ldflags", f"-X {MODULE}.Version={version}{stamp}",
             *command[1:]]
     tail: deque[str] = deque(maxlen=LOG_LINES)
     timed_out = threading.Event()

@@ -26,8 +26,10 @@ BASE_IMAGE=${GAUNTLET_IMAGE_BASE:-gauntlet-base:bookworm}
 PYTHON_IMAGE=${GAUNTLET_IMAGE_PYTHON:-gauntlet-python:3.11-bookworm}
 POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
-HTTP_TOXICS_REVISION=1      # gauntlet/boot/binaries.py: HTTP_TOXICS_REVISION
-TOXIPROXY_IMAGE=gauntlet-toxiproxy:${TOXIPROXY_VERSION#v}-http$HTTP_TOXICS_REVISION
+# the digest of gauntlet's HTTP toxics' sources (gauntlet/toxiproxy_source.py), in the image's tag
+HTTP_TOXICS_REVISION=$(python3 -c \
+    'from gauntlet.toxiproxy_source import source_revision; print(source_revision())')
+TOXIPROXY_IMAGE=gauntlet-toxiproxy:${TOXIPROXY_VERSION#v}-http-$HTTP_TOXICS_REVISION
 APP_IMAGE=gauntlet-stack:dev
 IMAGES_ENV=$ROOT/docker/images.env
 VENV=${GAUNTLET_VENV:-$ROOT/.venv}
@@ -188,7 +190,8 @@ if ! have_image "$TOXIPROXY_IMAGE"; then
         find_go || die "Go is needed to build toxiproxy $TOXIPROXY_VERSION"
         log "building toxiproxy $TOXIPROXY_VERSION with Go"
         stamp="-X github.com/Shopify/toxiproxy/v2.Version=${TOXIPROXY_VERSION#v}"
-        (cd gauntlet/toxiproxy && quiet go build -ldflags "$stamp" -o "$ctx/toxiproxy-server" ./cmd/toxiproxy-server)
+        (cd gauntlet/toxiproxy && quiet go build -ldflags "$stamp -X main.Revision=$HTTP_TOXICS_REVISION" \
+            -o "$ctx/toxiproxy-server" ./cmd/toxiproxy-server)
         quiet env GOBIN="$ctx" go install -ldflags "$stamp" "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"
         mv "$ctx/cli" "$ctx/toxiproxy-cli"
     fi

@@ -22,14 +22,13 @@ from pathlib import Path
 from typing import Literal
 
 from gauntlet.errors import InfrastructureError
+from gauntlet.toxiproxy_source import source_revision
 
 # Go is often installed outside PATH (the go.dev archive unpacks to /usr/local/go)
 GO_DIRS = (Path("/usr/local/go/bin"), Path("/usr/lib/go/bin"))
 # what `gauntlet install toxiproxy` builds, and what the hints name
 TOXIPROXY_VERSION = "2.12.0"
-# the revision of gauntlet's HTTP toxics compiled into its toxiproxy-server
-# (gauntlet/toxiproxy/cmd/toxiproxy-server: Revision); a server without it is rebuilt
-HTTP_TOXICS_REVISION = "1"
+HTTP_TOXICS_REVISION = source_revision()  # stamped into gauntlet's toxiproxy-server
 GO_MIN = (1, 21)  # toolchain switching: an older go cannot fetch the 1.23 toxiproxy needs
 GO_ARCHIVE = "1.24.4"  # the release the no-Go hint installs from go.dev
 

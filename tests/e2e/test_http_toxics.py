@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from gauntlet.boot.binaries import find, locate_go
-from gauntlet.chaos.toxiproxy import ToxiproxyClient
+from gauntlet.chaos.toxiproxy import AnswerCounts, ToxiproxyClient
 from gauntlet.net import free_port
 
 MODULE = Path(__file__).resolve().parents[2] / "gauntlet" / "toxiproxy"
@@ -149,6 +149,7 @@ def test_a_share_of_pipelined_answers_is_forged_in_place(
         "status": 503, "share": 0.5, "headers": {"Retry-After": "2"}, "body": "busy"})
     answers = pipelined(url, PATHS)
     assert [a[0] for a in answers] == [200, 503, 204, 503, 200, 503]
+    assert client.answer_counts("dep", "busy") == AnswerCounts(answers=6, acted=3)
     assert answers[1][1]["Retry-After"] == "2" and answers[1][2] == b"busy"
     assert answers[4][2] == b"chunked-/chunked/5"
     # every request reached the dependency: a forged answer replaces a real one
@@ -162,9 +163,13 @@ def test_keep_alive_clients_reuse_the_connection_through_forged_answers(
         "status": 429, "share": 0.25, "headers": {"Retry-After": "1"}})
     with httpx.Client(base_url=url, timeout=10) as http:
         statuses = [http.get(f"/len/{i}").status_code for i in range(8)]
+        client.update_toxic("dep", "limited", {"status": 503, "share": 1})
+        statuses += [http.get("/len/updated").status_code]
+        assert client.answer_counts("dep", "limited") == AnswerCounts(answers=9, acted=3)
         client.remove_toxic("dep", "limited")
+        assert client.answer_counts("dep", "limited") is None
         statuses += [http.get("/chunked/after").status_code]
-    assert statuses == [200, 200, 200, 429, 200, 200, 200, 429, 200]
+    assert statuses == [200, 200, 200, 429, 200, 200, 200, 429, 503, 200]
     assert len({port for _, port in Dependency.seen}) == 1, "the connection was not kept"
 
 

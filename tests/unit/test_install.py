@@ -162,7 +162,8 @@ def test_a_build_is_installed_where_the_lookup_finds_it(isolated: Path, tmp_path
     assert install.http_toxics_revision(target / "toxiproxy-server") == HTTP_TOXICS_REVISION
     build_args, install_args = args.read_text().splitlines()
     assert build_args.startswith(f"build -v -ldflags -X {install.MODULE}.Version="
-                                 f"{TOXIPROXY_VERSION} -o ")
+                                 f"{TOXIPROXY_VERSION} -X main.Revision="
+                                 f"{HTTP_TOXICS_REVISION} -o ")
     assert build_args.endswith(install.SERVER_PACKAGE)
     assert (Path(cwd.read_text().strip()) / "go.mod").name == "go.mod"
     assert f"{install.MODULE}/cmd/cli@v{TOXIPROXY_VERSION}" in install_args

@@ -3,6 +3,7 @@ package httptoxics
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"io"
 	"math/rand"
 	"net/http"
@@ -279,6 +280,33 @@ func TestSharesAreExactCounts(t *testing.T) {
 		if want := int(1000 * share); picked != want {
 			t.Errorf("share %v picked %d of 1000, want %d", share, picked, want)
 		}
+	}
+}
+
+func TestTheAPIShowsWhatTheToxicSawBesideItsAttributes(t *testing.T) {
+	toxic := &StatusToxic{Status: 503, Share: ptr(0.5), Headers: map[string]string{"Retry-After": "1"}}
+	r := start(t, toxic, toxic.NewState())
+	go func() { r.send([]byte(strings.Join(answers, "")), rand.New(rand.NewSource(5))); close(r.in) }()
+	r.received(t)
+	shown, err := json.Marshal(toxic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]interface{}
+	if err := json.Unmarshal(shown, &got); err != nil {
+		t.Fatal(err)
+	}
+	// seven answers of 2xx..4xx (the 100 Continue is not one), every second one forged
+	if got["answers"] != 6.0 || got["acted"] != 3.0 || got["status"] != 503.0 ||
+		got["share"] != 0.5 || got["headers"].(map[string]interface{})["Retry-After"] != "1" {
+		t.Fatalf("shown %s", shown)
+	}
+	// an update decodes into the same toxic: the counts go on
+	if err := json.Unmarshal([]byte(`{"status": 429, "answers": 0}`), toxic); err != nil {
+		t.Fatal(err)
+	}
+	if toxic.Status != 429 || toxic.counts.answers.Load() != 6 {
+		t.Fatalf("after the update: status %d, answers %d", toxic.Status, toxic.counts.answers.Load())
 	}
 }
 

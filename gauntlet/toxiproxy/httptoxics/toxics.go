@@ -1,11 +1,13 @@
 package httptoxics
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/Shopify/toxiproxy/v2/toxics"
@@ -23,6 +25,40 @@ func init() {
 type picker struct {
 	mu   sync.Mutex
 	seen int64
+}
+
+// counts are what a toxic saw, shown with its attributes in Toxiproxy's API (GET
+// /proxies/{proxy}/toxics/{name}): "answers" through it, and "acted" on (forged or held back).
+// The dependency's own count of attempts, read from outside it: an experiment reads them at
+// each phase's edges and compares the differences with the requests it sent. They add up
+// from the toxic's creation, across updates.
+type counts struct {
+	answers atomic.Int64
+	acted   atomic.Int64
+}
+
+func (c *counts) seen(acted bool) bool {
+	c.answers.Add(1)
+	if acted {
+		c.acted.Add(1)
+	}
+	return acted
+}
+
+// withCounts is the toxic's attributes (an alias without this method, so no recursion) and
+// its counts, as one JSON object.
+func withCounts(attributes interface{}, c *counts) ([]byte, error) {
+	plain, err := json.Marshal(attributes)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]json.RawMessage{}
+	if err := json.Unmarshal(plain, &fields); err != nil {
+		return nil, err
+	}
+	fields["answers"] = json.RawMessage(fmt.Sprint(c.answers.Load()))
+	fields["acted"] = json.RawMessage(fmt.Sprint(c.acted.Load()))
+	return json.Marshal(fields)
 }
 
 func (p *picker) pick(share *float64) bool {
@@ -53,6 +89,13 @@ type StatusToxic struct {
 	Body    string            `json:"body"`
 	Share   *float64          `json:"share,omitempty"`
 	picker  picker
+	counts  counts
+}
+
+type statusAttributes StatusToxic
+
+func (t *StatusToxic) MarshalJSON() ([]byte, error) {
+	return withCounts((*statusAttributes)(t), &t.counts)
 }
 
 func (t *StatusToxic) NewState() interface{}          { return newState() }
@@ -60,7 +103,7 @@ func (t *StatusToxic) Cleanup(stub *toxics.ToxicStub) { cleanup(stub) }
 
 func (t *StatusToxic) Pipe(stub *toxics.ToxicStub) {
 	pipeAnswers(stub, func(answer *http.Response) action {
-		if t.Status < 100 || t.Status > 599 || !t.picker.pick(t.Share) {
+		if !t.counts.seen(t.Status >= 100 && t.Status <= 599 && t.picker.pick(t.Share)) {
 			return action{}
 		}
 		return action{forge: t.answer(answer)}
@@ -111,6 +154,13 @@ type FirstByteToxic struct {
 	Latency int64    `json:"latency"`
 	Share   *float64 `json:"share,omitempty"`
 	picker  picker
+	counts  counts
+}
+
+type firstByteAttributes FirstByteToxic
+
+func (t *FirstByteToxic) MarshalJSON() ([]byte, error) {
+	return withCounts((*firstByteAttributes)(t), &t.counts)
 }
 
 func (t *FirstByteToxic) NewState() interface{}          { return newState() }
@@ -118,7 +168,7 @@ func (t *FirstByteToxic) Cleanup(stub *toxics.ToxicStub) { cleanup(stub) }
 
 func (t *FirstByteToxic) Pipe(stub *toxics.ToxicStub) {
 	pipeAnswers(stub, func(answer *http.Response) action {
-		if t.Latency <= 0 || !t.picker.pick(t.Share) {
+		if !t.counts.seen(t.Latency > 0 && t.picker.pick(t.Share)) {
 			return action{}
 		}
 		return action{delay: time.Duration(t.Latency) * time.Millisecond}

@@ -23,8 +23,9 @@ import (
 	_ "gauntlet.local/toxiproxy/httptoxics"
 )
 
-// Revision changes whenever the toxics change, so an older build is rebuilt.
-const Revision = "1"
+// Revision is stamped at build time (-ldflags -X main.Revision=…) with the digest of the
+// sources gauntlet built it from, so gauntlet can tell an older build from its own.
+var Revision = "unstamped"
 
 func main() {
 	host := flag.String("host", "localhost", "Host for toxiproxy's API to listen on")
