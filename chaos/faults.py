@@ -14,11 +14,11 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gauntlet import cleanup
-from gauntlet.chaos.toxiproxy import ToxiproxyClient, validate_toxic
+from gauntlet.chaos.toxiproxy import AnswerCounts, ToxiproxyClient, validate_toxic
 from gauntlet.errors import ConfigError
 from gauntlet.timeline import Timeline
 
@@ -60,6 +60,29 @@ class Fault:
         }
 
 
+@dataclass
+class LiveToxic:
+    """A toxic while :meth:`FaultInjector.inject_live` holds it: ``update`` changes its
+    attributes in place (an HTTP toxic keeps its counts), ``counts`` reads an HTTP toxic's."""
+
+    injector: FaultInjector
+    fault: Fault
+    proxy: str
+    name: str
+
+    def update(self, attributes: Mapping[str, Any]) -> None:
+        if self.fault.kind == "down":
+            raise ConfigError("fault 'down' has no attributes to change")
+        changed = replace(self.fault, attributes={**self.fault.attributes, **attributes})
+        changed.validate()
+        self.injector.client.update_toxic(self.proxy, self.name, attributes)
+        self.fault = changed
+        self.injector._emit("fault.updated", changed, toxic=self.name)
+
+    def counts(self) -> AnswerCounts | None:
+        return self.injector.client.answer_counts(self.proxy, self.name)
+
+
 class FaultInjector:
     """Applies faults on a stack's proxies; ``proxies`` maps logical names to Toxiproxy names."""
 
@@ -78,9 +101,17 @@ class FaultInjector:
 
     @contextmanager
     def inject(self, fault: Fault) -> Iterator[Fault]:
+        with self.inject_live(fault):
+            yield fault
+
+    @contextmanager
+    def inject_live(self, fault: Fault) -> Iterator[LiveToxic]:
+        """:meth:`inject`, yielding a handle that changes the toxic in place (one window in
+        the timeline, however often it changes) and reads an HTTP toxic's counts."""
         fault.validate()
         proxy = self._proxy_name(fault.proxy)
         toxic_name = f"gauntlet_{fault.kind}_{next(_serial)}"
+        live = LiveToxic(self, fault, proxy, toxic_name)
 
         def undo() -> None:
             if fault.kind == "down":
@@ -104,15 +135,15 @@ class FaultInjector:
                     stream=fault.stream,
                     toxicity=fault.toxicity,
                 )
-            self._emit("fault.applied", fault, at_s=asked_s)
-            yield fault
+            self._emit("fault.applied", fault, at_s=asked_s, toxic=toxic_name)
+            yield live
         finally:
             with cleanup.shielded():
                 try:
                     undo()
                 finally:
                     cleanup.unregister(token)
-                    self._emit("fault.removed", fault)
+                    self._emit("fault.removed", live.fault, toxic=toxic_name)
 
     def reset(self) -> None:
         """Every proxy enabled, every toxic gone, whatever anyone applied."""
@@ -120,6 +151,9 @@ class FaultInjector:
         if self.timeline is not None:
             self.timeline.emit("toxiproxy.reset")
 
-    def _emit(self, kind: str, fault: Fault, at_s: float | None = None) -> None:
+    def _emit(self, kind: str, fault: Fault, at_s: float | None = None, toxic: str = "") -> None:
+        """``toxic`` names the fault's toxic (the same on its applied, updated and removed
+        events): a fault changed in place keeps one window though its description changed."""
         if self.timeline is not None:
-            self.timeline.emit(kind, at_s=at_s, description=fault.describe(), **fault.as_dict())
+            self.timeline.emit(kind, at_s=at_s, description=fault.describe(), toxic=toxic,
+                               **fault.as_dict())

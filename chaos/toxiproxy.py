@@ -279,8 +279,10 @@ class ToxiproxyClient:
         found = next((t for t in self.toxics(proxy) if t.get("name") == name), None)
         if found is None:
             raise ToxiproxyError(f"no toxic {name!r} on {proxy!r} to update")
+        # what the server shows: its counts are not attributes, unset ones come back null
         merged = {**{k: v for k, v in (found.get("attributes") or {}).items()
-                     if k in TOXIC_ATTRIBUTES.get(found["type"], ())}, **attributes}
+                     if k in TOXIC_ATTRIBUTES.get(found["type"], ()) and v is not None},
+                  **attributes}
         validate_toxic(found["type"], merged, found["stream"], float(found["toxicity"]))
         with self._api():
             _tp_api.APIConsumer.post(f"/proxies/{proxy}/toxics/{name}",

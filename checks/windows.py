@@ -82,7 +82,10 @@ def fault_windows(events: Sequence[Event], proxy: str | None = None) -> list[Win
     for event in events:
         if proxy is not None and event.data.get("proxy") != proxy:
             continue
-        key = f"{event.data.get('proxy')}|{event.data.get('description')}"
+        # the toxic's name pairs them (a fault changed in place has a new description); older
+        # run dirs have only the description
+        name = event.data.get("toxic") or event.data.get("description")
+        key = f"{event.data.get('proxy')}|{name}"
         if event.kind == "fault.applied":
             open_[key] = event.at_s
         elif event.kind == "fault.removed" and key in open_:

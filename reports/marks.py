@@ -36,9 +36,11 @@ class Mark:
 
 
 def _fault_key(event: Event) -> tuple[str, str, str]:
+    """The toxic's name when the event has it (a fault changed in place keeps its name, not
+    its description), else the description (run dirs written before the name was)."""
     data = event.data
     return (str(data.get("proxy", "")), str(data.get("fault", "")),
-            str(data.get("description", "")))
+            str(data.get("toxic") or data.get("description", "")))
 
 
 def _fault_label(event: Event) -> str:

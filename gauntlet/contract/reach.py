@@ -66,6 +66,9 @@ class Link(Strict):
     managed: Literal["postgres", "redis"] | None = None
     service: str | None = None
     description: str = ""
+    # what the link carries: "http" (HTTP/1.1 in clear) lets the HTTP toxics forge and delay
+    # its answers (docs/faults.md), which the status-retry claims need
+    protocol: Literal["tcp", "http"] = "tcp"
 
     @model_validator(mode="after")
     def _one_target(self) -> Link:

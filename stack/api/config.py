@@ -101,6 +101,7 @@ class Settings:
     unsafe_ack: bool = False
     breaker_never_closes: bool = False
     retry_backoff_unbounded: bool = False
+    retry_every_status: bool = False
     rate_limit_global_key: bool = False
     rate_limit_probes: bool = False
     rate_limit_penalty: bool = False

@@ -18,6 +18,9 @@ read/write/pool timeout                    failure          no (the budget is sp
 cancelled (client gone, drain cut-off)     no verdict       no
 =========================================  ===============  =========
 
+``RETRY_EVERY_STATUS=1`` (broken variant): every answer of 400 or more is retried, a 4xx too,
+as a client that retries "on error" does.
+
 Each attempt's timeout is ``UPSTREAM_TIMEOUT_S`` shortened to what is left of the request
 deadline, so a hanging upstream becomes a breaker failure and a 503 fallback. With
 ``DISABLE_BREAKER=1`` (broken variant) calls go straight out with the full timeout: no permit,
@@ -70,6 +73,7 @@ class UpstreamClient:
         self._use_breaker = not settings.disable_breaker
         self._timeout_s = settings.upstream_timeout_s
         self._policy = RetryPolicy.from_settings(settings)
+        self._retry_every_status = settings.retry_every_status
         self._http = httpx.AsyncClient(
             base_url=settings.upstream_url,
             timeout=settings.upstream_timeout_s,
@@ -133,11 +137,13 @@ class UpstreamClient:
         if status >= 500:
             self._failure(permit)
             raise UpstreamError(
-                f"upstream answered {status}", transient=status in TRANSIENT_STATUS, status=status
+                f"upstream answered {status}",
+                transient=self._retry_every_status or status in TRANSIENT_STATUS, status=status
             )
         if status >= 400:
             self._success(permit)
-            raise UpstreamError(f"upstream refused: {status}", transient=False, status=status)
+            raise UpstreamError(f"upstream refused: {status}",
+                                transient=self._retry_every_status, status=status)
         try:
             body = response.json()
             result = {"text": str(body["text"]), "model": str(body["model"])}

@@ -29,8 +29,8 @@ from tests.e2e.experiments import ROOT, explain, run
 
 LEDGER = ROOT / "tests" / "services" / "ledger" / "contract.toml"
 NAIVE = ROOT / "tests" / "services" / "naive" / "contract.toml"
-EXPERIMENTS = ["breaker", "retries", "ratelimit", "shutdown", "dependency_down",
-               "slow_dependency"]
+EXPERIMENTS = ["breaker", "retries", "retry_statuses", "ratelimit", "shutdown",
+               "dependency_down", "slow_dependency"]
 NOT_CLAIMS = {"steady-state", "precondition"}
 
 

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.mark.slow  # ~3.5 min; `gauntlet verify examples/node-stack/contract.toml` is the same
 @pytest.mark.parametrize("name", ["breaker", "retries", "ratelimit", "shutdown",
-                                  "dependency_down", "slow_dependency"])
+                                  "dependency_down", "slow_dependency", "retry_statuses"])
 def test_node_stack_passes_every_experiment(tmp_path: Path, name: str) -> None:
     verdicts = run(tmp_path, name, contract=NODE)
     assert verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
@@ -38,7 +38,19 @@ NODE_BROKEN = [
                                       "exits 0 within the deadline [sigterm]"]),
     ("dependency_down", "postgres", "readiness", ["unready while postgres is down [postgres]"]),
     ("ratelimit", "upload", "upload_limit", ["first 429 at the limit [upload]"]),
+    ("retry_statuses", "summarizer", "retries",
+     ["retries 500 answers [summarizer]", "retries 503 answers [summarizer]"]),
+    ("retry_statuses", "summarizer", "retry_every_status",
+     ["never retries 400 answers [summarizer]", "never retries 404 answers [summarizer]"]),
 ]
+
+
+def test_node_stack_retries_5xx_and_never_4xx_counted_at_the_summarizer(tmp_path: Path
+                                                                         ) -> None:
+    """p-retry over fetch: 5xx retried, a 4xx not (UpstreamRejected), through the HTTP toxic
+    on the summarizer link (the slow test above covers the other experiments)."""
+    verdicts = run(tmp_path, "retry_statuses", "summarizer", contract=NODE)
+    assert verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
 
 
 def test_node_stack_upload_route_has_a_limit_of_its_own(tmp_path: Path) -> None:

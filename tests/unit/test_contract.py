@@ -116,6 +116,14 @@ def broken(edit: Any) -> dict[str, Any]:
         (broken(lambda d: d["claims"]["health"][0].update(detailed={
             "path": "/h", "max_ms": 500, "dependency_status": "s", "healthy": ["ok"],
             "unhealthy": ["ok", "down"]})), "both healthy and unhealthy: ['ok']"),
+        (broken(lambda d: d["claims"]["retries"][1].update(retry_statuses=[503])),
+         "retry_statuses / no_retry_statuses need an HTTP link: set links.postgres.protocol"),
+        (broken(lambda d: d["claims"]["retries"][0].update(no_retry_statuses=[503])),
+         "status 503 is both retried and never retried"),
+        (broken(lambda d: d["claims"]["retries"][0].update(retry_statuses=[302])),
+         "302 is not an error status (400..599)"),
+        (broken(lambda d: d["links"]["upstream"].update(protocol="grpc")),
+         "links.upstream.protocol"),
         # bounds no run could violate: a check that cannot fail is a defect
         (broken(lambda d: d["slo"].update(error_rate=1.0)),
          "'slo.error_rate': 1 is a share no run can exceed"),

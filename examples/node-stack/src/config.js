@@ -87,7 +87,9 @@ export function loadConfig (env = process.env) {
         enabled: flag(env, 'RETRIES_ENABLED'),
         attempts: number(env, 'SUMMARIZER_RETRY_ATTEMPTS', 3, { min: 1, integer: true }),
         minMs: seconds(env, 'SUMMARIZER_RETRY_MIN_S', 1),
-        maxMs: seconds(env, 'SUMMARIZER_RETRY_MAX_S', 4)
+        maxMs: seconds(env, 'SUMMARIZER_RETRY_MAX_S', 4),
+        // broken variant: a 4xx is retried too, as a client that retries "on error" does
+        everyStatus: flag(env, 'RETRY_EVERY_STATUS', false)
       }
     },
     circuit: {

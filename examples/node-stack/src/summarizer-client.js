@@ -32,8 +32,9 @@ function isTimeout (err) {
   return err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT' || err?.name === 'AbortError'
 }
 
-function retryable (err) {
-  if (err instanceof UpstreamRejected || isTimeout(err)) return false
+function retryable (err, everyStatus) {
+  if (isTimeout(err)) return false
+  if (err instanceof UpstreamRejected) return everyStatus
   return true // network errors ("fetch failed": refused, reset, closed) and 5xx
 }
 
@@ -69,7 +70,7 @@ export function createSummarizer (config, metrics, log) {
       maxTimeout: retry.maxMs,
       signal,
       shouldRetry: ({ error }) => {
-        const again = retryable(error) && !signal.aborted
+        const again = retryable(error, retry.everyStatus) && !signal.aborted
         if (again) metrics.retries.inc({ dependency: 'summarizer' })
         return again
       }

@@ -1,11 +1,17 @@
-"""Retries with exponential backoff absorb short outages of a link."""
+"""Retries with exponential backoff absorb short outages of a link; on an HTTP link, which
+answers are retried and which never are."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import TYPE_CHECKING
+
+from pydantic import Field, field_validator, model_validator
 
 from gauntlet.contract.claim import Claim, LinkName, Metric, RequestNames
 from gauntlet.contract.registry import claim_kind
+
+if TYPE_CHECKING:
+    from gauntlet.contract.document import Contract
 
 
 @claim_kind("retries", order=20)
@@ -21,6 +27,39 @@ class RetriesClaim(Claim):
     # (±50 %), 1 for "full jitter" (uniform from 0). Unstated: 0.5, cenkalti/backoff's default
     jitter: float = Field(0.5, ge=0, le=1)
     metric: Metric | None = None  # a counter that rises by one per retry
+    # on an HTTP link (links.X.protocol = "http"): the dependency's answers the service
+    # retries ("retries 502, 503, 504"), and those it never retries ("never on 4xx"); the
+    # retry_statuses experiment forges them and counts the attempts at the dependency
+    retry_statuses: list[int] = Field(default_factory=list)
+    no_retry_statuses: list[int] = Field(default_factory=list)
+
+    @field_validator("retry_statuses", "no_retry_statuses")
+    @classmethod
+    def _statuses(cls, value: list[int]) -> list[int]:
+        for status in value:
+            if not 400 <= status <= 599:
+                raise ValueError(f"{status} is not an error status (400..599)")
+        if len(set(value)) != len(value):
+            raise ValueError("a status is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> RetriesClaim:
+        both = set(self.retry_statuses) & set(self.no_retry_statuses)
+        if both:
+            raise ValueError(f"status {min(both)} is both retried and never retried")
+        return self
+
+    @property
+    def statuses(self) -> list[int]:
+        """Every status the claim says something about, retried ones first."""
+        return [*self.retry_statuses, *self.no_retry_statuses]
+
+    def problem(self, contract: Contract) -> str | None:
+        if self.statuses and contract.links[self.link].protocol != "http":
+            return (f"retry_statuses / no_retry_statuses need an HTTP link: set "
+                    f"links.{self.link}.protocol = \"http\"")
+        return None
 
     @property
     def backoff_budget_s(self) -> float:

@@ -67,3 +67,22 @@ def test_marks_signals_exits_breaker_transitions_and_experiment_phases() -> None
         (1, "steady"), (3, "breaker upstream: open"), (5, "SIGTERM → api"),
         (6, "api exited (0)"),
     ]
+
+
+def test_a_fault_changed_in_place_is_one_window_paired_by_its_toxic() -> None:
+    """The status-retry experiment moves one toxic from status to status: its applied and
+    removed events carry different descriptions, and the same toxic name."""
+    from gauntlet.checks.windows import fault_windows as judged_windows
+    from gauntlet.reports.marks import fault_windows as plotted_windows
+    from gauntlet.timeline import Event
+
+    def ev(kind: str, at: float, description: str) -> Event:
+        return Event(at, kind, {"proxy": "upstream", "fault": "http_status", "toxic": "t1",
+                                "description": description})
+
+    events = [ev("fault.applied", 1.0, "status=502, share=0"),
+              ev("fault.updated", 2.0, "status=502, share=0.2"),
+              ev("fault.removed", 5.0, "status=404, share=0"),
+              Event(9.0, "experiment.finished", {})]
+    assert [(w.start_s, w.end_s) for w in judged_windows(events, "upstream")] == [(1.0, 5.0)]
+    assert [(w.start_s, w.end_s) for w in plotted_windows(events)] == [(1.0, 5.0)]

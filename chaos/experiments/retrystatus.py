@@ -1,0 +1,124 @@
+"""Status retries: which answers of an HTTP dependency the service retries, and which never.
+
+On the claim's link (``protocol = "http"``) one ``http_status`` toxic forges a share of the
+dependency's answers, one claimed status at a time, after a baseline phase that forges none;
+each phase is followed by a settle time in which in-flight retries land. The toxic counts the
+answers it passed and forged (docs/faults.md), so the attempts are counted at the dependency,
+not guessed from the service's answers (checks/retrystatus.py).
+
+Evidence by construction: a phase lasts until it forged :data:`~gauntlet.checks.retrystatus.
+MIN_FORGED` answers, at most ``extend_s`` past its planned length; one that still has too few
+stays inconclusive and says how many it had. The share stays under a third of the failure
+rate of any breaker the contract claims on the same link, so the forged failures do not open
+it (an open breaker sends no attempt at all, retried or not)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import Field
+
+from gauntlet.chaos.context import Context
+from gauntlet.chaos.experiments.base import Experiment, Params, Record
+from gauntlet.chaos.faults import Fault, LiveToxic
+from gauntlet.checks.retrystatus import MIN_FORGED, StatusPhase, status_retry_verdicts
+from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import backoff_budget_s
+from gauntlet.contract import BreakerClaim, Contract, RetriesClaim
+from gauntlet.errors import ToxiproxyError
+from gauntlet.scenarios.runner import LoadRun
+
+MAX_SHARE = 0.2
+SETTLE_CAP_S = 6.0
+
+
+class RetryStatusParams(Params):
+    users: int = Field(30, ge=1)
+    baseline_s: float = Field(4.0, gt=0)
+    phase_s: float = Field(3.0, gt=0)
+    # the bound of the adaptation: how much longer a phase may run to forge enough answers
+    extend_s: float = Field(8.0, ge=0)
+    share: float | None = Field(None, gt=0, le=1)  # None: MAX_SHARE, under any breaker's rate
+
+
+def forged_share(claim: RetriesClaim, contract: Contract, asked: float | None) -> float:
+    """The share of answers to forge: asked, else :data:`MAX_SHARE`, and under a third of the
+    failure rate of a breaker the contract claims on the same link."""
+    share = asked if asked is not None else MAX_SHARE
+    for breaker in contract.claims.of(BreakerClaim):
+        if breaker.link == claim.link and breaker.failure_rate is not None:
+            share = min(share, breaker.failure_rate / 3)
+    return share
+
+
+class RetryStatusExperiment(Experiment):
+    name = "retry_statuses"
+    description = ("a dependency's answers of the claimed statuses are retried, or never "
+                   "retried, counted at the dependency")
+    claims = (RetriesClaim,)
+    params_model = RetryStatusParams
+    steady_latency = False  # its verdicts count attempts; they time nothing
+
+    def targets(self, contract: Contract) -> dict[str, Any]:
+        return {c.name: c for c in contract.claims.of(RetriesClaim) if c.statuses}
+
+    def settle_s(self, target: Any) -> float:
+        claim: RetriesClaim = target
+        return min(SETTLE_CAP_S, backoff_budget_s(claim.attempts, claim.initial_s, claim.max_s)
+                   + claim.call_timeout_s + 0.5)
+
+    def run(self, ctx: Context) -> None:
+        p: RetryStatusParams = ctx.params
+        claim: RetriesClaim = ctx.claim
+        share = forged_share(claim, ctx.contract, p.share)
+        settle_s = self.settle_s(claim)
+        phases: list[StatusPhase] = []
+        ctx.facts["share"] = share
+
+        def forge(run: LoadRun, t0: float) -> None:
+            injector = ctx.stack.faults(ctx.timeline)
+            counting = Fault(claim.link, "http_status", {"status": claim.statuses[0],
+                                                         "share": 0.0})
+            with injector.inject_live(counting) as toxic:
+                start_s, before = ctx.timeline.now_s(), self._counts(toxic)
+                ctx.sleep_until(time.monotonic(), p.baseline_s)
+                end_s, after = ctx.timeline.now_s(), self._counts(toxic)
+                phases.append(StatusPhase(0, start_s, end_s, after[0] - before[0], 0))
+                for status in claim.statuses:
+                    if not run.alive():
+                        break
+                    start_s, before = end_s, after
+                    toxic.update({"status": status, "share": share})
+                    began = time.monotonic()
+                    ctx.sleep_until(began, p.phase_s)
+                    while (run.alive() and self._counts(toxic)[1] - before[1] < MIN_FORGED
+                           and time.monotonic() - began < p.phase_s + p.extend_s):
+                        ctx.sleep_until(time.monotonic(), 0.5)
+                    toxic.update({"share": 0.0})
+                    ctx.sleep_until(time.monotonic(), settle_s)
+                    end_s, after = ctx.timeline.now_s(), self._counts(toxic)
+                    phases.append(StatusPhase(status, start_s, end_s, after[0] - before[0],
+                                              after[1] - before[1]))
+            # the load goes on: drive() holds it until the phase after recovery is decidable
+
+        most_s = p.baseline_s + len(claim.statuses) * (p.phase_s + p.extend_s + settle_s) + 5.0
+        try:
+            ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=forge,
+                      settle_s=settle_s)
+        finally:
+            ctx.facts["status_phases"] = [phase.as_dict() for phase in phases]
+
+    @staticmethod
+    def _counts(toxic: LiveToxic) -> tuple[int, int]:
+        counts = toxic.counts()
+        if counts is None:
+            raise ToxiproxyError(f"the http_status toxic on {toxic.fault.proxy} shows no "
+                                 "counts: is this gauntlet's toxiproxy-server?")
+        return counts.answers, counts.acted
+
+    def judge(self, record: Record, target: Any, params: Any, contract: Contract
+              ) -> list[Verdict]:
+        claim: RetriesClaim = target
+        phases = [StatusPhase.from_dict(raw) for raw in record.facts.get("status_phases", [])]
+        return status_retry_verdicts(record.of(claim.requests), phases, claim)

@@ -1,0 +1,78 @@
+"""Status-retry verdicts from the toxic's counts: a retried status shows about one more attempt
+per forged answer, one not retried none; thin or marginal phases decide nothing, and "never
+retries" needs the same run to show the service retries at all."""
+
+from __future__ import annotations
+
+import pytest
+
+from gauntlet.checks.retrystatus import StatusPhase, status_retry_verdicts
+from gauntlet.contract import RetriesClaim
+from tests.unit.checks.factory import GEN, T0, frame, run
+
+CLAIM = RetriesClaim(name="upstream", link="upstream", requests=[GEN], attempts=3,
+                     initial_s=0.2, max_s=1.0, call_timeout_s=1,
+                     retry_statuses=[503], no_retry_statuses=[400])
+SAMPLES = frame(run(0, 30, 0.01, ms=0.0))  # 100 requests a second for 30 s, ending at once
+RETRY_503, NEVER_400 = "retries 503 answers [upstream]", "never retries 400 answers [upstream]"
+
+
+def phase(status: int, start: float, end: float, answers: int, forged: int) -> StatusPhase:
+    return StatusPhase(status, T0 + start, T0 + end, answers, forged)
+
+
+def judge(*phases: StatusPhase, claim: RetriesClaim = CLAIM) -> dict[str, tuple[str, str]]:
+    return {v.name: (v.status, v.reason)
+            for v in status_retry_verdicts(SAMPLES, list(phases), claim)}
+
+
+# baseline: 400 requests, 440 answers (1.1 per request: the link carries a probe's too)
+BASE = phase(0, 0, 4, 440, 0)
+
+
+def test_a_service_that_retries_503_and_not_400_passes_both() -> None:
+    # 10 s of 503 phase: 1000 requests → 1100 answers expected, 200 forged, 195 retried
+    # 10 s of 400 phase: 1100 expected, 220 forged, none retried
+    got = judge(BASE, phase(503, 4, 14, 1295, 200), phase(400, 14, 24, 1102, 220))
+    assert got[RETRY_503][0] == "pass", got
+    assert "0.97 retries per forged answer" in got[RETRY_503][1]
+    assert got[NEVER_400][0] == "pass", got
+
+
+def test_a_service_that_retries_nothing_fails_503_and_shows_nothing_on_400() -> None:
+    got = judge(BASE, phase(503, 4, 14, 1100, 220), phase(400, 14, 24, 1100, 220))
+    assert got[RETRY_503][0] == "fail", got
+    assert got[NEVER_400][0] == "inconclusive", got
+    assert "retried none of the statuses it claims to retry (503)" in got[NEVER_400][1]
+
+
+def test_a_service_that_retries_every_status_fails_400() -> None:
+    got = judge(BASE, phase(503, 4, 14, 1300, 200), phase(400, 14, 24, 1310, 200))
+    assert got[RETRY_503][0] == "pass"
+    assert got[NEVER_400][0] == "fail" and "they were retried" in got[NEVER_400][1]
+
+
+def test_a_ratio_between_the_bounds_is_marginal() -> None:
+    got = judge(BASE, phase(503, 4, 14, 1170, 200), phase(400, 14, 24, 1100, 200))
+    assert got[RETRY_503][0] == "inconclusive" and "marginal" in got[RETRY_503][1]
+
+
+@pytest.mark.parametrize(("phases", "lacked"), [
+    ((phase(0, 0, 4, 0, 0), phase(503, 4, 14, 0, 0), phase(400, 14, 24, 0, 0)),
+     "the link is not on their path"),
+    ((phase(0, 0, 0.2, 22, 0), phase(503, 4, 14, 1300, 200), phase(400, 14, 24, 1100, 200)),
+     "the baseline had 20 requests"),
+    ((BASE, phase(503, 4, 14, 1110, 10), phase(400, 14, 24, 1100, 10)),
+     "only 10 answers were forged 503"),
+    ((BASE,), "no phase forged 503 answers"),
+])
+def test_without_evidence_every_verdict_is_inconclusive(phases: tuple[StatusPhase, ...],
+                                                        lacked: str) -> None:
+    got = judge(*phases)
+    assert [status for status, _ in got.values()] == ["inconclusive", "inconclusive"], got
+    assert lacked in got[RETRY_503][1]
+
+
+def test_phases_read_back_from_the_run_record() -> None:
+    one = phase(503, 4, 14, 1295, 200)
+    assert StatusPhase.from_dict(one.as_dict()) == one
