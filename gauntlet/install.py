@@ -77,15 +77,20 @@ class Installed:
     shadowed_by: Path | None = None
 
 
-def program_version(path: Path) -> str | None:
-    """``2.12.0`` from ``toxiproxy-server -version`` (the cli answers the same flag); None when
-    the program does not run or says something else."""
+def _says(path: Path) -> str:
+    """What ``path -version`` prints (both programs answer the flag); "" when it does not run."""
     try:
         done = subprocess.run([str(path), "-version"], capture_output=True, text=True,
                               timeout=10, check=False)
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"version\s+v?(\d+\.\d+\.\d+)", done.stdout + done.stderr)
+        return ""
+    return done.stdout + done.stderr
+
+
+def program_version(path: Path) -> str | None:
+    """``2.12.0`` from ``toxiproxy-server -version`` (the cli answers the same flag); None when
+    the program does not run or says something else."""
+    match = re.search(r"version\s+v?(\d+\.\d+\.\d+)", _says(path))
     return match.group(1) if match else None
 
 
@@ -93,12 +98,7 @@ def http_toxics_revision(path: Path) -> str | None:
     """``3f2a…`` from gauntlet's server (``-version`` says ``(gauntlet http toxics 3f2a…)``,
     the digest of the sources it was built from); None for a stock toxiproxy-server or one
     that does not run."""
-    try:
-        done = subprocess.run([str(path), "-version"], capture_output=True, text=True,
-                              timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    match = re.search(r"gauntlet http toxics (\w+)", done.stdout + done.stderr)
+    match = re.search(r"gauntlet http toxics (\w+)", _says(path))
     return match.group(1) if match else None
 
 
