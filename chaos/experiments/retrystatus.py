@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field
 
+from gauntlet.boot import Stack
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault, LiveToxic
@@ -26,7 +27,7 @@ from gauntlet.checks.retrystatus import MIN_FORGED, StatusPhase, status_retry_ve
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import backoff_budget_s
 from gauntlet.contract import BreakerClaim, Contract, RetriesClaim
-from gauntlet.errors import ToxiproxyError
+from gauntlet.errors import InfrastructureError, ToxiproxyError
 from gauntlet.scenarios.runner import LoadRun
 
 MAX_SHARE = 0.2
@@ -62,6 +63,18 @@ class RetryStatusExperiment(Experiment):
 
     def targets(self, contract: Contract) -> dict[str, Any]:
         return {c.name: c for c in contract.claims.of(RetriesClaim) if c.statuses}
+
+    def check(self, target: Any, stack: Stack) -> None:
+        """The stack's Toxiproxy must have gauntlet's HTTP toxics (a stock one, or a user's own
+        on the external backend, refuses them): one forging nothing is added and removed
+        before any load starts."""
+        claim: RetriesClaim = target
+        try:
+            with stack.faults(None).inject(Fault(claim.link, "http_status",
+                                                 {"status": claim.statuses[0], "share": 0.0})):
+                pass
+        except ToxiproxyError as exc:
+            raise InfrastructureError(f"retry_statuses[{claim.name}]: {exc}") from exc
 
     def settle_s(self, target: Any) -> float:
         claim: RetriesClaim = target

@@ -21,8 +21,10 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
-from gauntlet.boot.binaries import find, locate_go
+from gauntlet import install
+from gauntlet.boot.binaries import TOXIPROXY_VERSION, find, locate_go
 from gauntlet.chaos.toxiproxy import AnswerCounts, ToxiproxyClient
+from gauntlet.errors import ToxiproxyError
 from gauntlet.net import free_port
 
 MODULE = Path(__file__).resolve().parents[2] / "gauntlet" / "toxiproxy"
@@ -204,3 +206,33 @@ def test_nothing_is_built_into_the_module() -> None:
     names = {p.name for p in MODULE.rglob("*") if p.is_file()}
     assert names <= {"go.mod", "go.sum", "answers.go", "toxics.go", "answers_test.go",
                      "main.go"}, names
+
+
+def test_a_stock_server_refuses_the_http_toxics_in_one_line_naming_the_build(
+        tmp_path: Path) -> None:
+    """Upstream's own toxiproxy-server (built here at the pinned release) knows no such toxic:
+    gauntlet says which server it needs instead of Toxiproxy's bare 400."""
+    go = locate_go()
+    if go is None:
+        pytest.fail("Go is needed to build a stock toxiproxy-server for this test")
+    env = {**os.environ, "GOBIN": str(tmp_path), "GOWORK": "off"}
+    built = subprocess.run([str(go), "install", f"{install.MODULE}/cmd/server@v"
+                            f"{TOXIPROXY_VERSION}"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stderr[-2000:]
+    api_port = free_port()
+    server = subprocess.Popen([str(tmp_path / "server"), "-host", "127.0.0.1", "-port",
+                               str(api_port)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        client = ToxiproxyClient(f"http://127.0.0.1:{api_port}")
+        client.wait_up(10)
+        client.create_proxy("dep", listen=f"127.0.0.1:{free_port()}", upstream="127.0.0.1:9")
+        with pytest.raises(ToxiproxyError) as caught:
+            client.add_toxic("dep", "http_status", name="busy", attributes={"status": 503})
+        assert "has no 'http_status' toxic" in str(caught.value)
+        assert "gauntlet install toxiproxy" in str(caught.value)
+        assert "\n" not in str(caught.value)
+    finally:
+        server.terminate()
+        server.wait(10)
