@@ -49,6 +49,7 @@ from gauntlet.checks.steady import steady_state
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Scope, Window, fault_windows, p95, plural, text
 from gauntlet.contract import RealtimeClaim
+from gauntlet.latency import quantile_bounds
 from gauntlet.scenarios.realtime_spec import CONNECT, DELIVER, DROPPED, MESSAGE, RECONNECT
 from gauntlet.timeline import Event
 
@@ -345,9 +346,18 @@ def _round_trip(scope: Scope, rows: pd.DataFrame, lost: list[Drop],
         return scope.missing(ROUND_TRIP, f"{plural(len(after), 'delivery')} of a message sent "
                              f"after recovery (at least {MIN_ROUND_TRIPS} needed)",
                              round(bound, 1), "ms", evidence=evidence)
-    observed = p95(after["latency_ms"])
-    return scope.judge(
-        ROUND_TRIP, observed <= bound,
-        f"p95 send → delivered {observed:.0f} ms over {len(after)} messages after recovery "
-        f"(steady {steady:.0f} ms over {len(before)}; bound {bound:.0f} ms)",
-        round(observed, 1), round(bound, 1), "ms", evidence=evidence)
+    # over the bound, the p95 of a few dozen round trips fails only when even its interval's
+    # lower limit is over it; an interval that reaches below the bound is marginal (a CI run
+    # measured 60 ms over 82 messages against a 57 ms bound on a starved host: a coin flip
+    # between runs, not a verdict). Within the bound it passes, as before.
+    estimate = quantile_bounds(after["latency_ms"].to_numpy(float), 95.0)
+    observed = estimate.value_ms
+    text = (f"p95 send → delivered {observed:.0f} ms over {len(after)} messages after recovery "
+            f"(steady {steady:.0f} ms over {len(before)}; bound {bound:.0f} ms)")
+    if observed > bound and (estimate.low_ms is None or estimate.low_ms <= bound):
+        return scope.verdict(ROUND_TRIP, "inconclusive",
+                             f"{text}: marginal, its interval ({estimate.describe()}) reaches "
+                             "below the bound", round(observed, 1), round(bound, 1), "ms",
+                             evidence=evidence, marginal=True)
+    return scope.judge(ROUND_TRIP, observed <= bound, text, round(observed, 1),
+                       round(bound, 1), "ms", evidence=evidence)
