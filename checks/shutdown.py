@@ -172,7 +172,7 @@ def shutdown_verdicts(samples: pd.DataFrame, events: list[Event], claim: Shutdow
         quick_s = _quick_s(before, margin)
         # how long a request took to reach the service here: on a starved host a request
         # started that long before the delay's end may meet the closing listener
-        tail_s = min(max(margin, quick_s), claim.drain_delay_s / 2)
+        tail_s = min(quick_s, claim.drain_delay_s / 2)  # quick_s is at least margin
         drain, late = _after_close(drain, closes_at, quick_s, tail_s)
         if drain.empty:
             out.append(scope.missing(DRAIN, f"no request started in the {claim.drain_delay_s:g} "

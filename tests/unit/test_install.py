@@ -5,6 +5,7 @@ nothing, and the one-line errors. The build itself is exercised by stand-in ``go
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -167,10 +168,4 @@ def test_a_build_is_installed_where_the_lookup_finds_it(isolated: Path, tmp_path
     assert build_args.endswith(install.SERVER_PACKAGE)
     assert (Path(cwd.read_text().strip()) / "go.mod").name == "go.mod"
     assert f"{install.MODULE}/cmd/cli@v{TOXIPROXY_VERSION}" in install_args
-    assert not list(Path(tempfile_root()).glob("gauntlet-toxiproxy-*")), "scratch left behind"
-
-
-def tempfile_root() -> str:
-    import tempfile
-
-    return tempfile.gettempdir()
+    assert not list(Path(tempfile.gettempdir()).glob("gauntlet-toxiproxy-*")), "scratch left behind"
