@@ -1,7 +1,8 @@
 """The judge stage of a run: its verdicts from the run dir alone, and the run's outcome.
 
 One stage for a run and its rebuild (``gauntlet report``): the SLO gates from the samples, the
-experiments' verdicts from the summary, then the fail-closed tail — a judge that raises, no
+experiments' verdicts from the summary, the observed claims' over every part of the run
+(:mod:`gauntlet.observed`), then the fail-closed tail — a judge that raises, no
 verdict, or nothing to judge is exit 3 with the traceback kept, never a pass. Judging reads
 only the run dir, so a rebuild re-derives exactly what the run printed.
 """
@@ -20,6 +21,7 @@ from gauntlet.errors import GauntletError, JudgeError
 from gauntlet.generator import GeneratorHealth
 from gauntlet.hdr import has_hdr, load_hdr
 from gauntlet.latency import by_endpoint, figures
+from gauntlet.observed import observed_verdicts
 from gauntlet.outcome import exit_code, judge_failed, no_verdict, run_status
 from gauntlet.rundir import SUMMARY_FILE, RunSummary, read_summary, write_json, write_verdicts
 from gauntlet.samples import load_samples
@@ -76,6 +78,7 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], RunSummary]:
         verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
                                      drops, generator=distrust)
     verdicts += previous_experiment_verdicts(previous)
+    verdicts += observed_verdicts(suite.resolved_contract, run_dir)
     figures_out: RunSummary = {
         "overall": overall.as_dict(),
         "endpoints": {k: v.as_dict() for k, v in endpoints.items()},

@@ -247,6 +247,23 @@ def merge_raw(run_dir: Path, *, remove_raw: bool = True) -> Path:
     return target
 
 
+def recorded_columns(run_dir: Path) -> set[str]:
+    """The columns the capture wrote for this run dir (a ``header:*`` column is there when the
+    contract asked for it, whether or not any answer carried the header): what tells "the
+    header was never captured" from "no answer carried it", which :func:`load_samples` with
+    ``columns`` cannot (it fills an absent column with blanks)."""
+    import pyarrow.parquet as pq
+
+    target = run_dir / SAMPLES_FILE
+    if target.exists():
+        return set(pq.read_schema(target).names)
+    names: set[str] = set()
+    for path in sorted((run_dir / RAW_DIR).glob("samples-*.csv")):
+        with path.open(encoding="utf-8", errors="replace") as fh:
+            names.update(c for c in fh.readline().strip().split(",") if c)
+    return names
+
+
 def load_samples(run_dir: Path, columns: list[str] | None = None) -> pd.DataFrame:
     """Samples of a run: the merged parquet, or the raw CSVs of an unfinished run."""
     target = run_dir / SAMPLES_FILE

@@ -58,8 +58,10 @@ from gauntlet.contract.document import Contract, Slo
 from gauntlet.contract.files import load_contract, one_line, parse_contract, read_toml
 from gauntlet.contract.kinds.breaker import BreakerClaim
 from gauntlet.contract.kinds.deadline import DeadlineClaim
+from gauntlet.contract.kinds.header import HeaderClaim
 from gauntlet.contract.kinds.health import Degradation, HealthClaim, HealthDetail
 from gauntlet.contract.kinds.integrity import IntegrityClaim
+from gauntlet.contract.kinds.logs import LogsClaim
 from gauntlet.contract.kinds.pool import PoolClaim
 from gauntlet.contract.kinds.ratelimit import RateLimitClaim
 from gauntlet.contract.kinds.realtime import RealtimeClaim
@@ -92,11 +94,13 @@ __all__ = [
     "ContractProgram",
     "DeadlineClaim",
     "Degradation",
+    "HeaderClaim",
     "HealthClaim",
     "HealthDetail",
     "IntegrityClaim",
     "Link",
     "LinkName",
+    "LogsClaim",
     "Marker",
     "MaxShare",
     "Metric",

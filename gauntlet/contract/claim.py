@@ -174,6 +174,12 @@ class Claim(Strict):
         with an experiment of its own."""
         return None
 
+    def observed(self) -> bool:
+        """Whether this claim is judged over everything the run recorded — every answer, every
+        service log — rather than by an experiment of its own (a header on every answer): no
+        experiment verifies it, the run's judge does, whatever ran."""
+        return False
+
     def unverifiable(self) -> str | None:
         """Why no experiment can verify this claim here, when the contract says so itself."""
         return None

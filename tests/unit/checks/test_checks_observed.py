@@ -1,0 +1,190 @@
+"""The observed claims: a header on every answer, a structured log — judged over every part of a
+run, passing on evidence, failing on the answers and lines that lack it, inconclusive without.
+
+The end-to-end tests boot the reference services and their broken variants
+(``tests/e2e/test_observed_claims.py``); these pin the verdict logic on recorded samples.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gauntlet.checks.answers import MIN_ANSWERS, Part, header_verdict
+from gauntlet.checks.logs import LogSource, log_verdicts
+from gauntlet.contract import HeaderClaim, LogsClaim
+from tests.unit.checks.factory import LIST, ask, frame
+
+UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def rid(i: int) -> str:
+    return f"{i:08x}-0000-4000-8000-{i:012x}"
+
+
+def part(rows: list[dict[str, object]], where: str = "") -> Part:
+    df = frame(rows)
+    return Part(where, df, frozenset(df.columns))
+
+
+def answered(n: int, status: int = 200, start: int = 0, *, with_id: bool = True,
+             name: str = LIST) -> list[dict[str, object]]:
+    return [ask(i * 0.01, status=status, name=name,
+                headers={"x-request-id": rid(start + i) if with_id else ""})
+            for i in range(n)]
+
+
+def header_claim(**kw: object) -> HeaderClaim:
+    return HeaderClaim.model_validate({"name": "request-id", "header": "X-Request-Id", **kw})
+
+
+def test_every_answer_carrying_the_header_passes_and_says_over_what() -> None:
+    verdict = header_verdict(header_claim(pattern=UUID),
+                             [part(answered(80) + answered(20, 503, 80))])
+    assert verdict.passed, verdict.reason
+    assert verdict.claim == "header.request-id"
+    assert "over 100 answers (20 of them 4xx/5xx)" in verdict.reason
+
+
+def test_error_answers_without_the_header_fail_with_the_share_and_statuses() -> None:
+    rows = answered(90) + answered(7, 429, 90, with_id=False) + answered(3, 500, 97,
+                                                                          with_id=False)
+    verdict = header_verdict(header_claim(), [part(rows)])
+    assert verdict.failed
+    assert "10 of 100 answers (10.00%) lacked x-request-id" in verdict.reason
+    assert "7 answered 429, 3 answered 500" in verdict.reason
+
+
+def test_a_value_not_matching_the_pattern_counts_as_lacking() -> None:
+    rows = answered(60) + [ask(1.0, headers={"x-request-id": "not-a-uuid"})]
+    verdict = header_verdict(header_claim(pattern=UUID), [part(rows)])
+    assert verdict.failed and "1 of 61" in verdict.reason
+
+
+def test_a_claimed_share_below_every_answer_tolerates_the_rest() -> None:
+    rows = answered(99) + answered(1, 500, 99, with_id=False)
+    assert header_verdict(header_claim(min_share=0.99), [part(rows)]).passed
+    assert header_verdict(header_claim(min_share=1.0), [part(rows)]).failed
+
+
+def test_no_answer_a_connection_failure_and_a_realtime_frame_are_not_answers() -> None:
+    rows = answered(MIN_ANSWERS) + [ask(2.0, status=0, headers={"x-request-id": ""})]
+    realtime = frame(answered(5, 101, with_id=False))
+    realtime["method"] = pd.Categorical(["WS"] * len(realtime))
+    verdict = header_verdict(header_claim(), [part(rows),
+                                              Part("e", realtime, frozenset(realtime.columns))])
+    assert verdict.passed, verdict.reason
+
+
+def test_too_few_answers_or_none_captured_is_inconclusive_never_a_pass() -> None:
+    few = header_verdict(header_claim(), [part(answered(MIN_ANSWERS - 1))])
+    assert few.inconclusive and f"at least {MIN_ANSWERS} needed" in few.reason
+    # the capture never recorded the header: every answer would read "absent"
+    df = frame(answered(200, with_id=False)).drop(columns=["header:x-request-id"])
+    blind = header_verdict(header_claim(), [Part("experiments/01-x", df, frozenset(df.columns))])
+    assert blind.inconclusive
+    assert "did not record the header: experiments/01-x" in blind.reason
+
+
+def test_parts_are_judged_together() -> None:
+    verdict = header_verdict(header_claim(), [part(answered(30)),
+                                              part(answered(30, 503, 30, with_id=False), "e1")])
+    assert verdict.failed and "30 of 60" in verdict.reason
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+def logs_claim(**kw: object) -> LogsClaim:
+    return LogsClaim.model_validate({"name": "json", "fields": ["level", "ts"],
+                                     "request_id": "request_id", **kw})
+
+
+def write_log(path: Path, lines: list[str], *, torn: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{line}\n" for line in lines) + (torn or ""))
+    return path
+
+
+def line(i: int | None = None, **extra: object) -> str:
+    entry: dict[str, object] = {"ts": "2026-12-05T10:00:00Z", "level": "info",
+                                "event": "request", **extra}
+    if i is not None:
+        entry["request_id"] = rid(i)
+    return json.dumps(entry)
+
+
+def test_a_json_log_with_every_answers_id_passes_both(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "logs" / "api.log",
+                    [line(event="listening"), *(line(i) for i in range(40))])
+    verdicts = log_verdicts(logs_claim(), [LogSource(part(answered(40)), log)])
+    assert [v.status for v in verdicts] == ["pass", "pass"], [v.reason for v in verdicts]
+    assert "all 41 lines in 1 log are" in verdicts[0].reason
+
+
+def test_a_plain_text_line_or_a_missing_field_fails_the_shape(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "api.log", [line(1), "Traceback (most recent call last):",
+                                           json.dumps({"level": "info"}), "[1, 2]"])
+    verdict = log_verdicts(logs_claim(request_id=None), [LogSource(part(answered(1)), log)])[0]
+    assert verdict.failed
+    assert verdict.reason.startswith("3 of 4 lines in 1 log are not:")
+    assert "api.log:2 (not a JSON object): 'Traceback" in verdict.reason
+    assert "api.log:3 (no ts)" in verdict.reason
+
+
+def test_a_torn_last_line_is_left_out_and_said(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "api.log", [line(1), line(2)], torn='{"level": "inf')
+    verdict = log_verdicts(logs_claim(request_id=None), [LogSource(part([]), log)])[0]
+    assert verdict.passed
+    assert "1 torn last line left out" in verdict.reason
+
+
+def test_answers_whose_id_no_line_carries_fail_the_ids(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "api.log", [line(i) for i in range(30)])
+    verdicts = log_verdicts(logs_claim(), [LogSource(part(answered(40)), log)])
+    assert verdicts[0].passed
+    assert verdicts[1].failed
+    assert "10 of 40 answers' x-request-id are not any line's request_id" in verdicts[1].reason
+
+
+def test_each_part_is_matched_with_its_own_log(tmp_path: Path) -> None:
+    # the same ids logged by another boot are not this answer's log line
+    first = write_log(tmp_path / "a" / "api.log", [line(i) for i in range(40)])
+    second = write_log(tmp_path / "b" / "api.log", [line(event="listening")])
+    verdicts = log_verdicts(logs_claim(), [LogSource(part(answered(40)), first),
+                                           LogSource(part(answered(40), "e1"), second)])
+    assert verdicts[1].failed and "40 of 80" in verdicts[1].reason
+
+
+def test_logged_errors_looks_up_only_the_error_answers(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "api.log", [line(i) for i in range(100, 130)])
+    rows = answered(200) + answered(30, 503, 100)
+    verdicts = log_verdicts(logs_claim(logged="errors"), [LogSource(part(rows), log)])
+    assert verdicts[1].passed, verdicts[1].reason
+    few = log_verdicts(logs_claim(logged="errors"), [LogSource(part(answered(200)), log)])
+    assert few[1].inconclusive and "error answers (status 500 and up)" in few[1].reason
+
+
+def test_no_log_kept_is_inconclusive_for_both(tmp_path: Path) -> None:
+    verdicts = log_verdicts(logs_claim(service="api"), [LogSource(part(answered(40)), None)])
+    assert [v.status for v in verdicts] == ["inconclusive", "inconclusive"]
+    assert "kept no log of api" in verdicts[0].reason
+    empty = write_log(tmp_path / "api.log", [])
+    assert log_verdicts(logs_claim(request_id=None),
+                        [LogSource(part([]), empty)])[0].inconclusive
+
+
+def test_pino_style_numeric_levels_and_nested_fields_count(tmp_path: Path) -> None:
+    log = write_log(tmp_path / "api.log", [json.dumps({"level": 30, "time": 1, "req": {"id": 7}})])
+    claim = LogsClaim.model_validate({"name": "json", "fields": ["level", "time", "req.id"]})
+    assert log_verdicts(claim, [LogSource(part([]), log)])[0].passed
+
+
+@pytest.mark.parametrize("bad", [{"header": "x request id"}, {"pattern": "("},
+                                 {"min_share": 0}])
+def test_a_header_claim_with_a_bad_value_is_refused(bad: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        header_claim(**bad)
