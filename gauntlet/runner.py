@@ -270,6 +270,15 @@ def _declared(suite: Suite) -> dict[str, str]:
                         pace_s=paced(contract, requests, load.pace_s, users))
 
 
+def _captured(suite: Suite) -> dict[str, str]:
+    """The response headers the contract's claims read, recorded for any load — a team's own
+    locustfile too: a header claimed on every answer is judged over the load's answers as well
+    as the experiments' (``scenario = "declared"`` sets the same and more)."""
+    contract = suite.resolved_contract
+    headers = contract.marker_headers() if contract is not None else []
+    return {"GAUNTLET_CAPTURE_HEADERS": ",".join(headers)} if headers else {}
+
+
 def _stack_alive(stack: Stack, timeline: Timeline) -> None:
     """Raise (exit 3) when a process of the stack died, with a timeline event saying which."""
     try:
@@ -302,7 +311,7 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
     before = scrape_requests(stack.probe_url, stack.probes)
     # realtime traffic (scenario "realtime") is declared by the contract, not the suite
     realtime = realtime_env(suite.resolved_contract, client_prefix=f"g{int(time.time()) % 100000}")
-    extra = {**realtime, **_declared(suite)}
+    extra = {**realtime, **_captured(suite), **_declared(suite)}
     if secret is not None:
         extra[ENV_SECRET] = secret
     load = LoadRun(suite.load, stack.base_url, run_dir, timeline, extra_env=extra)

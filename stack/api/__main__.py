@@ -28,7 +28,7 @@ def main() -> int:
     except ConfigError as exc:
         print(f"stack.api: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, plain=settings.log_plain_text)
     disable_created_metrics()  # type: ignore[no-untyped-call]  # process-wide: *_created series are noise for our probes
     drain = DrainState()
     config = uvicorn.Config(

@@ -63,6 +63,8 @@ def create_app(settings: Settings, drain: DrainState | None = None) -> FastAPI:
         metrics=services.metrics,
         drain=services.drain,
         deadline_s=None if settings.disable_deadline else settings.request_deadline_s,
+        request_id_on_errors=not settings.request_id_success_only,
+        log_with_id=not settings.log_request_without_id,
         route_headers={
             "/api/generate": lambda: {
                 "X-Circuit-State": services.upstream.circuit_state.value

@@ -112,6 +112,9 @@ class Settings:
     breaker_shared: bool = False  # the database breaker is the upstream's: one for all
     disable_upload_limit: bool = False  # uploads fall under the api limit only
     health_detailed_static: bool = False  # /health/detailed says healthy whatever it sees
+    request_id_success_only: bool = False  # x-request-id on answers under 400 only
+    log_plain_text: bool = False  # log lines as text, not JSON
+    log_request_without_id: bool = False  # the request line logged after its id is reset
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

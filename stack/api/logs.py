@@ -50,13 +50,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
-def configure_logging(level: str = "info") -> None:
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(level: str = "info", *, plain: bool = False) -> None:
     """Send every logger (ours, uvicorn's, asyncpg's) through one JSON handler on stdout.
 
     uvicorn's access log is silenced: the request middleware writes a richer line itself.
+    ``plain``: the broken variant ``LOG_PLAIN_TEXT`` — the text lines of ``logging``'s own
+    formatter, which a log pipeline expecting JSON cannot parse (a structured-logs claim fails
+    on it).
     """
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(logging.Formatter(PLAIN_FORMAT) if plain else JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

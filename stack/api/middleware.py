@@ -82,8 +82,15 @@ class RequestContextMiddleware:
         drain: DrainState,
         deadline_s: float | None,
         route_headers: RouteHeaders | None = None,
+        request_id_on_errors: bool = True,
+        log_with_id: bool = True,
     ) -> None:
         self.app = app
+        # broken variants (REQUEST_ID_SUCCESS_ONLY, LOG_REQUEST_WITHOUT_ID): the id only on
+        # answers under 400, as when a route rather than this layer sets it; the request line
+        # logged after the id's context is reset, as when a logger runs outside the request
+        self.request_id_on_errors = request_id_on_errors
+        self.log_with_id = log_with_id
         self.router = router
         self.metrics = metrics
         self.drain = drain
@@ -164,10 +171,13 @@ class RequestContextMiddleware:
                                                     status=str(status)).inc()
             self.metrics.http_request_duration_seconds.labels(method=method,
                                                               route=route).observe(duration_s)
+            if not self.log_with_id:
+                request_id_var.reset(rid_token)
             log_event(logger, logging.INFO, "request", method=method, route=route,
                       status=status, duration_ms=round(duration_s * 1000, 3))
             deadline.reset(deadline_token)
-            request_id_var.reset(rid_token)
+            if self.log_with_id:
+                request_id_var.reset(rid_token)
 
     def _headers(
         self, message: Message, request_id: str, route: str, path: str
@@ -175,7 +185,8 @@ class RequestContextMiddleware:
         headers = list(message.get("headers", []))
         present = {name.lower() for name, _ in headers}
         extra = list(SECURITY_HEADERS)
-        extra.append((b"x-request-id", request_id.encode()))
+        if self.request_id_on_errors or int(message["status"]) < 400:
+            extra.append((b"x-request-id", request_id.encode()))
         if path.startswith(NO_STORE_PREFIXES):
             extra.append((b"cache-control", b"no-store"))
         hook = self.route_headers.get(route)

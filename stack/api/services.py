@@ -105,6 +105,8 @@ class Services:
             "rate_limit_probes", "rate_limit_penalty", "liveness_checks_dependencies",
             "readiness_latches", "realtime_no_resubscribe", "realtime_ack_before_publish",
             "breaker_shared", "disable_upload_limit", "health_detailed_static",
+            "retry_every_status", "request_id_success_only", "log_plain_text",
+            "log_request_without_id",
         ) if getattr(s, name)]
         log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
         self.db.start()

@@ -59,7 +59,7 @@ def test_error_answers_without_the_header_fail_with_the_share_and_statuses() -> 
 
 
 def test_a_value_not_matching_the_pattern_counts_as_lacking() -> None:
-    rows = answered(60) + [ask(1.0, headers={"x-request-id": "not-a-uuid"})]
+    rows = [*answered(60), ask(1.0, headers={"x-request-id": "not-a-uuid"})]
     verdict = header_verdict(header_claim(pattern=UUID), [part(rows)])
     assert verdict.failed and "1 of 61" in verdict.reason
 
@@ -71,7 +71,7 @@ def test_a_claimed_share_below_every_answer_tolerates_the_rest() -> None:
 
 
 def test_no_answer_a_connection_failure_and_a_realtime_frame_are_not_answers() -> None:
-    rows = answered(MIN_ANSWERS) + [ask(2.0, status=0, headers={"x-request-id": ""})]
+    rows = [*answered(MIN_ANSWERS), ask(2.0, status=0, headers={"x-request-id": ""})]
     realtime = frame(answered(5, 101, with_id=False))
     realtime["method"] = pd.Categorical(["WS"] * len(realtime))
     verdict = header_verdict(header_claim(), [part(rows),

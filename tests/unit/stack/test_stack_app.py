@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from stack.api.app import create_app
 from stack.api.config import Settings
+from stack.api.logs import configure_logging
 from stack.api.middleware import resolve_route
 from stack.api.tokens import TokenService
 
@@ -27,8 +31,9 @@ ENV = {
 }
 
 
-def request(method: str, path: str, **kwargs: object) -> httpx.Response:
-    app = create_app(Settings.from_env(ENV))
+def request(method: str, path: str, env: dict[str, str] | None = None,
+            **kwargs: object) -> httpx.Response:
+    app = create_app(Settings.from_env({**ENV, **(env or {})}))
 
     async def go() -> httpx.Response:
         transport = httpx.ASGITransport(app=app)
@@ -52,6 +57,44 @@ def test_request_id_is_echoed() -> None:
     assert request("GET", "/health/live", headers={"x-request-id": "abc-1"}).headers[
         "x-request-id"
     ] == "abc-1"
+
+
+@pytest.fixture
+def logs_to_capsys() -> Iterator[None]:
+    """The root logger as it was after each test: configure_logging binds the captured
+    stdout, which is closed once the test ends."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+def test_error_answers_carry_the_request_id_too_but_not_in_the_broken_variant() -> None:
+    assert len(request("GET", "/api/orders").headers["x-request-id"]) == 36  # a 401
+    broken = {"REQUEST_ID_SUCCESS_ONLY": "1"}
+    assert "x-request-id" not in request("GET", "/api/orders", broken).headers
+    assert "x-request-id" in request("GET", "/health/live", broken).headers
+
+
+def test_the_request_line_carries_the_id_but_not_in_the_broken_variant(
+        capsys: pytest.CaptureFixture[str], logs_to_capsys: None) -> None:
+    configure_logging("info")
+    request("GET", "/health/live", headers={"x-request-id": "abc-2"})
+    request("GET", "/health/live", {"LOG_REQUEST_WITHOUT_ID": "1"},
+            headers={"x-request-id": "abc-3"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    requests = {entry.get("request_id") for entry in lines if entry["event"] == "request"}
+    assert "abc-2" in requests and "abc-3" not in requests
+
+
+def test_the_plain_text_variant_writes_lines_that_are_not_json(
+        capsys: pytest.CaptureFixture[str], logs_to_capsys: None) -> None:
+    configure_logging("info", plain=True)
+    request("GET", "/health/live")
+    out = capsys.readouterr().out.splitlines()
+    assert out and all(not line.startswith("{") for line in out)
+    assert any(" INFO stack.api.request: request" in line for line in out)
 
 
 def test_api_needs_a_token() -> None:
