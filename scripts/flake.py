@@ -8,7 +8,8 @@ root-caused) instead of retried.
 Prints one table per contract — verdict, pass / fail / inconclusive counts, and FLIP where a
 verdict both passed and failed — then each inconclusive reason seen (what it lacked and what
 the experiment tried). Writes ``flake.md`` and ``flake.json`` into ``--out``. Exit 1 when a
-verdict flipped between pass and fail, else 0. The CPU hog is Debian's ``stress-ng --cpu N``,
+verdict flipped between pass and fail, else 0. ``--tally DIR...`` runs nothing and prints the
+tables of the runs already in those dirs (batches of one commit, run in different sessions). The CPU hog is Debian's ``stress-ng --cpu N``,
 started before the first run and stopped after the last (installed with apt when missing).
 """
 
@@ -25,6 +26,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 GAUNTLET = [sys.executable, "-m", "gauntlet.cli"]
@@ -66,7 +68,34 @@ def verify(contract: Contract, out: Path) -> None:
             (done.stderr or done.stdout).strip().splitlines()[-1:][0]
             if (done.stderr or done.stdout).strip() else f"exit {done.returncode}"] += 1
         return
-    summary = json.loads(runs[-1].read_text())
+    add_verdicts(contract, json.loads(runs[-1].read_text()))
+
+
+def tally_dirs(dirs: list[Path]) -> tuple[list[Contract], int]:
+    """The tallies of earlier flake runs, read back from their run dirs (``--tally``): batches
+    of one commit run in different sessions add up to one table. A run cut short (its summary
+    still ``running``, or none) is left out; the exit code and wall time come from each
+    summary. Returns the contracts, in the order their dirs sort, and the runs counted."""
+    contracts: dict[str, Contract] = {}
+    runs: set[Path] = set()
+    for base in dirs:
+        for summary_path in sorted(base.glob("**/run-*/*/*/summary.json")):
+            summary = json.loads(summary_path.read_text())
+            if summary.get("status") in (None, "running") or "exit_code" not in summary:
+                continue
+            slot = summary_path.parent.parent  # run-NN/<index>-<contract stem>
+            label = str(summary.get("contract") or slot.name)
+            contract = contracts.setdefault(label, Contract(label))
+            contract.exits[int(summary["exit_code"])] += 1
+            contract.wall_s.append(float(summary.get("finished_at_s", 0.0))
+                                   - float(summary.get("started_at_s", 0.0)))
+            add_verdicts(contract, summary)
+            runs.add(slot.parent)
+    return [contracts[k] for k in sorted(contracts)], len(runs)
+
+
+def add_verdicts(contract: Contract, summary: dict[str, Any]) -> None:
+    """One run's verdicts, from its summary, added to the contract's tallies."""
     # an experiment's verdicts under its label: every experiment has a "steady state before
     # the fault" of its own; the claims no experiment verified come after, by claim
     keyed = [(f"{e['name']}[{e['claim']}] {v['name']}", v)
@@ -113,13 +142,26 @@ def start_hog(workers: int) -> subprocess.Popen[bytes] | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("contracts", nargs="+")
+    parser.add_argument("contracts", nargs="*")
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--hog", type=int, default=0, help="stress-ng CPU workers beside")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "runs" / "flake")
+    parser.add_argument("--tally", type=Path, nargs="+", metavar="DIR",
+                        help="run nothing: add up the runs already in these flake dirs")
     args = parser.parse_args()
+    if args.tally:
+        tallied, count = tally_dirs(args.tally)
+        if not tallied:
+            parser.error("no finished run under " + ", ".join(map(str, args.tally)))
+        text = "\n\n".join([f"## Flake rate: {count} runs, tallied from "
+                             f"{', '.join(d.name for d in args.tally)}",
+                             *(table(c, len(c.wall_s)) for c in tallied)]) + "\n"
+        print(text)
+        return 1 if any(t.flipped for c in tallied for t in c.tallies.values()) else 0
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if not args.contracts:
+        parser.error("name at least one contract to verify (or --tally DIR)")
     contracts = [Contract(c) for c in args.contracts]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out / f"{stamp}{'-hog' + str(args.hog) if args.hog else ''}"

@@ -74,3 +74,31 @@ def test_steady_verdicts_exit_0_and_an_inconclusive_one_only_differs(
     assert code == 0
     assert "| breaker[upstream] opens | 1 | 0 | 1 | differs |" in table
     assert "exit codes: {0: 2}" in table
+
+
+def test_tally_adds_up_finished_runs_of_earlier_batches(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    flake = _flake()
+    for batch, statuses in (("b1", ["pass", "pass", "running"]), ("b2", ["pass", "fail"])):
+        for i, status in enumerate(statuses, 1):
+            verdicts = [_verdict("opens", status if status != "running" else "pass")]
+            run_dir = tmp_path / batch / "20261205-000000" / f"run-{i:02d}" / "0-contract" / "r"
+            run_dir.mkdir(parents=True)
+            summary: dict[str, Any] = {
+                "contract": "reference-stack", "status": status, "started_at_s": 100.0,
+                "finished_at_s": 360.0,
+                "experiments": [{"name": "breaker", "claim": "upstream", "verdicts": verdicts}],
+                "verdicts": verdicts}
+            if status != "running":  # a run cut short by the session's end: no exit code
+                summary["exit_code"] = 1 if status == "fail" else 0
+            (run_dir / "summary.json").write_text(json.dumps(summary))
+    monkeypatch.setattr(sys, "argv", ["flake.py", "--tally", str(tmp_path / "b1"),
+                                      str(tmp_path / "b2")])
+    assert flake.main() == 1  # a flip across the two batches is a flip
+    out = capsys.readouterr().out
+    assert "## Flake rate: 4 runs, tallied from b1, b2" in out
+    assert "### `gauntlet verify reference-stack`, 4 runs" in out
+    assert "exit codes: {0: 3, 1: 1}; wall time per run 260 to 260 s" in out
+    assert "| breaker[upstream] opens | 3 | 1 | 0 | **FLIP** |" in out
