@@ -9,8 +9,9 @@ Prints one table per contract — verdict, pass / fail / inconclusive counts, an
 verdict both passed and failed — then each inconclusive reason seen (what it lacked and what
 the experiment tried). Writes ``flake.md`` and ``flake.json`` into ``--out``. Exit 1 when a
 verdict flipped between pass and fail, else 0. ``--tally DIR...`` runs nothing and prints the
-tables of the runs already in those dirs (batches of one commit, run in different sessions). The CPU hog is Debian's ``stress-ng --cpu N``,
-started before the first run and stopped after the last (installed with apt when missing).
+tables of the runs already in those dirs (batches of one commit, run in different sessions).
+The CPU hog is Debian's ``stress-ng --cpu N``, started before the first run and stopped after
+the last (installed with apt when missing).
 """
 
 from __future__ import annotations
