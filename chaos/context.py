@@ -17,7 +17,7 @@ from typing import Any
 from gauntlet import cleanup
 from gauntlet.boot import Stack
 from gauntlet.chaos.plan import FaultPlan
-from gauntlet.chaos.probes import JsonProbe, Prober
+from gauntlet.chaos.probes import JsonProbe, Prober, timed_probes
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
 from gauntlet.config import SCENARIO_DIR, LoadConfig
 from gauntlet.contract import Contract
@@ -69,9 +69,12 @@ class Context:
                                                   timeout_s=timeout_s))
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
+        """The prober every experiment runs: the contract's live and ready paths, its claimed
+        state metrics, ``json_probes``, and the paths claims time (an observed ``probe``
+        claim is judged over every experiment's polls)."""
         return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
                       states=self.contract.state_metrics(), interval_s=interval_s,
-                      json_probes=json_probes)
+                      json_probes=[*json_probes, *timed_probes(self.contract)])
 
     def sleep_until(self, t0: float, offset_s: float) -> None:
         deadline = t0 + offset_s

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from gauntlet.contract import Metric, Probes
+from gauntlet.contract import Contract, Metric, Probes
 from gauntlet.metrics import metric_state, scrape
 from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
@@ -32,7 +32,8 @@ from gauntlet.timeline import Timeline
 
 @dataclass(frozen=True)
 class JsonProbe:
-    """Poll ``path`` as probe target ``target`` and record the answer's ``field`` (dotted).
+    """Poll ``path`` as probe target ``target`` and record the answer's ``field`` (dotted; None:
+    only the answer's status and time, for a claim on how fast the path answers).
 
     ``timeout_s``: how long one poll waits for its answer (the prober's own timeout when None).
     A claim that bounds the answer time needs a timeout above its bound: a poll cut off below
@@ -41,8 +42,16 @@ class JsonProbe:
 
     target: str
     path: str
-    field: str
+    field: str | None
     timeout_s: float | None = None
+
+
+def timed_probes(contract: Contract) -> list[JsonProbe]:
+    """The polls the contract's claims time (:meth:`~gauntlet.contract.Claim.timed_paths`):
+    their answers' status and time, no field."""
+    return [JsonProbe(target, path, None, timeout_s)
+            for claim in contract.claims.all()
+            for target, (path, timeout_s) in claim.timed_paths().items()]
 
 
 def json_field(text: str, field: str) -> str | None:
@@ -72,10 +81,13 @@ def _error_class(exc: httpx.HTTPError) -> str:
 class Prober:
     def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
                  states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
-                 timeout_s: float = 1.0, json_probes: Sequence[JsonProbe] = ()) -> None:
+                 timeout_s: float = 1.0, json_probes: Sequence[JsonProbe] = (),
+                 health: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeline = timeline
-        self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready)) if p}
+        # health: poll the live and ready paths (a load's prober polls only what claims time)
+        self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready))
+                      if p and health}
         self.metrics_path = probes.metrics if states else None
         self.states = list(states)
         self.json_probes = list(json_probes)
@@ -109,7 +121,7 @@ class Prober:
         try:
             response = client.get(self.base_url + probe.path, timeout=timeout_s)
             status = response.status_code
-            value = json_field(response.text, probe.field)
+            value = json_field(response.text, probe.field) if probe.field else None
         except httpx.HTTPError as exc:
             status, error = 0, _error_class(exc)
         data: dict[str, Any] = {"target": probe.target, "status": status,

@@ -25,6 +25,7 @@ from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Scope, header
 from gauntlet.contract import HeaderClaim
 from gauntlet.scenarios.realtime_spec import REQUEST_TYPES
+from gauntlet.timeline import Event
 
 # fewer answers than this tell nothing about "every answer" (a run that never got going)
 MIN_ANSWERS = 50
@@ -35,12 +36,13 @@ NOT_ANSWERS = frozenset(REQUEST_TYPES.values())
 @dataclass(frozen=True)
 class Part:
     """One part of a run as the observed claims read it: where it is (``""`` for the run's own
-    load, ``experiments/03-breaker-upstream`` for an experiment's), its samples, and whether
-    the capture recorded the columns a claim asks for."""
+    load, ``experiments/03-breaker-upstream`` for an experiment's), its samples, the columns
+    the capture recorded (whether it recorded what a claim asks for), and its timeline."""
 
     where: str
     samples: pd.DataFrame
     columns: frozenset[str]
+    events: tuple[Event, ...] = ()
 
     def label(self) -> str:
         return self.where or "the load"

@@ -1,5 +1,5 @@
 """The claims judged over everything a run recorded, whatever ran: a header on every answer, a
-structured log.
+structured log, a health path's answer time under load.
 
 No experiment verifies these (:meth:`~gauntlet.contract.claim.Claim.observed`): every request
 of the run is evidence for them, the faults' error answers most of all. So the run's judge
@@ -15,9 +15,11 @@ from pathlib import Path
 
 from gauntlet.checks.answers import Part, header_verdict
 from gauntlet.checks.logs import LogSource, log_verdicts
+from gauntlet.checks.probe import probe_verdict
 from gauntlet.checks.verdict import Verdict
-from gauntlet.contract import Contract, HeaderClaim, LogsClaim
+from gauntlet.contract import Contract, HeaderClaim, LogsClaim, ProbeClaim
 from gauntlet.samples import SAMPLES_FILE, load_samples, recorded_columns
+from gauntlet.timeline import EVENTS_FILE, read_events
 
 EXPERIMENTS_DIR = "experiments"
 
@@ -35,13 +37,15 @@ def run_parts(run_dir: Path) -> list[Path]:
     return dirs
 
 
+BASE_COLUMNS = ["t_start_s", "latency_ms", "method", "name", "status"]
+
+
 def _part(run_dir: Path, where: Path, wanted: list[str]) -> Part:
     columns = recorded_columns(where)
-    have = ["method", "name", "status", *(c for c in wanted if c in columns)]
-    samples = load_samples(where, columns=have) if "status" in columns else load_samples(
-        where, columns=["method", "name", "status"])
+    samples = load_samples(where, columns=[*BASE_COLUMNS, *(c for c in wanted if c in columns)])
     label = "" if where == run_dir else str(where.relative_to(run_dir))
-    return Part(label, samples, frozenset(columns))
+    return Part(label, samples, frozenset(columns),
+                tuple(read_events(where / EVENTS_FILE)))
 
 
 def observed_verdicts(contract: Contract | None, run_dir: Path) -> list[Verdict]:
@@ -58,6 +62,8 @@ def observed_verdicts(contract: Contract | None, run_dir: Path) -> list[Verdict]
     for claim in claims:
         if isinstance(claim, HeaderClaim):
             out.append(header_verdict(claim, parts))
+        elif isinstance(claim, ProbeClaim):
+            out.append(probe_verdict(claim, parts))
         elif isinstance(claim, LogsClaim):
             names = claim.log_names(contract)
             sources = [LogSource(part, _log_of(d, names)) for part, d in zip(parts, dirs,

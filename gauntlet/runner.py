@@ -11,9 +11,10 @@ import importlib.metadata
 import os
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack, boot
@@ -270,6 +271,20 @@ def _declared(suite: Suite) -> dict[str, str]:
                         pace_s=paced(contract, requests, load.pace_s, users))
 
 
+def _timing_prober(suite: Suite, stack: Stack, timeline: Timeline) -> AbstractContextManager[Any]:
+    """While the load runs, the polls the contract's claims time (a health path claimed to
+    answer within 100 ms under load): a load is the "under load" of such a claim as much as an
+    experiment's steady phase. Nothing when no claim times a path."""
+    from gauntlet.chaos.probes import Prober, timed_probes
+
+    contract = suite.resolved_contract
+    timed = timed_probes(contract) if contract is not None else []
+    if not timed:
+        return nullcontext()
+    return Prober(stack.probe_url, timeline, stack.probes, json_probes=timed,
+                  health=False).running()
+
+
 def _captured(suite: Suite) -> dict[str, str]:
     """The response headers the contract's claims read, recorded for any load — a team's own
     locustfile too: a header claimed on every answer is judged over the load's answers as well
@@ -333,7 +348,7 @@ def _drive_load(suite: Suite, stack: Stack, run_dir: Path, timeline: Timeline,
         hooks.on_load_tick(run)
 
     try:
-        with load:
+        with _timing_prober(suite, stack, timeline), load:
             result = load.wait(on_tick=tick)
         _stack_alive(stack, timeline)
     finally:

@@ -63,6 +63,7 @@ from gauntlet.contract.kinds.health import Degradation, HealthClaim, HealthDetai
 from gauntlet.contract.kinds.integrity import IntegrityClaim
 from gauntlet.contract.kinds.logs import LogsClaim
 from gauntlet.contract.kinds.pool import PoolClaim
+from gauntlet.contract.kinds.probe import ProbeClaim
 from gauntlet.contract.kinds.ratelimit import RateLimitClaim
 from gauntlet.contract.kinds.realtime import RealtimeClaim
 from gauntlet.contract.kinds.retries import RetriesClaim
@@ -108,6 +109,7 @@ __all__ = [
     "MinShare",
     "OptionalLink",
     "PoolClaim",
+    "ProbeClaim",
     "Probes",
     "RateLimitClaim",
     "Realtime",

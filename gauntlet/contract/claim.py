@@ -174,6 +174,11 @@ class Claim(Strict):
         with an experiment of its own."""
         return None
 
+    def timed_paths(self) -> dict[str, tuple[str, float]]:
+        """Paths the prober polls for this claim, timing each answer: probe target → (path,
+        the poll's timeout in s). Every experiment's prober polls them, and so does a load."""
+        return {}
+
     def observed(self) -> bool:
         """Whether this claim is judged over everything the run recorded — every answer, every
         service log — rather than by an experiment of its own (a header on every answer): no

@@ -8,6 +8,7 @@ The end-to-end tests boot the reference services and their broken variants
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,8 +16,10 @@ import pytest
 
 from gauntlet.checks.answers import MIN_ANSWERS, Part, header_verdict
 from gauntlet.checks.logs import LogSource, log_verdicts
-from gauntlet.contract import HeaderClaim, LogsClaim
-from tests.unit.checks.factory import LIST, ask, frame
+from gauntlet.checks.probe import probe_verdict
+from gauntlet.contract import HeaderClaim, LogsClaim, ProbeClaim
+from gauntlet.timeline import Event
+from tests.unit.checks.factory import LIST, T0, ask, fault, frame, run
 
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -188,3 +191,75 @@ def test_pino_style_numeric_levels_and_nested_fields_count(tmp_path: Path) -> No
 def test_a_header_claim_with_a_bad_value_is_refused(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         header_claim(**bad)
+
+
+# --- a health path's answer time under load ------------------------------------------------
+
+
+def probe_claim(**kw: object) -> ProbeClaim:
+    return ProbeClaim.model_validate({"name": "health-fast", "path": "/health",
+                                      "within_ms": 100, **kw})
+
+
+def polls(start: float, end: float, ms: float | Callable[[float], float],
+          status: int = 200) -> list[Event]:
+    out = []
+    for i in range(round((end - start) / 0.1)):
+        at = round(start + i * 0.1, 6)
+        out.append(Event(T0 + at, "probe", {
+            "target": "probe.health-fast", "status": status,
+            "latency_ms": ms(at) if callable(ms) else ms}))
+    return out
+
+
+def loaded(events: list[Event], start: float = 0.0, end: float = 60.0) -> Part:
+    df = frame(run(start, end, 0.05, name=LIST))
+    return Part("", df, frozenset(df.columns), tuple(sorted(events, key=lambda e: e.at_s)))
+
+
+def test_a_fast_path_under_load_passes_with_its_interval() -> None:
+    verdict = probe_verdict(probe_claim(), [loaded(polls(0, 60, 12.0))])
+    assert verdict.passed, verdict.reason
+    assert verdict.reason.startswith("p99 12.0 ms (95 % CI 12.0 to 12.0 ms) over 590 polls")
+
+
+def test_a_path_slower_than_its_bound_fails() -> None:
+    verdict = probe_verdict(probe_claim(), [loaded(polls(0, 60, 150.0))])
+    assert verdict.failed and verdict.observed == 150.0
+
+
+def test_polls_during_a_fault_and_its_settle_do_not_count() -> None:
+    slow_in_fault = polls(0, 60, lambda at: 900.0 if 20 <= at < 32 else 10.0)
+    verdict = probe_verdict(probe_claim(), [loaded([*slow_in_fault,
+                                                    *fault("postgres", 20, 30)])])
+    assert verdict.passed, verdict.reason
+    # the same polls with no fault on: the slow ones are the path's own
+    assert probe_verdict(probe_claim(), [loaded(slow_in_fault)]).failed
+
+
+def test_no_answer_is_slower_than_any_bound() -> None:
+    hangs = [*polls(0, 30, 10.0), *polls(30, 60, 0.0, status=0)]
+    verdict = probe_verdict(probe_claim(), [loaded(hangs)])
+    assert verdict.failed and "unanswered" in verdict.reason
+
+
+def test_polls_after_a_signal_or_outside_the_load_do_not_count() -> None:
+    events = [*polls(0, 60, lambda at: 500.0 if at >= 40 else 10.0),
+              Event(T0 + 40, "signal.sent", {"handle": "service:api", "signal": "SIGTERM"})]
+    assert probe_verdict(probe_claim(), [loaded(events)]).passed
+    # before the load started: not "under load"
+    assert probe_verdict(probe_claim(), [loaded(polls(0, 60, 10.0), start=59.0)]).inconclusive
+
+
+def test_too_few_polls_for_the_percentile_is_undecidable_and_none_is_said() -> None:
+    few = probe_verdict(probe_claim(), [loaded(polls(0, 10, 10.0))])
+    assert few.inconclusive and not few.marginal and "undecidable" in few.reason
+    never = probe_verdict(probe_claim(), [loaded([])])
+    assert never.inconclusive and "never polled" in never.reason
+
+
+def test_a_straddling_interval_is_marginal() -> None:
+    # 1 poll in 100 at 150 ms: the p99's interval reaches over the 100 ms bound
+    mixed = polls(0, 60, lambda at: 150.0 if round(at * 10) % 100 == 0 else 60.0)
+    verdict = probe_verdict(probe_claim(), [loaded(mixed)])
+    assert verdict.inconclusive and verdict.marginal, verdict.reason
