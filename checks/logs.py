@@ -125,16 +125,17 @@ def log_verdicts(claim: LogsClaim, sources: Sequence[LogSource]) -> list[Verdict
     torn = f"; {found.torn} torn last line{'s' if found.torn != 1 else ''} left out" \
         if found.torn else ""
     files = f"{len(have)} log{'s' if len(have) != 1 else ''}"
+    carrying = f" carrying {', '.join(claim.fields)}" if claim.fields else ""
     if not found.lines:
         verdict = scope.verdict(shape, "inconclusive", f"{name} wrote no line in {files}{torn}",
                                 evidence=evidence)
     elif found.bad:
         verdict = scope.judge(shape, False, f"{found.bad:,} of {found.lines:,} lines in {files} "
-                              f"are not: {'; '.join(found.examples)}{torn}", found.bad, 0,
-                              "lines", evidence=evidence)
+                              f"are not JSON objects{carrying}: {'; '.join(found.examples)}"
+                              f"{torn}", found.bad, 0, "lines", evidence=evidence)
     else:
-        verdict = scope.judge(shape, True, f"all {found.lines:,} lines in {files} are{torn}",
-                              0, 0, "lines", evidence=evidence)
+        verdict = scope.judge(shape, True, f"all {found.lines:,} lines in {files} are JSON "
+                              f"objects{carrying}{torn}", 0, 0, "lines", evidence=evidence)
     out = [verdict]
     if claim.request_id is not None:
         out.append(_ids_verdict(claim, scope, have, found))

@@ -47,6 +47,7 @@ async function drain (app, state, config, signal) {
     app.server.closeAllConnections()
     process.exit(1)
   }, timeoutMs)
+  state.closing = true
   await app.close() // stops accepting, waits for in-flight requests, runs onClose (pool, Redis)
   clearTimeout(giveUp)
   for (const name of SIGNALS) process.removeAllListeners(name)

@@ -115,6 +115,7 @@ class Settings:
     request_id_success_only: bool = False  # x-request-id on answers under 400 only
     log_plain_text: bool = False  # log lines as text, not JSON
     log_request_without_id: bool = False  # the request line logged after its id is reset
+    readiness_deep_check: bool = False  # readiness makes a real upstream generation call
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

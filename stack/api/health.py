@@ -19,7 +19,9 @@ Broken variants: ``LIVENESS_CHECKS_DEPENDENCIES=1`` makes liveness run readiness
 checks (503 while PostgreSQL or Redis is down: the mistake that restarts pods for a dependency
 outage); ``READINESS_LATCHES=1`` keeps readiness at 503 from its first dependency failure until
 the process restarts; ``HEALTH_DETAILED_STATIC=1`` makes ``/health/detailed`` say healthy
-without checking anything (the endpoint that is green through every outage).
+without checking anything (the endpoint that is green through every outage);
+``READINESS_DEEP_CHECK=1`` makes readiness call the upstream for a real generation on every
+probe (the "deep" health check: as slow as the slowest dependency, and a cost per probe).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ async def ready(services: ServicesDep) -> JSONResponse:
         return JSONResponse({"status": "unavailable", "latched": True,
                              "checks": services.readiness_latched}, status_code=503)
     checks = await _dependency_checks(services)
+    if s.readiness_deep_check:  # broken variant: a real generation call on every probe
+        checks["upstream"] = await _check(lambda: _generation_ms(services), s.upstream_timeout_s)
     ok = all(check["status"] == "up" for check in checks.values())
     if s.readiness_latches and any(check["status"] == "down" for check in checks.values()):
         services.readiness_latched = checks
@@ -112,6 +116,13 @@ async def _dependency_checks(services: Services) -> dict[str, dict[str, Any]]:
     if database["status"] == "up" and not services.db.ready:
         database = {**database, "status": "starting", "error": "pool or schema not ready yet"}
     return {"database": database, "redis": redis}
+
+
+async def _generation_ms(services: Services) -> float:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await services.upstream.generate("readiness")
+    return (loop.time() - started) * 1000
 
 
 async def _check(probe: Callable[[], Awaitable[float]], timeout_s: float) -> dict[str, Any]:

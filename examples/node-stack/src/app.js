@@ -21,15 +21,29 @@ import notes from './routes/notes.js'
 import summaries from './routes/summaries.js'
 import uploads from './routes/uploads.js'
 
+// the broken variant JSON_LOGS_ENABLED=false: pino's lines rewritten as text, the way a
+// pretty-printer left on in production writes them ("2026-12-05T10:00:00.000Z INFO msg")
+const LEVELS = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+function textLines () {
+  return {
+    write (line) {
+      const entry = JSON.parse(line)
+      process.stdout.write(`${new Date(entry.time).toISOString()} ${LEVELS[entry.level] ?? entry.level} ${entry.msg ?? ''}\n`)
+    }
+  }
+}
+
 export async function buildApp (config) {
   const app = Fastify({
-    logger: { level: config.logLevel },
+    logger: { level: config.logLevel, ...(config.logs.json ? {} : { stream: textLines() }) },
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // one line per request, written by the onResponse hook below, instead of Fastify's two
     logController: new LogController({ disableRequestLogging: true }),
-    // a request arriving on a kept-alive connection once closing has begun gets a 503
-    return503OnClosing: true
+    // a request arriving on a kept-alive connection once closing has begun gets a 503 from
+    // the onRequest hook below, not from Fastify's own return503OnClosing: that one answers
+    // before any hook runs, so its 503 would carry no x-request-id and log no request id
+    return503OnClosing: false
   })
   const metrics = createMetrics()
   const pool = createPool(config, app.log)
@@ -40,6 +54,7 @@ export async function buildApp (config) {
   const state = {
     migrated: false,
     draining: false,
+    closing: false, // the listener is closing: requests still arriving get a 503
     inFlight: 0,
     circuitState: () => !config.circuit.enabled ? 'disabled'
       : summarizer.breaker.opened ? 'open'
@@ -53,7 +68,13 @@ export async function buildApp (config) {
     state.inFlight += 1
     request.counted = true
     metrics.inFlight.inc()
+    if (state.closing) {
+      reply.header('connection', 'close')
+      return reply.code(503).send({ error: 'shutting_down', message: 'the server is closing' })
+    }
   })
+  // the broken variants' request logger: the app's, which carries no reqId
+  const logOf = (request) => config.logs.requestId ? request.log : app.log
   const finished = (request) => {
     if (!request.counted) return
     request.counted = false
@@ -66,6 +87,7 @@ export async function buildApp (config) {
   // close after the drain delay has no idle connections left to wait for
   app.addHook('onSend', async (request, reply, payload) => {
     if (state.draining) reply.header('connection', 'close')
+    if (!config.logs.requestIdOnErrors && reply.statusCode >= 400) reply.removeHeader('x-request-id')
     return payload
   })
   app.addHook('onResponse', async (request, reply) => {
@@ -78,14 +100,14 @@ export async function buildApp (config) {
     metrics.requests.inc(labels)
     metrics.duration.observe(labels, reply.elapsedTime / 1000)
     const level = reply.statusCode >= 500 ? 'warn' : 'debug'
-    request.log[level]({ ...labels, ms: Math.round(reply.elapsedTime) }, 'request completed')
+    logOf(request)[level]({ ...labels, ms: Math.round(reply.elapsedTime) }, 'request completed')
   })
   installDeadline(app, config)
 
   app.setErrorHandler((err, request, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode >= 500) {
-        request.log.warn({ code: err.code, cause: err.cause?.message }, err.message)
+        logOf(request).warn({ code: err.code, cause: err.cause?.message }, err.message)
       }
       reply.headers(err.headers)
       return reply.code(err.statusCode).send({ error: err.code, message: err.message, ...err.body })
@@ -96,7 +118,7 @@ export async function buildApp (config) {
     if (err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send({ error: err.code ?? 'bad_request', message: err.message })
     }
-    request.log.error({ err }, 'unhandled error')
+    logOf(request).error({ err }, 'unhandled error')
     return reply.code(500).send({ error: 'internal_error', message: 'something went wrong' })
   })
   app.setNotFoundHandler((request, reply) =>

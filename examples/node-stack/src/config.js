@@ -59,6 +59,14 @@ export function loadConfig (env = process.env) {
     host: read(env, 'HOST', '127.0.0.1'),
     port: number(env, 'PORT', 3000, { integer: true }),
     logLevel: read(env, 'LOG_LEVEL', 'info'),
+    // structured logs: JSON lines (pino's own), each request's lines carrying its id as reqId;
+    // the broken variants write text lines, or log a request without its id
+    logs: {
+      json: flag(env, 'JSON_LOGS_ENABLED'),
+      requestId: flag(env, 'LOG_REQUEST_ID_ENABLED'),
+      // x-request-id on every answer (false: on answers under 400 only, as when a route sets it)
+      requestIdOnErrors: flag(env, 'REQUEST_ID_ON_ERRORS_ENABLED')
+    },
 
     databaseUrl: url(env, 'DATABASE_URL', 'postgresql://scribe:scribe@127.0.0.1:5432/scribe'),
     redisUrl: url(env, 'REDIS_URL', 'redis://127.0.0.1:6379/0'),
@@ -123,7 +131,9 @@ export function loadConfig (env = process.env) {
     },
     readiness: {
       checksEnabled: flag(env, 'READINESS_CHECKS_ENABLED'),
-      timeoutMs: seconds(env, 'READY_CHECK_TIMEOUT_S', 0.5)
+      timeoutMs: seconds(env, 'READY_CHECK_TIMEOUT_S', 0.5),
+      // broken variant: /ready asks the summarizer for a real summary on every probe
+      deepCheck: flag(env, 'READINESS_DEEP_CHECK', false)
     },
     idempotencyEnabled: flag(env, 'IDEMPOTENCY_ENABLED'),
     // Socket.IO (src/realtime.js): engine path and heartbeat (Socket.IO's defaults: 25 s / 20 s)

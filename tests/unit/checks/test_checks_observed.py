@@ -125,7 +125,7 @@ def test_a_json_log_with_every_answers_id_passes_both(tmp_path: Path) -> None:
                     [line(event="listening"), *(line(i) for i in range(40))])
     verdicts = log_verdicts(logs_claim(), [LogSource(part(answered(40)), log)])
     assert [v.status for v in verdicts] == ["pass", "pass"], [v.reason for v in verdicts]
-    assert "all 41 lines in 1 log are" in verdicts[0].reason
+    assert "all 41 lines in 1 log are JSON objects carrying level, ts" in verdicts[0].reason
 
 
 def test_a_plain_text_line_or_a_missing_field_fails_the_shape(tmp_path: Path) -> None:
@@ -133,7 +133,8 @@ def test_a_plain_text_line_or_a_missing_field_fails_the_shape(tmp_path: Path) ->
                                            json.dumps({"level": "info"}), "[1, 2]"])
     verdict = log_verdicts(logs_claim(request_id=None), [LogSource(part(answered(1)), log)])[0]
     assert verdict.failed
-    assert verdict.reason.startswith("3 of 4 lines in 1 log are not:")
+    assert verdict.reason.startswith("3 of 4 lines in 1 log are not JSON objects carrying "
+                                     "level, ts:")
     assert "api.log:2 (not a JSON object): 'Traceback" in verdict.reason
     assert "api.log:3 (no ts)" in verdict.reason
 

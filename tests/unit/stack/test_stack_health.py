@@ -103,3 +103,22 @@ def test_readiness_variant_does_not_latch_while_starting(monkeypatch: pytest.Mon
     assert starting.json()["checks"]["database"]["status"] == "starting"
     monkeypatch.setattr(Database, "ready", property(lambda self: True))
     assert get(app, "/health/ready").status_code == 200
+
+
+def test_deep_check_variant_makes_a_generation_on_every_probe() -> None:
+    """READINESS_DEEP_CHECK: readiness waits for a real generation call, so it answers as
+    slowly as the upstream does (and fails with it)."""
+    app, _ = app_with(READINESS_DEEP_CHECK="1")
+    calls: list[str] = []
+
+    async def generate(prompt: str) -> dict[str, str]:
+        calls.append(prompt)
+        await asyncio.sleep(0.05)
+        return {"text": "t", "model": "m"}
+
+    app.state.services.upstream.generate = generate
+    ready = get(app, "/health/ready")
+    assert ready.status_code == 200 and calls == ["readiness"]
+    assert ready.json()["checks"]["upstream"]["latency_ms"] >= 50
+    plain, _ = app_with()
+    assert "upstream" not in get(plain, "/health/ready").json()["checks"]

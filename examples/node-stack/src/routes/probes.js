@@ -35,7 +35,7 @@ async function timed (check, timeoutMs) {
   }
 }
 
-export default async function probes (app, { config, state, pool, redis, metrics }) {
+export default async function probes (app, { config, state, pool, redis, metrics, summarizer }) {
   const dependencies = async () => {
     const [postgres, cache] = await Promise.all([
       timed(() => pool.query('SELECT 1'), config.readiness.timeoutMs),
@@ -43,6 +43,9 @@ export default async function probes (app, { config, state, pool, redis, metrics
     ])
     return { postgres, redis: cache }
   }
+  // the broken variant READINESS_DEEP_CHECK: a real summary on every probe, as slow as the model
+  const deep = () => timed(() => summarizer.summarize('readiness',
+    AbortSignal.timeout(config.summarizer.timeoutMs)), config.summarizer.timeoutMs)
 
   app.get('/live', async () => ({ status: 'live', uptimeS: Math.round(process.uptime()) }))
 
@@ -51,7 +54,8 @@ export default async function probes (app, { config, state, pool, redis, metrics
     if (!state.migrated) return reply.code(503).send({ status: 'starting', reason: 'schema not in place yet' })
     if (!config.readiness.checksEnabled) return { status: 'ready', checks: 'disabled' }
     const checks = await dependencies()
-    const ready = checks.postgres.ok && checks.redis.ok
+    if (config.readiness.deepCheck) checks.summarizer = await deep()
+    const ready = checks.postgres.ok && checks.redis.ok && (checks.summarizer?.ok ?? true)
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'degraded', checks })
   })
 
