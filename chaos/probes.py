@@ -44,6 +44,8 @@ class JsonProbe:
     path: str
     field: str | None
     timeout_s: float | None = None
+    # more fields recorded beside it, under ``also`` (a dependency's reported latency)
+    also: tuple[str, ...] = ()
 
 
 def timed_probes(contract: Contract) -> list[JsonProbe]:
@@ -117,16 +119,20 @@ class Prober:
         timeout_s = probe.timeout_s or self.timeout_s
         started = time.monotonic()
         value: str | None = None
+        also: dict[str, str | None] = {}
         error: str | None = None
         try:
             response = client.get(self.base_url + probe.path, timeout=timeout_s)
             status = response.status_code
             value = json_field(response.text, probe.field) if probe.field else None
+            also = {f: json_field(response.text, f) for f in probe.also}
         except httpx.HTTPError as exc:
             status, error = 0, _error_class(exc)
         data: dict[str, Any] = {"target": probe.target, "status": status,
                                 "latency_ms": (time.monotonic() - started) * 1000.0,
                                 "value": value, "timeout_ms": timeout_s * 1000.0}
+        if probe.also:
+            data["also"] = also
         if error:
             data["error"] = error
         self.timeline.emit("probe", **data)

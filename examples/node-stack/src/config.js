@@ -132,6 +132,8 @@ export function loadConfig (env = process.env) {
     readiness: {
       checksEnabled: flag(env, 'READINESS_CHECKS_ENABLED'),
       timeoutMs: seconds(env, 'READY_CHECK_TIMEOUT_S', 0.5),
+      // /health/detailed: a dependency answering slower than this is shown degraded
+      degradedMs: number(env, 'HEALTH_DEGRADED_MS', 250, { min: 1 }),
       // broken variant: /ready asks the summarizer for a real summary on every probe
       deepCheck: flag(env, 'READINESS_DEEP_CHECK', false)
     },

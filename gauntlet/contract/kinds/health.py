@@ -41,17 +41,31 @@ class HealthDetail(Strict):
     unhealthy: list[str] = Field(default_factory=lambda: ["degraded", "unhealthy"],
                                  min_length=1)
     within_s: float | None = Field(None, gt=0)
+    # "DB response < 100 ms, reported degraded above": the dependency's latency as the answer
+    # reports it (dotted path, ``{link}`` allowed), and the threshold past which its status
+    # must be one of ``unhealthy`` (and below which one of ``healthy``)
+    dependency_latency: str | None = Field(None, min_length=1)
+    degraded_above_ms: float | None = Field(None, gt=0)
 
     @model_validator(mode="after")
     def _apart(self) -> HealthDetail:
         both = set(self.healthy) & set(self.unhealthy)
         if both:
             raise ValueError(f"a status cannot be both healthy and unhealthy: {sorted(both)}")
+        if (self.dependency_latency is None) != (self.degraded_above_ms is None):
+            raise ValueError("degraded_above_ms and dependency_latency go together: the "
+                             "threshold, and where the answer reports the latency it judges")
         return self
 
     def status_field(self, link: str) -> str:
         """The dotted path of ``link``'s status in the answer."""
         return self.dependency_status.replace("{link}", link)
+
+    def latency_field(self, link: str) -> str | None:
+        """The dotted path of ``link``'s reported latency (ms) in the answer, when claimed."""
+        if self.dependency_latency is None:
+            return None
+        return self.dependency_latency.replace("{link}", link)
 
 
 @claim_kind("health", order=50)

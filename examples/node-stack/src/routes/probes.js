@@ -5,15 +5,13 @@
 //   /ready   should this instance get traffic? 503 while draining, before the schema is in
 //            place, or when PostgreSQL or Redis does not answer within READY_CHECK_TIMEOUT_S.
 //   /health  the same checks in detail, for people and dashboards; always 200.
-//   /health/detailed  per-dependency status (healthy, degraded above DEGRADED_MS, unhealthy)
+//   /health/detailed  per-dependency status (healthy, degraded above HEALTH_DEGRADED_MS, unhealthy)
 //            and latency in ms, the circuit's state and an overall status; 503 when the
 //            database is unhealthy (My-SaaS-Chat, LangSense).
 //   /metrics Prometheus text.
 
-const DEGRADED_MS = 250
-
-function graded (check) {
-  const status = !check.ok ? 'unhealthy' : check.latencyMs > DEGRADED_MS ? 'degraded' : 'healthy'
+function graded (check, degradedMs) {
+  const status = !check.ok ? 'unhealthy' : check.latencyMs > degradedMs ? 'degraded' : 'healthy'
   return { status, latencyMs: check.latencyMs, ...(check.error ? { error: check.error } : {}) }
 }
 
@@ -74,7 +72,8 @@ export default async function probes (app, { config, state, pool, redis, metrics
 
   app.get('/health/detailed', async (request, reply) => {
     const { postgres, redis: cache } = await dependencies()
-    const checks = { postgres: graded(postgres), redis: graded(cache) }
+    const degradedMs = config.readiness.degradedMs
+    const checks = { postgres: graded(postgres, degradedMs), redis: graded(cache, degradedMs) }
     const circuit = state.circuitState()
     const status = checks.postgres.status === 'unhealthy' ? 'unhealthy'
       : Object.values(checks).some((c) => c.status !== 'healthy') ||
