@@ -57,6 +57,7 @@ from gauntlet.contract.claim import (
 from gauntlet.contract.document import Contract, Slo
 from gauntlet.contract.files import load_contract, one_line, parse_contract, read_toml
 from gauntlet.contract.kinds.breaker import BreakerClaim
+from gauntlet.contract.kinds.connlimit import ConnectionLimitClaim
 from gauntlet.contract.kinds.deadline import DeadlineClaim
 from gauntlet.contract.kinds.header import HeaderClaim
 from gauntlet.contract.kinds.health import Degradation, HealthClaim, HealthDetail
@@ -90,6 +91,7 @@ __all__ = [
     "Claims",
     "Compose",
     "ComposeLink",
+    "ConnectionLimitClaim",
     "Contract",
     "ContractFile",
     "ContractProgram",

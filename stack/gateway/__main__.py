@@ -15,6 +15,7 @@ Environment (the contract fills it; every number comes from a claim where one ex
 - ``GATEWAY_MAX_FAILS`` / ``GATEWAY_FAIL_TIMEOUT_S`` (``3`` / ``30``): the upstream's
 - ``GATEWAY_NGINX``: the nginx binary (default: ``nginx`` on PATH, else /usr/sbin/nginx)
 - ``GATEWAY_NO_LIMIT_REQ`` (broken variant): render without any ``limit_req`` line
+- ``GATEWAY_NO_LIMIT_CONN`` (broken variant): render without any ``limit_conn`` line
 
 Exit 2 on a bad variable (one line on stderr), 3 when nginx is not installed.
 """
@@ -97,12 +98,16 @@ def fields(env: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def render(template: str, values: Mapping[str, str], *, limit_req: bool = True) -> str:
+def render(template: str, values: Mapping[str, str], *, limit_req: bool = True,
+           limit_conn: bool = True) -> str:
     """The template with every ``@NAME@`` filled; without ``limit_req`` every line whose
-    directive starts with ``limit_req`` is left out (the broken variant: no request limits)."""
+    directive starts with ``limit_req`` is left out (the broken variant: no request limits),
+    without ``limit_conn`` every ``limit_conn`` line (no limit on connections per address)."""
     lines = template.splitlines(keepends=True)
     if not limit_req:
         lines = [line for line in lines if not line.lstrip().startswith("limit_req")]
+    if not limit_conn:
+        lines = [line for line in lines if not line.lstrip().startswith("limit_conn")]
     out = "".join(lines)
     missing = sorted({m for m in _FIELD.findall(out) if m not in values})
     if missing:
@@ -126,6 +131,8 @@ def main() -> int:
         values = fields(env)
         conf = render(TEMPLATE.read_text(encoding="utf-8"), values,
                       limit_req=env.get("GATEWAY_NO_LIMIT_REQ", "0").strip().lower()
+                      not in _TRUE,
+                      limit_conn=env.get("GATEWAY_NO_LIMIT_CONN", "0").strip().lower()
                       not in _TRUE)
     except GatewayConfigError as exc:
         print(f"stack.gateway: configuration error: {exc}", file=sys.stderr)

@@ -32,3 +32,22 @@ def test_gateway_without_limit_req_fails(tmp_path: Path) -> None:
     # healthy)
     assert not any(v.passed for v in verdicts.values() if v.check != "steady-state"), \
         explain(verdicts)
+
+
+LIMIT = "requests over 64 in flight refused with 503 [per-address]"
+BYSTANDER = "other addresses unaffected [per-address]"
+
+
+def test_gateway_connection_limit_refuses_the_connection_over_it(tmp_path: Path) -> None:
+    """My-SaaS-Chat's limit_conn: 64 requests of one address held in flight, the rest 503 at
+    once, another address served."""
+    verdicts = run(tmp_path, "connection_limit", contract=GATEWAY)
+    assert {LIMIT, BYSTANDER} <= set(verdicts), explain(verdicts)
+    assert all(v.passed for v in verdicts.values()), explain(verdicts)
+
+
+def test_gateway_without_limit_conn_fails(tmp_path: Path) -> None:
+    verdicts = run(tmp_path, "connection_limit", contract=GATEWAY,
+                   variants=["gateway_no_limit_conn"])
+    assert verdicts[LIMIT].failed, explain(verdicts)
+    assert "more than the limit of 64" in verdicts[LIMIT].reason

@@ -53,6 +53,12 @@ def test_the_broken_variant_has_no_limit_req(tmp_path: Path) -> None:
     assert "limit_req" not in conf and "limit_conn addr" in conf
 
 
+def test_the_other_broken_variant_has_no_limit_conn(tmp_path: Path) -> None:
+    conf = render(TEMPLATE.read_text(), fields({**ENV, "GATEWAY_DIR": str(tmp_path)}),
+                  limit_conn=False)
+    assert "limit_conn" not in conf and "limit_req zone=api" in conf
+
+
 @pytest.mark.skipif(nginx_binary({}) is None, reason="nginx is not installed (scripts/setup.sh)")
 @pytest.mark.parametrize("limit_req", [True, False])
 def test_nginx_accepts_the_rendered_config(tmp_path: Path, limit_req: bool) -> None:
