@@ -59,15 +59,17 @@ class StatusPhase:
     end_s: float
     answers: int
     forged: int
+    retry_after_s: int = 0  # the Retry-After the forged answers carried (0: none)
 
     def as_dict(self) -> dict[str, float | int]:
         return {"status": self.status, "start_s": self.start_s, "end_s": self.end_s,
-                "answers": self.answers, "forged": self.forged}
+                "answers": self.answers, "forged": self.forged,
+                "retry_after_s": self.retry_after_s}
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> StatusPhase:
         return cls(int(raw["status"]), float(raw["start_s"]), float(raw["end_s"]),
-                   int(raw["answers"]), int(raw["forged"]))
+                   int(raw["answers"]), int(raw["forged"]), int(raw.get("retry_after_s", 0)))
 
 
 def _requests_in(df: pd.DataFrame, phase: StatusPhase) -> int:
@@ -100,7 +102,7 @@ def status_retry_verdicts(samples: pd.DataFrame, phases: Sequence[StatusPhase],
     per_request = base.answers / base_requests
     measured: dict[int, tuple[float, str] | str] = {}
     for phase in phases:
-        if phase.status == 0:
+        if phase.status == 0 or phase.retry_after_s:
             continue
         requests = _requests_in(df, phase)
         extra = phase.answers - per_request * requests
@@ -146,4 +148,66 @@ def status_retry_verdicts(samples: pd.DataFrame, phases: Sequence[StatusPhase],
         else:
             out.append(scope.judge(what, True, text, round(ratio, 3), threshold,
                                    "retries/answer", evidence=evidence))
+    if claim.retry_after:
+        out.append(retry_after_verdict(df, phases, claim, measured, scope))
     return out
+
+
+def retry_after_name(status: int) -> str:
+    return f"waits the Retry-After of a {status} before retrying"
+
+
+def _slow(df: pd.DataFrame, phase: StatusPhase, seconds: float) -> tuple[int, int]:
+    """(requests that ended in the phase, those of them that took at least ``seconds``)."""
+    ends = df["t_start_s"] + df["latency_ms"] / 1000.0
+    within = df[((ends >= phase.start_s) & (ends < phase.end_s)).to_numpy(bool)]
+    return len(within), int((within["latency_ms"].to_numpy() >= seconds * 1000.0).sum())
+
+
+def retry_after_verdict(df: pd.DataFrame, phases: Sequence[StatusPhase], claim: RetriesClaim,
+                        measured: Mapping[int, tuple[float, str] | str], scope: Scope
+                        ) -> Verdict:
+    """Each forged answer carrying ``Retry-After: N`` delays its request by at least N s when
+    the service waits it before retrying: the requests that took N s or more, beyond those that
+    did in the same status's phase without the header (the control), per forged answer.
+
+    About 1 is waited, about 0 is not (the backoff alone came sooner); between
+    :data:`NOT_RETRIED_MAX` and :data:`RETRIED_MIN`, marginal."""
+    status = claim.retry_statuses[0]
+    what = retry_after_name(status)
+    evidence = (f"requests of a phase whose forged {status} answers carried Retry-After, "
+                "against the phase without it")
+    phase = next((p for p in phases if p.status == status and p.retry_after_s), None)
+    control = next((p for p in phases if p.status == status and not p.retry_after_s), None)
+    retried = measured.get(status)
+    if phase is None or control is None:
+        return scope.missing(what, "no phase forged the answers with Retry-After and without",
+                             evidence=evidence)
+    if not isinstance(retried, tuple) or retried[0] < RETRIED_MIN:
+        return scope.missing(what, f"{status} was not shown retried, so no Retry-After could "
+                             "be waited before a retry", evidence=evidence)
+    if phase.forged < MIN_FORGED:
+        return scope.missing(what, f"only {phase.forged} answers were forged {status} with "
+                             f"Retry-After (need {MIN_FORGED})", evidence=evidence)
+    wait_s = 0.9 * phase.retry_after_s
+    ran, slow = _slow(df, phase, wait_s)
+    ran_c, slow_c = _slow(df, control, wait_s)
+    if not ran or not ran_c:
+        return scope.missing(what, "no request ended in the phase and its control",
+                             evidence=evidence)
+    if slow_c / ran_c > NOT_RETRIED_MAX:
+        return scope.missing(what, f"{slow_c} of {ran_c} requests took {wait_s:g} s or more "
+                             f"without Retry-After: the backoff alone is as long as the "
+                             f"{phase.retry_after_s} s asked", evidence=evidence)
+    extra = slow - slow_c * ran / ran_c
+    ratio = extra / phase.forged
+    text = (f"{phase.forged} answers forged {status} with Retry-After: {phase.retry_after_s}; "
+            f"{slow} of {ran} requests took {wait_s:g} s or more ({slow_c} of {ran_c} without "
+            f"the header): {ratio:.2f} waited per forged answer")
+    threshold = f"≥ {RETRIED_MIN}"
+    if NOT_RETRIED_MAX < ratio < RETRIED_MIN:
+        return scope.verdict(what, "inconclusive", f"{text}: marginal", round(ratio, 3),
+                             threshold, "waits/answer", evidence=evidence, marginal=True)
+    return scope.judge(what, ratio >= RETRIED_MIN, text + ("" if ratio >= RETRIED_MIN else
+                       ": retried sooner than asked"), round(ratio, 3), threshold,
+                       "waits/answer", evidence=evidence)

@@ -14,6 +14,7 @@ it (an open breaker sends no attempt at all, retried or not)."""
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -41,6 +42,13 @@ class RetryStatusParams(Params):
     # the bound of the adaptation: how much longer a phase may run to forge enough answers
     extend_s: float = Field(8.0, ge=0)
     share: float | None = Field(None, gt=0, le=1)  # None: MAX_SHARE, under any breaker's rate
+
+
+def retry_after_s(claim: RetriesClaim) -> int:
+    """The Retry-After the forged answers carry, in whole seconds (delay-seconds has no
+    fraction): at least twice the longest first backoff the claim allows (its initial wait and
+    as much jitter on top), so a retry that ignored it comes well before it."""
+    return max(1, math.ceil(2 * 2 * claim.initial_s))
 
 
 def forged_share(claim: RetriesClaim, contract: Contract, asked: float | None) -> float:
@@ -113,9 +121,27 @@ class RetryStatusExperiment(Experiment):
                     end_s, after = ctx.timeline.now_s(), self._counts(toxic)
                     phases.append(StatusPhase(status, start_s, end_s, after[0] - before[0],
                                               after[1] - before[1]))
+                if claim.retry_after and run.alive():
+                    # the first retried status again, its forged answers asking for a pause
+                    status, wait_s = claim.retry_statuses[0], retry_after_s(claim)
+                    start_s, before = end_s, after
+                    toxic.update({"status": status, "share": share,
+                                  "headers": {"Retry-After": str(wait_s)}})
+                    began = time.monotonic()
+                    ctx.sleep_until(began, p.phase_s)
+                    while (run.alive() and self._counts(toxic)[1] - before[1] < MIN_FORGED
+                           and time.monotonic() - began < p.phase_s + p.extend_s):
+                        ctx.sleep_until(time.monotonic(), 0.5)
+                    toxic.update({"share": 0.0})
+                    ctx.sleep_until(time.monotonic(), settle_s + wait_s)
+                    end_s, after = ctx.timeline.now_s(), self._counts(toxic)
+                    phases.append(StatusPhase(status, start_s, end_s, after[0] - before[0],
+                                              after[1] - before[1], wait_s))
             # the load goes on: drive() holds it until the phase after recovery is decidable
 
-        most_s = p.baseline_s + len(claim.statuses) * (p.phase_s + p.extend_s + settle_s) + 5.0
+        phases_n = len(claim.statuses) + (1 if claim.retry_after else 0)
+        most_s = (p.baseline_s + phases_n * (p.phase_s + p.extend_s + settle_s)
+                  + (retry_after_s(claim) if claim.retry_after else 0) + 5.0)
         try:
             ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=forge,
                       settle_s=settle_s)

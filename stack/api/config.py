@@ -116,6 +116,7 @@ class Settings:
     log_plain_text: bool = False  # log lines as text, not JSON
     log_request_without_id: bool = False  # the request line logged after its id is reset
     readiness_deep_check: bool = False  # readiness makes a real upstream generation call
+    retry_ignores_retry_after: bool = False  # the upstream's Retry-After is not waited
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:

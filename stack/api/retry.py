@@ -15,6 +15,11 @@ wrap it).
 ``UNBOUNDED_FACTOR`` times the most the envelope allows it (``initial_s * 2**(n-1) + initial_s``)
 plus the usual jitter, and ``max_s`` no longer caps it.
 
+A dependency that says when to come back (``Retry-After`` on a 503 or 429, carried by the
+error as ``retry_after_s``) is left alone at least that long: the wait is the longer of the
+backoff and its ask (the request's deadline still caps it). ``RETRY_IGNORES_RETRY_AFTER=1``
+(broken variant) waits the backoff alone, hammering a dependency that asked for a pause.
+
 Usage::
 
     order = await call_with_retries(lambda: store.get(...), policy, is_transient, on_retry)
@@ -52,6 +57,9 @@ class RetryPolicy:
     initial_s: float = 1.0
     max_s: float = 8.0
     unbounded: bool = False  # broken variant: sleeps UNBOUNDED_FACTOR x longer, no max_s cap
+    # an error's ``retry_after_s`` (the dependency's Retry-After) is waited at least; False is
+    # the broken variant RETRY_IGNORES_RETRY_AFTER
+    honour_retry_after: bool = True
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -63,7 +71,8 @@ class RetryPolicy:
         if settings.disable_retries:
             return cls.disabled()
         return cls(settings.retry_attempts, settings.retry_initial_s, settings.retry_max_s,
-                   unbounded=settings.retry_backoff_unbounded)
+                   unbounded=settings.retry_backoff_unbounded,
+                   honour_retry_after=not settings.retry_ignores_retry_after)
 
 
 async def call_with_retries(
@@ -94,9 +103,20 @@ async def call_with_retries(
         k = UNBOUNDED_FACTOR * policy.initial_s
         wait = wait_exponential_jitter(multiplier=k, max=math.inf, jitter=policy.initial_s)
         wait = wait + wait_fixed(k)
+    backoff = wait
+
+    def waited(state: RetryCallState) -> float:
+        """The backoff, or the dependency's Retry-After when it asked for longer."""
+        seconds = backoff(state)
+        exc = state.outcome.exception() if state.outcome is not None else None
+        asked = getattr(exc, "retry_after_s", None)
+        if policy.honour_retry_after and isinstance(asked, int | float):
+            seconds = max(seconds, float(asked))
+        return seconds
+
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.attempts),
-        wait=wait,
+        wait=waited,
         retry=retry_if_exception(is_transient),
         before_sleep=before_sleep,
         reraise=True,

@@ -106,7 +106,7 @@ class Services:
             "readiness_latches", "realtime_no_resubscribe", "realtime_ack_before_publish",
             "breaker_shared", "disable_upload_limit", "health_detailed_static",
             "retry_every_status", "request_id_success_only", "log_plain_text",
-            "log_request_without_id", "readiness_deep_check",
+            "log_request_without_id", "readiness_deep_check", "retry_ignores_retry_after",
         ) if getattr(s, name)]
         log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
         self.db.start()

@@ -41,6 +41,7 @@ from stack.api.metrics import Metrics
 from stack.api.retry import RetryPolicy, call_with_retries
 
 TRANSIENT_STATUS = frozenset({502, 503, 504})
+TOO_MANY = 429  # the upstream's own rate limit: retried, after its Retry-After
 TRANSIENT_TRANSPORT: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -52,12 +53,23 @@ DEADLINE_MARGIN_S = 0.25  # left for answering the fallback after the last attem
 
 
 class UpstreamError(Exception):
-    """The upstream call failed; ``transient`` says whether another attempt may succeed."""
+    """The upstream call failed; ``transient`` says whether another attempt may succeed, and
+    ``retry_after_s`` how long the upstream asked to be left alone (its ``Retry-After``, in
+    seconds), which the retry policy waits at least."""
 
-    def __init__(self, message: str, *, transient: bool, status: int | None = None) -> None:
+    def __init__(self, message: str, *, transient: bool, status: int | None = None,
+                 retry_after_s: float | None = None) -> None:
         super().__init__(message)
         self.transient = transient
         self.status = status
+        self.retry_after_s = retry_after_s
+
+
+def retry_after_s(response: httpx.Response) -> float | None:
+    """``Retry-After`` in delay-seconds (RFC 9110), None when absent or an HTTP date (a clock
+    the upstream and this process need not share)."""
+    raw = response.headers.get("retry-after", "").strip()
+    return float(raw) if raw.isdigit() else None
 
 
 def is_transient_upstream_error(exc: BaseException) -> bool:
@@ -138,12 +150,14 @@ class UpstreamClient:
             self._failure(permit)
             raise UpstreamError(
                 f"upstream answered {status}",
-                transient=self._retry_every_status or status in TRANSIENT_STATUS, status=status
+                transient=self._retry_every_status or status in TRANSIENT_STATUS, status=status,
+                retry_after_s=retry_after_s(response),
             )
         if status >= 400:
-            self._success(permit)
+            self._success(permit)  # the upstream is up: a refusal is no breaker failure
             raise UpstreamError(f"upstream refused: {status}",
-                                transient=self._retry_every_status, status=status)
+                                transient=self._retry_every_status or status == TOO_MANY,
+                                status=status, retry_after_s=retry_after_s(response))
         try:
             body = response.json()
             result = {"text": str(body["text"]), "model": str(body["model"])}

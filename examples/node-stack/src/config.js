@@ -97,7 +97,9 @@ export function loadConfig (env = process.env) {
         minMs: seconds(env, 'SUMMARIZER_RETRY_MIN_S', 1),
         maxMs: seconds(env, 'SUMMARIZER_RETRY_MAX_S', 4),
         // broken variant: a 4xx is retried too, as a client that retries "on error" does
-        everyStatus: flag(env, 'RETRY_EVERY_STATUS', false)
+        everyStatus: flag(env, 'RETRY_EVERY_STATUS', false),
+        // the summarizer's Retry-After is waited before the retry (false: the broken variant)
+        honourRetryAfter: flag(env, 'RETRY_AFTER_ENABLED')
       }
     },
     circuit: {

@@ -5,6 +5,8 @@
 // timeout. So the breaker counts failed *summaries*, not failed attempts, and a summary never
 // takes longer than the timeout however the attempts go. A timed-out attempt is not retried
 // (the upstream is hanging, not blinking); refused or reset connections and 5xx answers are.
+import { setTimeout as sleep } from 'node:timers/promises'
+
 import CircuitBreaker from 'opossum'
 import pRetry from 'p-retry'
 
@@ -21,11 +23,18 @@ class UpstreamRejected extends Error {
 }
 
 class UpstreamError extends Error {
-  constructor (status) {
+  constructor (status, retryAfterMs = null) {
     super(`summarizer answered ${status}`)
     this.name = 'UpstreamError'
     this.status = status
+    this.retryAfterMs = retryAfterMs
   }
+}
+
+// Retry-After in delay-seconds (RFC 9110); an HTTP date is a clock we need not share: ignored
+function retryAfterMs (response) {
+  const raw = (response.headers.get('retry-after') ?? '').trim()
+  return /^\d+$/.test(raw) ? Number(raw) * 1000 : null
 }
 
 function isTimeout (err) {
@@ -49,9 +58,10 @@ export function createSummarizer (config, metrics, log) {
       body: JSON.stringify({ text }),
       signal
     })
-    if (response.status >= 500) {
+    // a 5xx, or the summarizer's own rate limit (429): retried, after its Retry-After
+    if (response.status >= 500 || response.status === 429) {
       await response.body?.cancel()
-      throw new UpstreamError(response.status)
+      throw new UpstreamError(response.status, retryAfterMs(response))
     }
     if (!response.ok) {
       await response.body?.cancel()
@@ -69,9 +79,14 @@ export function createSummarizer (config, metrics, log) {
       minTimeout: retry.minMs,
       maxTimeout: retry.maxMs,
       signal,
-      shouldRetry: ({ error }) => {
+      shouldRetry: async ({ error }) => {
         const again = retryable(error, retry.everyStatus) && !signal.aborted
         if (again) metrics.retries.inc({ dependency: 'summarizer' })
+        // the summarizer said when to come back: left alone that long, then p-retry's own
+        // backoff (RETRY_AFTER_ENABLED=false, the broken variant: the backoff alone)
+        if (again && retry.honourRetryAfter && error.retryAfterMs) {
+          await sleep(error.retryAfterMs, undefined, { signal })
+        }
         return again
       }
     })

@@ -32,6 +32,9 @@ class RetriesClaim(Claim):
     # retry_statuses experiment forges them and counts the attempts at the dependency
     retry_statuses: list[int] = Field(default_factory=list)
     no_retry_statuses: list[int] = Field(default_factory=list)
+    # "honours Retry-After": a retried answer that carries Retry-After (delay-seconds) is not
+    # retried before that long; verified on the first of retry_statuses
+    retry_after: bool = False
 
     @field_validator("retry_statuses", "no_retry_statuses")
     @classmethod
@@ -56,6 +59,9 @@ class RetriesClaim(Claim):
         return [*self.retry_statuses, *self.no_retry_statuses]
 
     def problem(self, contract: Contract) -> str | None:
+        if self.retry_after and not self.retry_statuses:
+            return ("retry_after needs a status it retries (retry_statuses): the Retry-After "
+                    "is forged on the first of them")
         if self.statuses and contract.links[self.link].protocol != "http":
             return (f"retry_statuses / no_retry_statuses need an HTTP link: set "
                     f"links.{self.link}.protocol = \"http\"")

@@ -76,3 +76,46 @@ def test_without_evidence_every_verdict_is_inconclusive(phases: tuple[StatusPhas
 def test_phases_read_back_from_the_run_record() -> None:
     one = phase(503, 4, 14, 1295, 200)
     assert StatusPhase.from_dict(one.as_dict()) == one
+
+
+# --- Retry-After -------------------------------------------------------------------------
+
+WAITS = "waits the Retry-After of a 503 before retrying [upstream]"
+WAITING = RetriesClaim(name="upstream", link="upstream", requests=[GEN], attempts=3,
+                       initial_s=0.2, max_s=1.0, call_timeout_s=1, retry_statuses=[503],
+                       retry_after=True)
+
+
+def with_slow(slow_at: list[float], ms: float) -> list[dict[str, object]]:
+    """Requests every 10 ms for 30 s at 0 ms, and ones that took ``ms`` starting at each of
+    ``slow_at`` (offsets in s)."""
+    return [*run(0, 30, 0.01, ms=0.0), *(r for at in slow_at for r in run(at, at + 0.01, 0.01,
+                                                                         ms=ms))]
+
+
+def judge_after(rows: list[dict[str, object]], control_answers: int = 1295
+                ) -> tuple[str, str]:
+    phases = [BASE, phase(503, 4, 14, control_answers, 200),
+              StatusPhase(503, T0 + 14, T0 + 26, 1300, 100, retry_after_s=1)]
+    verdicts = {v.name: v for v in status_retry_verdicts(frame(rows), phases, WAITING)}
+    return verdicts[WAITS].status, verdicts[WAITS].reason
+
+
+def test_a_service_that_waits_the_retry_after_passes() -> None:
+    # 90 of the 100 forged answers' requests took the 1 s asked (ending inside the phase)
+    status, reason = judge_after(with_slow([14 + i * 0.1 for i in range(90)], 1100.0))
+    assert status == "pass", reason
+    assert "0.90 waited per forged answer" in reason
+
+
+def test_a_service_that_retries_at_its_own_backoff_fails() -> None:
+    status, reason = judge_after(with_slow([], 0.0))
+    assert status == "fail" and "retried sooner than asked" in reason
+
+
+def test_a_backoff_as_long_as_the_ask_shows_nothing() -> None:
+    # the control phase (no header) is as slow: the measure cannot tell
+    # (400 more requests in it: 440 more answers for the same retried ratio)
+    status, reason = judge_after(with_slow([4 + i * 0.02 for i in range(400)], 1100.0),
+                                 control_answers=1735)
+    assert status == "inconclusive" and "backoff alone" in reason

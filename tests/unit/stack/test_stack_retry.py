@@ -103,3 +103,28 @@ def test_policy_from_settings_carries_the_switch() -> None:
     assert RetryPolicy.from_settings(Settings.from_env(env)) == RetryPolicy(3, 0.2, 1.0)
     broken = Settings.from_env({**env, "RETRY_BACKOFF_UNBOUNDED": "1"})
     assert RetryPolicy.from_settings(broken) == RetryPolicy(3, 0.2, 1.0, unbounded=True)
+
+
+class AskedToWait(Transient):
+    def __init__(self, seconds: float) -> None:
+        super().__init__("503")
+        self.retry_after_s = seconds
+
+
+def test_a_retry_after_longer_than_the_backoff_is_waited() -> None:
+    policy = RetryPolicy(attempts=3, initial_s=0.2, max_s=1.0)
+    result, calls, sleeps, _ = run([AskedToWait(2.0), Transient()], policy)
+    assert result == "ok" and calls == 3
+    assert sleeps[0] == 2.0  # the upstream's ask, not the 0.2-0.4 s backoff
+    assert sleeps[1] < 1.0  # no ask: the backoff
+
+
+def test_a_shorter_retry_after_does_not_shorten_the_backoff() -> None:
+    _, _, sleeps, _ = run([AskedToWait(0.0)], RetryPolicy(attempts=2, initial_s=0.5, max_s=1.0))
+    assert sleeps[0] >= 0.5
+
+
+def test_the_broken_variant_ignores_the_retry_after() -> None:
+    policy = RetryPolicy(attempts=2, initial_s=0.2, max_s=1.0, honour_retry_after=False)
+    _, _, sleeps, _ = run([AskedToWait(2.0)], policy)
+    assert sleeps[0] < 1.0
