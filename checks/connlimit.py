@@ -81,7 +81,12 @@ def connlimit_verdicts(samples: pd.DataFrame, claim: ConnectionLimitClaim, hold_
     bystander = _phase(samples, BYSTANDER)
     what = "other addresses unaffected"
     evidence = "another address's requests while one address holds its limit"
-    if bystander.empty:
+    if not out[0].passed:
+        # served while nothing was refused shows nothing: the limit must be shown first
+        out.append(scope.verdict(what, "inconclusive", "the limit was not shown refusing one "
+                                 "address, so another being served says nothing about it "
+                                 "being per address", evidence=evidence))
+    elif bystander.empty:
         out.append(scope.verdict(what, "inconclusive", "no request of another address was sent "
                                  "while the limit held", evidence=evidence))
     else:

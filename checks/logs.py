@@ -105,10 +105,12 @@ def scan(claim: LogsClaim, sources: Sequence[LogSource]) -> LogScan:
     return out
 
 
-def log_verdicts(claim: LogsClaim, sources: Sequence[LogSource]) -> list[Verdict]:
-    """The shape of every line, then (with ``request_id``) the answers' ids in the log."""
+def log_verdicts(claim: LogsClaim, sources: Sequence[LogSource], service: str | None = None
+                 ) -> list[Verdict]:
+    """The shape of every line, then (with ``request_id``) the answers' ids in the log.
+    ``service``: the name the claim's service resolved to (the main one by default)."""
     scope = Scope("logs", "logs", claim.name)
-    name = claim.service or "the service"
+    name = claim.service or service or "the service"
     have = [s for s in sources if s.path is not None]
     shape = "every log line is JSON" + (f" with {', '.join(claim.fields)}" if claim.fields
                                         else "")

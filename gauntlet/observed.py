@@ -68,7 +68,7 @@ def observed_verdicts(contract: Contract | None, run_dir: Path) -> list[Verdict]
             names = claim.log_names(contract)
             sources = [LogSource(part, _log_of(d, names)) for part, d in zip(parts, dirs,
                                                                                strict=True)]
-            out += log_verdicts(claim, sources)
+            out += log_verdicts(claim, sources, names[0] if names else None)
         else:  # a kind registered elsewhere that says observed and has no judge here
             out.append(Verdict.missing(claim.kind, f"verified [{claim.name}]",
                                        f"not verified: gauntlet has no judge for observed "

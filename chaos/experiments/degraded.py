@@ -87,7 +87,13 @@ class DegradedLatencyExperiment(Experiment):
 
         def steer(_run: Any, t0: float) -> None:
             ctx.sleep_until(t0, p.steady_s)
-            baseline = [r.latency_ms for r in self._reports(ctx, claim)] or [0.0]
+            baseline = [r.latency_ms for r in self._reports(ctx, claim)]
+            if not baseline:
+                # no answer reported the dependency's status and latency where the claim
+                # says: no delay can be steered by reports that never come
+                evidence.give_up()
+                ctx.facts["no_reports"] = True
+                return
             base = statistics.median(baseline)
             ctx.facts["baseline_report_ms"] = round(base, 3)
             start = max(1, round((NEAR * threshold - base) / 4))

@@ -30,7 +30,7 @@ from tests.e2e.experiments import ROOT, explain, run
 LEDGER = ROOT / "tests" / "services" / "ledger" / "contract.toml"
 NAIVE = ROOT / "tests" / "services" / "naive" / "contract.toml"
 EXPERIMENTS = ["breaker", "retries", "retry_statuses", "ratelimit", "shutdown",
-               "dependency_down", "slow_dependency"]
+               "dependency_down", "slow_dependency", "dependency_latency", "connection_limit"]
 NOT_CLAIMS = {"steady-state", "precondition"}
 
 

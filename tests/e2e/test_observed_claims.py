@@ -151,3 +151,17 @@ def test_the_node_service_variants_fail_them(tmp_path: Path, monkeypatch: pytest
     for key in must_fail:
         key = key.format(fields="level, time, msg", path="/ready")
         assert verdicts[key].failed, explain(verdicts)
+
+
+NAIVE = ROOT / "tests" / "services" / "naive" / "contract.toml"
+
+
+def test_a_service_without_a_request_id_or_a_log_passes_neither(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/services/naive claims both and has neither: no x-request-id on any answer, and
+    no log line at all — nothing to show JSON, so no pass."""
+    verdicts = observed(tmp_path, NAIVE, "", [], monkeypatch, "/live")
+    assert verdicts[HEADER].failed, explain(verdicts)
+    assert "lacked x-request-id" in verdicts[HEADER].reason
+    shape = verdicts[SHAPE.format(fields="level")]
+    assert shape.inconclusive and "naive wrote no line" in shape.reason, explain(verdicts)

@@ -35,7 +35,9 @@ def test_the_limit_held_and_the_rest_refused_passes() -> None:
 
 
 def test_no_limit_or_a_higher_one_fails() -> None:
-    assert judged(over(15, 0), bystander())[LIMIT] == "fail"
+    got = judged(over(15, 0), bystander())
+    assert got[LIMIT] == "fail"
+    assert got[OTHERS] == "inconclusive"  # nobody refused: another served shows nothing
 
 
 def test_a_lower_limit_than_claimed_fails() -> None:
