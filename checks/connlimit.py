@@ -22,6 +22,7 @@ OVER = "over"
 BYSTANDER = "bystander"
 HELD_SHARE = 0.8  # an admitted request held at least this share of the link's delay
 LOW_SHARE = 0.95  # fewer admitted than this share of the limit: the limit is lower than claimed
+REFUSED_SHARE = 0.5  # a refusal comes sooner than this share of the hold
 
 
 def _phase(samples: pd.DataFrame, phase: str) -> pd.DataFrame:
@@ -39,9 +40,13 @@ def connlimit_verdicts(samples: pd.DataFrame, claim: ConnectionLimitClaim, hold_
     what = f"requests over {claim.limit} in flight refused with {claim.status}"
     out: list[Verdict] = []
     status = over["status"].to_numpy()
-    refused = status == claim.status
+    # refused at once: an answer of the claimed status that came after the hold is not the
+    # limiter's (a 503 of the service behind it, say), and counts as neither
+    quick = over["latency_ms"].to_numpy() < REFUSED_SHARE * hold_ms
+    refused = (status == claim.status) & quick
     answered = status > 0
-    admitted = over[answered & ~refused]
+    late = int(((status == claim.status) & ~quick).sum())
+    admitted = over[answered & (status != claim.status)]
     held = admitted["latency_ms"].to_numpy() >= HELD_SHARE * hold_ms
     sent = len(over)
     if sent <= claim.limit:
@@ -63,7 +68,9 @@ def connlimit_verdicts(samples: pd.DataFrame, claim: ConnectionLimitClaim, hold_
                 f"ms), {len(others)} answered {claim.status}"
                 + (f" (the first in {float(others['latency_ms'].min()):.0f} ms)"
                    if len(others) else "")
-                + (f", {lost} got no answer" if lost else ""))
+                + (f", {lost} got no answer" if lost else "")
+                + (f", {late} answered {claim.status} only after the hold (not the limiter)"
+                   if late else ""))
         if len(admitted) > claim.limit:
             out.append(scope.judge(what, False, f"{text}: more than the limit of {claim.limit}",
                                    len(admitted), claim.limit, "requests", evidence=evidence))

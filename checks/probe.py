@@ -3,11 +3,13 @@ requests were being answered and no fault was on.
 
 Which polls count: those a part of the run (the load, each experiment) made between its first
 request plus :data:`WARMUP_S` (every client arriving at once) and its last answer; none inside
-a fault window or within :data:`SETTLE_S` after one (a dependency timing out is not the path's
-own speed: readiness waits out its dependency checks by design), none after a signal was sent
-(the service is going away), none while a restart was under way. A poll that got no answer
-counts as slower than any bound — a path that hangs under load is the failure this claim is
-about.
+a fault window or after it until readiness answered 2xx again (at least :data:`SETTLE_S`: a
+dependency timing out is not the path's own speed, readiness waits out its dependency checks
+by design), none after a signal was sent (the service is going away), none while a restart was
+under way (``gauntlet up``'s, a realtime claim's). A poll that got no answer counts as slower
+than any bound — a path that hangs under load is the failure this claim is about. Only 2xx
+answers are timed: more than :data:`NOT_OK_SHARE` of others (a mistyped path's 404) and the
+verdict is inconclusive, naming them.
 
 The percentile is judged with its sampling uncertainty
 (:func:`~gauntlet.checks.verdict.quantile_within`): an interval that straddles the bound is
@@ -22,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gauntlet.checks.answers import Part
+from gauntlet.checks.realtime import RESTART_READY, RESTART_SIGNAL
 from gauntlet.checks.verdict import Verdict, quantile_within, undecidable
 from gauntlet.checks.windows import Scope, Window, ended_s, fault_windows, probes
 from gauntlet.contract import ProbeClaim
@@ -30,6 +33,7 @@ from gauntlet.timeline import Event
 
 WARMUP_S = 1.0
 SETTLE_S = 2.0
+NOT_OK_SHARE = 0.1  # more non-2xx answers than this: the path is not answering as itself
 
 
 def quiet_windows(part: Part) -> list[Window]:
@@ -41,17 +45,24 @@ def quiet_windows(part: Part) -> list[Window]:
         return []
     start = float(samples["t_start_s"].min()) + WARMUP_S
     end = float(ended_s(samples).max())
-    cuts = [Window(w.start_s, w.end_s + SETTLE_S) for w in fault_windows(part.events)]
+    cuts = [Window(w.start_s, _settled(part.events, w.end_s))
+            for w in fault_windows(part.events)]
     signalled = [e.at_s for e in part.events if e.kind == "signal.sent"]
     if signalled:
         end = min(end, min(signalled))
-    restarting: dict[str, float] = {}
-    for event in part.events:
-        if event.kind == "service.restart":
-            restarting["r"] = event.at_s
-        elif event.kind == "service.restarted" and "r" in restarting:
-            cuts.append(Window(restarting.pop("r"), event.at_s + SETTLE_S))
-    cuts.extend(Window(at, end) for at in restarting.values())
+    # a restart under load (gauntlet up's, a realtime claim's): from the signal or the restart
+    # command until the service said ready, then the settle time
+    for begin, done in ((("service.restart",), "service.restarted"),
+                        ((RESTART_SIGNAL,), RESTART_READY)):
+        opened: float | None = None
+        for event in part.events:
+            if event.kind in begin and opened is None:
+                opened = event.at_s
+            elif event.kind == done and opened is not None:
+                cuts.append(Window(opened, event.at_s + SETTLE_S))
+                opened = None
+        if opened is not None:
+            cuts.append(Window(opened, end))
     windows = [Window(start, end)] if end > start else []
     for cut in sorted(cuts, key=lambda w: w.start_s):
         kept: list[Window] = []
@@ -67,6 +78,16 @@ def quiet_windows(part: Part) -> list[Window]:
     return windows
 
 
+def _settled(events: Sequence[Event], removed_s: float) -> float:
+    """When a fault's effects are over: :data:`SETTLE_S` after its removal, or later, once
+    readiness answered 2xx again (a service reconnecting to its dependency is not yet the
+    path's own speed)."""
+    ready = next((e.at_s for e in events if e.kind == "probe" and e.at_s >= removed_s
+                  and e.data.get("target") == "ready"
+                  and 200 <= int(e.data.get("status") or 0) < 300), None)
+    return max(removed_s + SETTLE_S, (ready or removed_s) + WARMUP_S)
+
+
 def _polls(part: Part, target: str) -> list[Event]:
     windows = quiet_windows(part)
     return [e for e in probes(list(part.events), target)
@@ -78,6 +99,12 @@ def _time_ms(event: Event) -> float:
     if int(event.data.get("status") or 0) == 0:
         return float("inf")
     return float(event.data.get("latency_ms") or 0.0)
+
+
+def _not_ok(event: Event) -> bool:
+    """An answer that is not the path's own 2xx (a 404 of a mistyped path, a 503)."""
+    status = int(event.data.get("status") or 0)
+    return status != 0 and not 200 <= status < 300
 
 
 def probe_verdict(claim: ProbeClaim, parts: Sequence[Part]) -> Verdict:
@@ -95,6 +122,16 @@ def probe_verdict(claim: ProbeClaim, parts: Sequence[Part]) -> Verdict:
                "of this run ran the prober)")
         return scope.verdict(what, "inconclusive", why, None, claim.within_ms, "ms",
                              evidence=evidence)
+    others = [e for e in polls if _not_ok(e)]
+    if len(others) > NOT_OK_SHARE * len(polls):
+        shown = ", ".join(sorted({str(e.data.get("status")) for e in others}))
+        return scope.verdict(what, "inconclusive",
+                             f"{len(others)} of {len(polls)} polls under load answered {shown}, "
+                             f"not 2xx: the time of an answer that is not the path's own says "
+                             f"nothing (is {claim.path} the path?)", None, claim.within_ms,
+                             "ms", evidence=evidence)
+    keep = np.array([not _not_ok(e) for e in polls], dtype=bool)
+    times = times[keep]
     unanswered = int(np.isinf(times).sum())
     estimate = quantile_bounds(times, claim.percentile)
     outcome, marginal = quantile_within(estimate, claim.within_ms)

@@ -98,7 +98,9 @@ def status_retry_verdicts(samples: pd.DataFrame, phases: Sequence[StatusPhase],
                   f"the baseline had {base_requests} requests of {names} (need "
                   f"{MIN_BASE_REQUESTS}) and {base.answers} answers on {claim.link}"
                   + (": the link is not on their path" if base.answers == 0 else ""))
-        return [scope.missing(what, lacked, evidence=evidence) for _, what, _ in wanted]
+        return [scope.missing(what, lacked, evidence=evidence) for _, what, _ in wanted] + (
+            [scope.missing(retry_after_name(claim.retry_statuses[0]), lacked,
+                           evidence=evidence)] if claim.retry_after else [])
     per_request = base.answers / base_requests
     measured: dict[int, tuple[float, str] | str] = {}
     for phase in phases:
@@ -149,7 +151,7 @@ def status_retry_verdicts(samples: pd.DataFrame, phases: Sequence[StatusPhase],
             out.append(scope.judge(what, True, text, round(ratio, 3), threshold,
                                    "retries/answer", evidence=evidence))
     if claim.retry_after:
-        out.append(retry_after_verdict(df, phases, claim, measured, scope))
+        out.append(retry_after_verdict(df, phases, claim, measured, scope, per_request))
     return out
 
 
@@ -165,8 +167,8 @@ def _slow(df: pd.DataFrame, phase: StatusPhase, seconds: float) -> tuple[int, in
 
 
 def retry_after_verdict(df: pd.DataFrame, phases: Sequence[StatusPhase], claim: RetriesClaim,
-                        measured: Mapping[int, tuple[float, str] | str], scope: Scope
-                        ) -> Verdict:
+                        measured: Mapping[int, tuple[float, str] | str], scope: Scope,
+                        per_request: float) -> Verdict:
     """Each forged answer carrying ``Retry-After: N`` delays its request by at least N s when
     the service waits it before retrying: the requests that took N s or more, beyond those that
     did in the same status's phase without the header (the control), per forged answer.
@@ -199,6 +201,15 @@ def retry_after_verdict(df: pd.DataFrame, phases: Sequence[StatusPhase], claim: 
         return scope.missing(what, f"{slow_c} of {ran_c} requests took {wait_s:g} s or more "
                              f"without Retry-After: the backoff alone is as long as the "
                              f"{phase.retry_after_s} s asked", evidence=evidence)
+    attempts = (phase.answers - per_request * ran) / phase.forged
+    if attempts <= NOT_RETRIED_MAX:
+        # no retry came in the phase at all: the service gave up rather than wait (its call
+        # budget may be shorter than the pause asked) — not honoured, not ignored either
+        return scope.missing(what, f"{phase.forged} answers forged {status} with Retry-After: "
+                             f"{phase.retry_after_s} were not retried ({attempts:.2f} attempts "
+                             f"more per forged answer): the service gave up instead of "
+                             f"waiting, perhaps its budget is shorter than the pause asked",
+                             evidence=evidence)
     extra = slow - slow_c * ran / ran_c
     ratio = extra / phase.forged
     text = (f"{phase.forged} answers forged {status} with Retry-After: {phase.retry_after_s}; "

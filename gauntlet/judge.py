@@ -78,7 +78,10 @@ def analyse(run_dir: Path, suite: Suite) -> tuple[list[Verdict], RunSummary]:
         verdicts += dropped_verdicts(suite.slo.max_dropped, suite.slo.dropped_rate, attempts,
                                      drops, generator=distrust)
     verdicts += previous_experiment_verdicts(previous)
-    verdicts += observed_verdicts(suite.resolved_contract, run_dir)
+    # observed claims speak of the whole run: judged by `verify` (every claim) and by a run
+    # with a load, not by `gauntlet chaos NAME` (one experiment, a claim chosen)
+    if suite.load is not None or suite.every_claim or previous.get("every_claim"):
+        verdicts += observed_verdicts(suite.resolved_contract, run_dir)
     figures_out: RunSummary = {
         "overall": overall.as_dict(),
         "endpoints": {k: v.as_dict() for k, v in endpoints.items()},

@@ -100,8 +100,10 @@ export function createSummarizer (config, metrics, log) {
     rollingCountBuckets: 10,
     volumeThreshold: config.circuit.volumeThreshold,
     resetTimeout: config.circuit.resetTimeoutMs,
-    // a 4xx is the caller's mistake: it neither opens the circuit nor keeps it open
-    errorFilter: (err) => err instanceof UpstreamRejected
+    // a 4xx is the caller's mistake, and a 429 the summarizer pacing us (retried after its
+    // Retry-After): neither opens the circuit nor keeps it open
+    errorFilter: (err) => err instanceof UpstreamRejected ||
+      (err instanceof UpstreamError && err.status === 429)
   })
   const gauge = metrics.circuit.labels({ circuit: 'summarizer' })
   breaker.on('open', () => {

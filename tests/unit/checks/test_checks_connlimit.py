@@ -55,3 +55,9 @@ def test_too_few_sent_is_inconclusive() -> None:
 def test_another_address_refused_fails_and_none_sent_is_inconclusive() -> None:
     assert judged(over(10, 5), bystander(503))[OTHERS] == "fail"
     assert judged(over(10, 5))[OTHERS] == "inconclusive"
+
+
+def test_a_late_answer_of_the_status_is_not_the_limiter() -> None:
+    late = [ask(1.0, 2100.0, 503, NAME, phase=OVER, seq=100 + i) for i in range(5)]
+    got = judged([*over(10, 0), *late], bystander())
+    assert got[LIMIT] == "fail"  # nothing refused at once

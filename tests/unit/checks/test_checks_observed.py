@@ -264,3 +264,26 @@ def test_a_straddling_interval_is_marginal() -> None:
     mixed = polls(0, 60, lambda at: 150.0 if round(at * 10) % 100 == 0 else 60.0)
     verdict = probe_verdict(probe_claim(), [loaded(mixed)])
     assert verdict.inconclusive and verdict.marginal, verdict.reason
+
+
+def test_a_mistyped_path_answering_404_fast_proves_nothing() -> None:
+    verdict = probe_verdict(probe_claim(), [loaded(polls(0, 60, 2.0, status=404))])
+    assert verdict.inconclusive and "answered 404, not 2xx" in verdict.reason
+
+
+def test_polls_while_a_realtime_restart_is_under_way_do_not_count() -> None:
+    refused = polls(0, 60, lambda at: 0.0 if 20 <= at < 23 else 10.0)
+    refused = [e if not 20 <= e.at_s - T0 < 23 else
+               Event(e.at_s, "probe", {**e.data, "status": 0}) for e in refused]
+    restart = [Event(T0 + 20, "restart.signal", {}), Event(T0 + 23, "restart.ready", {})]
+    assert probe_verdict(probe_claim(), [loaded([*refused, *restart])]).passed
+    assert probe_verdict(probe_claim(), [loaded(refused)]).failed
+
+
+def test_after_a_fault_polls_count_once_readiness_is_back() -> None:
+    slow_until_ready = polls(0, 60, lambda at: 900.0 if 20 <= at < 38 else 10.0)
+    ready = [Event(T0 + at, "probe", {"target": "ready", "status": 503 if at < 38 else 200,
+                                      "latency_ms": 5.0}) for at in range(31, 45)]
+    verdict = probe_verdict(probe_claim(), [loaded([*slow_until_ready, *ready,
+                                                    *fault("postgres", 20, 30)])])
+    assert verdict.passed, verdict.reason

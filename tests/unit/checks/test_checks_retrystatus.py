@@ -93,10 +93,15 @@ def with_slow(slow_at: list[float], ms: float) -> list[dict[str, object]]:
                                                                          ms=ms))]
 
 
-def judge_after(rows: list[dict[str, object]], control_answers: int = 1295
-                ) -> tuple[str, str]:
+def judge_after(rows: list[dict[str, object]], control_answers: int = 1295,
+                retried: int = 95) -> tuple[str, str]:
+    """The Retry-After phase's answers: 1.1 per request that ended in it, and ``retried``
+    more (the retries of its 100 forged answers)."""
+    ends = [r["at"] + r["ms"] / 1000 for r in rows]  # type: ignore[operator]
+    ran = sum(1 for e in ends if 14 <= e < 26)
     phases = [BASE, phase(503, 4, 14, control_answers, 200),
-              StatusPhase(503, T0 + 14, T0 + 26, 1300, 100, retry_after_s=1)]
+              StatusPhase(503, T0 + 14, T0 + 26, round(1.1 * ran) + retried, 100,
+                          retry_after_s=1)]
     verdicts = {v.name: v for v in status_retry_verdicts(frame(rows), phases, WAITING)}
     return verdicts[WAITS].status, verdicts[WAITS].reason
 
@@ -119,3 +124,8 @@ def test_a_backoff_as_long_as_the_ask_shows_nothing() -> None:
     status, reason = judge_after(with_slow([4 + i * 0.02 for i in range(400)], 1100.0),
                                  control_answers=1735)
     assert status == "inconclusive" and "backoff alone" in reason
+
+
+def test_a_service_that_gives_up_instead_of_waiting_is_not_failed() -> None:
+    status, reason = judge_after(with_slow([], 0.0), retried=0)
+    assert status == "inconclusive" and "gave up instead of waiting" in reason
