@@ -35,6 +35,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from gauntlet.boot.binaries import install_command, locate, locate_go, locate_postgres_bindir
+from gauntlet.boot.pgbouncer import locate_pgbouncer
 from gauntlet.contract import Contract
 from gauntlet.errors import InfrastructureError
 from gauntlet.install import http_toxics_revision, program_version
@@ -165,6 +166,12 @@ def diagnose(backend: Backend = "local", contract: Contract | None = None) -> Re
     checks.append(_program("redis-server", GROUPS[1],
                            _managed_purpose("redis", redis_links, contract),
                            local and bool(redis_links), locate("redis-server"),
+                           lambda p: _first_version([str(p), "--version"])))
+    pooled = [n for n, link in (contract.links.items() if contract else []) if link.pooler]
+    checks.append(_program("pgbouncer", GROUPS[1],
+                           "PgBouncer for a managed postgres link's pooler = \"pgbouncer\""
+                           + (f" ({', '.join(pooled)})" if pooled else ""),
+                           local and bool(pooled), locate_pgbouncer(),
                            lambda p: _first_version([str(p), "--version"])))
     checks += _docker_checks(required=backend == "compose")
     checks.append(_program("go", GROUPS[3], "gauntlet install toxiproxy builds it with Go",

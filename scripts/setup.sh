@@ -19,6 +19,8 @@ command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
 command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 # the reference stack's gateway (stack/gateway): Debian's nginx has realip, limit_req, limit_conn
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+# PgBouncer in front of a managed PostgreSQL (a link's pooler = "pgbouncer"; Quemiai's contract)
+command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
 # `ip netns` and veth pairs: the multi-host test of remote workers (tests/e2e/test_netns_workers.py)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -27,10 +29,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
     # Debian starts the packaged services; gauntlet runs private instances and wants the ports quiet.
-    $SUDO systemctl disable --now redis-server postgresql nginx >/dev/null 2>&1 || true
+    $SUDO systemctl disable --now redis-server postgresql nginx pgbouncer >/dev/null 2>&1 || true
     $SUDO service redis-server stop >/dev/null 2>&1 || true
     $SUDO service postgresql stop >/dev/null 2>&1 || true
     $SUDO service nginx stop >/dev/null 2>&1 || true
+    $SUDO service pgbouncer stop >/dev/null 2>&1 || true
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

@@ -117,6 +117,7 @@ def _on_system(program: str) -> bool:
 _PACKAGES: dict[str, dict[Manager, str]] = {
     "postgres": {"apt": "postgresql", "dnf": "postgresql-server", "brew": "postgresql@16"},
     "redis-server": {"apt": "redis-server", "dnf": "redis", "brew": "redis"},
+    "pgbouncer": {"apt": "pgbouncer", "dnf": "pgbouncer", "brew": "pgbouncer"},
     "docker": {"apt": "docker.io", "dnf": "moby-engine", "brew": "--cask docker"},
 }
 _ALIASES = {"initdb": "postgres", "pg_ctl": "postgres", "docker-engine": "docker"}

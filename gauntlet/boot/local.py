@@ -33,6 +33,7 @@ import psycopg
 
 from gauntlet import cleanup
 from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
+from gauntlet.boot.pgbouncer import find_pgbouncer, pgbouncer_process, pgbouncer_version
 from gauntlet.boot.stack import Endpoint, Stack
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
@@ -206,8 +207,10 @@ def assign_ports(contract: Contract, main: str, managed: list[str],
                  fixed: dict[str, int] | None = None) -> _Ports:
     """Ports for every server, proxy and the Toxiproxy API of one boot: the fixed ones as
     asked (a ConfigError for a name the contract lacks or a port asked twice), free ones for
-    the rest."""
-    slots = ["toxiproxy", *(f"managed:{n}" for n in managed),
+    the rest. A pooled link's PostgreSQL (behind its PgBouncer) has a slot of its own,
+    ``pooled:NAME``."""
+    pooled = [n for n in managed if contract.links[n].pooler]
+    slots = ["toxiproxy", *(f"managed:{n}" for n in managed), *(f"pooled:{n}" for n in pooled),
              *(f"service:{n}" for n in contract.services),
              *(f"proxy:{n}" for n in (*contract.links, main))]
     chosen: dict[str, int] = {}
@@ -224,7 +227,8 @@ def assign_ports(contract: Contract, main: str, managed: list[str],
     free = iter(p for p in free_ports(len(slots) + len(chosen)) if p not in chosen.values())
     taken = {slot: chosen.get(slot) or next(free) for slot in slots}
     return _Ports(taken["toxiproxy"],
-                  {s: p for s, p in taken.items() if s.startswith(("managed:", "service:"))},
+                  {s: p for s, p in taken.items()
+                   if s.startswith(("managed:", "pooled:", "service:"))},
                   {s.split(":", 1)[1]: p for s, p in taken.items() if s.startswith("proxy:")})
 
 
@@ -333,6 +337,8 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
     template = _pg_template(bindir, pg_user) if bindir else None
     if "redis" in kinds.values():
         find("redis-server")
+    if any(contract.links[n].pooler for n in kinds):
+        find_pgbouncer()  # before anything starts: one line naming what installs it
 
     stack = ExitStack()
     try:
@@ -340,9 +346,23 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
         logs = logs_dir or tmp / "logs"
         logs.mkdir(parents=True, exist_ok=True)
 
-        managed = {name: _start_managed(kind, name, ports.server[f"managed:{name}"], tmp, logs,
-                                        bindir or Path("."), template, pg_user)
+        # a pooled link: its PostgreSQL on a port of its own, PgBouncer on the link's
+        behind = {name: _start_managed("postgres", name, ports.server[f"pooled:{name}"], tmp,
+                                       logs, bindir or Path("."), template, pg_user)
+                  for name in kinds if contract.links[name].pooler}
+        managed = {name: (pgbouncer_process(name, ports.server[f"managed:{name}"],
+                                            ports.server[f"pooled:{name}"],
+                                            contract.links[name].pool_size, DB_USER,
+                                            tmp / f"pgbouncer-{name}", logs, pg_user)
+                          if name in behind else
+                          _start_managed(kind, name, ports.server[f"managed:{name}"], tmp, logs,
+                                         bindir or Path("."), template, pg_user))
                    for name, kind in kinds.items()}
+        for name, proc in behind.items():  # PgBouncer starts once its PostgreSQL answers
+            stack.enter_context(proc)
+            port = ports.server[f"pooled:{name}"]
+            proc.wait_until(lambda p=port: _pg_ready(p),  # type: ignore[misc]
+                            timeout_s=config.boot_timeout_s, what="accepting connections")
         toxiproxy = ManagedProcess(
             "toxiproxy",
             [toxiproxy_bin, "-host", "127.0.0.1", "-port", str(ports.toxiproxy)],
@@ -405,7 +425,9 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
                                       timeout_s=min(timeout, spec.start_timeout_s),
                                       what=f"ready ({spec.ready})")
 
-        database_urls = {name: _link_url("postgres", ports.server[f"managed:{name}"])
+        # read-backs go to PostgreSQL itself (a pooled link's behind its PgBouncer)
+        database_urls = {name: _link_url("postgres", ports.server[
+                             f"pooled:{name}" if name in behind else f"managed:{name}"])
                          for name, kind in kinds.items() if kind == "postgres"}
         endpoints = _endpoints(contract, main, ports, services, managed, toxiproxy)
         yield Stack(
@@ -419,11 +441,12 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
             database_urls=database_urls,
             services={**services, **managed},
             processes={proc.name: proc for proc in (*services.values(), *managed.values(),
-                                                     toxiproxy)},
+                                                     *behind.values(), toxiproxy)},
             logs_dir=logs,
             boot_time_s=time.monotonic() - started,
             versions={"toxiproxy": client.version(),
-                      **({"postgresql": bindir.parent.name} if bindir else {})},
+                      **({"postgresql": bindir.parent.name} if bindir else {}),
+                      **({"pgbouncer": pgbouncer_version() or "?"} if behind else {})},
             variants=tuple(config.variants),
             endpoints=endpoints,
         )

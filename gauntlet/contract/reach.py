@@ -66,6 +66,10 @@ class Link(Strict):
     managed: Literal["postgres", "redis"] | None = None
     service: str | None = None
     description: str = ""
+    # a managed PostgreSQL behind PgBouncer (transaction pooling, ``pool_size`` server
+    # connections): the link's address is PgBouncer's (gauntlet/boot/pgbouncer.py)
+    pooler: Literal["pgbouncer"] | None = None
+    pool_size: int = Field(20, ge=1, le=1000)
     # what the link carries: "http" (HTTP/1.1 in clear) lets the HTTP toxics forge and delay
     # its answers (docs/faults.md), which the status-retry claims need
     protocol: Literal["tcp", "http"] = "tcp"
@@ -74,6 +78,9 @@ class Link(Strict):
     def _one_target(self) -> Link:
         if self.managed and self.service:
             raise ValueError("a link points at 'managed' or at a 'service', not both")
+        if self.pooler and self.managed != "postgres":
+            raise ValueError("pooler = \"pgbouncer\" pools a managed PostgreSQL: give "
+                             "managed = \"postgres\"")
         return self
 
 

@@ -47,6 +47,9 @@ class Settings:
     db_connect_timeout_s: float = 2.0
     db_acquire_timeout_s: float = 2.0
     db_command_timeout_s: float = 5.0
+    # asyncpg's prepared-statement cache; 0 behind PgBouncer's transaction pooling, which
+    # cannot keep a statement prepared on one server connection for the next transaction
+    db_statement_cache_size: int = 100
 
     request_deadline_s: float = 10.0
     health_timeout_s: float = 0.5

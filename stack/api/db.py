@@ -243,7 +243,9 @@ class Database:
         conn: asyncpg.Connection | None = None
         try:
             async with asyncio.timeout(timeout_s):
-                conn = await asyncpg.connect(self._settings.database_url, timeout=timeout_s)
+                conn = await asyncpg.connect(
+                    self._settings.database_url, timeout=timeout_s,
+                    statement_cache_size=self._settings.db_statement_cache_size)
                 await conn.fetchval("SELECT 1")
         finally:
             if conn is not None:
@@ -280,6 +282,7 @@ class Database:
             "max_size": s.db_pool_max,
             "timeout": s.db_connect_timeout_s,  # per connection attempt
             "command_timeout": s.db_command_timeout_s,
+            "statement_cache_size": s.db_statement_cache_size,
         }
         async with asyncio.timeout(s.db_connect_timeout_s + 1.0):
             return await asyncpg.create_pool(s.database_url, **kwargs)

@@ -71,3 +71,4 @@ def test_a_contract_without_observed_claims_reads_nothing(tmp_path: Path) -> Non
 def test_a_logs_claim_naming_no_service_of_the_contract_is_refused() -> None:
     with pytest.raises(ConfigError, match="service 'worker' is not one of"):
         contract(logs=[{"name": "json", "service": "worker"}])
+
