@@ -59,6 +59,7 @@ from gauntlet.contract.files import load_contract, one_line, parse_contract, rea
 from gauntlet.contract.kinds.breaker import BreakerClaim
 from gauntlet.contract.kinds.connlimit import ConnectionLimitClaim
 from gauntlet.contract.kinds.deadline import DeadlineClaim
+from gauntlet.contract.kinds.failover import FailoverClaim
 from gauntlet.contract.kinds.header import HeaderClaim
 from gauntlet.contract.kinds.health import Degradation, HealthClaim, HealthDetail
 from gauntlet.contract.kinds.integrity import IntegrityClaim
@@ -97,6 +98,7 @@ __all__ = [
     "ContractProgram",
     "DeadlineClaim",
     "Degradation",
+    "FailoverClaim",
     "HeaderClaim",
     "HealthClaim",
     "HealthDetail",

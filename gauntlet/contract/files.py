@@ -124,9 +124,33 @@ def _anchor_paths(data: dict[str, Any], base: Path) -> None:
                     claim[key] = [str((base / argv[0]).resolve()), *argv[1:]]
 
 
+def _copies(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Services given as ``copy_of = "api"``: a second instance of another service, everything
+    of it (command, env, local env, readiness) but ``main``, its own keys on top. Two API
+    instances behind one gateway are then one service written once."""
+    services = data.get("services")
+    if not isinstance(services, dict) or not any(
+            isinstance(s, dict) and "copy_of" in s for s in services.values()):
+        return data
+    out = dict(services)
+    for name, spec in services.items():
+        if not isinstance(spec, dict) or "copy_of" not in spec:
+            continue
+        own = dict(spec)
+        base_name = own.pop("copy_of")
+        base = services.get(base_name)
+        if not isinstance(base, dict) or "copy_of" in base:
+            raise ConfigError(f"{source}: services.{name}.copy_of names {base_name!r}, which "
+                              "is no service of the contract written out in full")
+        copied = {k: v for k, v in base.items() if k != "main"}
+        out[name] = _merge(copied, own)
+    return {**data, "services": out}
+
+
 def parse_contract(data: dict[str, Any], source: str = "contract",
                    base_dir: Path | None = None) -> Contract:
     """Validate a contract document (parsed TOML); every problem is one :class:`ConfigError`."""
+    data = _copies(data, source)
     try:
         return Contract.model_validate({**data, "base_dir": base_dir or Path.cwd()})
     except ValidationError as exc:

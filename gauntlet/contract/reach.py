@@ -95,6 +95,9 @@ class Service(Strict):
     ready: str | None = "/"
     main: bool = False
     start_timeout_s: float = Field(60.0, gt=0)
+    # "a second instance of that service": resolved when the contract is read (files.py), so a
+    # validated service never carries it; here for the schema editors check contracts with
+    copy_of: str | None = None
 
 
 

@@ -3,7 +3,10 @@
 Environment (the contract fills it; every number comes from a claim where one exists):
 
 - ``GATEWAY_PORT`` (required): listening port, on 127.0.0.1
-- ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API
+- ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API, or a comma list of several
+  instances (nginx balances them round-robin, each with ``max_fails``/``fail_timeout``)
+- ``GATEWAY_UPSTREAM_TIMEOUT_S`` (``60``): how long nginx waits on an instance (connect, send,
+  read) before counting a failure and trying the next one
 - ``GATEWAY_DIR`` (required): a directory of its own for the config, pid and temp files
 - ``GATEWAY_API_LIMIT`` / ``GATEWAY_API_BUCKET`` (``100/second`` / ``21``): ``/api/`` per client
   address — the rate (``N/second``, ``N/minute``, ``N/5seconds``…) and the bucket's size, what
@@ -16,6 +19,7 @@ Environment (the contract fills it; every number comes from a claim where one ex
 - ``GATEWAY_NGINX``: the nginx binary (default: ``nginx`` on PATH, else /usr/sbin/nginx)
 - ``GATEWAY_NO_LIMIT_REQ`` (broken variant): render without any ``limit_req`` line
 - ``GATEWAY_NO_LIMIT_CONN`` (broken variant): render without any ``limit_conn`` line
+- ``GATEWAY_NO_MAX_FAILS`` (broken variant): ``max_fails=0``, an instance never marked down
 
 Exit 2 on a bad variable (one line on stderr), 3 when nginx is not installed.
 """
@@ -83,9 +87,10 @@ def _required(env: Mapping[str, str], name: str) -> str:
 def fields(env: Mapping[str, str]) -> dict[str, str]:
     """The template's fields from the environment."""
     _required(env, "GATEWAY_PORT")
-    return {
+    values = {
         "PORT": _int(env, "GATEWAY_PORT", 0, 1),
         "UPSTREAM": _required(env, "GATEWAY_UPSTREAM"),
+        "UPSTREAM_TIMEOUT_S": _int(env, "GATEWAY_UPSTREAM_TIMEOUT_S", 60, 1),
         "DIR": str(Path(_required(env, "GATEWAY_DIR")).resolve()),
         "API_RATE": nginx_rate("GATEWAY_API_LIMIT", env.get("GATEWAY_API_LIMIT") or "100/second"),
         "API_BURST": _nginx_burst(env, "GATEWAY_API_BUCKET", 21),
@@ -96,6 +101,18 @@ def fields(env: Mapping[str, str]) -> dict[str, str]:
         "MAX_FAILS": _int(env, "GATEWAY_MAX_FAILS", 3, 0),
         "FAIL_TIMEOUT_S": _int(env, "GATEWAY_FAIL_TIMEOUT_S", 30, 0),
     }
+    values["SERVERS"] = servers(values)
+    return values
+
+
+def servers(values: Mapping[str, str], *, max_fails: bool = True) -> str:
+    """The upstream's ``server`` lines, one per ``host:port`` of ``GATEWAY_UPSTREAM`` (a comma
+    list: several API instances); without ``max_fails`` (the broken variant) nginx never marks
+    an instance down, however often it fails."""
+    fails = values["MAX_FAILS"] if max_fails else "0"
+    return "\n        ".join(
+        f"server {address.strip()} max_fails={fails} fail_timeout={values['FAIL_TIMEOUT_S']}s;"
+        for address in values["UPSTREAM"].split(",") if address.strip())
 
 
 def render(template: str, values: Mapping[str, str], *, limit_req: bool = True,
@@ -129,6 +146,8 @@ def main() -> int:
     env = os.environ
     try:
         values = fields(env)
+        if env.get("GATEWAY_NO_MAX_FAILS", "0").strip().lower() in _TRUE:
+            values["SERVERS"] = servers(values, max_fails=False)
         conf = render(TEMPLATE.read_text(encoding="utf-8"), values,
                       limit_req=env.get("GATEWAY_NO_LIMIT_REQ", "0").strip().lower()
                       not in _TRUE,

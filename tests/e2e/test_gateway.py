@@ -51,3 +51,22 @@ def test_gateway_without_limit_conn_fails(tmp_path: Path) -> None:
                    variants=["gateway_no_limit_conn"])
     assert verdicts[LIMIT].failed, explain(verdicts)
     assert "more than the limit of 64" in verdicts[LIMIT].reason
+
+
+PAIR = ROOT / "contracts" / "gateway-pair.toml"
+LEFT = "left alone after 3 failures [api]"
+AGAIN = "tried again after 10 s [api]"
+
+
+def test_gateway_leaves_a_hung_instance_alone_and_tries_it_again(tmp_path: Path) -> None:
+    """My-SaaS-Chat's max_fails/fail_timeout, with the two API instances nginx needs to act on
+    them: one hangs, three requests wait on it, then none until fail_timeout is up."""
+    verdicts = run(tmp_path, "failover", contract=PAIR)
+    assert {LEFT, AGAIN} <= set(verdicts), explain(verdicts)
+    assert all(v.passed for v in verdicts.values()), explain(verdicts)
+
+
+def test_gateway_without_max_fails_keeps_sending_to_the_hung_instance(tmp_path: Path) -> None:
+    verdicts = run(tmp_path, "failover", contract=PAIR, variants=["gateway_no_max_fails"])
+    assert verdicts[LEFT].failed, explain(verdicts)
+    assert "kept sending it requests" in verdicts[LEFT].reason
