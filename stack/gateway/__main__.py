@@ -5,6 +5,8 @@ Environment (the contract fills it; every number comes from a claim where one ex
 - ``GATEWAY_PORT`` (required): listening port, on 127.0.0.1
 - ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API, or a comma list of several
   instances (nginx balances them round-robin, each with ``max_fails``/``fail_timeout``)
+- ``GATEWAY_STICKY`` (``0``): ``1`` keeps each client address on one instance (``hash
+  $remote_addr consistent``): sticky sessions, for Socket.IO's polling transport
 - ``GATEWAY_UPSTREAM_TIMEOUT_S`` (``60``): how long nginx waits on an instance (connect, send,
   read) before counting a failure and trying the next one
 - ``GATEWAY_DIR`` (required): a directory of its own for the config, pid and temp files
@@ -101,18 +103,25 @@ def fields(env: Mapping[str, str]) -> dict[str, str]:
         "MAX_FAILS": _int(env, "GATEWAY_MAX_FAILS", 3, 0),
         "FAIL_TIMEOUT_S": _int(env, "GATEWAY_FAIL_TIMEOUT_S", 30, 0),
     }
-    values["SERVERS"] = servers(values)
+    values["SERVERS"] = servers(values, sticky=env.get("GATEWAY_STICKY", "0").strip().lower()
+                                in _TRUE)
     return values
 
 
-def servers(values: Mapping[str, str], *, max_fails: bool = True) -> str:
+def servers(values: Mapping[str, str], *, max_fails: bool = True, sticky: bool = False
+            ) -> str:
     """The upstream's ``server`` lines, one per ``host:port`` of ``GATEWAY_UPSTREAM`` (a comma
     list: several API instances); without ``max_fails`` (the broken variant) nginx never marks
-    an instance down, however often it fails."""
+    an instance down, however often it fails. ``sticky``: each client address (after realip:
+    the first X-Forwarded-For entry) always reaches the same instance, what Socket.IO's polling
+    transport needs (its session lives in one process)."""
     fails = values["MAX_FAILS"] if max_fails else "0"
-    return "\n        ".join(
-        f"server {address.strip()} max_fails={fails} fail_timeout={values['FAIL_TIMEOUT_S']}s;"
-        for address in values["UPSTREAM"].split(",") if address.strip())
+    lines = [f"server {address.strip()} max_fails={fails} "
+             f"fail_timeout={values['FAIL_TIMEOUT_S']}s;"
+             for address in values["UPSTREAM"].split(",") if address.strip()]
+    if sticky:
+        lines.insert(0, "hash $remote_addr consistent;")
+    return "\n        ".join(lines)
 
 
 def render(template: str, values: Mapping[str, str], *, limit_req: bool = True,
@@ -147,7 +156,8 @@ def main() -> int:
     try:
         values = fields(env)
         if env.get("GATEWAY_NO_MAX_FAILS", "0").strip().lower() in _TRUE:
-            values["SERVERS"] = servers(values, max_fails=False)
+            values["SERVERS"] = servers(values, max_fails=False, sticky=env.get(
+                "GATEWAY_STICKY", "0").strip().lower() in _TRUE)
         conf = render(TEMPLATE.read_text(encoding="utf-8"), values,
                       limit_req=env.get("GATEWAY_NO_LIMIT_REQ", "0").strip().lower()
                       not in _TRUE,

@@ -70,3 +70,13 @@ def test_nginx_accepts_the_rendered_config(tmp_path: Path, limit_req: bool) -> N
     done = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(path), "-e", "stderr"],
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
+
+
+def test_two_instances_and_sticky_sessions(tmp_path: Path) -> None:
+    env = {**ENV, "GATEWAY_DIR": str(tmp_path),
+           "GATEWAY_UPSTREAM": "127.0.0.1:1001,127.0.0.1:1002", "GATEWAY_STICKY": "1"}
+    conf = render(TEMPLATE.read_text(), fields(env))
+    assert "server 127.0.0.1:1001 max_fails=3" in conf and "server 127.0.0.1:1002" in conf
+    assert "hash $remote_addr consistent;" in conf
+    assert "hash $remote_addr" not in render(TEMPLATE.read_text(),
+                                            fields({**env, "GATEWAY_STICKY": "0"}))
