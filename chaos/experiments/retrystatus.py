@@ -106,27 +106,17 @@ class RetryStatusExperiment(Experiment):
                 ctx.sleep_until(time.monotonic(), p.baseline_s)
                 end_s, after = ctx.timeline.now_s(), self._counts(toxic)
                 phases.append(StatusPhase(0, start_s, end_s, after[0] - before[0], 0))
-                for status in claim.statuses:
+                # each claimed status, then (retry_after) the first retried one again, its
+                # forged answers asking for a pause
+                forged = [(status, 0) for status in claim.statuses]
+                if claim.retry_after:
+                    forged.append((claim.retry_statuses[0], retry_after_s(claim)))
+                for status, wait_s in forged:
                     if not run.alive():
                         break
                     start_s, before = end_s, after
-                    toxic.update({"status": status, "share": share})
-                    began = time.monotonic()
-                    ctx.sleep_until(began, p.phase_s)
-                    while (run.alive() and self._counts(toxic)[1] - before[1] < MIN_FORGED
-                           and time.monotonic() - began < p.phase_s + p.extend_s):
-                        ctx.sleep_until(time.monotonic(), 0.5)
-                    toxic.update({"share": 0.0})
-                    ctx.sleep_until(time.monotonic(), settle_s)
-                    end_s, after = ctx.timeline.now_s(), self._counts(toxic)
-                    phases.append(StatusPhase(status, start_s, end_s, after[0] - before[0],
-                                              after[1] - before[1]))
-                if claim.retry_after and run.alive():
-                    # the first retried status again, its forged answers asking for a pause
-                    status, wait_s = claim.retry_statuses[0], retry_after_s(claim)
-                    start_s, before = end_s, after
                     toxic.update({"status": status, "share": share,
-                                  "headers": {"Retry-After": str(wait_s)}})
+                                  "headers": {"Retry-After": str(wait_s)} if wait_s else {}})
                     began = time.monotonic()
                     ctx.sleep_until(began, p.phase_s)
                     while (run.alive() and self._counts(toxic)[1] - before[1] < MIN_FORGED
