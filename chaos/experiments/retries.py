@@ -47,10 +47,8 @@ MAX_OUTAGE_S = 0.3
 
 
 def shortest_wait_s(claim: RetriesClaim) -> float:
-    """The least the claimed retries can wait in all: each sleep at least
-    ``initial·2ⁿ`` (capped at ``max_s``) shortened by the claimed jitter."""
-    floor = sum(min(claim.max_s, claim.initial_s * 2**i) for i in range(claim.attempts - 1))
-    return float(floor * (1.0 - claim.jitter))
+    """The least the claimed retries can wait in all (:attr:`RetriesClaim.shortest_wait_s`)."""
+    return claim.shortest_wait_s
 
 
 def outage_s(claim: RetriesClaim) -> float:

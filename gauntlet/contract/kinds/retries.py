@@ -68,6 +68,14 @@ class RetriesClaim(Claim):
         return None
 
     @property
+    def shortest_wait_s(self) -> float:
+        """The least the claimed retries can wait in all: each sleep at least
+        ``initial·2ⁿ`` (capped at ``max_s``) shortened by the claimed jitter. An outage
+        longer than this can fail a request however well the service retries."""
+        floor = sum(min(self.max_s, self.initial_s * 2**i) for i in range(self.attempts - 1))
+        return float(floor * (1.0 - self.jitter))
+
+    @property
     def backoff_budget_s(self) -> float:
         """The most its retry sleeps can add (:func:`backoff_budget_s`)."""
         return backoff_budget_s(self.attempts, self.initial_s, self.max_s)
