@@ -132,6 +132,9 @@ def _copies(data: dict[str, Any], source: str) -> dict[str, Any]:
     if not isinstance(services, dict) or not any(
             isinstance(s, dict) and "copy_of" in s for s in services.values()):
         return data
+    # a resolved contract (a run dir's contract.json) says copy_of = null everywhere
+    services = {name: {k: v for k, v in spec.items() if not (k == "copy_of" and v is None)}
+                if isinstance(spec, dict) else spec for name, spec in services.items()}
     out = dict(services)
     for name, spec in services.items():
         if not isinstance(spec, dict) or "copy_of" not in spec:

@@ -41,3 +41,15 @@ def test_a_service_copy_is_the_other_service_less_main_with_its_own_keys() -> No
     data["services"]["api3"] = {"copy_of": "nothing"}
     with pytest.raises(ConfigError, match="copy_of names 'nothing'"):
         parse_contract(data, base_dir=REFERENCE.parent)
+
+
+def test_a_resolved_contract_reads_back_with_its_copies_written_out() -> None:
+    """A run dir keeps the resolved contract (contract.json): every service says copy_of =
+    null there, and a rebuild reads it back."""
+    data = tomllib.loads(REFERENCE.read_text())
+    data["services"]["api2"] = {"copy_of": "api"}
+    contract = parse_contract(data, base_dir=REFERENCE.parent)
+    dumped = contract.model_dump(mode="json", by_alias=True)
+    assert dumped["services"]["api"]["copy_of"] is None
+    again = parse_contract(dumped, base_dir=REFERENCE.parent)
+    assert again.services["api2"].command == contract.services["api"].command
