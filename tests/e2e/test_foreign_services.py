@@ -30,7 +30,10 @@ from tests.e2e.experiments import ROOT, explain, run
 LEDGER = ROOT / "tests" / "services" / "ledger" / "contract.toml"
 NAIVE = ROOT / "tests" / "services" / "naive" / "contract.toml"
 EXPERIMENTS = ["breaker", "retries", "retry_statuses", "ratelimit", "shutdown",
-               "dependency_down", "slow_dependency", "dependency_latency", "connection_limit"]
+               "dependency_down", "slow_dependency"]
+# the naive service claims more than the ledger does (a latency threshold in its detailed
+# health, a connection limit): it passes none of them either
+NAIVE_EXPERIMENTS = [*EXPERIMENTS, "dependency_latency", "connection_limit"]
 NOT_CLAIMS = {"steady-state", "precondition"}
 
 
@@ -98,7 +101,7 @@ def test_ledger_variant_without_the_mechanism_fails_it(tmp_path: Path, name: str
         assert verdicts[verdict_name].failed, explain(verdicts)
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+@pytest.mark.parametrize("name", NAIVE_EXPERIMENTS)
 def test_no_claim_verdict_passes_on_a_service_without_mechanisms(tmp_path: Path,
                                                                  name: str) -> None:
     verdicts = run(tmp_path, name, contract=NAIVE)
