@@ -3,8 +3,11 @@ path as ``gauntlet chaos NAME --contract C --claim X --variant V``."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
@@ -13,6 +16,12 @@ from gauntlet.config import parse_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "stack" / "contract.toml"
+NODE = ROOT / "examples" / "node-stack" / "contract.toml"
+# the Node reference service's tests: skipped, saying why, where node or its packages are missing
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None
+    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
+    reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
 
 
 def run(tmp_path: Path, name: str, claim: str | None = None, *,

@@ -10,15 +10,13 @@ service's threshold set from the claimed number.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.experiments import ROOT, explain, run
+from tests.e2e.experiments import NODE, ROOT, explain, needs_node, run
 
 COMPONENTS = ROOT / "contracts" / "components.toml"
-NODE = ROOT / "examples" / "node-stack" / "contract.toml"
 
 PYTHON = """
 [services.api.env]
@@ -54,10 +52,6 @@ degraded_above_ms = 150
 [variants]
 threshold_drift = {{ HEALTH_DEGRADED_MS = "1000" }}
 """
-node_missing = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
-    reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
 
 ABOVE = "shows postgres degraded above 150 ms [postgres]"
 BELOW = "shows postgres healthy below 150 ms [postgres]"
@@ -88,7 +82,7 @@ def test_the_reference_service_reports_a_slow_database_degraded(
         assert verdicts[name].failed, explain(verdicts)
 
 
-@node_missing
+@needs_node
 @pytest.mark.slow
 @pytest.mark.parametrize(("variants", "must_fail"), [([], []), (["threshold_drift"], [ABOVE])],
                          ids=["good", "threshold_drift"])

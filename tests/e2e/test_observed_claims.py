@@ -11,7 +11,6 @@ dir. The Node service logs a successful request at debug level, so its test runs
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,8 @@ import pytest
 from gauntlet.checks.verdict import Verdict
 from gauntlet.config import parse_suite
 from gauntlet.runner import run_suite
-from tests.e2e.experiments import REFERENCE, ROOT
+from tests.e2e.experiments import NODE, REFERENCE, ROOT, needs_node
 
-NODE = ROOT / "examples" / "node-stack" / "contract.toml"
 LOCUSTFILE = ROOT / "tests" / "e2e" / "locustfiles" / "probe_and_miss.py"
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -66,10 +64,6 @@ path = "/ready"
 within_ms = 80
 percentile = 95
 """
-node_missing = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
-    reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
 
 
 def observed(tmp_path: Path, base: Path, claims: str, variants: list[str],
@@ -129,7 +123,7 @@ def test_the_reference_service_variants_fail_them(
         assert verdicts[key].failed, explain(verdicts)
 
 
-@node_missing
+@needs_node
 def test_the_node_service_passes_the_observed_claims(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     verdicts = observed(tmp_path, NODE, NODE_CLAIMS, ["debug_logs"], monkeypatch, "/live")
@@ -138,7 +132,7 @@ def test_the_node_service_passes_the_observed_claims(tmp_path: Path,
     assert all(healthy(v) for v in verdicts.values()), explain(verdicts)
 
 
-@node_missing
+@needs_node
 @pytest.mark.parametrize(("variants", "must_fail"), [
     (["request_id_success_only", "log_plain_text"], [HEADER, SHAPE]),
     (["log_request_without_id"], [IDS]),

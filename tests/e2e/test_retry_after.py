@@ -10,14 +10,12 @@ it: a service whose whole call budget is shorter than the pause asked cannot hon
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.experiments import REFERENCE, ROOT, explain, run
+from tests.e2e.experiments import NODE, REFERENCE, explain, needs_node, run
 
-NODE = ROOT / "examples" / "node-stack" / "contract.toml"
 PYTHON_CLAIM = """
 [[claims.retries]]
 name = "upstream"
@@ -33,10 +31,6 @@ name = "summarizer"
 call_timeout_s = 3
 max_call_s = 4
 """
-node_missing = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
-    reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
 
 
 def contract(tmp_path: Path, base: Path, claims: str) -> Path:
@@ -57,7 +51,7 @@ def test_the_reference_service_waits_the_retry_after(tmp_path: Path, variants: l
     assert verdicts[name].passed if passes else verdicts[name].failed, explain(verdicts)
 
 
-@node_missing
+@needs_node
 @pytest.mark.slow  # a minute each; the reference service's pair runs in the test command
 @pytest.mark.parametrize(("variants", "passes"), [([], True),
                                                   (["retry_ignores_retry_after"], False)],
