@@ -8,18 +8,13 @@ Needs its npm packages (scripts/setup.sh runs examples/node-stack/setup.sh).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.experiments import ROOT, explain, passed_or_marginal, run
+from tests.e2e.experiments import NODE, explain, needs_node, passed_or_marginal, run
 
-NODE = ROOT / "examples" / "node-stack" / "contract.toml"
-pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
-    reason="node or examples/node-stack/node_modules missing (run scripts/setup.sh)")
+pytestmark = needs_node
 
 
 @pytest.mark.slow  # ~3.5 min; `gauntlet verify examples/node-stack/contract.toml` is the same

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gauntlet.boot.binaries import locate
-from tests.e2e.experiments import ROOT, explain, run
+from tests.e2e.experiments import ROOT, explain, needs_node, run
 
 QUEMIAI = ROOT / "contracts" / "seeds" / "quemiai.toml"
 QUEMIAI_NODE = ROOT / "contracts" / "seeds" / "quemiai-node.toml"
@@ -38,9 +38,7 @@ def test_the_pool_claim_fails_through_pgbouncer_without_a_wait_bound(tmp_path: P
 
 
 @pytest.mark.slow  # half a minute: the Node service's pg.Pool behind PgBouncer
-@pytest.mark.skipif(shutil.which("node") is None
-                    or not (ROOT / "examples" / "node-stack" / "node_modules").is_dir(),
-                    reason="node or examples/node-stack/node_modules missing")
+@needs_node
 def test_the_node_services_pool_claim_holds_through_pgbouncer(tmp_path: Path) -> None:
     verdicts = run(tmp_path, "slow_dependency", "postgres", contract=QUEMIAI_NODE)
     assert POOL in verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
