@@ -28,13 +28,13 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import psycopg
 
 from gauntlet import cleanup
 from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
 from gauntlet.boot.pgbouncer import find_pgbouncer, pgbouncer_process, pgbouncer_version
 from gauntlet.boot.stack import Endpoint, Stack
+from gauntlet.chaos.commands import http_ok
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
 from gauntlet.config import StackConfig
 from gauntlet.contract import Contract, fill
@@ -132,13 +132,6 @@ def _pg_template(bindir: Path, user: str | None) -> Path:
 def _reset_quietly(client: ToxiproxyClient) -> None:
     with contextlib.suppress(Exception):
         client.reset()
-
-
-def _http_ok(url: str, timeout_s: float = 0.5) -> bool:
-    try:
-        return httpx.get(url, timeout=timeout_s).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _pg_ready(port: int) -> bool:
@@ -421,7 +414,9 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
             if spec.ready is None:
                 continue
             url = f"http://127.0.0.1:{ports.server[f'service:{name}']}{spec.ready}"
-            services[name].wait_until(lambda u=url: _http_ok(u),  # type: ignore[misc]
+            # each poll waits 1 s, as compose's boot and a kubelet's probe do: a readiness
+            # that takes 0.6 s is slow, not unready (it used to be polled with 0.5 s, forever)
+            services[name].wait_until(lambda u=url: http_ok(u),  # type: ignore[misc]
                                       timeout_s=min(timeout, spec.start_timeout_s),
                                       what=f"ready ({spec.ready})")
 

@@ -30,16 +30,19 @@ spawn_rate = {{users}}
 duration_s = {{duration}}
 [slo]
 p95_ms = {{p95}}
+p99_ms = 5000
 error_rate = 0.01
 """
 
 
-def write_suite(tmp_path: Path, duration: int = 14, p95: float = 500, users: int = 40) -> Path:
-    """A suite on the reference stack, gated on p95, error rate and the contract's p99.
+def write_suite(tmp_path: Path, duration: int = 14, p95: float = 2500, users: int = 40) -> Path:
+    """A suite on the reference stack, gated on p95, p99 and error rate.
 
     40 users for 14 s send about 650 requests: a p99 gate needs at least 368 successful ones
     to pass at all (with fewer it is undecidable, exit 4). 10 s sent about 450, too close to
-    that floor when another test shares the machine's two cores."""
+    that floor when another test shares the machine's two cores. The latency bounds are loose:
+    these tests show what the CLI prints and exits, not how fast this shared machine is (the
+    contract's 500 ms p95 failed a compose run at 664 ms beside the other test worker)."""
     path = tmp_path / "suite.toml"
     path.write_text(SMALL.format(duration=duration, p95=p95, users=users))
     return path

@@ -7,6 +7,12 @@ same judge stage a ``verify`` uses, over the load's answers and the service's lo
 dir. The Node service logs a successful request at debug level, so its test runs it at
 ``LOG_LEVEL=debug`` to owe every answer a line (a team that logs only errors claims
 ``logged = "errors"``, judged in the unit tests).
+
+The probe claim's bound is 400 ms and the deep-check variant waits 600 ms for its model on every
+probe: a sleep, so no busy host makes it faster, while a good readiness answer has room for the
+other test worker's load (a CI run measured a good readiness p95 of 222 ms beside it, against an
+80 ms bound this test used to claim). Whether a path answers fast on this machine is a
+benchmark's business; this test shows the verdict tells a fast path from a slow one.
 """
 
 from __future__ import annotations
@@ -24,6 +30,14 @@ LOCUSTFILE = ROOT / "tests" / "e2e" / "locustfiles" / "probe_and_miss.py"
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 PYTHON_CLAIMS = """
+# a model slower than readiness' bound: what the deep-check variant waits for on every probe,
+# under a call timeout that never cuts it short (the load itself never calls the model)
+[services.api.env]
+UPSTREAM_TIMEOUT_S = "5"
+
+[services.upstream.env]
+UPSTREAM_LATENCY_MS = "600"
+
 [[claims.header]]
 name = "request-id"
 header = "x-request-id"
@@ -37,7 +51,7 @@ request_id = "request_id"
 [[claims.probe]]
 name = "ready-fast"
 path = "/health/ready"
-within_ms = 80
+within_ms = 400
 percentile = 95
 """
 NODE_CLAIMS = """
@@ -45,8 +59,11 @@ NODE_CLAIMS = """
 debug_logs = {{ LOG_LEVEL = "debug" }}
 
 # a model slower than readiness' bound: what the deep-check variant waits for on every probe
+[services.api.env]
+SUMMARIZER_TIMEOUT_S = "5"
+
 [services.summarizer.env]
-SUMMARIZER_LATENCY_MS = "150"
+SUMMARIZER_LATENCY_MS = "600"
 
 [[claims.header]]
 name = "request-id"
@@ -61,7 +78,7 @@ request_id = "reqId"
 [[claims.probe]]
 name = "ready-fast"
 path = "/ready"
-within_ms = 80
+within_ms = 400
 percentile = 95
 """
 
@@ -86,7 +103,7 @@ def observed(tmp_path: Path, base: Path, claims: str, variants: list[str],
 HEADER = "header.request-id: every answer carries x-request-id"
 SHAPE = "logs.json: every log line is JSON with {fields}"
 IDS = "logs.json: every answer's x-request-id is in the log"
-PROBE = "probe.ready-fast: {path} answers within 80 ms under load"
+PROBE = "probe.ready-fast: {path} answers within 400 ms under load"
 
 
 def healthy(verdict: Verdict) -> bool:
