@@ -4,7 +4,10 @@ Verdicts about readiness and breakers need to know *when* things changed, at a f
 load requests give. The prober polls the live and ready paths the contract names on the
 service's direct address (not through its proxy, so a fault on the service does not blind it)
 and writes every answer to the timeline as a ``probe`` event; it scrapes the metrics path for
-the state metrics claims name and writes a ``metric.state`` event whenever one changes.
+the state metrics claims name and writes a ``metric.state`` event whenever one changes, and a
+``metric.value`` event of each gauge a claim reads (a queue's depth) at most every
+:data:`GAUGE_INTERVAL_S` — a value absent from the scrape is recorded as ``None``, so a verdict
+can tell "never exported" from "never scraped".
 
 A :class:`JsonProbe` polls one more path whose JSON answer carries a field a claim speaks of
 (a detailed health endpoint's status of one dependency): its ``probe`` events also hold that
@@ -25,9 +28,13 @@ from typing import Any
 import httpx
 
 from gauntlet.contract import Contract, Metric, Probes
-from gauntlet.metrics import metric_state, scrape
+from gauntlet.metrics import metric_state, metric_total, scrape
 from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
+
+# how often a gauge's value is recorded: a queue's depth moves over seconds, and ten events a
+# second of every gauge would swamp the timeline
+GAUGE_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ def _error_class(exc: httpx.HTTPError) -> str:
 
 class Prober:
     def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
-                 states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
+                 states: Sequence[tuple[str, Metric]] = (),
+                 gauges: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
                  timeout_s: float = 1.0, json_probes: Sequence[JsonProbe] = (),
                  health: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
@@ -90,8 +98,10 @@ class Prober:
         # health: poll the live and ready paths (a load's prober polls only what claims time)
         self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready))
                       if p and health}
-        self.metrics_path = probes.metrics if states else None
+        self.metrics_path = probes.metrics if states or gauges else None
         self.states = list(states)
+        self.gauges = list(gauges)
+        self._gauge_read_at = -GAUGE_INTERVAL_S
         self.json_probes = list(json_probes)
         self.interval_s = interval_s
         self.timeout_s = timeout_s
@@ -143,14 +153,20 @@ class Prober:
                          client=client)
         if scraped.text is None:
             return
-        for claim, metric in self.states:
-            try:
+        try:
+            for claim, metric in self.states:
                 state = metric_state(scraped.text, metric)
-            except ValueError:  # not Prometheus text: nothing to read, the probes go on
-                return
-            if state is not None and self._last.get(claim) != state:
-                self._last[claim] = state
-                self.timeline.emit("metric.state", claim=claim, state=state)
+                if state is not None and self._last.get(claim) != state:
+                    self._last[claim] = state
+                    self.timeline.emit("metric.state", claim=claim, state=state)
+            now = time.monotonic()
+            if self.gauges and now - self._gauge_read_at >= GAUGE_INTERVAL_S:
+                self._gauge_read_at = now
+                for target, metric in self.gauges:
+                    self.timeline.emit("metric.value", target=target,
+                                       value=metric_total(scraped.text, metric))
+        except ValueError:  # not Prometheus text: nothing to read, the probes go on
+            return
 
     def _run(self) -> None:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
