@@ -40,14 +40,24 @@ def readings(parts: Sequence[Part], target: str) -> list[Reading]:
     return out
 
 
-def published_rise(parts: Sequence[Part], target: str) -> float:
-    """How much a counter rose while it was read: per part, its last reading less its first
-    (a service restarted inside a part starts again at 0, so a negative step counts as 0)."""
-    rise = 0.0
+@dataclass(frozen=True)
+class Rise:
+    total: float  # the counter's rises, summed over every part
+    drops: int  # the most times it went down within one part
+
+
+def published_rise(parts: Sequence[Part], target: str) -> Rise:
+    """How much a counter rose while it was read: per part, the sum of its rises (a service
+    restarted inside a part starts again at 0, so one step down counts as 0). A counter that
+    went down more than once in a part is not one counter: readings through a balancer
+    alternate between instances, and their steps up are other instances' totals."""
+    total, drops = 0.0, 0
     for part in parts:
         values = [r.value for r in readings([part], target) if r.value is not None]
-        rise += sum(max(0.0, b - a) for a, b in itertools.pairwise(values))
-    return rise
+        steps = [b - a for a, b in itertools.pairwise(values)]
+        total += sum(max(0.0, d) for d in steps)
+        drops = max(drops, sum(1 for d in steps if d < 0))
+    return Rise(total, drops)
 
 
 def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
@@ -69,9 +79,15 @@ def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
     over = [r for r in read if (r.value or 0.0) >= claim.below]
     if claim.published is not None:
         rise = published_rise(parts, claim.published_target)
-        used = rise > 0
-        use = (f"{claim.published.name} rose by {rise:,.0f}" if used else
-               f"{claim.published.name} never rose while the depth was read")
+        if rise.drops > 1:  # not one counter: fall back on the depth
+            used = top > 0
+            use = (f"{claim.published.name} went down {rise.drops} times in one part, so its "
+                   "readings are not one counter's (instances behind a balancer?) and its rise "
+                   f"is no evidence; the depth {'rose above' if used else 'never rose above'} 0")
+        else:
+            used = rise.total > 0
+            use = (f"{claim.published.name} rose by {rise.total:,.0f}" if used else
+                   f"{claim.published.name} never rose while the depth was read")
     else:
         used = top > 0
         use = "the depth rose above 0" if used else "the depth never rose above 0"

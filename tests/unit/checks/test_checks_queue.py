@@ -67,3 +67,14 @@ def test_a_counter_that_restarted_counts_only_its_rises() -> None:
     # a service restarted inside a part: 50 → 0 is the restart, not 50 fewer messages
     verdict = queue_verdict(claim(), [part([0, 1, 0, 1, 0], [0, 50, 0, 5, 8])])
     assert verdict.passed and "rose by 58" in verdict.reason
+
+
+def test_a_counter_read_through_a_balancer_is_no_evidence() -> None:
+    """Two instances' counters, read in turn through a balancer, step up and down: their steps
+    up are the other instance's total, not messages published. Only the depth can say the
+    queue was used then."""
+    alternating = [40, 12, 40, 12, 40, 12]
+    unused = queue_verdict(claim(), [part([0, 0, 0, 0, 0, 0], alternating)])
+    assert unused.inconclusive and "went down 3 times" in unused.reason
+    used = queue_verdict(claim(), [part([0, 3, 1, 0, 2, 0], alternating)])
+    assert used.passed and "the depth rose above 0" in used.reason
