@@ -6,8 +6,9 @@ service's direct address (not through its proxy, so a fault on the service does 
 and writes every answer to the timeline as a ``probe`` event; it scrapes the metrics path for
 the state metrics claims name and writes a ``metric.state`` event whenever one changes, and a
 ``metric.value`` event of each gauge a claim reads (a queue's depth) at most every
-:data:`GAUGE_INTERVAL_S` — a value absent from the scrape is recorded as ``None``, so a verdict
-can tell "never exported" from "never scraped".
+:data:`GAUGE_INTERVAL_S` — a value absent from the scrape (no sample with the claimed labels) is
+recorded as ``None``, so a verdict can tell "never exported" from "never scraped", and a
+mislabelled gauge never reads as 0.
 
 A :class:`JsonProbe` polls one more path whose JSON answer carries a field a claim speaks of
 (a detailed health endpoint's status of one dependency): its ``probe`` events also hold that
@@ -28,7 +29,7 @@ from typing import Any
 import httpx
 
 from gauntlet.contract import Contract, Metric, Probes
-from gauntlet.metrics import metric_state, metric_total, scrape
+from gauntlet.metrics import metric_state, metric_values, scrape
 from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
 
@@ -159,14 +160,20 @@ class Prober:
                 if state is not None and self._last.get(claim) != state:
                     self._last[claim] = state
                     self.timeline.emit("metric.state", claim=claim, state=state)
-            now = time.monotonic()
-            if self.gauges and now - self._gauge_read_at >= GAUGE_INTERVAL_S:
-                self._gauge_read_at = now
+            if self._gauges_due():
+                self._gauge_read_at = time.monotonic()
                 for target, metric in self.gauges:
+                    # no sample with the claimed labels is no reading, not a reading of 0: a
+                    # mislabelled depth must not read as an empty queue
+                    values = metric_values(scraped.text, metric)
                     self.timeline.emit("metric.value", target=target,
-                                       value=metric_total(scraped.text, metric))
+                                       value=sum(values) if values else None)
         except ValueError:  # not Prometheus text: nothing to read, the probes go on
             return
+
+    def _gauges_due(self) -> bool:
+        return bool(self.gauges) and \
+            time.monotonic() - self._gauge_read_at >= GAUGE_INTERVAL_S
 
     def _run(self) -> None:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
@@ -174,7 +181,9 @@ class Prober:
             while not self._stop.is_set():
                 for target, path in self.paths.items():
                     self._poll(client, target, path)
-                if self.metrics_path:
+                # a scrape only when something reads it: gauges alone are read every 0.5 s,
+                # not fetched at the polls' pace and mostly thrown away
+                if self.metrics_path and (self.states or self._gauges_due()):
                     self._scrape(client)
                 self._stop.wait(self.interval_s)
 

@@ -11,6 +11,7 @@ was used: the ``published`` counter rose while it was watched (or, without one, 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -34,10 +35,16 @@ def readings(parts: Sequence[Part], target: str) -> list[Reading]:
         events = [e for e in part.events
                   if e.kind == "metric.value" and e.data.get("target") == target]
         t0 = min((e.at_s for e in events), default=0.0)
-        out += [Reading(part.label(), e.at_s - t0,
-                        None if e.data.get("value") is None else float(e.data["value"]))
+        out += [Reading(part.label(), e.at_s - t0, _finite(e.data.get("value")))
                 for e in events]
     return out
+
+
+def _finite(value: object) -> float | None:
+    """A reading's value; NaN or infinity (a gauge the service could not compute) is none."""
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -47,10 +54,10 @@ class Rise:
 
 
 def published_rise(parts: Sequence[Part], target: str) -> Rise:
-    """How much a counter rose while it was read: per part, the sum of its rises (a service
-    restarted inside a part starts again at 0, so one step down counts as 0). A counter that
-    went down more than once in a part is not one counter: readings through a balancer
-    alternate between instances, and their steps up are other instances' totals."""
+    """How much a counter rose while it was read, per part the sum of its rises, and the most
+    times it went down within one part. A counter that went down is not one counter's readings
+    — instances read in turn through a balancer, or a restart — and its steps up may be
+    another instance's total rather than messages sent."""
     total, drops = 0.0, 0
     for part in parts:
         values = [r.value for r in readings([part], target) if r.value is not None]
@@ -79,11 +86,11 @@ def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
     over = [r for r in read if (r.value or 0.0) >= claim.below]
     if claim.published is not None:
         rise = published_rise(parts, claim.published_target)
-        if rise.drops > 1:  # not one counter: fall back on the depth
+        if rise.drops:  # not one counter's readings: fall back on the depth
             used = top > 0
-            use = (f"{claim.published.name} went down {rise.drops} times in one part, so its "
-                   "readings are not one counter's (instances behind a balancer?) and its rise "
-                   f"is no evidence; the depth {'rose above' if used else 'never rose above'} 0")
+            use = (f"{claim.published.name} went down {rise.drops} time(s) in one part (a "
+                   "restart, or instances read in turn behind a balancer), so its rise is no "
+                   f"evidence; the depth {'rose above' if used else 'never rose above'} 0")
         else:
             used = rise.total > 0
             use = (f"{claim.published.name} rose by {rise.total:,.0f}" if used else

@@ -105,8 +105,13 @@ def rabbitmq_processes(link: str, port: int, dist_port: int, epmd_port: int, wor
              "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
              "RABBITMQ_NODE_PORT": str(port),
              "RABBITMQ_DIST_PORT": str(dist_port),
+             # the start script execs the VM rather than trapping signals around a child:
+             # beam then is the process gauntlet started, with its parent-death signal, so
+             # even kill -9 of gauntlet takes the broker down (the trapping branch would leave
+             # a forked beam running); -noinput, which that branch would have added
+             "RABBITMQ_ALLOW_INPUT": "1",
              "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS":
-                 "-kernel inet_dist_use_interface {127,0,0,1}",
+                 "-noinput -kernel inet_dist_use_interface {127,0,0,1}",
              "RABBITMQ_MNESIA_BASE": str(workdir / "mnesia"),
              "RABBITMQ_LOG_BASE": str(workdir / "log"),
              "RABBITMQ_LOGS": "-",

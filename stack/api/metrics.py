@@ -78,7 +78,7 @@ class Metrics:
         )
         self.notification_queue_depth = Gauge(
             "notification_queue_depth", "Messages ready in the notification queue, as the broker "
-            "last reported them", registry=r,
+            "last reported them (no series while it cannot be read)", ["queue"], registry=r,
         )
         self._refresh: list[Callable[[], None]] = []
 

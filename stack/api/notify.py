@@ -14,8 +14,8 @@ marked ``X-Circuit-Open: notifications``, with the notification dropped (counted
   (standing in for the mail or push call each notification makes); it reconnects after any
   error. ``NOTIFY_CONSUME_PER_S=0`` (broken variant) runs no consumer: the queue only grows.
 - **Depth**: every ``NOTIFY_DEPTH_INTERVAL_S`` a passive declare reads the queue's ready
-  messages into ``notification_queue_depth``. While the broker cannot be reached the gauge
-  keeps its last reading — what the broker last said, not a guess.
+  messages into ``notification_queue_depth{queue}``. Until the first reading, and while the
+  broker cannot be reached, the series is absent: an unknown depth is not "0 pending".
 
 ``NOTIFY_WITHOUT_BREAKER=1`` (broken variant) publishes every time, so each create waits out the
 timeout while the broker hangs.
@@ -45,6 +45,9 @@ logger = logging.getLogger("stack.api.notify")
 RECONNECT_S = 1.0
 # the consumer's unacknowledged messages at a time
 PREFETCH = 20
+# the consumer's and the depth reader's AMQP heartbeat: a link that hangs without closing (a
+# Toxiproxy timeout) is given up within a few of these, not aiormq's default minutes
+HEARTBEAT_S = 5
 
 
 class Outcome(StrEnum):
@@ -80,7 +83,9 @@ class Notifier:
         await self._drop()
 
     async def publish(self, event: dict[str, Any]) -> Outcome:
-        """Queue one notification; never raises: the order stands whatever happens here."""
+        """Queue one notification; never raises but for a cancellation (the request's deadline,
+        a shutdown), which gives the breaker's permit back unjudged: a half-open breaker's one
+        probe slot must not stay taken by a call nobody will finish."""
         permit = None
         if self.breaker is not None:
             try:
@@ -93,11 +98,14 @@ class Notifier:
         except Exception as exc:  # a broken or hanging broker, whatever the client raised
             if self.breaker is not None and permit is not None:
                 self.breaker.record_failure(permit)
-            self._spawn(self._drop(), "notify-drop")
             self.metrics.notifications_total.labels(outcome=Outcome.FAILED.value).inc()
             log_event(logger, logging.WARNING, "notification_failed",
                       error=f"{type(exc).__name__}: {exc}"[:200])
             return Outcome.FAILED
+        except BaseException:
+            if self.breaker is not None and permit is not None:
+                self.breaker.release(permit)
+            raise
         if self.breaker is not None and permit is not None:
             self.breaker.record_success(permit)
         self.metrics.notifications_total.labels(outcome=Outcome.PUBLISHED.value).inc()
@@ -107,24 +115,34 @@ class Notifier:
         """Await ``call`` for at most ``timeout_s``. Not ``asyncio.wait_for``: that waits for
         the cancelled call to finish, and an AMQP handshake on a hung link can take seconds to
         give up (seen: 4 s past a 0.5 s timeout), which is the wait a breaker exists to spare.
-        The cancelled call finishes in the background."""
+        However this returns (timeout, error, our own cancellation), a call not done is
+        cancelled and kept until it ends, so it neither leaks nor logs an unread error."""
         task = asyncio.ensure_future(call)
-        done, _ = await asyncio.wait({task}, timeout=timeout_s)
-        if not done:
-            task.cancel()
-            self._tasks.add(task)
-            task.add_done_callback(_quiet_done(self._tasks))
-            raise TimeoutError(f"no confirm within {timeout_s:g} s")
-        task.result()
+        try:
+            done, _ = await asyncio.wait({task}, timeout=timeout_s)
+            if not done:
+                raise TimeoutError(f"no confirm within {timeout_s:g} s")
+            task.result()
+        finally:
+            if not task.done():
+                task.cancel()
+                self._tasks.add(task)
+                task.add_done_callback(_quiet_done(self._tasks))
 
     async def _publish(self, event: dict[str, Any]) -> None:
-        channel = await self._publisher()
+        connection, channel = await self._publisher()
         message = aio_pika.Message(json.dumps(event).encode(), content_type="application/json")
-        await channel.default_exchange.publish(message, routing_key=self.settings.notify_queue)
+        try:
+            await channel.default_exchange.publish(message,
+                                                   routing_key=self.settings.notify_queue)
+        except BaseException:  # failed or cut off: this connection is suspect, not another
+            self._forget(connection)
+            raise
 
-    async def _publisher(self) -> AbstractChannel:
+    async def _publisher(self) -> tuple[AbstractConnection, AbstractChannel]:
         async with self._connecting:
-            if self._channel is None or self._channel.is_closed:
+            if self._connection is None or self._channel is None or self._channel.is_closed:
+                self._forget(self._connection)
                 connection = await aio_pika.connect(self.settings.notify_amqp_url)
                 try:
                     channel = await connection.channel()  # publisher confirms on
@@ -133,11 +151,19 @@ class Notifier:
                     self._spawn(_close(connection), "notify-drop")
                     raise
                 self._connection, self._channel = connection, channel
-            return self._channel
+            return self._connection, self._channel
+
+    def _forget(self, connection: AbstractConnection | None) -> None:
+        """Stop using ``connection`` and close it in the background (closing a hung link may
+        itself hang) — only if it is still the current one: a late failure on an old
+        connection must not close the one another publish has just opened."""
+        if connection is None:
+            return
+        if connection is self._connection:
+            self._connection, self._channel = None, None
+        self._spawn(_close(connection), "notify-drop")
 
     async def _drop(self) -> None:
-        """Forget the publisher's connection and close it; closing a hung link may itself
-        hang, so this runs as a task of its own and is bounded."""
         connection, self._connection, self._channel = self._connection, None, None
         if connection is not None:
             await _close(connection)
@@ -146,7 +172,8 @@ class Notifier:
         pause = 1.0 / self.settings.notify_consume_per_s
         while True:
             try:
-                connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5)
+                connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5,
+                                                    heartbeat=HEARTBEAT_S)
                 async with connection:
                     channel = await connection.channel()
                     await channel.set_qos(prefetch_count=PREFETCH)
@@ -165,7 +192,8 @@ class Notifier:
     async def _read_depth(self) -> None:
         while True:
             try:
-                connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5)
+                connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5,
+                                                    heartbeat=HEARTBEAT_S)
                 async with connection:
                     channel = await connection.channel()
                     await channel.declare_queue(self.settings.notify_queue, durable=True)
@@ -173,11 +201,16 @@ class Notifier:
                         queue = await channel.declare_queue(self.settings.notify_queue,
                                                             passive=True, timeout=5)
                         result = queue.declaration_result
-                        self.metrics.notification_queue_depth.set(result.message_count or 0)
+                        depth = self.metrics.notification_queue_depth
+                        depth.labels(queue=self.settings.notify_queue).set(
+                            result.message_count or 0)
                         await asyncio.sleep(self.settings.notify_depth_interval_s)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                # the depth is unknown now: no reading rather than the last one
+                with contextlib.suppress(KeyError):
+                    self.metrics.notification_queue_depth.remove(self.settings.notify_queue)
                 log_event(logger, logging.WARNING, "notify_depth_error",
                           error=f"{type(exc).__name__}: {exc}"[:200])
             await asyncio.sleep(RECONNECT_S)

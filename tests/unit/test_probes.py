@@ -20,7 +20,7 @@ from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 HANG_S = 0.6
 
 
-METRICS = (b"# TYPE queue_depth gauge\nqueue_depth 7.0\n"
+METRICS = (b'# TYPE queue_depth gauge\nqueue_depth{queue="orders"} 7.0\n'
            b"# TYPE published_total counter\npublished_total 42.0\n")
 
 
@@ -91,11 +91,15 @@ def test_gauges_are_read_at_most_every_half_second_and_an_absent_one_reads_none(
         prober = Prober(server, timeline, Probes(metrics="/metrics"), interval_s=0.05,
                         gauges=[("depth", Metric(name="queue_depth")),
                                 ("sent", Metric(name="published_total")),
-                                ("typo", Metric(name="queue_dept"))])
+                                ("typo", Metric(name="queue_dept")),
+                                ("label", Metric(name="queue_depth",
+                                                 labels={"queue": "other"}))])
         with prober.running():
             time.sleep(1.3)
     events = [e for e in read_events(tmp_path / EVENTS_FILE) if e.kind == "metric.value"]
     by = {t: [e.data["value"] for e in events if e.data["target"] == t]
-          for t in ("depth", "sent", "typo")}
+          for t in ("depth", "sent", "typo", "label")}
     assert 2 <= len(by["depth"]) <= 4  # 0.05 s polls, a reading every 0.5 s
-    assert set(by["depth"]) == {7.0} and set(by["sent"]) == {42.0} and set(by["typo"]) == {None}
+    assert set(by["depth"]) == {7.0} and set(by["sent"]) == {42.0}
+    # a name or a label that matches no sample reads as nothing, never as 0
+    assert set(by["typo"]) == {None} and set(by["label"]) == {None}

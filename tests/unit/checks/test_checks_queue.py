@@ -63,10 +63,17 @@ def test_a_gauge_never_exported_or_never_read_is_inconclusive() -> None:
     assert unread.inconclusive and "never read" in unread.reason
 
 
-def test_a_counter_that_restarted_counts_only_its_rises() -> None:
-    # a service restarted inside a part: 50 → 0 is the restart, not 50 fewer messages
-    verdict = queue_verdict(claim(), [part([0, 1, 0, 1, 0], [0, 50, 0, 5, 8])])
-    assert verdict.passed and "rose by 58" in verdict.reason
+def test_a_counter_that_went_down_once_is_no_evidence_either() -> None:
+    """One step down is a restart, or a balancer switching instances once ([10, 10, 1000,
+    1000] would be a rise of 990 with nothing sent): either way its rise proves nothing."""
+    switched = queue_verdict(claim(), [part([0, 0, 0, 0], [1000, 10, 1000, 1000])])
+    assert switched.inconclusive and "went down 1 time(s)" in switched.reason
+    assert queue_verdict(claim(), [part([0, 1, 0, 1], [50, 0, 5, 8])]).passed
+
+
+def test_non_finite_readings_are_no_readings() -> None:
+    verdict = queue_verdict(claim(), [part([float("nan"), 3, float("inf"), 0], [0, 4, 8, 9])])
+    assert verdict.passed and verdict.observed == 3
 
 
 def test_a_counter_read_through_a_balancer_is_no_evidence() -> None:
@@ -75,6 +82,6 @@ def test_a_counter_read_through_a_balancer_is_no_evidence() -> None:
     queue was used then."""
     alternating = [40, 12, 40, 12, 40, 12]
     unused = queue_verdict(claim(), [part([0, 0, 0, 0, 0, 0], alternating)])
-    assert unused.inconclusive and "went down 3 times" in unused.reason
+    assert unused.inconclusive and "went down 3 time(s)" in unused.reason
     used = queue_verdict(claim(), [part([0, 3, 1, 0, 2, 0], alternating)])
     assert used.passed and "the depth rose above 0" in used.reason
