@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from enum import StrEnum
 from typing import Any
 
@@ -170,48 +170,50 @@ class Notifier:
 
     async def _consume(self) -> None:
         pause = 1.0 / self.settings.notify_consume_per_s
-        while True:
-            try:
-                connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5,
-                                                    heartbeat=HEARTBEAT_S)
-                async with connection:
-                    channel = await connection.channel()
-                    await channel.set_qos(prefetch_count=PREFETCH)
-                    queue = await channel.declare_queue(self.settings.notify_queue, durable=True)
-                    async with queue.iterator() as messages:
-                        async for message in messages:
-                            await asyncio.sleep(pause)  # the notification's own delivery
-                            await message.ack()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log_event(logger, logging.WARNING, "notify_consumer_error",
-                          error=f"{type(exc).__name__}: {exc}"[:200])
-            await asyncio.sleep(RECONNECT_S)
+
+        async def drain(channel: AbstractChannel) -> None:
+            await channel.set_qos(prefetch_count=PREFETCH)
+            queue = await channel.declare_queue(self.settings.notify_queue, durable=True)
+            async with queue.iterator() as messages:
+                async for message in messages:
+                    await asyncio.sleep(pause)  # the notification's own delivery
+                    await message.ack()
+
+        await self._reconnecting("consumer", drain)
 
     async def _read_depth(self) -> None:
+        depth = self.metrics.notification_queue_depth
+        name = self.settings.notify_queue
+
+        async def read(channel: AbstractChannel) -> None:
+            await channel.declare_queue(name, durable=True)
+            while True:
+                queue = await channel.declare_queue(name, passive=True, timeout=5)
+                depth.labels(queue=name).set(queue.declaration_result.message_count or 0)
+                await asyncio.sleep(self.settings.notify_depth_interval_s)
+
+        def unknown() -> None:  # the depth is unknown now: no reading rather than the last one
+            with contextlib.suppress(KeyError):
+                depth.remove(name)
+
+        await self._reconnecting("depth", read, unknown)
+
+    async def _reconnecting(self, what: str, session: Callable[[AbstractChannel], Awaitable[None]],
+                            on_error: Callable[[], None] | None = None) -> None:
+        """Run ``session`` on a channel of a connection of its own, for good: after any error
+        (a broker gone, a link that hung past its heartbeats) connect again a second later."""
         while True:
             try:
                 connection = await aio_pika.connect(self.settings.notify_amqp_url, timeout=5,
                                                     heartbeat=HEARTBEAT_S)
                 async with connection:
-                    channel = await connection.channel()
-                    await channel.declare_queue(self.settings.notify_queue, durable=True)
-                    while True:
-                        queue = await channel.declare_queue(self.settings.notify_queue,
-                                                            passive=True, timeout=5)
-                        result = queue.declaration_result
-                        depth = self.metrics.notification_queue_depth
-                        depth.labels(queue=self.settings.notify_queue).set(
-                            result.message_count or 0)
-                        await asyncio.sleep(self.settings.notify_depth_interval_s)
+                    await session(await connection.channel())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # the depth is unknown now: no reading rather than the last one
-                with contextlib.suppress(KeyError):
-                    self.metrics.notification_queue_depth.remove(self.settings.notify_queue)
-                log_event(logger, logging.WARNING, "notify_depth_error",
+                if on_error is not None:
+                    on_error()
+                log_event(logger, logging.WARNING, f"notify_{what}_error",
                           error=f"{type(exc).__name__}: {exc}"[:200])
             await asyncio.sleep(RECONNECT_S)
 

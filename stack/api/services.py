@@ -178,9 +178,7 @@ def _database_breaker(settings: Settings, metrics: Metrics, upstream: CircuitBre
             min_calls=settings.db_breaker_min_calls,
             open_s=settings.db_breaker_open_s,
         )
-    metrics.set_breaker_state("database", breaker.state)
-    metrics.on_scrape(lambda: metrics.set_breaker_state("database", breaker.state))
-    return breaker
+    return _watched("database", breaker, metrics)
 
 
 def _notifier(settings: Settings, metrics: Metrics) -> Notifier | None:
@@ -197,10 +195,16 @@ def _notifier(settings: Settings, metrics: Metrics) -> Notifier | None:
             min_calls=settings.notify_breaker_min_calls,
             open_s=settings.notify_breaker_open_s,
         )
-        metrics.set_breaker_state("notifications", breaker.state)
-        watched = breaker
-        metrics.on_scrape(lambda: metrics.set_breaker_state("notifications", watched.state))
+        _watched("notifications", breaker, metrics)
     return Notifier(settings, metrics, breaker)
+
+
+def _watched(name: str, breaker: CircuitBreaker, metrics: Metrics) -> CircuitBreaker:
+    """``breaker`` exported as ``breaker_state{name}`` from now on: an OPEN breaker turns
+    HALF_OPEN lazily, on its next use, so every scrape reads its state afresh."""
+    metrics.set_breaker_state(name, breaker.state)
+    metrics.on_scrape(lambda: metrics.set_breaker_state(name, breaker.state))
+    return breaker
 
 
 def get_services(request: Request) -> Services:
