@@ -154,9 +154,9 @@ class Notifier:
             return self._connection, self._channel
 
     def _forget(self, connection: AbstractConnection | None) -> None:
-        """Stop using ``connection`` and close it in the background (closing a hung link may
-        itself hang) — only if it is still the current one: a late failure on an old
-        connection must not close the one another publish has just opened."""
+        """Close ``connection`` in the background (closing a hung link may itself hang), and
+        stop using it if it is still the current one: a late failure on an old connection
+        must not drop the one another publish has just opened."""
         if connection is None:
             return
         if connection is self._connection:
