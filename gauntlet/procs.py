@@ -30,7 +30,10 @@ from typing import IO
 import psutil
 
 from gauntlet import cleanup
-from gauntlet.errors import BootError
+from gauntlet.errors import BootError, PortTakenError
+
+# what a server's log says when its bind failed on an address in use
+PORT_TAKEN_MARKERS = ("address already in use", "eaddrinuse")
 
 _PR_SET_PDEATHSIG = 1
 # how long the rest of a process group may take to follow its leader out before SIGKILL
@@ -262,6 +265,15 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def lost_its_port(self) -> bool:
+        """Whether the log says a bind failed on an address in use (POSIX's words, and
+        Erlang's ``eaddrinuse``)."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace").lower()
+        except OSError:
+            return False
+        return any(m in text for m in PORT_TAKEN_MARKERS)
+
     def wait_until(self, ready: Callable[[], bool], *, timeout_s: float, what: str) -> float:
         """Poll ``ready`` until true; fail early if the process dies. Returns seconds waited."""
         started = time.monotonic()
@@ -269,7 +281,8 @@ class ManagedProcess:
         while True:
             cleanup.check()
             if not self.alive():
-                raise BootError(
+                error = PortTakenError if self.lost_its_port() else BootError
+                raise error(
                     f"{self.name} exited with code {self.returncode} before {what}",
                     logs=self.tail(),
                     hint=f"see {self.log_path}",

@@ -11,7 +11,11 @@
 #   5. `export GAUNTLET_IMAGE_...=...` lines on stdout, also written to docker/images.env
 #      (git-ignored; the compose backend reads it, environment variables still win)
 #
-# Usage: scripts/bootstrap-containers.sh [--rebuild]     (--rebuild: build every image again)
+#   With --rabbitmq, also a RabbitMQ stand-in (rabbitmq-server), for the notification queue's
+#   compose file (stack/docker-compose.notify.yml); left out by default: no test of the default
+#   command needs it, and a fresh machine saves its build.
+#
+# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq]   (--rebuild: build every image again)
 # Runs as root, or with sudo for the system steps. Progress goes to stderr, details to a log;
 # a failure exits non-zero with one line that names the step and the log.
 set -euo pipefail
@@ -26,6 +30,7 @@ BASE_IMAGE=${GAUNTLET_IMAGE_BASE:-gauntlet-base:bookworm}
 PYTHON_IMAGE=${GAUNTLET_IMAGE_PYTHON:-gauntlet-python:3.11-bookworm}
 POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
+RABBITMQ_IMAGE=gauntlet-rabbitmq:3
 # the digest of gauntlet's HTTP toxics' sources (gauntlet/toxiproxy_source.py), in the image's tag
 HTTP_TOXICS_REVISION=$(python3 -c \
     'from gauntlet.toxiproxy_source import source_revision; print(source_revision())')
@@ -37,10 +42,12 @@ DOCKERD_LOG=${GAUNTLET_DOCKERD_LOG:-/var/log/gauntlet-dockerd.log}
 LOG=$(mktemp "${TMPDIR:-/tmp}/gauntlet-bootstrap.XXXXXX.log")
 
 REBUILD=0
+RABBITMQ=0
 for arg in "$@"; do
     case $arg in
         --rebuild) REBUILD=1 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --rabbitmq) RABBITMQ=1 ;;
+        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bootstrap-containers: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -177,6 +184,11 @@ have_image "$POSTGRES_IMAGE" || build "$POSTGRES_IMAGE" docker/postgres --build-
 
 STEP="redis image"
 have_image "$REDIS_IMAGE" || build "$REDIS_IMAGE" docker/redis --build-arg "BASE_IMAGE=$BASE_IMAGE"
+
+STEP="rabbitmq image"
+if [ "$RABBITMQ" = 1 ] && ! have_image "$RABBITMQ_IMAGE"; then
+    build "$RABBITMQ_IMAGE" docker/rabbitmq --build-arg "BASE_IMAGE=$BASE_IMAGE"
+fi
 
 STEP="toxiproxy image"
 if ! have_image "$TOXIPROXY_IMAGE"; then
@@ -318,6 +330,8 @@ STEP="images.env"
     echo "# written by scripts/bootstrap-containers.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); read by gauntlet/boot/engine.py"
     echo "export GAUNTLET_IMAGE_POSTGRES=$POSTGRES_IMAGE"
     echo "export GAUNTLET_IMAGE_REDIS=$REDIS_IMAGE"
+    # built now or by an earlier --rabbitmq run: compose then needs no registry for it
+    if docker image inspect "$RABBITMQ_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_RABBITMQ=$RABBITMQ_IMAGE"; fi
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"

@@ -7,14 +7,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from gauntlet.boot.stack import Endpoint, Restartable, Service, Stack
 from gauntlet.config import Suite
-from gauntlet.errors import ConfigError
+from gauntlet.errors import ConfigError, PortTakenError
 
 __all__ = ["Endpoint", "Restartable", "Service", "Stack", "boot"]
+
+# boots of the local backend, each with freshly picked ports, before a server that lost its
+# port in the meantime (it binds seconds after the pick) is an error: ports are picked free,
+# not held, and another process may bind one first
+PORT_ATTEMPTS = 3
 
 
 @contextmanager
@@ -23,7 +28,16 @@ def boot(suite: Suite, logs_dir: Path | None = None) -> Iterator[Stack]:
     if backend == "local":
         from gauntlet.boot.local import boot_local
 
-        with boot_local(suite.the_contract, suite.stack, logs_dir) as stack:
+        with ExitStack() as booted:
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                try:
+                    stack = booted.enter_context(boot_local(suite.the_contract, suite.stack,
+                                                            logs_dir))
+                    break
+                except PortTakenError:
+                    # the failed boot tore itself down; its ports are given up with it
+                    if attempt == PORT_ATTEMPTS:
+                        raise
             yield stack
     elif backend == "external":
         from gauntlet.boot.external import boot_external

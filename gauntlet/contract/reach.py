@@ -63,7 +63,7 @@ class Link(Strict):
     external backend the suite maps the link to a proxy name on the user's Toxiproxy.
     """
 
-    managed: Literal["postgres", "redis"] | None = None
+    managed: Literal["postgres", "redis", "rabbitmq"] | None = None
     service: str | None = None
     description: str = ""
     # a managed PostgreSQL behind PgBouncer (transaction pooling, ``pool_size`` server
