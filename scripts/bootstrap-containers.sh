@@ -12,10 +12,12 @@
 #      (git-ignored; the compose backend reads it, environment variables still win)
 #
 #   With --rabbitmq, also a RabbitMQ stand-in (rabbitmq-server), for the notification queue's
-#   compose file (stack/docker-compose.notify.yml); left out by default: no test of the default
-#   command needs it, and a fresh machine saves its build.
+#   compose file (stack/docker-compose.notify.yml); with --pgbouncer, a PgBouncer stand-in
+#   (pgbouncer), for stack/docker-compose.pgbouncer.yml. Both are left out by default: no test
+#   of the default command needs them, and a fresh machine saves their builds.
 #
-# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq]   (--rebuild: build every image again)
+# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq] [--pgbouncer]
+#        (--rebuild: build every image again)
 # Runs as root, or with sudo for the system steps. Progress goes to stderr, details to a log;
 # a failure exits non-zero with one line that names the step and the log.
 set -euo pipefail
@@ -31,6 +33,7 @@ PYTHON_IMAGE=${GAUNTLET_IMAGE_PYTHON:-gauntlet-python:3.11-bookworm}
 POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
 RABBITMQ_IMAGE=gauntlet-rabbitmq:3
+PGBOUNCER_IMAGE=gauntlet-pgbouncer:1
 # the digest of gauntlet's HTTP toxics' sources (gauntlet/toxiproxy_source.py), in the image's tag
 HTTP_TOXICS_REVISION=$(python3 -c \
     'from gauntlet.toxiproxy_source import source_revision; print(source_revision())')
@@ -43,11 +46,13 @@ LOG=$(mktemp "${TMPDIR:-/tmp}/gauntlet-bootstrap.XXXXXX.log")
 
 REBUILD=0
 RABBITMQ=0
+PGBOUNCER=0
 for arg in "$@"; do
     case $arg in
         --rebuild) REBUILD=1 ;;
         --rabbitmq) RABBITMQ=1 ;;
-        -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --pgbouncer) PGBOUNCER=1 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bootstrap-containers: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -188,6 +193,11 @@ have_image "$REDIS_IMAGE" || build "$REDIS_IMAGE" docker/redis --build-arg "BASE
 STEP="rabbitmq image"
 if [ "$RABBITMQ" = 1 ] && ! have_image "$RABBITMQ_IMAGE"; then
     build "$RABBITMQ_IMAGE" docker/rabbitmq --build-arg "BASE_IMAGE=$BASE_IMAGE"
+fi
+
+STEP="pgbouncer image"
+if [ "$PGBOUNCER" = 1 ] && ! have_image "$PGBOUNCER_IMAGE"; then
+    build "$PGBOUNCER_IMAGE" docker/pgbouncer --build-arg "BASE_IMAGE=$BASE_IMAGE"
 fi
 
 STEP="toxiproxy image"
@@ -332,6 +342,7 @@ STEP="images.env"
     echo "export GAUNTLET_IMAGE_REDIS=$REDIS_IMAGE"
     # built now or by an earlier --rabbitmq run: compose then needs no registry for it
     if docker image inspect "$RABBITMQ_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_RABBITMQ=$RABBITMQ_IMAGE"; fi
+    if docker image inspect "$PGBOUNCER_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_PGBOUNCER=$PGBOUNCER_IMAGE"; fi
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"
