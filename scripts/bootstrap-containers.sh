@@ -13,10 +13,11 @@
 #
 #   With --rabbitmq, also a RabbitMQ stand-in (rabbitmq-server), for the notification queue's
 #   compose file (stack/docker-compose.notify.yml); with --pgbouncer, a PgBouncer stand-in
-#   (pgbouncer), for stack/docker-compose.pgbouncer.yml. Both are left out by default: no test
-#   of the default command needs them, and a fresh machine saves their builds.
+#   (pgbouncer), for stack/docker-compose.pgbouncer.yml; with --gateway, the app image plus
+#   nginx-light, for the gateway pair's stack/docker-compose.gateway.yml. They are left out by
+#   default: no test of the default command needs them, and a fresh machine saves their builds.
 #
-# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq] [--pgbouncer]
+# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq] [--pgbouncer] [--gateway]
 #        (--rebuild: build every image again)
 # Runs as root, or with sudo for the system steps. Progress goes to stderr, details to a log;
 # a failure exits non-zero with one line that names the step and the log.
@@ -34,6 +35,7 @@ POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
 RABBITMQ_IMAGE=gauntlet-rabbitmq:3
 PGBOUNCER_IMAGE=gauntlet-pgbouncer:1
+GATEWAY_IMAGE=gauntlet-gateway:dev
 # the digest of gauntlet's HTTP toxics' sources (gauntlet/toxiproxy_source.py), in the image's tag
 HTTP_TOXICS_REVISION=$(python3 -c \
     'from gauntlet.toxiproxy_source import source_revision; print(source_revision())')
@@ -47,12 +49,14 @@ LOG=$(mktemp "${TMPDIR:-/tmp}/gauntlet-bootstrap.XXXXXX.log")
 REBUILD=0
 RABBITMQ=0
 PGBOUNCER=0
+GATEWAY=0
 for arg in "$@"; do
     case $arg in
         --rebuild) REBUILD=1 ;;
         --rabbitmq) RABBITMQ=1 ;;
         --pgbouncer) PGBOUNCER=1 ;;
-        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --gateway) GATEWAY=1 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bootstrap-containers: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -292,6 +296,18 @@ elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" 
     quiet docker image prune -f --filter label=org.gauntlet.stage=deps
 fi
 
+STEP="gateway image"
+# FROM the app image: built again whenever the app image it was built on is not the current one
+if [ "$GATEWAY" = 1 ] && docker image inspect "$APP_IMAGE" >/dev/null 2>&1; then
+    app_id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE")
+    built_on=$(docker image inspect --format '{{index .Config.Labels "org.gauntlet.app-id"}}' \
+        "$GATEWAY_IMAGE" 2>/dev/null || true)
+    if ! have_image "$GATEWAY_IMAGE" || [ "$built_on" != "$app_id" ]; then
+        build "$GATEWAY_IMAGE" docker/gateway --build-arg "APP_IMAGE=$APP_IMAGE" \
+            --label "org.gauntlet.app-id=$app_id"
+    fi
+fi
+
 # -- 4b. the Node reference service's image (examples/node-stack), rebuilt when its sources change
 STEP="node-stack image"
 SCRIBE_IMAGE=${SCRIBE_IMAGE:-scribe:dev}
@@ -343,6 +359,7 @@ STEP="images.env"
     # built now or by an earlier --rabbitmq run: compose then needs no registry for it
     if docker image inspect "$RABBITMQ_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_RABBITMQ=$RABBITMQ_IMAGE"; fi
     if docker image inspect "$PGBOUNCER_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_PGBOUNCER=$PGBOUNCER_IMAGE"; fi
+    if docker image inspect "$GATEWAY_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_GATEWAY=$GATEWAY_IMAGE"; fi
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"

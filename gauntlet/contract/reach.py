@@ -105,11 +105,19 @@ class ComposeLink(Strict):
     """How one link runs through Toxiproxy on the compose backend: the compose service and port
     it points at, and the environment variables (set on ``service``, the main service by
     default) that tell the app to use the proxy instead — ``{host}`` and ``{port}`` are the
-    proxy's address inside the project's network."""
+    proxy's address inside the project's network. ``service`` may list several: two instances
+    of one API behind a gateway reach their database through the same proxy, as the local
+    backend's ``copy_of`` instance does."""
 
     target: str  # "postgres:5432"
     env: dict[str, str] = Field(default_factory=dict)
-    service: str | None = None
+    service: str | list[str] | None = None
+
+    def services_on(self, main: str) -> list[str]:
+        """The compose services the link's variables are set on."""
+        if self.service is None:
+            return [main]
+        return [self.service] if isinstance(self.service, str) else list(self.service)
 
     @field_validator("target")
     @classmethod
