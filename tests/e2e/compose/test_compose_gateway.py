@@ -13,21 +13,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gauntlet.boot.engine import compose_environment
-from tests.e2e.experiments import ROOT, explain, run
+from tests.e2e.experiments import ROOT, compose_extra, explain, run
 
 CONTRACT = ROOT / "contracts" / "gateway-pair-compose.toml"
 LEFT_ALONE = "left alone after 3 failures [api]"
 COMPOSE = {"backend": "compose"}
 
-pytestmark = [
-    pytest.mark.compose, pytest.mark.xdist_group("compose"), pytest.mark.slow,
-    pytest.mark.skipif(
-        "GAUNTLET_IMAGE_GATEWAY" not in compose_environment(),
-        reason="no gateway image (run scripts/bootstrap-containers.sh --gateway)"),
-]
+pytestmark = compose_extra("GAUNTLET_IMAGE_GATEWAY", "gateway", "gateway")
 
 
 def test_the_gateway_fails_over_between_two_instances_on_compose(tmp_path: Path) -> None:

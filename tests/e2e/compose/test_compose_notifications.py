@@ -12,22 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gauntlet.boot.engine import compose_environment
 from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
 from gauntlet.runner import run_suite
+from tests.e2e.experiments import compose_extra
 
 CONTRACT = str(Path(__file__).resolve().parents[3] / "contracts" / "notifications-compose.toml")
 
-pytestmark = [
-    pytest.mark.compose, pytest.mark.xdist_group("compose"), pytest.mark.slow,
-    pytest.mark.skipif(
-        "GAUNTLET_IMAGE_RABBITMQ" not in compose_environment(),
-        reason="no RabbitMQ image (run scripts/bootstrap-containers.sh --rabbitmq)"),
-]
+pytestmark = compose_extra("GAUNTLET_IMAGE_RABBITMQ", "rabbitmq", "RabbitMQ")
 
 
 def test_the_notifications_breaker_on_compose(tmp_path: Path) -> None:

@@ -12,21 +12,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from gauntlet.boot.engine import compose_environment
-from tests.e2e.experiments import ROOT, explain, run
+from tests.e2e.experiments import ROOT, compose_extra, explain, run
 
 CONTRACT = ROOT / "contracts" / "quemiai-compose.toml"
 POOL = "pool exhaustion answers 503 quickly [postgres]"
 COMPOSE = {"backend": "compose"}
 
-pytestmark = [
-    pytest.mark.compose, pytest.mark.xdist_group("compose"), pytest.mark.slow,
-    pytest.mark.skipif(
-        "GAUNTLET_IMAGE_PGBOUNCER" not in compose_environment(),
-        reason="no PgBouncer image (run scripts/bootstrap-containers.sh --pgbouncer)"),
-]
+pytestmark = compose_extra("GAUNTLET_IMAGE_PGBOUNCER", "pgbouncer", "PgBouncer")
 
 
 def test_the_pool_claim_holds_through_pgbouncer_on_compose(tmp_path: Path) -> None:
