@@ -49,22 +49,25 @@ def _finite(value: object) -> float | None:
 
 @dataclass(frozen=True)
 class Rise:
-    total: float  # the counter's rises, summed over every part
-    drops: int  # the most times it went down within one part
+    total: float  # the counter's rises, summed over the parts where it never went down
+    set_aside: tuple[str, ...]  # the parts where it went down: their rises are not counted
 
 
 def published_rise(parts: Sequence[Part], target: str) -> Rise:
-    """How much a counter rose while it was read, per part the sum of its rises, and the most
-    times it went down within one part. A counter that went down is not one counter's readings
-    — instances read in turn through a balancer, or a restart — and its steps up may be
-    another instance's total rather than messages sent."""
-    total, drops = 0.0, 0
+    """How much a counter rose while it was read: per part the sum of its rises, over the
+    parts where it never went down. A counter that went down within a part is not one
+    counter's readings there — instances read in turn through a balancer, or a restart — and
+    its steps up may be another instance's total rather than messages sent; that part is set
+    aside, the others still count (a restart in one experiment says nothing of another)."""
+    total, set_aside = 0.0, []
     for part in parts:
         values = [r.value for r in readings([part], target) if r.value is not None]
         steps = [b - a for a, b in itertools.pairwise(values)]
-        total += sum(max(0.0, d) for d in steps)
-        drops = max(drops, sum(1 for d in steps if d < 0))
-    return Rise(total, drops)
+        if any(d < 0 for d in steps):
+            set_aside.append(part.label())
+            continue
+        total += sum(steps)
+    return Rise(total, tuple(set_aside))
 
 
 def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
@@ -86,15 +89,22 @@ def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
     over = [r for r in read if (r.value or 0.0) >= claim.below]
     if claim.published is not None:
         rise = published_rise(parts, claim.published_target)
-        if rise.drops:  # not one counter's readings: fall back on the depth
+        aside = ""
+        if rise.set_aside:
+            shown = ", ".join(p or "the load" for p in rise.set_aside[:3])
+            aside = (f"; set aside {len(rise.set_aside)} part(s) where {claim.published.name} "
+                     f"went down (a restart, or instances read in turn behind a balancer: "
+                     f"{shown})")
+        if rise.total > 0:
+            used = True
+            use = f"{claim.published.name} rose by {rise.total:,.0f}{aside}"
+        elif rise.set_aside:  # no part gave clean evidence: fall back on the depth
             used = top > 0
-            use = (f"{claim.published.name} went down {rise.drops} time(s) in one part (a "
-                   "restart, or instances read in turn behind a balancer), so its rise is no "
-                   f"evidence; the depth {'rose above' if used else 'never rose above'} 0")
+            use = (f"{claim.published.name} never rose in a part where it did not go down"
+                   f"{aside}; the depth {'rose above' if used else 'never rose above'} 0")
         else:
-            used = rise.total > 0
-            use = (f"{claim.published.name} rose by {rise.total:,.0f}" if used else
-                   f"{claim.published.name} never rose while the depth was read")
+            used = False
+            use = f"{claim.published.name} never rose while the depth was read"
     else:
         used = top > 0
         use = "the depth rose above 0" if used else "the depth never rose above 0"

@@ -67,8 +67,19 @@ def test_a_counter_that_went_down_once_is_no_evidence_either() -> None:
     """One step down is a restart, or a balancer switching instances once ([10, 10, 1000,
     1000] would be a rise of 990 with nothing sent): either way its rise proves nothing."""
     switched = queue_verdict(claim(), [part([0, 0, 0, 0], [1000, 10, 1000, 1000])])
-    assert switched.inconclusive and "went down 1 time(s)" in switched.reason
+    assert switched.inconclusive and "set aside 1 part(s)" in switched.reason
     assert queue_verdict(claim(), [part([0, 1, 0, 1], [50, 0, 5, 8])]).passed
+
+
+def test_a_restart_in_one_part_leaves_the_other_parts_evidence() -> None:
+    """A verify restarts the service in its shutdown experiment: that part's counter goes down,
+    and only that part is set aside. The load's clean rise still shows the queue was used (it
+    used to take every part's evidence with it, leaving a healthy queue inconclusive)."""
+    load = part([0, 0, 0, 0], [0, 20, 45, 70], where="load")
+    restarted = part([0, 0, 0, 0], [70, 80, 0, 5], where="experiments/05-shutdown")
+    verdict = queue_verdict(claim(), [load, restarted])
+    assert verdict.passed, verdict.reason
+    assert "rose by 70" in verdict.reason and "experiments/05-shutdown" in verdict.reason
 
 
 def test_non_finite_readings_are_no_readings() -> None:
@@ -82,6 +93,6 @@ def test_a_counter_read_through_a_balancer_is_no_evidence() -> None:
     queue was used then."""
     alternating = [40, 12, 40, 12, 40, 12]
     unused = queue_verdict(claim(), [part([0, 0, 0, 0, 0, 0], alternating)])
-    assert unused.inconclusive and "went down 3 time(s)" in unused.reason
+    assert unused.inconclusive and "set aside 1 part(s)" in unused.reason
     used = queue_verdict(claim(), [part([0, 3, 1, 0, 2, 0], alternating)])
     assert used.passed and "the depth rose above 0" in used.reason
