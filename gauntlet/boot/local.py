@@ -33,7 +33,7 @@ import psycopg
 from gauntlet import cleanup
 from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
 from gauntlet.boot.pgbouncer import find_pgbouncer, pgbouncer_process, pgbouncer_version
-from gauntlet.boot.rabbitmq import amqp_ready, find_rabbitmq, listening, rabbitmq_processes
+from gauntlet.boot.rabbitmq import amqp_ready, epmd_answers, find_rabbitmq, rabbitmq_processes
 from gauntlet.boot.stack import Endpoint, Stack
 from gauntlet.chaos.commands import http_ok
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
@@ -368,8 +368,8 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
                     ports.server[f"epmd:{name}"], tmp / f"rabbitmq-{name}", logs)
                 stack.enter_context(epmds[name])
                 epmd_port = ports.server[f"epmd:{name}"]
-                epmds[name].wait_until(lambda p=epmd_port: listening(p),  # type: ignore[misc]
-                                       timeout_s=10, what="listening")
+                epmds[name].wait_until(lambda p=epmd_port: epmd_answers(p),  # type: ignore[misc]
+                                       timeout_s=10, what="answering")
             else:
                 managed[name] = _start_managed(kind, name, ports.server[f"managed:{name}"], tmp,
                                                logs, bindir or Path("."), template, pg_user)

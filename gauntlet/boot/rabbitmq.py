@@ -72,11 +72,21 @@ def amqp_ready(port: int) -> bool:
         return False
 
 
-def listening(port: int) -> bool:
-    """Something accepts connections on 127.0.0.1:``port`` (the broker's epmd)."""
+def epmd_answers(port: int) -> bool:
+    """The epmd on 127.0.0.1:``port`` answers EPMD's NAMES_REQ (length 1, ``n``) with its own
+    port number: epmd itself, not whatever else might hold the port (another process that took
+    it first accepts a connection too, while this epmd is exiting with code 0)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            sock.settimeout(1.0)
+            sock.sendall(b"\x00\x01n")
+            answer = b""
+            while len(answer) < 4:
+                chunk = sock.recv(4 - len(answer))
+                if not chunk:
+                    return False
+                answer += chunk
+            return int.from_bytes(answer, "big") == port
     except OSError:
         return False
 
@@ -93,7 +103,9 @@ def rabbitmq_processes(link: str, port: int, dist_port: int, epmd_port: int, wor
     erlang = {"HOME": str(workdir), "ERL_EPMD_PORT": str(epmd_port),
               "ERL_EPMD_ADDRESS": "127.0.0.1"}
     epmd_proc = ManagedProcess(
-        f"epmd:{link}", [epmd, "-port", str(epmd_port), "-address", "127.0.0.1"],
+        # -d: epmd says "there is already a epmd running" when its port is taken (and exits
+        # 0); without it, it exits without a word
+        f"epmd:{link}", [epmd, "-port", str(epmd_port), "-address", "127.0.0.1", "-d"],
         env={**base, **erlang}, cwd=workdir, log_path=logs / f"{link}-epmd.log",
         stop_signal=signal.SIGTERM)
     broker = ManagedProcess(
