@@ -298,13 +298,19 @@ fi
 
 STEP="gateway image"
 # FROM the app image: built again whenever the app image it was built on is not the current one
-if [ "$GATEWAY" = 1 ] && docker image inspect "$APP_IMAGE" >/dev/null 2>&1; then
-    app_id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE")
+gateway_current() {
+    local app_id built_on
+    app_id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null) || return 1
     built_on=$(docker image inspect --format '{{index .Config.Labels "org.gauntlet.app-id"}}' \
-        "$GATEWAY_IMAGE" 2>/dev/null || true)
-    if ! have_image "$GATEWAY_IMAGE" || [ "$built_on" != "$app_id" ]; then
+        "$GATEWAY_IMAGE" 2>/dev/null) || return 1
+    [ "$built_on" = "$app_id" ]
+}
+if [ "$GATEWAY" = 1 ]; then
+    docker image inspect "$APP_IMAGE" >/dev/null 2>&1 \
+        || die "--gateway builds FROM $APP_IMAGE, which is not built (stack/ missing?)"
+    if [ "$REBUILD" = 1 ] || ! gateway_current; then
         build "$GATEWAY_IMAGE" docker/gateway --build-arg "APP_IMAGE=$APP_IMAGE" \
-            --label "org.gauntlet.app-id=$app_id"
+            --label "org.gauntlet.app-id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE")"
     fi
 fi
 
@@ -359,7 +365,8 @@ STEP="images.env"
     # built now or by an earlier --rabbitmq run: compose then needs no registry for it
     if docker image inspect "$RABBITMQ_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_RABBITMQ=$RABBITMQ_IMAGE"; fi
     if docker image inspect "$PGBOUNCER_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_PGBOUNCER=$PGBOUNCER_IMAGE"; fi
-    if docker image inspect "$GATEWAY_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_GATEWAY=$GATEWAY_IMAGE"; fi
+    # only one built on the current app image: an older one runs older stack/gateway code
+    if gateway_current; then echo "export GAUNTLET_IMAGE_GATEWAY=$GATEWAY_IMAGE"; fi
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"
