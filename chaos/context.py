@@ -73,7 +73,8 @@ class Context:
         state metrics, ``json_probes``, and the paths claims time (an observed ``probe``
         claim is judged over every experiment's polls)."""
         return Prober(self.stack.probe_url, self.timeline, self.stack.probes,
-                      states=self.contract.state_metrics(), interval_s=interval_s,
+                      states=self.contract.state_metrics(), gauges=self.contract.gauges(),
+                      interval_s=interval_s,
                       json_probes=[*json_probes, *timed_probes(self.contract)])
 
     def sleep_until(self, t0: float, offset_s: float) -> None:

@@ -4,7 +4,11 @@ Verdicts about readiness and breakers need to know *when* things changed, at a f
 load requests give. The prober polls the live and ready paths the contract names on the
 service's direct address (not through its proxy, so a fault on the service does not blind it)
 and writes every answer to the timeline as a ``probe`` event; it scrapes the metrics path for
-the state metrics claims name and writes a ``metric.state`` event whenever one changes.
+the state metrics claims name and writes a ``metric.state`` event whenever one changes, and a
+``metric.value`` event of each gauge a claim reads (a queue's depth) at most every
+:data:`GAUGE_INTERVAL_S` — a value absent from the scrape (no sample with the claimed labels) is
+recorded as ``None``, so a verdict can tell "never exported" from "never scraped", and a
+mislabelled gauge never reads as 0.
 
 A :class:`JsonProbe` polls one more path whose JSON answer carries a field a claim speaks of
 (a detailed health endpoint's status of one dependency): its ``probe`` events also hold that
@@ -25,9 +29,13 @@ from typing import Any
 import httpx
 
 from gauntlet.contract import Contract, Metric, Probes
-from gauntlet.metrics import metric_state, scrape
+from gauntlet.metrics import metric_state, metric_values, scrape
 from gauntlet.scenarios.fields import dig
 from gauntlet.timeline import Timeline
+
+# how often a gauge's value is recorded: a queue's depth moves over seconds, and ten events a
+# second of every gauge would swamp the timeline
+GAUGE_INTERVAL_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,8 @@ def _error_class(exc: httpx.HTTPError) -> str:
 
 class Prober:
     def __init__(self, base_url: str, timeline: Timeline, probes: Probes, *,
-                 states: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
+                 states: Sequence[tuple[str, Metric]] = (),
+                 gauges: Sequence[tuple[str, Metric]] = (), interval_s: float = 0.1,
                  timeout_s: float = 1.0, json_probes: Sequence[JsonProbe] = (),
                  health: bool = True) -> None:
         self.base_url = base_url.rstrip("/")
@@ -90,8 +99,10 @@ class Prober:
         # health: poll the live and ready paths (a load's prober polls only what claims time)
         self.paths = {t: p for t, p in (("live", probes.live), ("ready", probes.ready))
                       if p and health}
-        self.metrics_path = probes.metrics if states else None
+        self.metrics_path = probes.metrics if states or gauges else None
         self.states = list(states)
+        self.gauges = list(gauges)
+        self._gauge_read_at = -GAUGE_INTERVAL_S
         self.json_probes = list(json_probes)
         self.interval_s = interval_s
         self.timeout_s = timeout_s
@@ -143,14 +154,26 @@ class Prober:
                          client=client)
         if scraped.text is None:
             return
-        for claim, metric in self.states:
-            try:
+        try:
+            for claim, metric in self.states:
                 state = metric_state(scraped.text, metric)
-            except ValueError:  # not Prometheus text: nothing to read, the probes go on
-                return
-            if state is not None and self._last.get(claim) != state:
-                self._last[claim] = state
-                self.timeline.emit("metric.state", claim=claim, state=state)
+                if state is not None and self._last.get(claim) != state:
+                    self._last[claim] = state
+                    self.timeline.emit("metric.state", claim=claim, state=state)
+            if self._gauges_due():
+                self._gauge_read_at = time.monotonic()
+                for target, metric in self.gauges:
+                    # no sample with the claimed labels is no reading, not a reading of 0: a
+                    # mislabelled depth must not read as an empty queue
+                    values = metric_values(scraped.text, metric)
+                    self.timeline.emit("metric.value", target=target,
+                                       value=sum(values) if values else None)
+        except ValueError:  # not Prometheus text: nothing to read, the probes go on
+            return
+
+    def _gauges_due(self) -> bool:
+        return bool(self.gauges) and \
+            time.monotonic() - self._gauge_read_at >= GAUGE_INTERVAL_S
 
     def _run(self) -> None:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
@@ -158,7 +181,9 @@ class Prober:
             while not self._stop.is_set():
                 for target, path in self.paths.items():
                     self._poll(client, target, path)
-                if self.metrics_path:
+                # a scrape only when something reads it: gauges alone are read every 0.5 s,
+                # not fetched at the polls' pace and mostly thrown away
+                if self.metrics_path and (self.states or self._gauges_due()):
                     self._scrape(client)
                 self._stop.wait(self.interval_s)
 

@@ -36,6 +36,7 @@ from rich.table import Table
 
 from gauntlet.boot.binaries import install_command, locate, locate_go, locate_postgres_bindir
 from gauntlet.boot.pgbouncer import locate_pgbouncer
+from gauntlet.boot.rabbitmq import locate_rabbitmq, rabbitmq_version
 from gauntlet.contract import Contract
 from gauntlet.errors import InfrastructureError
 from gauntlet.install import http_toxics_revision, program_version
@@ -134,7 +135,7 @@ def managed_kinds(contract: Contract | None) -> dict[str, list[str]]:
 
 
 def _managed_purpose(kind: str, links: list[str] | None, contract: Contract | None) -> str:
-    label = {"postgres": "PostgreSQL", "redis": "Redis"}[kind]
+    label = {"postgres": "PostgreSQL", "redis": "Redis", "rabbitmq": "RabbitMQ"}[kind]
     if links:
         named = ", ".join(repr(link) for link in links)
         return f"{label} for managed link{'s' if len(links) > 1 else ''} {named}"
@@ -173,6 +174,10 @@ def diagnose(backend: Backend = "local", contract: Contract | None = None) -> Re
                            + (f" ({', '.join(pooled)})" if pooled else ""),
                            local and bool(pooled), locate_pgbouncer(),
                            lambda p: _first_version([str(p), "--version"])))
+    brokers = kinds.get("rabbitmq")
+    checks.append(_program("rabbitmq-server", GROUPS[1],
+                           _managed_purpose("rabbitmq", brokers, contract),
+                           local and bool(brokers), locate_rabbitmq(), rabbitmq_version))
     checks += _docker_checks(required=backend == "compose")
     checks.append(_program("go", GROUPS[3], "gauntlet install toxiproxy builds it with Go",
                            False, locate_go(), _go_version))

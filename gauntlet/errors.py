@@ -47,6 +47,12 @@ class BootError(InfrastructureError):
     """A stack service did not start or did not become ready in time."""
 
 
+class PortTakenError(BootError):
+    """A server died before it was ready because its port was taken in the meantime: the ports
+    are picked free, and a server that binds seconds later (a broker booting) can lose its port
+    to another process. A boot with fresh ports may succeed."""
+
+
 class ToxiproxyError(InfrastructureError):
     """The Toxiproxy API refused or failed a request."""
 

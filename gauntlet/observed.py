@@ -1,5 +1,5 @@
 """The claims judged over everything a run recorded, whatever ran: a header on every answer, a
-structured log, a health path's answer time under load.
+structured log, a health path's answer time under load, a queue's depth.
 
 No experiment verifies these (:meth:`~gauntlet.contract.claim.Claim.observed`): every request
 of the run is evidence for them, the faults' error answers most of all. So the run's judge
@@ -16,8 +16,9 @@ from pathlib import Path
 from gauntlet.checks.answers import Part, header_verdict
 from gauntlet.checks.logs import LogSource, log_verdicts
 from gauntlet.checks.probe import probe_verdict
+from gauntlet.checks.queue import queue_verdict
 from gauntlet.checks.verdict import Verdict
-from gauntlet.contract import Contract, HeaderClaim, LogsClaim, ProbeClaim
+from gauntlet.contract import Contract, HeaderClaim, LogsClaim, ProbeClaim, QueueClaim
 from gauntlet.samples import SAMPLES_FILE, load_samples, recorded_columns
 from gauntlet.timeline import EVENTS_FILE, read_events
 
@@ -64,6 +65,8 @@ def observed_verdicts(contract: Contract | None, run_dir: Path) -> list[Verdict]
             out.append(header_verdict(claim, parts))
         elif isinstance(claim, ProbeClaim):
             out.append(probe_verdict(claim, parts))
+        elif isinstance(claim, QueueClaim):
+            out.append(queue_verdict(claim, parts))
         elif isinstance(claim, LogsClaim):
             names = claim.log_names(contract)
             sources = [LogSource(part, _log_of(d, names)) for part, d in zip(parts, dirs,

@@ -30,7 +30,11 @@ from typing import IO
 import psutil
 
 from gauntlet import cleanup
-from gauntlet.errors import BootError
+from gauntlet.errors import BootError, PortTakenError
+
+# what a server's log says when its bind failed on an address in use
+PORT_TAKEN_MARKERS = ("address already in use", "eaddrinuse",
+                      "there is already a epmd running")  # epmd -d's words
 
 _PR_SET_PDEATHSIG = 1
 # how long the rest of a process group may take to follow its leader out before SIGKILL
@@ -114,12 +118,14 @@ class ManagedProcess:
         self._proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._token: int | None = None
+        self._log_from = 0  # where this start's lines begin in an appended log
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> ManagedProcess:
         if self._proc is not None:
             return self
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         self._log = self.log_path.open("ab")
         try:
             self._proc = subprocess.Popen(
@@ -262,6 +268,18 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def lost_its_port(self) -> bool:
+        """Whether this start's lines of the log say a bind failed on an address in use
+        (POSIX's words, Erlang's ``eaddrinuse``, epmd's own); an earlier start's lines in the
+        same file say nothing of this one."""
+        try:
+            with self.log_path.open("rb") as log:
+                log.seek(self._log_from)
+                text = log.read().decode("utf-8", errors="replace").lower()
+        except OSError:
+            return False
+        return any(m in text for m in PORT_TAKEN_MARKERS)
+
     def wait_until(self, ready: Callable[[], bool], *, timeout_s: float, what: str) -> float:
         """Poll ``ready`` until true; fail early if the process dies. Returns seconds waited."""
         started = time.monotonic()
@@ -269,7 +287,8 @@ class ManagedProcess:
         while True:
             cleanup.check()
             if not self.alive():
-                raise BootError(
+                error = PortTakenError if self.lost_its_port() else BootError
+                raise error(
                     f"{self.name} exited with code {self.returncode} before {what}",
                     logs=self.tail(),
                     hint=f"see {self.log_path}",

@@ -274,14 +274,16 @@ def _declared(suite: Suite) -> dict[str, str]:
 def _timing_prober(suite: Suite, stack: Stack, timeline: Timeline) -> AbstractContextManager[Any]:
     """While the load runs, the polls the contract's claims time (a health path claimed to
     answer within 100 ms under load): a load is the "under load" of such a claim as much as an
-    experiment's steady phase. Nothing when no claim times a path."""
+    experiment's steady phase. So are the gauges claims read (a queue's depth under load).
+    Nothing when no claim times a path or reads a gauge."""
     from gauntlet.chaos.probes import Prober, timed_probes
 
     contract = suite.resolved_contract
     timed = timed_probes(contract) if contract is not None else []
-    if not timed:
+    gauges = contract.gauges() if contract is not None else []
+    if not timed and not gauges:
         return nullcontext()
-    return Prober(stack.probe_url, timeline, stack.probes, json_probes=timed,
+    return Prober(stack.probe_url, timeline, stack.probes, json_probes=timed, gauges=gauges,
                   health=False).running()
 
 

@@ -11,7 +11,14 @@
 #   5. `export GAUNTLET_IMAGE_...=...` lines on stdout, also written to docker/images.env
 #      (git-ignored; the compose backend reads it, environment variables still win)
 #
-# Usage: scripts/bootstrap-containers.sh [--rebuild]     (--rebuild: build every image again)
+#   With --rabbitmq, also a RabbitMQ stand-in (rabbitmq-server), for the notification queue's
+#   compose file (stack/docker-compose.notify.yml); with --pgbouncer, a PgBouncer stand-in
+#   (pgbouncer), for stack/docker-compose.pgbouncer.yml; with --gateway, the app image plus
+#   nginx-light, for the gateway pair's stack/docker-compose.gateway.yml. They are left out by
+#   default: no test of the default command needs them, and a fresh machine saves their builds.
+#
+# Usage: scripts/bootstrap-containers.sh [--rebuild] [--rabbitmq] [--pgbouncer] [--gateway]
+#        (--rebuild: build every image again)
 # Runs as root, or with sudo for the system steps. Progress goes to stderr, details to a log;
 # a failure exits non-zero with one line that names the step and the log.
 set -euo pipefail
@@ -26,6 +33,9 @@ BASE_IMAGE=${GAUNTLET_IMAGE_BASE:-gauntlet-base:bookworm}
 PYTHON_IMAGE=${GAUNTLET_IMAGE_PYTHON:-gauntlet-python:3.11-bookworm}
 POSTGRES_IMAGE=gauntlet-postgres:15
 REDIS_IMAGE=gauntlet-redis:7
+RABBITMQ_IMAGE=gauntlet-rabbitmq:3
+PGBOUNCER_IMAGE=gauntlet-pgbouncer:1
+GATEWAY_IMAGE=gauntlet-gateway:dev
 # the digest of gauntlet's HTTP toxics' sources (gauntlet/toxiproxy_source.py), in the image's tag
 HTTP_TOXICS_REVISION=$(python3 -c \
     'from gauntlet.toxiproxy_source import source_revision; print(source_revision())')
@@ -37,10 +47,16 @@ DOCKERD_LOG=${GAUNTLET_DOCKERD_LOG:-/var/log/gauntlet-dockerd.log}
 LOG=$(mktemp "${TMPDIR:-/tmp}/gauntlet-bootstrap.XXXXXX.log")
 
 REBUILD=0
+RABBITMQ=0
+PGBOUNCER=0
+GATEWAY=0
 for arg in "$@"; do
     case $arg in
         --rebuild) REBUILD=1 ;;
-        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --rabbitmq) RABBITMQ=1 ;;
+        --pgbouncer) PGBOUNCER=1 ;;
+        --gateway) GATEWAY=1 ;;
+        -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "bootstrap-containers: unknown argument $arg (try --help)" >&2; exit 2 ;;
     esac
 done
@@ -178,6 +194,16 @@ have_image "$POSTGRES_IMAGE" || build "$POSTGRES_IMAGE" docker/postgres --build-
 STEP="redis image"
 have_image "$REDIS_IMAGE" || build "$REDIS_IMAGE" docker/redis --build-arg "BASE_IMAGE=$BASE_IMAGE"
 
+STEP="rabbitmq image"
+if [ "$RABBITMQ" = 1 ] && ! have_image "$RABBITMQ_IMAGE"; then
+    build "$RABBITMQ_IMAGE" docker/rabbitmq --build-arg "BASE_IMAGE=$BASE_IMAGE"
+fi
+
+STEP="pgbouncer image"
+if [ "$PGBOUNCER" = 1 ] && ! have_image "$PGBOUNCER_IMAGE"; then
+    build "$PGBOUNCER_IMAGE" docker/pgbouncer --build-arg "BASE_IMAGE=$BASE_IMAGE"
+fi
+
 STEP="toxiproxy image"
 if ! have_image "$TOXIPROXY_IMAGE"; then
     ctx=$(mktemp -d)
@@ -270,6 +296,24 @@ elif ! have_image "$APP_IMAGE" || [ "$(image_digest "$APP_IMAGE")" != "$digest" 
     quiet docker image prune -f --filter label=org.gauntlet.stage=deps
 fi
 
+STEP="gateway image"
+# FROM the app image: built again whenever the app image it was built on is not the current one
+gateway_current() {
+    local app_id built_on
+    app_id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE" 2>/dev/null) || return 1
+    built_on=$(docker image inspect --format '{{index .Config.Labels "org.gauntlet.app-id"}}' \
+        "$GATEWAY_IMAGE" 2>/dev/null) || return 1
+    [ "$built_on" = "$app_id" ]
+}
+if [ "$GATEWAY" = 1 ]; then
+    docker image inspect "$APP_IMAGE" >/dev/null 2>&1 \
+        || die "--gateway builds FROM $APP_IMAGE, which is not built (stack/ missing?)"
+    if [ "$REBUILD" = 1 ] || ! gateway_current; then
+        build "$GATEWAY_IMAGE" docker/gateway --build-arg "APP_IMAGE=$APP_IMAGE" \
+            --label "org.gauntlet.app-id=$(docker image inspect --format '{{.Id}}' "$APP_IMAGE")"
+    fi
+fi
+
 # -- 4b. the Node reference service's image (examples/node-stack), rebuilt when its sources change
 STEP="node-stack image"
 SCRIBE_IMAGE=${SCRIBE_IMAGE:-scribe:dev}
@@ -318,6 +362,11 @@ STEP="images.env"
     echo "# written by scripts/bootstrap-containers.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ); read by gauntlet/boot/engine.py"
     echo "export GAUNTLET_IMAGE_POSTGRES=$POSTGRES_IMAGE"
     echo "export GAUNTLET_IMAGE_REDIS=$REDIS_IMAGE"
+    # built now or by an earlier --rabbitmq run: compose then needs no registry for it
+    if docker image inspect "$RABBITMQ_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_RABBITMQ=$RABBITMQ_IMAGE"; fi
+    if docker image inspect "$PGBOUNCER_IMAGE" >/dev/null 2>&1; then echo "export GAUNTLET_IMAGE_PGBOUNCER=$PGBOUNCER_IMAGE"; fi
+    # only one built on the current app image: an older one runs older stack/gateway code
+    if gateway_current; then echo "export GAUNTLET_IMAGE_GATEWAY=$GATEWAY_IMAGE"; fi
     echo "export GAUNTLET_IMAGE_TOXIPROXY=$TOXIPROXY_IMAGE"
     echo "export GAUNTLET_IMAGE_APP=$APP_IMAGE"
     echo "export SCRIBE_IMAGE=$SCRIBE_IMAGE"

@@ -9,7 +9,9 @@ Prints one table per contract — verdict, pass / fail / inconclusive counts, an
 verdict both passed and failed — then each inconclusive reason seen (what it lacked and what
 the experiment tried). Writes ``flake.md`` and ``flake.json`` into ``--out``. Exit 1 when a
 verdict flipped between pass and fail, else 0. ``--tally DIR...`` runs nothing and prints the
-tables of the runs already in those dirs (batches of one commit, run in different sessions).
+tables of the runs already in those dirs (batches of one commit, run in different sessions):
+each batch's ``batch.json`` says its commit and condition, and batches of two commits, or
+quiet ones with hog ones, are refused rather than added up.
 The CPU hog is Debian's ``stress-ng --cpu N``, started before the first run and stopped after
 the last (installed with apt when missing).
 """
@@ -70,6 +72,43 @@ def verify(contract: Contract, out: Path) -> None:
             if (done.stderr or done.stdout).strip() else f"exit {done.returncode}"] += 1
         return
     add_verdicts(contract, json.loads(runs[-1].read_text()))
+
+
+BATCH_FILE = "batch.json"
+
+
+def describe_checkout() -> str:
+    """The commit the runs verify, ``+dirty`` when the work tree differs from it: a table is
+    about one commit, and a batch that cannot say which is marked so."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True, check=False).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True, check=False).stdout.strip()
+    return (head or "unknown") + ("+dirty" if head and dirty else "")
+
+
+def batches(dirs: list[Path]) -> dict[Path, dict[str, Any]]:
+    """Each batch dir under ``dirs`` (the parent of its ``run-NN``) with what its
+    ``batch.json`` says (commit, condition); a batch from before flake.py wrote one says
+    nothing."""
+    found: dict[Path, dict[str, Any]] = {}
+    for base in dirs:
+        for run in sorted(base.glob("**/run-*")):
+            batch = run.parent
+            if batch not in found:
+                meta = batch / BATCH_FILE
+                found[batch] = json.loads(meta.read_text()) if meta.is_file() else {}
+    return found
+
+
+def mixed(found: dict[Path, dict[str, Any]]) -> str | None:
+    """Why these batches cannot make one table: two commits, or quiet runs with hog runs;
+    None when they can (a batch that does not say is not counted as different)."""
+    for key, what in (("commit", "commits"), ("condition", "conditions")):
+        values = sorted({str(m[key]) for m in found.values() if key in m})
+        if len(values) > 1:
+            return f"the batches are of different {what}: {', '.join(values)}"
+    return None
 
 
 def tally_dirs(dirs: list[Path]) -> tuple[list[Contract], int]:
@@ -151,11 +190,19 @@ def main() -> int:
                         help="run nothing: add up the runs already in these flake dirs")
     args = parser.parse_args()
     if args.tally:
+        found = batches(args.tally)
+        problem = mixed(found)
+        if problem:  # one table is one commit under one condition
+            parser.error(problem)
         tallied, count = tally_dirs(args.tally)
         if not tallied:
             parser.error("no finished run under " + ", ".join(map(str, args.tally)))
+        said = sorted({f"{m['commit']}, {m['condition']}" for m in found.values() if m})
+        unsaid = sum(1 for m in found.values() if not m)
+        about = "; ".join(said) + (f"{'; ' if said else ''}{unsaid} batch(es) not saying their "
+                                   "commit" if unsaid else "")
         text = "\n\n".join([f"## Flake rate: {count} runs, tallied from "
-                             f"{', '.join(d.name for d in args.tally)}",
+                             f"{', '.join(d.name for d in args.tally)} ({about})",
                              *(table(c, len(c.wall_s)) for c in tallied)]) + "\n"
         print(text)
         return 1 if any(t.flipped for c in tallied for t in c.tallies.values()) else 0
@@ -166,6 +213,10 @@ def main() -> int:
     contracts = [Contract(c) for c in args.contracts]
     stamp = time.strftime("%Y%m%d-%H%M%S")
     out = args.out / f"{stamp}{'-hog' + str(args.hog) if args.hog else ''}"
+    beside = f"beside stress-ng --cpu {args.hog}" if args.hog else "quiet"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / BATCH_FILE).write_text(json.dumps({"commit": describe_checkout(),
+                                              "condition": beside}))
     hog = start_hog(args.hog)
     try:
         for i in range(1, args.runs + 1):
@@ -178,8 +229,7 @@ def main() -> int:
         if hog is not None:
             os.killpg(hog.pid, signal.SIGTERM)
             hog.wait(10)
-    beside = f"beside stress-ng --cpu {args.hog}" if args.hog else "quiet"
-    header = f"## Flake rate: {args.runs} runs, {beside} ({stamp})"
+    header = f"## Flake rate: {args.runs} runs, {beside} ({stamp}, {describe_checkout()})"
     text = "\n\n".join([header, *(table(c, args.runs) for c in contracts)]) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "flake.md").write_text(text)

@@ -21,15 +21,35 @@ command -v psql >/dev/null 2>&1 || need_apt+=(postgresql-client)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 # PgBouncer in front of a managed PostgreSQL (a link's pooler = "pgbouncer"; Quemiai's contract)
 command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || need_apt+=(pgbouncer)
+# RabbitMQ for a managed rabbitmq link (a notification queue); gauntlet runs private brokers
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || need_apt+=(rabbitmq-server)
 # `ip netns` and veth pairs: the multi-host test of remote workers (tests/e2e/test_netns_workers.py)
 command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 if [ ${#need_apt[@]} -gt 0 ]; then
     log "installing apt packages: ${need_apt[*]}"
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
+    # no packaged service may start (Debian's rabbitmq-server would leave a broker and an epmd
+    # daemon running on the default ports): policy-rc.d says no for the install's length. A
+    # policy already there (Docker's Debian images ship one) is put back afterwards, on failure too
+    policy=/usr/sbin/policy-rc.d
+    kept=""
+    if [ -e "$policy" ]; then
+        kept=$($SUDO mktemp)
+        $SUDO cp -p "$policy" "$kept"
+    fi
+    restore_policy() {
+        if [ -n "$kept" ]; then $SUDO mv -f "$kept" "$policy"; else $SUDO rm -f "$policy"; fi
+    }
+    trap restore_policy EXIT
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod +x "$policy"
     $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-    # Debian starts the packaged services; gauntlet runs private instances and wants the ports quiet.
-    $SUDO systemctl disable --now redis-server postgresql nginx pgbouncer >/dev/null 2>&1 || true
+    restore_policy
+    trap - EXIT
+    # Debian enables the packaged services; gauntlet runs private instances and wants the ports quiet.
+    $SUDO systemctl disable --now redis-server postgresql nginx pgbouncer rabbitmq-server \
+        >/dev/null 2>&1 || true
     $SUDO service redis-server stop >/dev/null 2>&1 || true
     $SUDO service postgresql stop >/dev/null 2>&1 || true
     $SUDO service nginx stop >/dev/null 2>&1 || true

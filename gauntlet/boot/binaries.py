@@ -118,6 +118,7 @@ _PACKAGES: dict[str, dict[Manager, str]] = {
     "postgres": {"apt": "postgresql", "dnf": "postgresql-server", "brew": "postgresql@16"},
     "redis-server": {"apt": "redis-server", "dnf": "redis", "brew": "redis"},
     "pgbouncer": {"apt": "pgbouncer", "dnf": "pgbouncer", "brew": "pgbouncer"},
+    "rabbitmq-server": {"apt": "rabbitmq-server", "dnf": "rabbitmq-server", "brew": "rabbitmq"},
     "docker": {"apt": "docker.io", "dnf": "moby-engine", "brew": "--cask docker"},
 }
 _ALIASES = {"initdb": "postgres", "pg_ctl": "postgres", "docker-engine": "docker"}

@@ -213,7 +213,7 @@ def boot_compose(contract: Contract, config: StackConfig, logs_dir: Path | None 
                           f"(services: {', '.join(services)})")
     for link in compose_spec.links.values():
         target = link.target.rpartition(":")[0]
-        for name in {target, link.service or main}:
+        for name in {target, *link.services_on(main)}:
             if name not in services:
                 raise ConfigError(f"compose.links: service {name!r} is not in the compose "
                                   f"files (services: {', '.join(services)})")

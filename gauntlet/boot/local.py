@@ -33,6 +33,7 @@ import psycopg
 from gauntlet import cleanup
 from gauntlet.boot.binaries import cache_dir, find, postgres_bindir
 from gauntlet.boot.pgbouncer import find_pgbouncer, pgbouncer_process, pgbouncer_version
+from gauntlet.boot.rabbitmq import amqp_ready, epmd_answers, find_rabbitmq, rabbitmq_processes
 from gauntlet.boot.stack import Endpoint, Stack
 from gauntlet.chaos.commands import http_ok
 from gauntlet.chaos.toxiproxy import ToxiproxyClient
@@ -203,7 +204,10 @@ def assign_ports(contract: Contract, main: str, managed: list[str],
     the rest. A pooled link's PostgreSQL (behind its PgBouncer) has a slot of its own,
     ``pooled:NAME``."""
     pooled = [n for n in managed if contract.links[n].pooler]
+    # a broker's Erlang distribution and its own epmd: ports of their own
+    brokers = [n for n in managed if contract.links[n].managed == "rabbitmq"]
     slots = ["toxiproxy", *(f"managed:{n}" for n in managed), *(f"pooled:{n}" for n in pooled),
+             *(f"{kind}:{n}" for n in brokers for kind in ("dist", "epmd")),
              *(f"service:{n}" for n in contract.services),
              *(f"proxy:{n}" for n in (*contract.links, main))]
     chosen: dict[str, int] = {}
@@ -221,7 +225,7 @@ def assign_ports(contract: Contract, main: str, managed: list[str],
     taken = {slot: chosen.get(slot) or next(free) for slot in slots}
     return _Ports(taken["toxiproxy"],
                   {s: p for s, p in taken.items()
-                   if s.startswith(("managed:", "pooled:", "service:"))},
+                   if s.startswith(("managed:", "pooled:", "dist:", "epmd:", "service:"))},
                   {s.split(":", 1)[1]: p for s, p in taken.items() if s.startswith("proxy:")})
 
 
@@ -230,6 +234,8 @@ def _link_url(kind: str | None, port: int) -> str:
         return f"postgresql://{DB_USER}@127.0.0.1:{port}/{DB_NAME}"
     if kind == "redis":
         return f"redis://127.0.0.1:{port}/0"
+    if kind == "rabbitmq":  # the guest user, which a broker admits from loopback only
+        return f"amqp://guest:guest@127.0.0.1:{port}/"
     return f"http://127.0.0.1:{port}"
 
 
@@ -304,6 +310,8 @@ def _start_managed(kind: str, link: str, port: int, tmp: Path, logs: Path, bindi
 
 
 def _managed_ready(kind: str, port: int) -> bool:
+    if kind == "rabbitmq":
+        return amqp_ready(port)
     return _pg_ready(port) if kind == "postgres" else _redis_ready(port)
 
 
@@ -332,6 +340,8 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
         find("redis-server")
     if any(contract.links[n].pooler for n in kinds):
         find_pgbouncer()  # before anything starts: one line naming what installs it
+    if "rabbitmq" in kinds.values():
+        find_rabbitmq()
 
     stack = ExitStack()
     try:
@@ -343,14 +353,26 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
         behind = {name: _start_managed("postgres", name, ports.server[f"pooled:{name}"], tmp,
                                        logs, bindir or Path("."), template, pg_user)
                   for name in kinds if contract.links[name].pooler}
-        managed = {name: (pgbouncer_process(name, ports.server[f"managed:{name}"],
-                                            ports.server[f"pooled:{name}"],
-                                            contract.links[name].pool_size, DB_USER,
-                                            tmp / f"pgbouncer-{name}", logs, pg_user)
-                          if name in behind else
-                          _start_managed(kind, name, ports.server[f"managed:{name}"], tmp, logs,
-                                         bindir or Path("."), template, pg_user))
-                   for name, kind in kinds.items()}
+        # a broker's epmd, started before it and stopped after it
+        epmds: dict[str, ManagedProcess] = {}
+        managed: dict[str, ManagedProcess] = {}
+        for name, kind in kinds.items():
+            if name in behind:
+                managed[name] = pgbouncer_process(name, ports.server[f"managed:{name}"],
+                                                  ports.server[f"pooled:{name}"],
+                                                  contract.links[name].pool_size, DB_USER,
+                                                  tmp / f"pgbouncer-{name}", logs, pg_user)
+            elif kind == "rabbitmq":
+                epmds[name], managed[name] = rabbitmq_processes(
+                    name, ports.server[f"managed:{name}"], ports.server[f"dist:{name}"],
+                    ports.server[f"epmd:{name}"], tmp / f"rabbitmq-{name}", logs)
+                stack.enter_context(epmds[name])
+                epmd_port = ports.server[f"epmd:{name}"]
+                epmds[name].wait_until(lambda p=epmd_port: epmd_answers(p),  # type: ignore[misc]
+                                       timeout_s=10, what="answering")
+            else:
+                managed[name] = _start_managed(kind, name, ports.server[f"managed:{name}"], tmp,
+                                               logs, bindir or Path("."), template, pg_user)
         for name, proc in behind.items():  # PgBouncer starts once its PostgreSQL answers
             stack.enter_context(proc)
             port = ports.server[f"pooled:{name}"]
@@ -436,7 +458,8 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
             database_urls=database_urls,
             services={**services, **managed},
             processes={proc.name: proc for proc in (*services.values(), *managed.values(),
-                                                     *behind.values(), toxiproxy)},
+                                                     *behind.values(), *epmds.values(),
+                                                     toxiproxy)},
             logs_dir=logs,
             boot_time_s=time.monotonic() - started,
             versions={"toxiproxy": client.version(),

@@ -71,8 +71,9 @@ def build(contract: Contract, *, services: list[str], variants: list[str],
             env.setdefault(target, {}).update(contract.render_env(name))
     for name, link in compose.links.items():
         values = {"host": TOXIPROXY, "port": str(link_ports[name]), "secret": secret}
-        env.setdefault(link.service or main, {}).update(
-            {key: fill(template, values) for key, template in link.env.items()})
+        for service in link.services_on(main):
+            env.setdefault(service, {}).update(
+                {key: fill(template, values) for key, template in link.env.items()})
     for variant in variants:
         env.setdefault(main, {}).update(contract.variants[variant])
 

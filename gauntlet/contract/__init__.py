@@ -66,6 +66,7 @@ from gauntlet.contract.kinds.integrity import IntegrityClaim
 from gauntlet.contract.kinds.logs import LogsClaim
 from gauntlet.contract.kinds.pool import PoolClaim
 from gauntlet.contract.kinds.probe import ProbeClaim
+from gauntlet.contract.kinds.queue import QueueClaim
 from gauntlet.contract.kinds.ratelimit import RateLimitClaim
 from gauntlet.contract.kinds.realtime import RealtimeClaim
 from gauntlet.contract.kinds.retries import RetriesClaim
@@ -115,6 +116,7 @@ __all__ = [
     "PoolClaim",
     "ProbeClaim",
     "Probes",
+    "QueueClaim",
     "RateLimitClaim",
     "Realtime",
     "RealtimeClaim",

@@ -150,6 +150,11 @@ class Claim(Strict):
         """State gauges the prober watches during an experiment (``metric.state`` events)."""
         return []
 
+    def gauges(self) -> dict[str, Metric]:
+        """Metrics the prober reads at every scrape, by target (``metric.value`` events, at
+        most every :data:`~gauntlet.chaos.probes.GAUGE_INTERVAL_S`): a queue's depth."""
+        return {}
+
     def client_interval_s(self, requests: Sequence[str], weights: Mapping[str, int],
                           users: int, share: float) -> float:
         """The least time between one client's requests — ``users`` clients each sending

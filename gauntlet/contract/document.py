@@ -169,6 +169,11 @@ class Contract(Strict):
         return [(claim.id, metric) for claim in self.claims.all()
                 for metric in claim.state_metrics()]
 
+    def gauges(self) -> list[tuple[str, Metric]]:
+        """Every metric a claim reads at each scrape, by prober target."""
+        return [(target, metric) for claim in self.claims.all()
+                for target, metric in claim.gauges().items()]
+
     def holds_after_s(self, link: str) -> float:
         """How long after ``link`` is back the claims on it may still act on the service (a
         breaker open its open duration): the longest of them, 0 without one."""

@@ -63,7 +63,7 @@ class Link(Strict):
     external backend the suite maps the link to a proxy name on the user's Toxiproxy.
     """
 
-    managed: Literal["postgres", "redis"] | None = None
+    managed: Literal["postgres", "redis", "rabbitmq"] | None = None
     service: str | None = None
     description: str = ""
     # a managed PostgreSQL behind PgBouncer (transaction pooling, ``pool_size`` server
@@ -105,11 +105,19 @@ class ComposeLink(Strict):
     """How one link runs through Toxiproxy on the compose backend: the compose service and port
     it points at, and the environment variables (set on ``service``, the main service by
     default) that tell the app to use the proxy instead — ``{host}`` and ``{port}`` are the
-    proxy's address inside the project's network."""
+    proxy's address inside the project's network. ``service`` may list several: two instances
+    of one API behind a gateway reach their database through the same proxy, as the local
+    backend's ``copy_of`` instance does."""
 
     target: str  # "postgres:5432"
     env: dict[str, str] = Field(default_factory=dict)
-    service: str | None = None
+    service: str | list[str] | None = None
+
+    def services_on(self, main: str) -> list[str]:
+        """The compose services the link's variables are set on."""
+        if self.service is None:
+            return [main]
+        return [self.service] if isinstance(self.service, str) else list(self.service)
 
     @field_validator("target")
     @classmethod

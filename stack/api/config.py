@@ -74,6 +74,19 @@ class Settings:
     db_breaker_open_s: float = 60.0
     db_breaker_call_timeout_s: float = 5.0
 
+    # the notification queue (LangSense: notifications behind their own breaker, < 100
+    # pending): off unless NOTIFY_AMQP_URL names a broker. Each created order publishes one
+    # message; a consumer drains NOTIFY_CONSUME_PER_S a second (0: no consumer)
+    notify_amqp_url: str = ""
+    notify_queue: str = "notifications"
+    notify_publish_timeout_s: float = 1.0
+    notify_consume_per_s: float = 200.0
+    notify_depth_interval_s: float = 0.5
+    notify_breaker_failure_rate: float = 0.5
+    notify_breaker_window_s: float = 10.0
+    notify_breaker_min_calls: int = 5
+    notify_breaker_open_s: float = 60.0
+
     retry_attempts: int = 3
     retry_initial_s: float = 1.0
     retry_max_s: float = 8.0
@@ -120,6 +133,7 @@ class Settings:
     log_request_without_id: bool = False  # the request line logged after its id is reset
     readiness_deep_check: bool = False  # readiness makes a real upstream generation call
     retry_ignores_retry_after: bool = False  # the upstream's Retry-After is not waited
+    notify_without_breaker: bool = False  # every publish waits its timeout, broker down or not
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -152,11 +166,14 @@ class Settings:
                 f"DB_POOL_MIN/DB_POOL_MAX must satisfy 0 <= min <= max and max >= 1, "
                 f"got {self.db_pool_min}/{self.db_pool_max}"
             )
-        for name in ("breaker_failure_rate", "db_breaker_failure_rate"):
+        if self.notify_amqp_url and not self.notify_amqp_url.startswith(("amqp://", "amqps://")):
+            raise ConfigError("NOTIFY_AMQP_URL must start with amqp://")
+        for name in ("breaker_failure_rate", "db_breaker_failure_rate",
+                     "notify_breaker_failure_rate"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name.upper()} must be in (0, 1]")
         for name in ("breaker_min_calls", "breaker_half_open_probes", "retry_attempts",
-                     "db_breaker_min_calls"):
+                     "db_breaker_min_calls", "notify_breaker_min_calls"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.upper()} must be >= 1")
         for name in ("rate_limit_api", "rate_limit_login", "rate_limit_generate",

@@ -72,6 +72,14 @@ class Metrics:
             "fallbacks_total", "Degraded answers served instead of failing", ["reason"],
             registry=r,
         )
+        self.notifications_total = Counter(
+            "notifications_total", "Notifications, by outcome: published (the broker confirmed "
+            "it), failed, refused (the notifications breaker was open)", ["outcome"], registry=r,
+        )
+        self.notification_queue_depth = Gauge(
+            "notification_queue_depth", "Messages ready in the notification queue, as the broker "
+            "last reported them (no series while it cannot be read)", ["queue"], registry=r,
+        )
         self._refresh: list[Callable[[], None]] = []
 
     def on_scrape(self, hook: Callable[[], None]) -> None:

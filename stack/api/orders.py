@@ -30,8 +30,9 @@ from pydantic import BaseModel, Field
 from stack.api.auth import CurrentUser
 from stack.api.cache import CacheError
 from stack.api.db import DatabaseError, is_transient_db_error
-from stack.api.errors import ApiError
+from stack.api.errors import CIRCUIT_OPEN_HEADER, ApiError
 from stack.api.logs import log_event
+from stack.api.notify import Outcome
 from stack.api.retry import RetryPolicy, call_with_retries
 from stack.api.services import Services, ServicesDep
 from stack.api.store import (
@@ -84,7 +85,13 @@ async def create(
     else:
         order, created = await insert()
     await _invalidate(services, user)
-    return JSONResponse(order.to_json(), status_code=201 if created else 200)
+    headers: dict[str, str] = {}
+    if created and services.notifier is not None:
+        outcome = await services.notifier.publish(
+            {"event": "order_created", "user": user, "order": order.to_json()})
+        if outcome is Outcome.REFUSED:  # created all the same; its notification dropped
+            headers[CIRCUIT_OPEN_HEADER] = "notifications"
+    return JSONResponse(order.to_json(), status_code=201 if created else 200, headers=headers)
 
 
 async def read(

@@ -22,6 +22,7 @@ from stack.api.config import DEFAULT_JWT_SECRET, Settings
 from stack.api.db import Database
 from stack.api.logs import log_event
 from stack.api.metrics import Metrics
+from stack.api.notify import Notifier
 from stack.api.ratelimit import RateLimiter
 from stack.api.redisguard import RedisGuard, redis_breaker
 from stack.api.shutdown import DrainState
@@ -45,6 +46,8 @@ class Services:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     # every circuit breaker by component, as /health/detailed shows them
     breakers: dict[str, CircuitBreaker] = field(default_factory=dict)
+    # order notifications through a broker (NOTIFY_AMQP_URL), None without one
+    notifier: Notifier | None = None
     # READINESS_LATCHES (broken variant): the checks of readiness's first dependency failure
     readiness_latched: dict[str, dict[str, Any]] | None = None
 
@@ -76,6 +79,9 @@ class Services:
         db_breaker = _database_breaker(settings, metrics, breaker)
         if db_breaker is not None:
             breakers["database"] = db_breaker
+        notifier = _notifier(settings, metrics)
+        if notifier is not None and notifier.breaker is not None:
+            breakers["notifications"] = notifier.breaker
         return cls(
             settings=settings,
             metrics=metrics,
@@ -87,6 +93,7 @@ class Services:
             breaker=breaker,
             upstream=upstream,
             breakers=breakers,
+            notifier=notifier,
         )
 
     async def start(self) -> None:
@@ -107,16 +114,22 @@ class Services:
             "breaker_shared", "disable_upload_limit", "health_detailed_static",
             "retry_every_status", "request_id_success_only", "log_plain_text",
             "log_request_without_id", "readiness_deep_check", "retry_ignores_retry_after",
+            "notify_without_breaker",
         ) if getattr(s, name)]
         log_event(logger, logging.INFO, "starting", broken=[b.upper() for b in broken])
         self.db.start()
+        if self.notifier is not None:
+            self.notifier.start()
 
     async def close(self) -> None:
         """Release every connection; each step is bounded and a failure does not stop the next."""
         lost = [t for t in self.background if not t.done()]
         if lost:
             log_event(logger, logging.WARNING, "background_writes_abandoned", count=len(lost))
-        for closer in (self.upstream.close, self.cache.close, self.limiter.close, self.db.close):
+        closers = [self.upstream.close, self.cache.close, self.limiter.close, self.db.close]
+        if self.notifier is not None:
+            closers.append(self.notifier.close)
+        for closer in closers:
             try:
                 await asyncio.wait_for(closer(), timeout=5.0)
             except Exception as exc:
@@ -165,8 +178,32 @@ def _database_breaker(settings: Settings, metrics: Metrics, upstream: CircuitBre
             min_calls=settings.db_breaker_min_calls,
             open_s=settings.db_breaker_open_s,
         )
-    metrics.set_breaker_state("database", breaker.state)
-    metrics.on_scrape(lambda: metrics.set_breaker_state("database", breaker.state))
+    return _watched("database", breaker, metrics)
+
+
+def _notifier(settings: Settings, metrics: Metrics) -> Notifier | None:
+    """The notification publisher when ``NOTIFY_AMQP_URL`` names a broker, behind its own
+    breaker (``breaker_state{name="notifications"}``) unless ``NOTIFY_WITHOUT_BREAKER=1``."""
+    if not settings.notify_amqp_url:
+        return None
+    breaker = None
+    if not settings.notify_without_breaker:
+        breaker = _breaker(
+            "notifications", metrics, settings,
+            failure_rate=settings.notify_breaker_failure_rate,
+            window_s=settings.notify_breaker_window_s,
+            min_calls=settings.notify_breaker_min_calls,
+            open_s=settings.notify_breaker_open_s,
+        )
+        _watched("notifications", breaker, metrics)
+    return Notifier(settings, metrics, breaker)
+
+
+def _watched(name: str, breaker: CircuitBreaker, metrics: Metrics) -> CircuitBreaker:
+    """``breaker`` exported as ``breaker_state{name}`` from now on: an OPEN breaker turns
+    HALF_OPEN lazily, on its next use, so every scrape reads its state afresh."""
+    metrics.set_breaker_state(name, breaker.state)
+    metrics.on_scrape(lambda: metrics.set_breaker_state(name, breaker.state))
     return breaker
 
 

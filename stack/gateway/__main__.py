@@ -2,9 +2,16 @@
 
 Environment (the contract fills it; every number comes from a claim where one exists):
 
-- ``GATEWAY_PORT`` (required): listening port, on 127.0.0.1
+- ``GATEWAY_PORT`` (required): listening port, on ``GATEWAY_HOST`` (``127.0.0.1``; a
+  container's gateway listens on ``0.0.0.0``)
 - ``GATEWAY_UPSTREAM`` (required): ``host:port`` of the API, or a comma list of several
-  instances (nginx balances them round-robin, each with ``max_fails``/``fail_timeout``)
+  instances (nginx balances them round-robin, each with ``max_fails``/``fail_timeout``);
+  ``GATEWAY_UPSTREAM_2``, ``GATEWAY_UPSTREAM_3``… add one instance each, in that order (what a
+  compose file sets: one variable per instance, each its own address)
+- ``GATEWAY_REAL_IP_FROM`` (``127.0.0.1``): the address (or CIDR) whose X-Forwarded-For is
+  believed: the load balancer in front. In a compose project that is the proxy container, at
+  an address of the project's network that compose picks, so stack/docker-compose.gateway.yml
+  gives ``0.0.0.0/0`` (only that proxy, and 127.0.0.1 on the host, reach the gateway there)
 - ``GATEWAY_STICKY`` (``0``): ``1`` keeps each client address on one instance (``hash
   $remote_addr consistent``): sticky sessions, for Socket.IO's polling transport
 - ``GATEWAY_UPSTREAM_TIMEOUT_S`` (``60``): how long nginx waits on an instance (connect, send,
@@ -40,6 +47,8 @@ _FIELD = re.compile(r"@([A-Z_]+)@")
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*(second|minute|hour)s?\s*$")
 _UNIT_S = {"second": 1, "minute": 60, "hour": 3600}
 _TRUE = {"1", "true", "yes", "on"}
+_MORE_UPSTREAM = re.compile(r"^GATEWAY_UPSTREAM_(\d+)$")
+_ADDRESS = re.compile(r"^[0-9A-Za-z.:\[\]/-]+$")
 
 
 class GatewayConfigError(ValueError):
@@ -86,12 +95,29 @@ def _required(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _address(env: Mapping[str, str], name: str, default: str) -> str:
+    """An address (or CIDR) for nginx's config: nothing it could read as more than one."""
+    value = env.get(name, "").strip() or default
+    if not _ADDRESS.match(value):
+        raise GatewayConfigError(f"{name}: expected an address such as 127.0.0.1, got {value!r}")
+    return value
+
+
+def upstream(env: Mapping[str, str]) -> str:
+    """``GATEWAY_UPSTREAM``, then ``GATEWAY_UPSTREAM_2``, ``_3``… by number: one comma list."""
+    more = sorted((int(m[1]), value.strip()) for key, value in env.items()
+                  if (m := _MORE_UPSTREAM.match(key)) and value.strip())
+    return ",".join([_required(env, "GATEWAY_UPSTREAM"), *(value for _, value in more)])
+
+
 def fields(env: Mapping[str, str]) -> dict[str, str]:
     """The template's fields from the environment."""
     _required(env, "GATEWAY_PORT")
     values = {
+        "HOST": _address(env, "GATEWAY_HOST", "127.0.0.1"),
+        "REAL_IP_FROM": _address(env, "GATEWAY_REAL_IP_FROM", "127.0.0.1"),
         "PORT": _int(env, "GATEWAY_PORT", 0, 1),
-        "UPSTREAM": _required(env, "GATEWAY_UPSTREAM"),
+        "UPSTREAM": upstream(env),
         "UPSTREAM_TIMEOUT_S": _int(env, "GATEWAY_UPSTREAM_TIMEOUT_S", 60, 1),
         "DIR": str(Path(_required(env, "GATEWAY_DIR")).resolve()),
         "API_RATE": nginx_rate("GATEWAY_API_LIMIT", env.get("GATEWAY_API_LIMIT") or "100/second"),

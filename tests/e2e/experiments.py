@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from gauntlet.boot.engine import compose_environment
 from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.checks.verdict import Verdict
-from gauntlet.config import parse_suite
+from gauntlet.config import load_suite, parse_suite
+from gauntlet.runner import run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "stack" / "contract.toml"
@@ -51,3 +53,25 @@ def passed_or_marginal(verdict: Verdict) -> bool:
     nor fail by design, on a host too busy to tell): what a healthy service may show under
     the test command's two-at-a-time load. A failure never counts."""
     return verdict.passed or (verdict.inconclusive and verdict.marginal)
+
+
+def compose_extra(image_variable: str, flag: str, what: str) -> list[pytest.MarkDecorator]:
+    """The marks of a compose test whose stack needs an image the default set-up leaves out
+    (``scripts/bootstrap-containers.sh --FLAG`` builds it): the compose group, slow, and a skip
+    that says which flag builds it."""
+    return [pytest.mark.compose, pytest.mark.xdist_group("compose"), pytest.mark.slow,
+            pytest.mark.skipif(image_variable not in compose_environment(),
+                               reason=f"no {what} image (run scripts/bootstrap-containers.sh "
+                                      f"--{flag})")]
+
+
+def sio_connect_gate(tmp_path: Path, suite_path: Path, variants: list[str]) -> tuple[str, str]:
+    """The status and reason of a realtime suite's ``SIO connect`` error-rate gate, run with
+    the given variants: what sticky sessions decide behind a gateway of two instances."""
+    suite = load_suite(suite_path)
+    suite = suite.model_copy(update={"stack": suite.stack.model_copy(
+        update={"variants": variants})})
+    outcome = run_suite(suite, output_dir=tmp_path)
+    assert outcome.error is None, outcome.error
+    verdict = next(v for v in outcome.verdicts if v.name == "error_rate [SIO connect]")
+    return verdict.status, verdict.reason

@@ -97,7 +97,8 @@ def observed(tmp_path: Path, base: Path, claims: str, variants: list[str],
     outcome = run_suite(suite, output_dir=tmp_path / "runs")
     assert outcome.error is None, outcome.error
     return {v.claim + ": " + v.name.split(" [")[0]: v for v in outcome.verdicts
-            if v.claim in ("header.request-id", "logs.json", "probe.ready-fast")}
+            if v.claim in ("header.request-id", "logs.json", "probe.ready-fast",
+                           "queue.notifications")}
 
 
 HEADER = "header.request-id: every answer carries x-request-id"
@@ -176,3 +177,6 @@ def test_a_service_without_a_request_id_or_a_log_passes_neither(
     assert "lacked x-request-id" in verdicts[HEADER].reason
     shape = verdicts[SHAPE.format(fields="level")]
     assert shape.inconclusive and "naive wrote no line" in shape.reason, explain(verdicts)
+    # no queue, and no metrics route: its depth was never read, so no pass
+    queue = verdicts["queue.notifications: notification_queue_depth stays below 100"]
+    assert queue.inconclusive and "never" in queue.reason, explain(verdicts)

@@ -42,7 +42,7 @@ def test_both_contracts_load() -> None:
     # answer, JSON logs, a limit on connections (none may pass: test_foreign_services.py)
     naive_kinds = {kind for kind, _ in naive.claims.instances()}
     assert kinds <= naive_kinds
-    assert naive_kinds - kinds == {"connection_limit", "header", "logs"}
+    assert naive_kinds - kinds == {"connection_limit", "header", "logs", "queue"}
     assert len(kinds) == 8
     assert ledger.main_service == "ledger" and naive.main_service == "naive"
     assert naive.traffic.requests["POST /notes"].resend > 0

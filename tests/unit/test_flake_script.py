@@ -39,6 +39,9 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
     calls: list[str] = []
 
     def fake_run(argv: list[str], **kw: Any) -> subprocess.CompletedProcess[str]:
+        if argv[0] == "git":  # the batch's commit, and a clean work tree
+            head = "abc1234\n" if "rev-parse" in argv else ""
+            return subprocess.CompletedProcess(argv, 0, head, "")
         out = Path(argv[argv.index("--output") + 1])
         status = outcomes[len(calls)]
         calls.append(status)
@@ -56,6 +59,8 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
                                       str(tmp_path), "stack/contract.toml"])
     code = flake.main()
     [written] = tmp_path.glob("*/flake.md")
+    [batch] = tmp_path.glob("*/batch.json")
+    assert json.loads(batch.read_text())["commit"] == "abc1234"
     return code, written.read_text()
 
 
@@ -102,3 +107,37 @@ def test_tally_adds_up_finished_runs_of_earlier_batches(tmp_path: Path,
     assert "### `gauntlet verify reference-stack`, 4 runs" in out
     assert "exit codes: {0: 3, 1: 1}; wall time per run 260 to 260 s" in out
     assert "| breaker[upstream] opens | 3 | 1 | 0 | **FLIP** |" in out
+
+
+def test_tally_refuses_batches_of_two_commits_or_two_conditions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+        ) -> None:
+    """Old code added up any batches it was given: ten runs of two commits made one table."""
+    flake = _flake()
+    metas = {"b1": {"commit": "1f60811", "condition": "quiet"},
+             "b2": {"commit": "ac76a36", "condition": "quiet"},
+             "b3": {"commit": "1f60811", "condition": "beside stress-ng --cpu 2"},
+             "b4": {"commit": "1f60811", "condition": "quiet"}, "b5": None}
+    for batch, meta in metas.items():
+        run_dir = tmp_path / batch / "stamp" / "run-01" / "0-contract" / "r"
+        run_dir.mkdir(parents=True)
+        verdicts = [_verdict("opens", "pass")]
+        (run_dir / "summary.json").write_text(json.dumps({
+            "contract": "reference-stack", "status": "pass", "exit_code": 0,
+            "started_at_s": 0.0, "finished_at_s": 250.0,
+            "experiments": [{"name": "breaker", "claim": "upstream", "verdicts": verdicts}],
+            "verdicts": verdicts}))
+        if meta is not None:
+            (tmp_path / batch / "stamp" / "batch.json").write_text(json.dumps(meta))
+    for pair, word in ((["b1", "b2"], "commits: 1f60811, ac76a36"), (["b1", "b3"], "conditions")):
+        monkeypatch.setattr(sys, "argv", ["flake.py", "--tally",
+                                          *(str(tmp_path / b) for b in pair)])
+        with pytest.raises(SystemExit) as stopped:
+            flake.main()
+        assert stopped.value.code == 2 and word in capsys.readouterr().err
+    # one commit, one condition, and a batch from before batch.json: added up, and said
+    monkeypatch.setattr(sys, "argv", ["flake.py", "--tally", str(tmp_path / "b1"),
+                                      str(tmp_path / "b4"), str(tmp_path / "b5")])
+    assert flake.main() == 0
+    assert ("tallied from b1, b4, b5 (1f60811, quiet; 1 batch(es) not saying their commit)"
+            in capsys.readouterr().out)

@@ -14,14 +14,25 @@ import pytest
 
 from gauntlet.chaos.probes import JsonProbe, Prober
 from gauntlet.clock import RunClock
-from gauntlet.contract import Probes
+from gauntlet.contract import Metric, Probes
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 
 HANG_S = 0.6
 
 
+METRICS = (b'# TYPE queue_depth gauge\nqueue_depth{queue="orders"} 7.0\n'
+           b"# TYPE published_total counter\npublished_total 42.0\n")
+
+
 class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        if self.path == "/metrics":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4")
+            self.send_header("Content-Length", str(len(METRICS)))
+            self.end_headers()
+            self.wfile.write(METRICS)
+            return
         if self.path == "/hang":
             time.sleep(HANG_S)
         body = json.dumps({"status": "ok"}).encode()
@@ -70,3 +81,25 @@ def test_a_json_probe_waits_its_own_timeout_and_says_it_timed_out(server: str,
     assert waited and all(d["status"] == 200 and d["value"] == "ok" for d in waited)
     # the hanging endpoint has threads of its own: readiness kept its pace beside it
     assert len(ready) >= 10
+
+
+def test_gauges_are_read_at_most_every_half_second_and_an_absent_one_reads_none(
+        server: str, tmp_path: Path) -> None:
+    """A queue's depth is judged over these readings: a gauge the service does not export is
+    recorded as None ("never exported"), not skipped ("never read")."""
+    with Timeline(tmp_path / EVENTS_FILE, RunClock()) as timeline:
+        prober = Prober(server, timeline, Probes(metrics="/metrics"), interval_s=0.05,
+                        gauges=[("depth", Metric(name="queue_depth")),
+                                ("sent", Metric(name="published_total")),
+                                ("typo", Metric(name="queue_dept")),
+                                ("label", Metric(name="queue_depth",
+                                                 labels={"queue": "other"}))])
+        with prober.running():
+            time.sleep(1.3)
+    events = [e for e in read_events(tmp_path / EVENTS_FILE) if e.kind == "metric.value"]
+    by = {t: [e.data["value"] for e in events if e.data["target"] == t]
+          for t in ("depth", "sent", "typo", "label")}
+    assert 2 <= len(by["depth"]) <= 4  # 0.05 s polls, a reading every 0.5 s
+    assert set(by["depth"]) == {7.0} and set(by["sent"]) == {42.0}
+    # a name or a label that matches no sample reads as nothing, never as 0
+    assert set(by["typo"]) == {None} and set(by["label"]) == {None}

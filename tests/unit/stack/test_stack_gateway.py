@@ -80,3 +80,28 @@ def test_two_instances_and_sticky_sessions(tmp_path: Path) -> None:
     assert "hash $remote_addr consistent;" in conf
     assert "hash $remote_addr" not in render(TEMPLATE.read_text(),
                                             fields({**env, "GATEWAY_STICKY": "0"}))
+
+
+def test_one_variable_per_instance_as_a_compose_file_sets_them(tmp_path: Path) -> None:
+    """GATEWAY_UPSTREAM_2, _10… follow GATEWAY_UPSTREAM by number, not by name (10 after 2);
+    GATEWAY_UPSTREAM_TIMEOUT_S is no instance."""
+    env = {**ENV, "GATEWAY_DIR": str(tmp_path), "GATEWAY_UPSTREAM": "api:8000",
+           "GATEWAY_UPSTREAM_10": "api10:8000", "GATEWAY_UPSTREAM_2": "api2:8000",
+           "GATEWAY_UPSTREAM_TIMEOUT_S": "1"}
+    conf = render(TEMPLATE.read_text(), fields(env))
+    servers = [line.split()[1] for line in conf.splitlines()
+               if line.strip().startswith("server ") and "max_fails" in line]
+    assert servers == ["api:8000", "api2:8000", "api10:8000"]
+    assert "proxy_read_timeout 1s" in conf
+
+
+def test_a_container_listens_on_every_address_and_believes_its_network(tmp_path: Path) -> None:
+    default = render(TEMPLATE.read_text(), fields({**ENV, "GATEWAY_DIR": str(tmp_path)}))
+    assert "listen 127.0.0.1:18080 " in default and "set_real_ip_from 127.0.0.1;" in default
+    conf = render(TEMPLATE.read_text(), fields({
+        **ENV, "GATEWAY_DIR": str(tmp_path), "GATEWAY_HOST": "0.0.0.0",
+        "GATEWAY_REAL_IP_FROM": "172.16.0.0/12"}))
+    assert "listen 0.0.0.0:18080 " in conf and "set_real_ip_from 172.16.0.0/12;" in conf
+    with pytest.raises(GatewayConfigError, match="GATEWAY_REAL_IP_FROM"):
+        fields({**ENV, "GATEWAY_DIR": str(tmp_path),
+                "GATEWAY_REAL_IP_FROM": "10.0.0.0/8; allow all"})
