@@ -19,6 +19,7 @@ from gauntlet.boot import Stack
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, timed_probes
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
+from gauntlet.checks.steady import steady_error_bound
 from gauntlet.config import SCENARIO_DIR, LoadConfig
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
@@ -34,6 +35,8 @@ STEADY_SAMPLES = 90
 STEADY_BOUND_S = 30.0
 RECOVERY_BOUND_S = 30.0
 RECOVERY_FLOOR_S = 10.0
+# the steady phase started again after failures: ``from_s`` is where the judged phase begins
+STEADY_RESTARTED = "steady.restarted"
 
 
 @dataclass
@@ -119,10 +122,9 @@ class Context:
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
                           timeout_s=timeout_s) as run:
             live, first_s = self.steady_start(run)
-            took_s = self.await_successes(run, live, requests, since_s=first_s + WARMUP_S,
-                                          bound_s=STEADY_BOUND_S,
-                                          phase="steady state before the fault")
-            t0 = self.plan_zero(first_s, lead_s)
+            steady_from_s, took_s = self.await_steady(run, live, requests,
+                                                      since_s=first_s + WARMUP_S)
+            t0 = self.plan_zero(steady_from_s, lead_s)
             if plan is not None and injector is not None:
                 plan.start(injector, t0=t0)
             try:
@@ -157,12 +159,59 @@ class Context:
         live.poll()
         return live, min((r.t_start_s for r in live.rows), default=self.timeline.now_s())
 
-    def plan_zero(self, first_s: float, lead_s: float) -> float:
+    def plan_zero(self, steady_from_s: float, lead_s: float) -> float:
         """The plan's t0 (monotonic) once the steady phase is decidable: now, put back by as
-        much of ``lead_s`` as has passed since the warm-up after the first sample
-        (``first_s``, wall clock) — see :meth:`drive`."""
-        spent_s = self.timeline.now_s() - (first_s + WARMUP_S)
+        much of ``lead_s`` as has passed since the steady phase began (``steady_from_s``, wall
+        clock: the end of the warm-up, or where :meth:`await_steady` started it again) — see
+        :meth:`drive`."""
+        spent_s = self.timeline.now_s() - steady_from_s
         return time.monotonic() - max(0.0, min(lead_s, spent_s))
+
+    def await_steady(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
+                     since_s: float) -> tuple[float, float | None]:
+        """Hold the steady phase until it is decidable *and* within the steady error bound.
+
+        A fault is only worth injecting into a healthy stack. When the requests of a decidable
+        steady phase failed past :func:`steady_error_bound` (a host stall: a pool's acquire
+        timeout answering 503 to a burst), the phase starts again after the last failure —
+        an ``evidence.adapted`` event and a :data:`STEADY_RESTARTED` event the verdict reads,
+        so it judges that phase and says what came before it — within :data:`STEADY_BOUND_S`
+        of the first start. A stack that keeps failing is not waited out past that: the fault
+        comes, and the steady-state verdict fails on the last phase.
+
+        Returns where the steady phase began (wall clock) and how long after ``since_s`` it
+        was decidable (None: never)."""
+        limit = steady_error_bound(self.contract.slo.error_rate)
+        deadline_s = since_s + STEADY_BOUND_S
+        phase = "steady state before the fault"
+        healthy = Evidence(self.timeline, f"phase.{phase}",
+                           f"a steady phase within {limit * 100:.1f} % errors",
+                           bound=f"starts again after failures for at most "
+                                 f"{STEADY_BOUND_S:g} s")
+        wanted = set(requests)
+        start_s = since_s
+        while True:
+            remaining_s = deadline_s - max(start_s, self.timeline.now_s())
+            took_s = self.await_successes(run, live, requests, since_s=start_s,
+                                          bound_s=max(0.0, remaining_s), phase=phase)
+            if took_s is None:
+                return start_s, None
+            now_s = self.timeline.now_s()
+            window = [r for r in live.rows if r.name in wanted and r.t_start_s >= start_s
+                      and r.t_end_s <= now_s]
+            bad = [r for r in window if r.failed]
+            took_s = now_s - since_s
+            if not window or len(bad) / len(window) <= limit:
+                healthy.found(f"{len(window)} requests, {len(bad)} failed")
+                return start_s, took_s
+            if now_s >= deadline_s:
+                healthy.give_up()
+                return start_s, took_s
+            why = (f"{len(bad) / len(window) * 100:.1f} % errors ({_statuses(bad)}) in "
+                   f"{len(window)} requests from +{start_s - since_s:.1f} s")
+            start_s = max(r.t_end_s for r in bad)
+            healthy.adapt("start the steady phase again after its failures", why)
+            self.timeline.emit(STEADY_RESTARTED, from_s=start_s, why=why)
 
     def _until(self, run: LoadRun, deadline: float) -> None:
         while run.alive() and time.monotonic() < deadline:
@@ -199,6 +248,15 @@ class Context:
             time.sleep(0.25)
         evidence.give_up()
         return None
+
+
+def _statuses(rows: Sequence[LiveSample]) -> str:
+    """``"503 x27, 0 x2"``: the commonest statuses of failed requests, for a reason."""
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[r.status] = counts.get(r.status, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: -kv[1])[:4]
+    return ", ".join(f"{status} x{n}" for status, n in ranked)
 
 
 def recovery_bound_s(steady_took_s: float | None) -> float:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gauntlet.chaos.context import WARMUP_S
+from gauntlet.chaos.context import STEADY_RESTARTED, WARMUP_S
 from gauntlet.chaos.experiments.base import Planned, Record
 from gauntlet.chaos.watch import tried
 from gauntlet.checks.integrity import integrity_verdict
@@ -18,7 +18,7 @@ from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import Contract
 from gauntlet.samples import load_samples
-from gauntlet.timeline import EVENTS_FILE, read_events
+from gauntlet.timeline import EVENTS_FILE, Event, read_events
 
 FACTS_FILE = "facts.json"
 STEADY_P95_SLACK = 2.0
@@ -47,11 +47,14 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         # the first second or so is every client arriving at once (auth steps, cold
         # connections): the steady phase is what follows, at least half of it kept
         first += min(WARMUP_S, max(0.0, start - first) / 2)
+        first, restarts = steady_from(record.events, first, start)
         slo = contract.slo
         max_error_rate = steady_error_bound(slo.error_rate)  # a claimed 0 stays 0
         steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
                               p95_ms=steady_p95_ms(contract) if experiment.steady_latency
                               else None)
+        if restarts:
+            steady = steady.noting(restarted(restarts))
         verdicts = [steady, *demote(verdicts, steady)]
         settled = experiment.recovered_by(record, target)
         if settled is not None:
@@ -71,6 +74,25 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         verdicts = [v.noting(note) if v.inconclusive and v.claim == claim_id else v
                     for v in verdicts]
     return verdicts
+
+
+def steady_from(events: list[Event], first_s: float,
+                fault_s: float) -> tuple[float, list[Event]]:
+    """Where the judged steady phase begins: after the warm-up (``first_s``), or where the run
+    started it again after failures (:meth:`Context.await_steady`), if that was before the
+    fault — with those restarts, so the verdict can say what came before its phase."""
+    restarts = [e for e in events if e.kind == STEADY_RESTARTED
+                and float(e.data.get("from_s", fault_s)) < fault_s]
+    if not restarts:
+        return first_s, []
+    return max(first_s, float(restarts[-1].data["from_s"])), restarts
+
+
+def restarted(restarts: list[Event]) -> str:
+    """The note a steady-state verdict carries when its phase was started again."""
+    times = "once" if len(restarts) == 1 else f"{len(restarts)} times"
+    return (f"the steady phase started again {times} after failures (first: "
+            f"{restarts[0].data.get('why', '?')})")
 
 
 def steady_p95_ms(contract: Contract) -> float | None:

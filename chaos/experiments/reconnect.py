@@ -130,7 +130,7 @@ class ReconnectExperiment(Experiment):
             ctx.await_successes(run, live, list(NAMES), since_s=first_s + WARMUP_S,
                                 bound_s=STEADY_BOUND_S, phase="steady state before the fault",
                                 ok=lambda r: not r.error)
-            t0 = ctx.plan_zero(first_s, p.steady_s)
+            t0 = ctx.plan_zero(first_s + WARMUP_S, p.steady_s)
             plan.start(injector, t0=t0)
             try:
                 if claim.restart:

@@ -10,17 +10,18 @@ from typing import Any
 
 import pytest
 
-from gauntlet.chaos.context import WARMUP_S, Context, recovery_bound_s
+from gauntlet.chaos.context import Context, recovery_bound_s
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
 
 
 def zero(spent_s: float, lead_s: float) -> float:
-    """How far before now the plan's t0 is put when ``spent_s`` passed since the warm-up."""
+    """How far before now the plan's t0 is put when ``spent_s`` passed since the steady
+    phase began."""
     now = time.time()
     ctx: Any = SimpleNamespace(timeline=SimpleNamespace(now_s=lambda: now))
     before = time.monotonic()
-    t0 = Context.plan_zero(ctx, now - WARMUP_S - spent_s, lead_s)
+    t0 = Context.plan_zero(ctx, now - spent_s, lead_s)
     return before - t0
 
 
