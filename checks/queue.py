@@ -53,14 +53,18 @@ class Rise:
     set_aside: tuple[str, ...]  # the parts where it went down: their rises are not counted
 
 
-def published_rise(parts: Sequence[Part], target: str) -> Rise:
-    """How much a counter rose while it was read: per part the sum of its rises, over the
-    parts where it never went down. A counter that went down within a part is not one
-    counter's readings there — instances read in turn through a balancer, or a restart — and
-    its steps up may be another instance's total rather than messages sent; that part is set
-    aside, the others still count (a restart in one experiment says nothing of another)."""
+def published_rise(parts: Sequence[Part], target: str, depth_target: str) -> Rise:
+    """How much a counter rose while the depth was read: per part the sum of its rises, over
+    the parts where the depth gauge had a reading and the counter never went down. A part
+    without a depth reading is no evidence for the depth's claim: messages published there
+    were never watched queueing. A counter that went down within a part is not one counter's
+    readings there — instances read in turn through a balancer, or a restart — and its steps
+    up may be another instance's total rather than messages sent; that part is set aside, the
+    others still count (a restart in one experiment says nothing of another)."""
     total, set_aside = 0.0, []
     for part in parts:
+        if not any(r.value is not None for r in readings([part], depth_target)):
+            continue
         values = [r.value for r in readings([part], target) if r.value is not None]
         steps = [b - a for a, b in itertools.pairwise(values)]
         if any(d < 0 for d in steps):
@@ -88,7 +92,7 @@ def queue_verdict(claim: QueueClaim, parts: Sequence[Part]) -> Verdict:
     top = deepest.value or 0.0
     over = [r for r in read if (r.value or 0.0) >= claim.below]
     if claim.published is not None:
-        rise = published_rise(parts, claim.published_target)
+        rise = published_rise(parts, claim.published_target, claim.depth_target)
         aside = ""
         if rise.set_aside:
             shown = ", ".join(p or "the load" for p in rise.set_aside[:3])

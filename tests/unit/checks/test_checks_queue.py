@@ -96,3 +96,15 @@ def test_a_counter_read_through_a_balancer_is_no_evidence() -> None:
     assert unused.inconclusive and "set aside 1 part(s)" in unused.reason
     used = queue_verdict(claim(), [part([0, 3, 1, 0, 2, 0], alternating)])
     assert used.passed and "the depth rose above 0" in used.reason
+
+
+def test_a_rise_where_the_depth_was_never_read_is_no_evidence() -> None:
+    """Messages published in a part whose scrapes had no depth series were never watched
+    queueing: the depth readings of the other part, where nothing was published, cannot pass
+    the claim on them."""
+    unwatched = part([None, None, None], [0, 40, 90], where="experiments/03-breaker")
+    idle = part([0, 0, 0], [90, 90, 90], where="load")
+    verdict = queue_verdict(claim(), [unwatched, idle])
+    assert verdict.inconclusive and "never rose while the depth was read" in verdict.reason
+    watched = part([0, 2, 0], [90, 95, 99], where="experiments/04-shutdown")
+    assert queue_verdict(claim(), [unwatched, idle, watched]).passed
