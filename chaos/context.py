@@ -16,6 +16,7 @@ from typing import Any
 
 from gauntlet import cleanup
 from gauntlet.boot import Stack
+from gauntlet.chaos.heartbeat import Heartbeat
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, timed_probes
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
@@ -51,6 +52,8 @@ class Context:
     params: Any
     facts: dict[str, Any] = field(default_factory=dict)
     on_tick: Callable[[LoadRun], None] | None = None
+    # while drive() runs: the host stalls seen so far (an experiment may owe a fault again)
+    heartbeat: Heartbeat | None = None
 
     def traffic_env(self, requests: list[str], *, pace_s: float, users: int,
                     timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
@@ -111,6 +114,9 @@ class Context:
         t0 is put back by as much of it as has passed since the warm-up, up to ``lead_s``: the
         first fault comes once the phase is both ``lead_s`` long and decidable, not their sum.
 
+        A :class:`Heartbeat` runs beside the prober (``self.heartbeat`` while the load runs):
+        when the host stops running the harness, its ``host.stall`` events say when.
+
         ``during(run, t0)`` runs in this thread once the steady phase is long enough (t0 =
         monotonic time of the plan's zero) — for actions that are not faults, such as a signal,
         or faults an experiment applies as it watches. ``json_probes``: more paths the prober
@@ -119,6 +125,7 @@ class Context:
         injector = self.stack.faults(self.timeline) if plan else None
         bound_s = duration_s + STEADY_BOUND_S + (RECOVERY_BOUND_S if settle_s is not None else 0)
         with self.prober(probe_interval_s, json_probes).running(), \
+                Heartbeat(self.timeline).running() as self.heartbeat, \
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
                           timeout_s=timeout_s) as run:
             live, first_s = self.steady_start(run)

@@ -11,6 +11,11 @@ Evidence that retries happened (what two verdicts need before they can pass):
   fault never touched does not. (Only used without a readable metric: a slow success alone can
   also be a slow dependency, so the metric is the better witness.)
 
+Outages set aside (their requests not judged): one that lasted longer than the shortest wait
+of the claimed retries (injected late on a busy host: no transient fault), and one that met a
+stall of the host (a ``host.stall`` of the harness's heartbeat in the outage or the backoff
+after it: a service that retries as claimed times out there at its own call timeout).
+
 A service with no retries fails "transient fault absorbed" (its requests fail on the link, and
 nothing shows a retry), fails "retries visible in metrics", and "added latency within the
 backoff budget" is inconclusive: there were no retries to time.
@@ -32,6 +37,7 @@ from gauntlet.checks.windows import (
     ok_fraction,
     overlapping,
     quantile,
+    stall_windows,
     succeeded,
 )
 from gauntlet.contract import Metric, RetriesClaim
@@ -91,9 +97,25 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
                                   f"{shortest_s:.2f} s the claimed retries wait at least (the "
                                   f"longest {longest:.2f} s): none was transient",
                                   evidence=ev[w]) for w in wanted]
+    # an outage during which the harness itself stopped running (the heartbeat's host.stall,
+    # in the outage or the backoff after it) was met by a stalled host: its requests could
+    # time out with no retry at fault, so they are set aside too
+    stalls = stall_windows(events)
+    stalled = [w for w in windows if _stall_in(stalls, w.start_s, w.end_s + budget_s)]
+    if stalled:
+        windows = [w for w in windows if w not in stalled]
+        worst = max((_stall_in(stalls, w.start_s, w.end_s + budget_s) or 0.0) for w in stalled)
+        set_aside += (f"; {len(stalled)} outage(s) met a stall of the host (the harness stopped "
+                      f"running for up to {worst:.2f} s in the outage or its backoff), and "
+                      "their requests are set aside")
+        if not windows:
+            return [scope.missing(w, f"every outage of {claim.link} that was transient met a "
+                                  f"stall of the host (up to {worst:.2f} s){set_aside}",
+                                  evidence=ev[w]) for w in wanted]
     affected = _affected(df, windows, budget_s)
-    if too_long:
-        hit = _affected(df, too_long, budget_s)
+    aside = [*too_long, *stalled]
+    if aside:
+        hit = _affected(df, aside, budget_s)
         affected = affected[~affected.index.isin(hit.index)]
     if affected.empty:
         return [scope.missing(w, f"no request of {names} overlapped the {claim.link} "
@@ -188,6 +210,12 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
             f"steady p99 {base_p99_s:.2f} s + {SLACK_S:g} s)",
             round(worst_s, 3), round(bound_s, 3), "s", evidence=ev[BUDGET]))
     return out
+
+
+def _stall_in(stalls: list[Window], start_s: float, end_s: float) -> float | None:
+    """The longest host stall overlapping [start, end), in seconds (None: none)."""
+    hits = [w.duration_s for w in stalls if w.start_s < end_s and w.end_s > start_s]
+    return max(hits, default=None)
 
 
 def _affected(df: pd.DataFrame, windows: list[Window], budget_s: float) -> pd.DataFrame:

@@ -74,6 +74,16 @@ class Scope:
                                claim=self.claim, evidence=evidence)
 
 
+# the harness stopped running for a while (gauntlet.chaos.heartbeat): at_s .. until_s
+HOST_STALL = "host.stall"
+
+
+def stall_windows(events: Sequence[Event]) -> list[Window]:
+    """The stalls of the harness's host the heartbeat recorded, in order."""
+    return sorted((Window(e.at_s, float(e.data.get("until_s", e.at_s))) for e in events
+                   if e.kind == HOST_STALL), key=lambda w: w.start_s)
+
+
 def fault_windows(events: Sequence[Event], proxy: str | None = None) -> list[Window]:
     """Applied→removed pairs, in order; a fault never removed lasts to the last event."""
     open_: dict[str, float] = {}

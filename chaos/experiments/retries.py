@@ -6,7 +6,9 @@ in it. The experiment watches for its evidence — a request touched by an outag
 retried (the claim's counter rose) or slowed by a backoff — and when the planned outages touched
 none, it pulses again, up to ``extra_pulses`` more, each at a random offset in its period. An
 outage that stretched past the shortest wait (injected late on a busy host) is no transient
-fault: it does not count as a planned one, and another is owed within the same bound."""
+fault: it does not count as a planned one, and another is owed within the same bound. So is an
+outage that met a stall of the host (the heartbeat's ``host.stall``: the harness itself stopped
+running in the outage or the backoff after it), whose requests the check sets aside."""
 
 from __future__ import annotations
 
@@ -90,6 +92,11 @@ class PulseBudget:
             return False
         return True
 
+    def set_aside(self) -> None:
+        """An outage counted as made turned out to be no evidence (it met a stall of the host):
+        another is owed in its place, within the same bound."""
+        self.stretched += 1
+
 
 class RetriesExperiment(Experiment):
     name = "retries"
@@ -129,7 +136,22 @@ class RetriesExperiment(Experiment):
             windows: list[tuple[float, float]] = []
             owed = PulseBudget(p.pulses, p.extra_pulses, claim.shortest_wait_s)
             at_s = p.steady_s
+
+            def owe_for_stalls() -> None:
+                """An outage whose outage or backoff met a stall of the host is set aside by
+                the check (its requests could time out with no retry at fault): owe another."""
+                beat = ctx.heartbeat
+                for start, end in list(windows):
+                    stall = beat.stalled_in(start, end + budget_s) if beat else None
+                    if stall is not None:
+                        windows.remove((start, end))
+                        owed.set_aside()
+                        evidence.adapt("another outage", f"an outage met a "
+                                       f"{stall.duration_s:.2f} s stall of the host (the "
+                                       "harness stopped running): its requests set aside")
+
             for i in range(owed.most):
+                owe_for_stalls()
                 if not owed.planned_left(i):
                     self._look(ctx, evidence, live, windows, claim, before, budget_s)
                     if evidence.seen:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from gauntlet.checks.retry import retry_verdicts
-from gauntlet.checks.windows import backoff_budget_s
+from gauntlet.checks.windows import HOST_STALL, backoff_budget_s
 from gauntlet.contract import Metric, RetriesClaim
-from tests.unit.checks.factory import GEN, ask, by_name, fault, frame, run
+from gauntlet.timeline import Event
+from tests.unit.checks.factory import GEN, T0, ask, by_name, fault, frame, run
 
 CLAIM = RetriesClaim(name="upstream", link="upstream", requests=[GEN], attempts=3,
                      initial_s=0.2, max_s=1.0, call_timeout_s=1,
@@ -111,3 +112,38 @@ def test_an_outage_stretched_past_the_shortest_wait_is_set_aside_not_failed() ->
     # only stretched outages: nothing transient was injected, nothing to judge
     only = judge(rows, delta=3, events=[*fault("upstream", 6.0, 7.84)])
     assert only[ABSORBED].inconclusive and "none was transient" in only[ABSORBED].reason
+
+
+def stall(start: float, end: float) -> Event:
+    return Event(T0 + start, HOST_STALL, {"until_s": T0 + end, "lag_s": end - start})
+
+
+def test_an_outage_that_met_a_stall_of_the_host_is_set_aside_not_failed() -> None:
+    """The Node service in a hog batch (e99a629, run 2): the fourth 0.47 s outage was followed
+    by a whole-machine stall; nine requests of a service that retries as claimed timed out at
+    its own 1 s call timeout, and the harness itself did not run for 0.4 s. With the heartbeat's
+    stall recorded, those requests are set aside; without it, they fail the verdict as before."""
+    events = [*fault("upstream", 3.0, 3.3), *fault("upstream", 6.0, 6.3)]
+    rows = [*STEADY, ask(3.0, 450), *(ask(6.5 + i / 100, 1000, 504) for i in range(9)),
+            *(ask(6.5 + i / 10, 30) for i in range(30))]
+    unseen = judge(rows, delta=3, events=events)
+    assert unseen[ABSORBED].failed, unseen[ABSORBED].reason
+    seen = judge(rows, delta=3, events=sorted([*events, stall(6.7, 7.1)], key=lambda e: e.at_s))
+    assert seen[ABSORBED].passed, seen[ABSORBED].reason
+    assert "1 outage(s) met a stall of the host" in seen[ABSORBED].reason
+    assert "up to 0.40 s" in seen[ABSORBED].reason
+
+
+def test_a_stall_elsewhere_changes_nothing_and_stalls_everywhere_leave_nothing() -> None:
+    """A check that cannot fail is a defect: a stall elsewhere sets nothing aside, and a
+    service that does not retry still fails on the outages the host did not stall."""
+    events = [*fault("upstream", 3.0, 3.3), *fault("upstream", 6.0, 6.3)]
+    naive = [*STEADY, *(ask(3.0 + i / 100, 5, 503) for i in range(20)),
+             *(ask(6.0 + i / 100, 5, 503) for i in range(20))]
+    got = judge(naive, delta=0, events=sorted([*events, stall(6.1, 6.5)], key=lambda e: e.at_s))
+    assert got[ABSORBED].failed and "met a stall of the host" in got[ABSORBED].reason
+    far = judge(naive, delta=0, events=sorted([*events, stall(9.5, 9.9)], key=lambda e: e.at_s))
+    assert far[ABSORBED].failed and "stall" not in far[ABSORBED].reason
+    every = judge(naive, delta=0, events=sorted([*events, stall(3.1, 3.4), stall(6.1, 6.5)],
+                                                key=lambda e: e.at_s))
+    assert every[ABSORBED].inconclusive and "met a stall of the host" in every[ABSORBED].reason

@@ -1,0 +1,92 @@
+"""A heartbeat: the harness notices when it stopped running, and says so on the timeline.
+
+A verdict reads what the service did around a fault. When the whole host stalls — a burst of
+I/O, another job's containers scheduled ahead of everything — the service's requests time out
+for reasons that are neither the fault nor its mechanism: a service that retries exactly as
+claimed loses requests at its own call timeout. The load's samples alone cannot tell that from
+failed retries. The prober cannot either: its loop waits on the service (a slow ``/live`` is a
+gap in its polls whether the host or the service stalled).
+
+So a thread of its own, waiting on nothing but the clock, wakes every :data:`INTERVAL_S`. When
+it wakes :data:`STALL_S` or more late, the harness process was not running for that long — a
+stall of the host as this process saw it — and it writes a ``host.stall`` event (``at_s`` where
+the missed wake was due, ``until_s`` when it woke, ``lag_s``). Checks that must not blame a
+mechanism for the host's stalls read them (:func:`gauntlet.checks.windows.stall_windows`).
+
+What it cannot see: a stall of the service's processes alone, while this one kept running. That
+is the service's own time, and a verdict rightly counts it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from gauntlet.checks.windows import HOST_STALL, Window
+from gauntlet.timeline import Timeline
+
+INTERVAL_S = 0.05
+# the lateness that counts as a stall: the slack the checks already give scheduling on a shared
+# machine (retry.SLACK_S); a wake-up 50 ms late is a busy host, a quarter second is a stop
+STALL_S = 0.25
+
+
+class Heartbeat:
+    def __init__(self, timeline: Timeline, *, interval_s: float = INTERVAL_S,
+                 stall_s: float = STALL_S) -> None:
+        self.timeline = timeline
+        self.interval_s = interval_s
+        self.stall_s = stall_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._stalls: list[Window] = []
+
+    def stalls(self) -> list[Window]:
+        """The stalls seen so far (wall clock, as the timeline's)."""
+        with self._lock:
+            return list(self._stalls)
+
+    def stalled_in(self, start_s: float, end_s: float) -> Window | None:
+        """The longest stall seen so far that overlaps [start, end), if any."""
+        hits = [w for w in self.stalls() if w.start_s < end_s and w.end_s > start_s]
+        return max(hits, key=lambda w: w.duration_s, default=None)
+
+    def beat(self, due_wall_s: float, woke_wall_s: float, lag_s: float) -> None:
+        """Record one wake-up that came ``lag_s`` late (a stall when ``lag_s`` ≥ the bound)."""
+        if lag_s < self.stall_s:
+            return
+        window = Window(due_wall_s, woke_wall_s)
+        with self._lock:
+            self._stalls.append(window)
+        self.timeline.emit(HOST_STALL, at_s=due_wall_s, until_s=woke_wall_s,
+                           lag_s=round(lag_s, 4))
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        last_wall = self.timeline.now_s()
+        while not self._stop.wait(self.interval_s):
+            now = time.monotonic()
+            now_wall = self.timeline.now_s()
+            self.beat(last_wall + self.interval_s, now_wall, now - last - self.interval_s)
+            last, last_wall = now, now_wall
+
+    def start(self) -> Heartbeat:
+        self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+
+    @contextmanager
+    def running(self) -> Iterator[Heartbeat]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
