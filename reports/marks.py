@@ -79,7 +79,8 @@ def fault_windows(events: Iterable[Event]) -> list[FaultWindow]:
 
 def event_marks(events: Iterable[Event]) -> list[Mark]:
     """Signals, process exits, breaker *transitions* (a polled state repeats; only changes
-    count) and experiment phases."""
+    count), experiment phases (a steady phase started again included) and the stalls of the
+    host the harness's heartbeat saw."""
     marks: list[Mark] = []
     breaker: dict[str, str] = {}
     for event in sorted(events, key=lambda e: e.at_s):
@@ -99,4 +100,11 @@ def event_marks(events: Iterable[Event]) -> list[Mark]:
             name = str(data.get("name", ""))
             if name and name not in RUN_PHASES:
                 marks.append(Mark(event.at_s, "phase", name))
+        elif event.kind == "steady.restarted":
+            marks.append(Mark(float(data.get("from_s", event.at_s)), "phase",
+                              "steady (again)"))
+        elif event.kind == "host.stall":
+            # the harness stopped running here: a spike under this mark is the host's
+            marks.append(Mark(event.at_s, "stall",
+                              f"host stall {float(data.get('lag_s', 0.0)):.2f} s"))
     return marks

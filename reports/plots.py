@@ -42,7 +42,7 @@ CLASS_COLOURS = {
     "5xx": "#d62728", "transport": "#222222", "other": "#7f7f7f",
 }
 MARK_COLOURS = {
-    "signal": "#9467bd", "exit": "#8c564b", "phase": "#555555",
+    "signal": "#9467bd", "exit": "#8c564b", "phase": "#555555", "stall": "#7f7f7f",
     "breaker-open": "#d62728", "breaker-half-open": "#ff7f0e", "breaker-closed": "#2ca02c",
 }
 FAULT_COLOUR = "#d62728"
