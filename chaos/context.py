@@ -20,7 +20,7 @@ from gauntlet.chaos.heartbeat import Heartbeat
 from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, timed_probes
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
-from gauntlet.checks.steady import steady_error_bound
+from gauntlet.checks.steady import arrived_s, steady_error_bound
 from gauntlet.config import SCENARIO_DIR, LoadConfig
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
@@ -36,8 +36,10 @@ STEADY_SAMPLES = 90
 STEADY_BOUND_S = 30.0
 RECOVERY_BOUND_S = 30.0
 RECOVERY_FLOOR_S = 10.0
-# the steady phase started again after failures: ``from_s`` is where the judged phase begins
-STEADY_RESTARTED = "steady.restarted"
+# where the judged steady phase begins (``from_s``), and why it was started again
+# (``restarts``): Context.await_steady
+STEADY_FROM = "steady.from"
+MAX_STEADY_RESTARTS = 2
 
 
 @dataclass
@@ -123,7 +125,10 @@ class Context:
         polls, recording a field of each answer.
         """
         injector = self.stack.faults(self.timeline) if plan else None
-        bound_s = duration_s + STEADY_BOUND_S + (RECOVERY_BOUND_S if settle_s is not None else 0)
+        # the steady phase may take its bound, and its start may move (await_steady) so that
+        # the plan's lead is spent after it
+        bound_s = duration_s + STEADY_BOUND_S + lead_s + \
+            (RECOVERY_BOUND_S if settle_s is not None else 0)
         with self.prober(probe_interval_s, json_probes).running(), \
                 Heartbeat(self.timeline).running() as self.heartbeat, \
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
@@ -176,49 +181,70 @@ class Context:
 
     def await_steady(self, run: LoadRun, live: LiveSamples, requests: list[str], *,
                      since_s: float) -> tuple[float, float | None]:
-        """Hold the steady phase until it is decidable *and* within the steady error bound.
+        """Hold the steady phase until it is decidable, begins once every client has arrived,
+        and — when the host stalled — after the stall. Two rules, each bounded by
+        :data:`STEADY_BOUND_S` from ``since_s`` (the end of the fixed warm-up):
 
-        A fault is only worth injecting into a healthy stack. When the requests of a decidable
-        steady phase failed past :func:`steady_error_bound` (a host stall: a pool's acquire
-        timeout answering 503 to a burst), the phase starts again after the last failure —
-        an ``evidence.adapted`` event and a :data:`STEADY_RESTARTED` event the verdict reads,
-        so it judges that phase and says what came before it — within :data:`STEADY_BOUND_S`
-        of the first start. A stack that keeps failing is not waited out past that: the fault
-        comes, and the steady-state verdict fails on the last phase.
+        - **Every client arrived.** The load starts all its clients at once, and behind a
+          login their first requests come as one herd, after it: on a slow host that herd can
+          queue past a pool's acquire timeout (the reference service's 0.5 s answered 27 of
+          99 first requests 503 in one CI run). A herd is how the load starts, not the
+          service's steady state: the phase begins when each client's first request of the
+          claim has been answered (:func:`arrived_s`), a rule of the load, never of the answers.
+        - **A stall of the host.** When the decidable phase failed past the steady error bound
+          and the heartbeat saw the host stop running the harness during those failures, the
+          phase starts again after the stall and the failures, at most
+          :data:`MAX_STEADY_RESTARTS` times. Failures with no stall are the stack's: the
+          phase is not started again, and the steady-state verdict fails on them.
 
-        Returns where the steady phase began (wall clock) and how long after ``since_s`` it
-        was decidable (None: never)."""
+        Where the judged phase begins is a :data:`STEADY_FROM` event (``from_s``, and the
+        ``restarts`` with why), which the verdict reads. A phase started again that never
+        became decidable is not judged: the last decidable one is. Returns where the phase
+        began (wall clock) and how long after ``since_s`` it was decidable (None: never)."""
         limit = steady_error_bound(self.contract.slo.error_rate)
         deadline_s = since_s + STEADY_BOUND_S
         phase = "steady state before the fault"
-        healthy = Evidence(self.timeline, f"phase.{phase}",
-                           f"a steady phase within {limit * 100:.1f} % errors",
-                           bound=f"starts again after failures for at most "
-                                 f"{STEADY_BOUND_S:g} s")
         wanted = set(requests)
-        start_s = since_s
+        start_s, decided_s, took_s = since_s, since_s, None
+        restarts: list[str] = []
+        decided_restarts = 0
         while True:
             remaining_s = deadline_s - max(start_s, self.timeline.now_s())
-            took_s = self.await_successes(run, live, requests, since_s=start_s,
-                                          bound_s=max(0.0, remaining_s), phase=phase)
-            if took_s is None:
-                return start_s, None
+            found_s = self.await_successes(run, live, requests, since_s=start_s,
+                                           bound_s=max(0.0, remaining_s), phase=phase)
+            if found_s is None:
+                # never decidable from here: the last phase that was is the one judged
+                start_s, restarts = decided_s, restarts[:decided_restarts]
+                break
             now_s = self.timeline.now_s()
-            window = [r for r in live.rows if r.name in wanted and r.t_start_s >= start_s
-                      and r.t_end_s <= now_s]
+            decided_s, took_s, decided_restarts = start_s, now_s - since_s, len(restarts)
+            rows = [r for r in live.rows if r.name in wanted]
+            herd_s = arrived_s((r.client, r.t_start_s, r.t_end_s) for r in rows)
+            if herd_s is not None and herd_s > start_s and not restarts \
+                    and herd_s < deadline_s:
+                start_s = herd_s  # clients were still arriving: the phase begins after them
+                continue
+            window = [r for r in rows if r.t_start_s >= start_s and r.t_end_s <= now_s]
             bad = [r for r in window if r.failed]
-            took_s = now_s - since_s
             if not window or len(bad) / len(window) <= limit:
-                healthy.found(f"{len(window)} requests, {len(bad)} failed")
-                return start_s, took_s
-            if now_s >= deadline_s:
-                healthy.give_up()
-                return start_s, took_s
+                break
+            stall = self.heartbeat.stalled_in(min(r.t_start_s for r in bad),
+                                              max(r.t_end_s for r in bad)) \
+                if self.heartbeat is not None else None
+            after_s = max([r.t_end_s for r in bad] + ([stall.end_s] if stall else []))
+            if stall is None or len(restarts) >= MAX_STEADY_RESTARTS or after_s <= start_s \
+                    or now_s >= deadline_s:
+                break  # the stack's own failures: the verdict judges them
             why = (f"{len(bad) / len(window) * 100:.1f} % errors ({_statuses(bad)}) in "
-                   f"{len(window)} requests from +{start_s - since_s:.1f} s")
-            start_s = max(r.t_end_s for r in bad)
-            healthy.adapt("start the steady phase again after its failures", why)
-            self.timeline.emit(STEADY_RESTARTED, from_s=start_s, why=why)
+                   f"{len(window)} requests from +{start_s - since_s:.1f} s, in a "
+                   f"{stall.duration_s:.2f} s stall of the host")
+            restarts.append(why)
+            Evidence(self.timeline, f"phase.{phase}", "a steady phase with no stall of the host",
+                     bound=f"starts again at most {MAX_STEADY_RESTARTS} times").adapt(
+                "start the steady phase again after a stall of the host", why)
+            start_s = after_s
+        self.timeline.emit(STEADY_FROM, from_s=start_s, restarts=restarts)
+        return start_s, took_s
 
     def _until(self, run: LoadRun, deadline: float) -> None:
         while run.alive() and time.monotonic() < deadline:

@@ -14,7 +14,9 @@ the missed wake was due, ``until_s`` when it woke, ``lag_s``). Checks that must 
 mechanism for the host's stalls read them (:func:`gauntlet.checks.windows.stall_windows`).
 
 What it cannot see: a stall of the service's processes alone, while this one kept running. That
-is the service's own time, and a verdict rightly counts it.
+is the service's own time, and a verdict rightly counts it. What it also counts: a pause of this
+process alone (a long garbage collection). A stall only ever sets evidence aside, never makes
+it, so the cost of that is a fault owed again, not a verdict passed.
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class Heartbeat:
         return max(hits, key=lambda w: w.duration_s, default=None)
 
     def beat(self, due_wall_s: float, woke_wall_s: float, lag_s: float) -> None:
-        """Record one wake-up that came ``lag_s`` late (a stall when ``lag_s`` ≥ the bound)."""
+        """Record one wake-up that came ``lag_s`` late (a stall when ``lag_s`` ≥ the bound),
+        from ``due_wall_s`` (the wake before it) to ``woke_wall_s``."""
         if lag_s < self.stall_s:
             return
         window = Window(due_wall_s, woke_wall_s)
@@ -70,7 +73,8 @@ class Heartbeat:
         while not self._stop.wait(self.interval_s):
             now = time.monotonic()
             now_wall = self.timeline.now_s()
-            self.beat(last_wall + self.interval_s, now_wall, now - last - self.interval_s)
+            # the stop could have begun any time after the last wake: from there
+            self.beat(last_wall, now_wall, now - last - self.interval_s)
             last, last_wall = now, now_wall
 
     def start(self) -> Heartbeat:

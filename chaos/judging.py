@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gauntlet.chaos.context import STEADY_RESTARTED, WARMUP_S
+from gauntlet.chaos.context import STEADY_FROM, WARMUP_S
 from gauntlet.chaos.experiments.base import Planned, Record
 from gauntlet.chaos.watch import tried
 from gauntlet.checks.integrity import integrity_verdict
@@ -77,22 +77,22 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
 
 
 def steady_from(events: list[Event], first_s: float,
-                fault_s: float) -> tuple[float, list[Event]]:
+                fault_s: float) -> tuple[float, list[str]]:
     """Where the judged steady phase begins: after the warm-up (``first_s``), or where the run
-    started it again after failures (:meth:`Context.await_steady`), if that was before the
-    fault — with those restarts, so the verdict can say what came before its phase."""
-    restarts = [e for e in events if e.kind == STEADY_RESTARTED
-                and float(e.data.get("from_s", fault_s)) < fault_s]
-    if not restarts:
+    said it began (:data:`STEADY_FROM`: every client arrived, or after a stall of the host),
+    if that was before the fault — with the restarts' reasons, so the verdict can say what
+    came before its phase."""
+    said = next((e for e in reversed(events) if e.kind == STEADY_FROM), None)
+    if said is None or float(said.data.get("from_s", fault_s)) >= fault_s:
         return first_s, []
-    return max(first_s, float(restarts[-1].data["from_s"])), restarts
+    return max(first_s, float(said.data["from_s"])), [str(r) for r in
+                                                       said.data.get("restarts") or []]
 
 
-def restarted(restarts: list[Event]) -> str:
+def restarted(restarts: list[str]) -> str:
     """The note a steady-state verdict carries when its phase was started again."""
     times = "once" if len(restarts) == 1 else f"{len(restarts)} times"
-    return (f"the steady phase started again {times} after failures (first: "
-            f"{restarts[0].data.get('why', '?')})")
+    return f"the steady phase started again {times} (first: {restarts[0]})"
 
 
 def steady_p95_ms(contract: Contract) -> float | None:

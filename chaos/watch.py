@@ -41,6 +41,7 @@ class LiveSample:
     name: str
     status: int
     error: str
+    client: str = ""  # the simulated client's key, when the load records one
 
     @property
     def t_end_s(self) -> float:
@@ -106,10 +107,12 @@ def _parse(header: list[str], reader: Iterable[list[str]]) -> Iterable[LiveSampl
         at = {c: header.index(c) for c in ("t_start_s", "latency_ms", "name", "status", "error")}
     except ValueError:
         return
+    client = header.index("client") if "client" in header else None
     for row in reader:
         try:
             yield LiveSample(float(row[at["t_start_s"]]), float(row[at["latency_ms"]]),
-                             row[at["name"]], int(row[at["status"]]), row[at["error"]])
+                             row[at["name"]], int(row[at["status"]]), row[at["error"]],
+                             row[client] if client is not None else "")
         except (IndexError, ValueError):
             continue  # a watcher's view only; the merge after the run counts bad rows
 

@@ -101,7 +101,8 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     # in the outage or the backoff after it) was met by a stalled host: its requests could
     # time out with no retry at fault, so they are set aside too
     stalls = stall_windows(events)
-    stalled = [w for w in windows if _stall_in(stalls, w.start_s, w.end_s + budget_s)]
+    stalled = [w for w in windows
+               if _stall_in(stalls, w.start_s, w.end_s + budget_s) is not None]
     if stalled:
         windows = [w for w in windows if w not in stalled]
         worst = max((_stall_in(stalls, w.start_s, w.end_s + budget_s) or 0.0) for w in stalled)
@@ -122,7 +123,13 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
                               "fault(s): retries were not exercised", evidence=ev[w])
                 for w in wanted]
 
-    baseline = finished_before(df[df["t_start_s"] < windows[0].start_s], windows[0].start_s)
+    # the usual latency: before the first outage of all (one set aside included: its slow
+    # requests are no baseline), leaving out requests the host stalled
+    first_s = min(w.start_s for w in [*windows, *too_long, *stalled])
+    baseline = finished_before(df[df["t_start_s"] < first_s], first_s)
+    for stall in stalls:
+        baseline = baseline[~baseline.index.isin(overlapping(baseline, stall.start_s,
+                                                             stall.end_s).index)]
     base_p99_s = quantile(baseline["latency_ms"], 99) / 1000.0 if len(baseline) else 0.0
     slow_s = base_p99_s + max(claim.initial_s, 0.05)
     ok_rows = affected[succeeded(affected)]

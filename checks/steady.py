@@ -41,6 +41,18 @@ def steady_error_bound(claimed: float | None) -> float:
     return min(STEADY_ERROR_RATE if claimed is None else claimed, STEADY_ERROR_CAP)
 
 
+def arrived_s(rows: Iterable[tuple[str, float, float]]) -> float | None:
+    """When every client had arrived: the latest end of each client's first request, over
+    ``(client, t_start_s, t_end_s)`` rows (rows with no client are not counted; None: none
+    had one). A load starts its clients together, and their first requests — behind a login,
+    all at once — are how the load begins, not the stack's steady state."""
+    first: dict[str, tuple[float, float]] = {}
+    for client, start_s, end_s in rows:
+        if client and (client not in first or start_s < first[client][0]):
+            first[client] = (start_s, end_s)
+    return max((end_s for _, end_s in first.values()), default=None)
+
+
 def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_error_rate: float,
                  p95_ms: float | None, label: str = "before the fault") -> Verdict:
     """Errors (5xx, no answer) and optionally p95 of requests that started in [start, end)

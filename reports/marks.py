@@ -100,11 +100,11 @@ def event_marks(events: Iterable[Event]) -> list[Mark]:
             name = str(data.get("name", ""))
             if name and name not in RUN_PHASES:
                 marks.append(Mark(event.at_s, "phase", name))
-        elif event.kind == "steady.restarted":
+        elif event.kind == "steady.from" and data.get("restarts"):
             marks.append(Mark(float(data.get("from_s", event.at_s)), "phase",
                               "steady (again)"))
         elif event.kind == "host.stall":
-            # the harness stopped running here: a spike under this mark is the host's
-            marks.append(Mark(event.at_s, "stall",
-                              f"host stall {float(data.get('lag_s', 0.0)):.2f} s"))
-    return marks
+            # the harness stopped running here: a spike under this line is the host's. No
+            # label: a busy host's stalls must not use up the labels of signals and breakers
+            marks.append(Mark(event.at_s, "stall", ""))
+    return sorted(marks, key=lambda m: m.at_s)

@@ -291,11 +291,14 @@ def _decorate_time(ax: Axes, axis: TimeAxis, *, labels: bool, xlabel: bool = Tru
             ax.text(start if ha == "left" else min(end, axis.end_s), 0.985, text,
                     transform=ax.get_xaxis_transform(), va="top", ha=ha, fontsize=8.5,
                     color="#8b0000", fontweight="bold", clip_on=True)
-    for i, mark in enumerate(axis.marks):
+    i = -1  # the labelled marks so far: an unlabelled one (a host stall) takes no slot
+    for mark in axis.marks:
         x = mark.at_s - axis.t0_s
         colour = MARK_COLOURS.get(mark.kind, "#555555")
         ax.axvline(x, color=colour, linestyle="--", linewidth=1.0, alpha=0.9)
-        if labels and i < MAX_LABELS:
+        if mark.label:
+            i += 1
+        if labels and mark.label and i < MAX_LABELS:
             text, ha = _anchor(ax, x, axis, _plain(mark.label))
             ax.text(x, 0.915 - 0.075 * (i % 3), text, transform=ax.get_xaxis_transform(),
                     va="top", ha=ha, fontsize=8, color=colour, clip_on=True,

@@ -137,9 +137,15 @@ class RetriesExperiment(Experiment):
             owed = PulseBudget(p.pulses, p.extra_pulses, claim.shortest_wait_s)
             at_s = p.steady_s
 
+            last_end = [0.0]  # when the last outage ended (wall clock)
+
             def owe_for_stalls() -> None:
-                """An outage whose outage or backoff met a stall of the host is set aside by
-                the check (its requests could time out with no retry at fault): owe another."""
+                """Once the last outage's backoff is over: an outage whose outage or backoff
+                met a stall of the host is set aside by the check (its requests could time
+                out with no retry at fault), so another is owed in its place."""
+                left_s = last_end[0] + budget_s - ctx.timeline.now_s()
+                if left_s > 0:
+                    ctx.sleep_until(time.monotonic(), left_s)
                 beat = ctx.heartbeat
                 for start, end in list(windows):
                     stall = beat.stalled_in(start, end + budget_s) if beat else None
@@ -150,31 +156,39 @@ class RetriesExperiment(Experiment):
                                        f"{stall.duration_s:.2f} s stall of the host (the "
                                        "harness stopped running): its requests set aside")
 
-            for i in range(owed.most):
+            made = 0
+            while True:
+                while made < owed.most:
+                    if made:
+                        owe_for_stalls()
+                    if not owed.planned_left(made):
+                        self._look(ctx, evidence, live, windows, claim, before, budget_s)
+                        if evidence.seen:
+                            break
+                        evidence.adapt("another outage", f"the {len(windows)} outages so far "
+                                       "touched no request of the claim")
+                    # a random offset in each period: a pulse train locked to the clients' pace
+                    # could keep missing the moments they send
+                    ctx.sleep_until(t0, at_s + rng.uniform(0.0, p.every_s / 3))
+                    start = ctx.timeline.now_s()
+                    with ExitStack() as stack:
+                        for fault in faults:
+                            stack.enter_context(injector.inject(fault))
+                        ctx.sleep_until(time.monotonic(), down_s)
+                    end = last_end[0] = ctx.timeline.now_s()
+                    made += 1
+                    if owed.transient(end - start):
+                        windows.append((start, end))
+                    else:  # the check sets its requests aside: owe another outage
+                        evidence.adapt("another outage", f"outage {made} lasted "
+                                       f"{end - start:.2f} s, past the {owed.shortest_s:.2f} s the "
+                                       "claimed retries wait at least (injected late on a busy "
+                                       "host): no transient fault, its requests set aside")
+                    at_s += p.every_s
+                # the last outage's backoff too: one set aside there is owed as well
                 owe_for_stalls()
-                if not owed.planned_left(i):
-                    self._look(ctx, evidence, live, windows, claim, before, budget_s)
-                    if evidence.seen:
-                        break
-                    evidence.adapt("another outage", f"the {len(windows)} outages so far "
-                                   "touched no request of the claim")
-                # a random offset in each period: a pulse train locked to the clients' pace
-                # could keep missing the moments they send
-                ctx.sleep_until(t0, at_s + rng.uniform(0.0, p.every_s / 3))
-                start = ctx.timeline.now_s()
-                with ExitStack() as stack:
-                    for fault in faults:
-                        stack.enter_context(injector.inject(fault))
-                    ctx.sleep_until(time.monotonic(), down_s)
-                end = ctx.timeline.now_s()
-                if owed.transient(end - start):
-                    windows.append((start, end))
-                else:  # the check sets its requests aside: owe another outage
-                    evidence.adapt("another outage", f"outage {i + 1} lasted "
-                                   f"{end - start:.2f} s, past the {owed.shortest_s:.2f} s the "
-                                   "claimed retries wait at least (injected late on a busy "
-                                   "host): no transient fault, its requests set aside")
-                at_s += p.every_s
+                if made >= owed.most or not owed.planned_left(made):
+                    break
             if not evidence.seen:
                 ctx.sleep_until(time.monotonic(), budget_s + 1.0)
                 self._look(ctx, evidence, live, windows, claim, before, budget_s)

@@ -147,3 +147,14 @@ def test_a_stall_elsewhere_changes_nothing_and_stalls_everywhere_leave_nothing()
     every = judge(naive, delta=0, events=sorted([*events, stall(3.1, 3.4), stall(6.1, 6.5)],
                                                 key=lambda e: e.at_s))
     assert every[ABSORBED].inconclusive and "met a stall of the host" in every[ABSORBED].reason
+
+
+def test_a_stalled_outages_slow_requests_are_no_baseline_for_the_budget() -> None:
+    """The review's case: with the first outage set aside for a stall, its slow requests were
+    taken as the usual latency, and a 2.7 s request past the backoff budget passed."""
+    events = sorted([*fault("upstream", 3.0, 3.3), *fault("upstream", 6.0, 6.3),
+                     stall(3.1, 3.5)], key=lambda e: e.at_s)
+    rows = [*STEADY, *(ask(3.0 + i / 50, 1200) for i in range(20)), ask(6.0, 2700)]
+    got = judge(rows, delta=3, events=events)
+    assert got[BUDGET].failed, got[BUDGET].reason
+    assert "steady p99 0.02 s" in got[BUDGET].reason

@@ -60,14 +60,15 @@ def test_marks_signals_exits_breaker_transitions_and_experiment_phases() -> None
         Event(5, "signal.sent", {"service": "api", "signal": "SIGTERM"}),
         Event(6, "process.exit", {"service": "api", "code": 0, "after_s": 1.0}),
         Event(7, "probe", {"target": "ready", "status": 200}),
-        Event(7.5, "steady.restarted", {"from_s": 1.8, "why": "16.5 % errors (503 x27)"}),
+        Event(7.5, "steady.from", {"from_s": 1.8, "restarts": ["16.5 % errors (503 x27)"]}),
+        Event(7.55, "steady.from", {"from_s": 7.0, "restarts": []}),
         Event(7.6, "host.stall", {"until_s": 8.0, "lag_s": 0.4}),
         Event(8, "phase", {"name": "done"}),
     ]
     marks = event_marks(events)
     assert [(m.at_s, m.label) for m in marks] == [
-        (1, "steady"), (3, "breaker upstream: open"), (5, "SIGTERM → api"),
-        (6, "api exited (0)"), (1.8, "steady (again)"), (7.6, "host stall 0.40 s"),
+        (1, "steady"), (1.8, "steady (again)"), (3, "breaker upstream: open"),
+        (5, "SIGTERM → api"), (6, "api exited (0)"), (7.6, ""),
     ]
 
 
