@@ -7,8 +7,8 @@ venv of its own), then the README's steps as its example scripts say them, run b
 ``install.sh`` (Toxiproxy through gauntlet, ``gauntlet doctor``), ``init.sh`` (a folder, ``gauntlet
 init``), the starter's contract and suite replaced by the README's adapted ones, ``verify.sh``
 (``gauntlet validate``, ``gauntlet verify``): exit 0. The doc's fixed addresses (the service on
-127.0.0.1:8080, its Toxiproxy on 8474) are the one thing changed: the ports this test's service
-got.
+127.0.0.1:8080, its Toxiproxy on 8474) are changed to the ports this test's service got, and
+its p95 SLO to one a shared CI host keeps (``TEST_SLO``).
 
 The team's running service is the reference stack (PostgreSQL, Redis, an upstream, the API), kept
 running by the fresh install's own ``gauntlet up`` (so the README's "your service runs behind a
@@ -109,12 +109,21 @@ def _scaffold_contract(path: Path) -> None:
 
 DOCS = ROOT / "docs" / "examples" / "own-service"
 DOC_SERVICE, DOC_TOXIPROXY = "127.0.0.1:8080", "127.0.0.1:8474"
+# The doc's p95 SLO (500 ms) is a laptop's; every experiment's steady phase must keep within
+# twice it. Beside the other test worker a CI host measured this service's steady p95 at
+# 1180 ms (95 % CI 1003 to 1392 ms), and the shutdown verdicts went inconclusive: a figure of
+# the host, not of the path this test follows. It gates 2500 ms, as test_cli's SLO runs do
+# (docs/flake.md, "Timing bounds in the test suite").
+DOC_SLO, TEST_SLO = "p95_ms = 500", "p95_ms = 2500"
 
 
 def _here(text: str, api_port: int, toxiproxy_port: int) -> str:
-    """A doc example with its fixed addresses moved to the ports this test's service got."""
+    """A doc example with its fixed addresses moved to the ports this test's service got, and
+    its p95 SLO to this shared host's."""
+    assert DOC_SLO in text or "[slo]" not in text, "the doc's SLO changed: update DOC_SLO"
     return (text.replace(DOC_SERVICE, f"127.0.0.1:{api_port}")
-            .replace(DOC_TOXIPROXY, f"127.0.0.1:{toxiproxy_port}"))
+            .replace(DOC_TOXIPROXY, f"127.0.0.1:{toxiproxy_port}")
+            .replace(DOC_SLO, TEST_SLO))
 
 
 def _bash(script: str, *, cwd: Path, env: dict[str, str], timeout: float = 900
