@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from gauntlet.scenarios.workerauth import (
     read_secret,
     secret_from_file,
 )
+from gauntlet.tempdirs import TMP_PREFIX, owned_tempdir, sweep_stale_tempdirs
 
 # a worker stopped by hand still ships its last chunk: stopping its users and sending takes
 # Locust's stop timeout plus a little
@@ -92,7 +92,8 @@ def run_worker(master: str, locustfile: str | None, connect_timeout_s: float,
     after the worker shipped what it had and stopped (bounded). A master that refuses the
     worker's proof is a :class:`ConfigError` (exit 2): the secret is not the run's.
     """
-    with tempfile.TemporaryDirectory(prefix="gauntlet-worker-") as tmp:
+    sweep_stale_tempdirs()  # a worker killed by SIGKILL here before left its dir behind
+    with owned_tempdir(prefix=f"{TMP_PREFIX}worker-") as tmp:
         samples_dir = Path(tmp) / "raw"
         samples_dir.mkdir()
         argv, env = worker_command(master, locustfile, connect_timeout_s, samples_dir)

@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +42,8 @@ from gauntlet.contract import Contract, fill
 from gauntlet.errors import BootError, ConfigError
 from gauntlet.net import free_ports, port_free
 from gauntlet.procs import ManagedProcess
+from gauntlet.tempdirs import TMP_PREFIX, owned_tempdir, sweep_stale_tempdirs
 
-TMP_PREFIX = "gauntlet-"
-OWNER_FILE = "owner.pid"
 DB_USER = "gauntlet"
 DB_NAME = "postgres"
 
@@ -71,27 +70,6 @@ def _chown_tree(path: Path, user: str | None) -> None:
         os.chown(root, entry.pw_uid, entry.pw_gid)
         for name in dirs + files:
             os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
-
-
-def sweep_stale_tempdirs() -> list[Path]:
-    """Remove temp dirs left by a gauntlet that died by ``kill -9`` (its owner pid is gone)."""
-    removed: list[Path] = []
-    for path in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
-        owner = path / OWNER_FILE
-        try:
-            pid = int(owner.read_text())
-        except (OSError, ValueError):
-            continue
-        if pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-        except PermissionError:
-            continue
-    return removed
 
 
 def _pg_template(bindir: Path, user: str | None) -> Path:
@@ -154,17 +132,8 @@ def _redis_ready(port: int) -> bool:
         return sock.recv(16).startswith(b"+PONG")
 
 
-@contextmanager
-def _tempdir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
-    os.chmod(path, 0o755)  # postgres (another user) must traverse it
-    (path / OWNER_FILE).write_text(str(os.getpid()))
-    token = cleanup.register(f"remove {path}", lambda: shutil.rmtree(path, ignore_errors=True))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-        cleanup.unregister(token)
+def _tempdir() -> AbstractContextManager[Path]:
+    return owned_tempdir(mode=0o755)  # postgres (another user) must traverse it
 
 
 @dataclass
