@@ -19,6 +19,7 @@ import pytest
 
 from gauntlet.boot.engine import PROJECT_LABEL
 from tests.e2e.conftest import GAUNTLET, ROOT, gauntlet
+from tests.e2e.experiments import COMPOSE_USERS
 
 # one test worker runs every compose test, one at a time (see test_compose_backend.py)
 pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
@@ -45,7 +46,8 @@ def leftovers(pid: int) -> dict[str, list[str]]:
 def test_team_compose_file_runs_through_the_overlay_and_leaves_nothing(tmp_path: Path,
                                                                       contract: Path) -> None:
     proc = subprocess.Popen([*GAUNTLET, "chaos", "shutdown", "--contract", str(contract),
-                             "--backend", "compose", "--output", str(tmp_path)], cwd=ROOT,
+                             "--backend", "compose", "--param", f"users={COMPOSE_USERS}",
+                             "--output", str(tmp_path)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stdout, stderr = proc.communicate(timeout=400)
     assert proc.returncode == 0, stdout + stderr

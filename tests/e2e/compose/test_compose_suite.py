@@ -14,6 +14,7 @@ from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
 from gauntlet.runner import run_suite
+from tests.e2e.experiments import COMPOSE_USERS
 
 # one test worker runs every compose test, one at a time (see test_compose_backend.py)
 pytestmark = [pytest.mark.compose, pytest.mark.xdist_group("compose")]
@@ -68,7 +69,9 @@ def test_slo_run_on_compose(tmp_path: Path) -> None:
 def test_experiment_on_compose(tmp_path: Path, name: str, claim: str) -> None:
     suite = parse_suite({"name": "compose-chaos", "contract": CONTRACT,
                          "stack": {"backend": "compose"},
-                         "experiments": [{"name": name, "claim": claim}]})
+                         "experiments": [{"name": name, "claim": claim,
+                                          **({"params": {"users": COMPOSE_USERS}}
+                                             if name == "shutdown" else {})}]})
     [planned] = plan_experiments(suite)
     verdicts = run_experiment(suite, planned, tmp_path / name).verdicts
     failed = [f"{v.name}: {v.reason}" for v in verdicts if not v.passed]
