@@ -14,7 +14,9 @@ about 1 for a retried status (every forged answer was followed by another attemp
 when it was the last attempt allowed), about 0 for one not retried. Between
 :data:`NOT_RETRIED_MAX` and :data:`RETRIED_MIN` the phase decides nothing: "marginal",
 inconclusive. Fewer than :data:`MIN_FORGED` forged answers, or a baseline without answers on
-the link, is no evidence at all.
+the link, is no evidence at all; nor is a phase with fewer attempts than the baseline's rate
+(below :data:`FEWER_MIN`: a breaker opened on the forged answers, or requests ended before
+their call), which neither a service that retries nor one that does not can produce.
 
 "Never retries X" passes only beside evidence that the service does retry: one of the claim's
 retried statuses was retried in the same run. A service that retries nothing also never
@@ -38,6 +40,8 @@ MIN_BASE_REQUESTS = 30
 MIN_FORGED = 30
 RETRIED_MIN = 0.5  # retries per forged answer at or above: retried
 NOT_RETRIED_MAX = 0.25  # at or below: not retried
+# below this, fewer attempts reached the dependency than the baseline's rate: no count at all
+FEWER_MIN = -NOT_RETRIED_MAX
 
 
 def retried_name(status: int) -> str:
@@ -130,7 +134,16 @@ def status_retry_verdicts(samples: pd.DataFrame, phases: Sequence[StatusPhase],
             continue
         ratio, text = found
         threshold = f"≥ {RETRIED_MIN}" if should_retry else f"≤ {NOT_RETRIED_MAX}"
-        if NOT_RETRIED_MAX < ratio < RETRIED_MIN:
+        if ratio < FEWER_MIN:
+            # fewer attempts than the baseline's rate: the phase's requests did not reach the
+            # dependency as before (a breaker opened on the forged answers, or requests ended
+            # before their call on a starved host), so the count says nothing of retries
+            out.append(scope.verdict(what, "inconclusive", f"{text}: fewer attempts than the "
+                                     "baseline, so the phase's requests did not reach the "
+                                     f"dependency as before (a breaker open, or requests cut "
+                                     f"short): below {FEWER_MIN}", round(ratio, 3), threshold,
+                                     "retries/answer", evidence=evidence, marginal=True))
+        elif NOT_RETRIED_MAX < ratio < RETRIED_MIN:
             out.append(scope.verdict(what, "inconclusive", f"{text}: marginal, between "
                                      f"{NOT_RETRIED_MAX} and {RETRIED_MIN}", round(ratio, 3),
                                      threshold, "retries/answer", evidence=evidence,

@@ -129,3 +129,15 @@ def test_a_backoff_as_long_as_the_ask_shows_nothing() -> None:
 def test_a_service_that_gives_up_instead_of_waiting_is_not_failed() -> None:
     status, reason = judge_after(with_slow([], 0.0), retried=0)
     assert status == "inconclusive" and "gave up instead of waiting" in reason
+
+
+def test_fewer_attempts_than_the_baseline_count_for_nothing() -> None:
+    """A CI run on a starved host (the ledger, which retries 503): "31 of 169 answers forged
+    503 while 217 requests ran: -47 attempts more than the baseline's 1.00 per request, -1.52
+    retries per forged answer" — a FAIL, though no service, retrying or not, makes fewer
+    attempts than requests: the phase's requests never reached the dependency as before (its
+    breaker opened on the forged answers, or they ended before their call). Inconclusive."""
+    got = judge(BASE, phase(503, 4, 14, 800, 200), phase(400, 14, 24, 790, 200))
+    assert got[RETRY_503][0] == "inconclusive", got
+    assert "fewer attempts than the baseline" in got[RETRY_503][1]
+    assert got[NEVER_400][0] == "inconclusive", got  # nor a pass on a count that says nothing
