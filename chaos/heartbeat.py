@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gauntlet.checks.windows import HOST_STALL, Window
+from gauntlet.checks.windows import HOST_STALL, Window, longest_overlapping
 from gauntlet.timeline import Timeline
 
 INTERVAL_S = 0.05
@@ -53,8 +53,7 @@ class Heartbeat:
 
     def stalled_in(self, start_s: float, end_s: float) -> Window | None:
         """The longest stall seen so far that overlaps [start, end), if any."""
-        hits = [w for w in self.stalls() if w.start_s < end_s and w.end_s > start_s]
-        return max(hits, key=lambda w: w.duration_s, default=None)
+        return longest_overlapping(self.stalls(), start_s, end_s)
 
     def beat(self, due_wall_s: float, woke_wall_s: float, lag_s: float) -> None:
         """Record one wake-up that came ``lag_s`` late (a stall when ``lag_s`` ≥ the bound),

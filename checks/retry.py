@@ -33,6 +33,7 @@ from gauntlet.checks.windows import (
     failed,
     fault_windows,
     finished_before,
+    longest_overlapping,
     of_requests,
     ok_fraction,
     overlapping,
@@ -101,11 +102,11 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     # in the outage or the backoff after it) was met by a stalled host: its requests could
     # time out with no retry at fault, so they are set aside too
     stalls = stall_windows(events)
-    stalled = [w for w in windows
-               if _stall_in(stalls, w.start_s, w.end_s + budget_s) is not None]
+    met = {w: longest_overlapping(stalls, w.start_s, w.end_s + budget_s) for w in windows}
+    stalled = [w for w, stall in met.items() if stall is not None]
     if stalled:
         windows = [w for w in windows if w not in stalled]
-        worst = max((_stall_in(stalls, w.start_s, w.end_s + budget_s) or 0.0) for w in stalled)
+        worst = max(stall.duration_s for stall in met.values() if stall is not None)
         set_aside += (f"; {len(stalled)} outage(s) met a stall of the host (the harness stopped "
                       f"running for up to {worst:.2f} s in the outage or its backoff), and "
                       "their requests are set aside")
@@ -217,12 +218,6 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
             f"steady p99 {base_p99_s:.2f} s + {SLACK_S:g} s)",
             round(worst_s, 3), round(bound_s, 3), "s", evidence=ev[BUDGET]))
     return out
-
-
-def _stall_in(stalls: list[Window], start_s: float, end_s: float) -> float | None:
-    """The longest host stall overlapping [start, end), in seconds (None: none)."""
-    hits = [w.duration_s for w in stalls if w.start_s < end_s and w.end_s > start_s]
-    return max(hits, default=None)
 
 
 def _affected(df: pd.DataFrame, windows: list[Window], budget_s: float) -> pd.DataFrame:

@@ -84,6 +84,14 @@ def stall_windows(events: Sequence[Event]) -> list[Window]:
                    if e.kind == HOST_STALL), key=lambda w: w.start_s)
 
 
+def longest_overlapping(windows: Iterable[Window], start_s: float,
+                        end_s: float) -> Window | None:
+    """The longest of ``windows`` that overlaps [start, end), if any (a host stall in an
+    outage and its backoff, say)."""
+    hits = [w for w in windows if w.start_s < end_s and w.end_s > start_s]
+    return max(hits, key=lambda w: w.duration_s, default=None)
+
+
 def fault_windows(events: Sequence[Event], proxy: str | None = None) -> list[Window]:
     """Applied→removed pairs, in order; a fault never removed lasts to the last event."""
     open_: dict[str, float] = {}

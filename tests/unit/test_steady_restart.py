@@ -14,7 +14,7 @@ from gauntlet.chaos.context import MAX_STEADY_RESTARTS, STEADY_BOUND_S, STEADY_F
 from gauntlet.chaos.judging import restarted, steady_from
 from gauntlet.chaos.watch import ADAPTED, LiveSample
 from gauntlet.checks.steady import arrived_s
-from gauntlet.checks.windows import Window
+from gauntlet.checks.windows import Window, longest_overlapping
 from gauntlet.timeline import Event
 
 NAME = "GET /api/orders"
@@ -70,8 +70,7 @@ class Stalls:
         self.windows = [Window(a, b) for a, b in windows]
 
     def stalled_in(self, start_s: float, end_s: float) -> Window | None:
-        hits = [w for w in self.windows if w.start_s < end_s and w.end_s > start_s]
-        return max(hits, key=lambda w: w.duration_s, default=None)
+        return longest_overlapping(self.windows, start_s, end_s)
 
 
 T = 1000.0
