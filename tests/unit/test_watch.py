@@ -9,6 +9,7 @@ import pytest
 
 from gauntlet.chaos.experiments.retries import (
     PulseBudget,
+    hold_s,
     metric_delta,
     outage_s,
     shortest_wait_s,
@@ -73,6 +74,16 @@ def test_an_outage_has_a_margin_against_the_shortest_jittered_wait() -> None:
     assert outage_s(claim(jitter=0, initial_s=0.2)) == pytest.approx(0.3)
     # full jitter may retry at once: the shortest outage there is
     assert outage_s(claim(jitter=1)) == pytest.approx(0.02)
+
+
+def test_an_outage_is_held_so_its_recorded_window_lasts_as_planned() -> None:
+    """The window runs from the first ask to Toxiproxy to its answer to the last removal: a
+    busy host's 30 ms of injections are taken out of the hold, as the removals will take as
+    long (a CI run held 75 ms after the injections, and recorded 96-158 ms)."""
+    assert hold_s(0.075, 0.001) == pytest.approx(0.074)
+    assert hold_s(0.075, 0.030) == pytest.approx(0.045)
+    # injections slower than half the outage: held as long as they took, never less
+    assert hold_s(0.075, 0.050) == pytest.approx(0.050)
 
 
 def test_a_counter_absent_before_its_first_increment_counts_from_zero() -> None:
