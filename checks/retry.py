@@ -16,6 +16,11 @@ of the claimed retries (injected late on a busy host: no transient fault), and o
 stall of the host (a ``host.stall`` of the harness's heartbeat in the outage or the backoff
 after it: a service that retries as claimed times out there at its own call timeout).
 
+Requests set aside: one that failed at the claim's call timeout, when the stack came near that
+timeout away from the outages too (a p99 of half the timeout, or a failure at it, among the
+requests no outage touched). An outage refuses and resets connections at once, so a hang that
+long is the stack's own slowness, and a starved host must not decide the verdict.
+
 A service with no retries fails "transient fault absorbed" (its requests fail on the link, and
 nothing shows a retry), fails "retries visible in metrics", and "added latency within the
 backoff budget" is inconclusive: there were no retries to time.
@@ -49,6 +54,13 @@ ABSORBED = "transient fault absorbed"
 VISIBLE = "retries visible in metrics"
 BUDGET = "added latency within the backoff budget"
 SLACK_S = 0.25  # scheduling and client-side timing on a shared machine
+# a failure at least this share of the call timeout took the whole timeout (client-side
+# clocks start a little later than the service's)
+TIMEOUT_SHARE = 0.95
+# the stack answers near its call timeout on its own when the untouched requests' p99 is at
+# least this share of it: a CI host with CPU steal ran the ledger at 0.68 s against 1 s, and
+# failed two requests at the timeout away from any outage; quiet runs stay under 0.32 s
+NEAR_TIMEOUT = 0.5
 
 
 def metric_text(metric: Metric) -> str:
@@ -119,6 +131,17 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     if aside:
         hit = _affected(df, aside, budget_s)
         affected = affected[~affected.index.isin(hit.index)]
+    # a request that failed at the claim's call timeout had an attempt hang for all of it: an
+    # outage refuses and resets connections at once, so the hang came from a slow stack. When
+    # the stack came near that timeout away from the outages too, such failures say nothing
+    # about retries (a starved host), and they are set aside; on a stack that ran well below
+    # its timeout they still count
+    timed_out, slow = _own_timeouts(df, affected, [*windows, *aside], claim, budget_s)
+    if len(timed_out):
+        affected = affected[~affected.index.isin(timed_out.index)]
+        set_aside += (f"; {len(timed_out)} request(s) failed at the {claim.call_timeout_s:g} s "
+                      f"call timeout while the stack, away from the outages, {slow}: a slow "
+                      "stack, not the outage, and they are set aside")
     if affected.empty:
         return [scope.missing(w, f"no request of {names} overlapped the {claim.link} "
                               "fault(s): retries were not exercised", evidence=ev[w])
@@ -218,6 +241,33 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
             f"steady p99 {base_p99_s:.2f} s + {SLACK_S:g} s)",
             round(worst_s, 3), round(bound_s, 3), "s", evidence=ev[BUDGET]))
     return out
+
+
+def _own_timeouts(df: pd.DataFrame, affected: pd.DataFrame, windows: list[Window],
+                  claim: RetriesClaim, budget_s: float) -> tuple[pd.DataFrame, str]:
+    """The failed requests around the outages that took the whole call timeout, when the
+    stack came near that timeout on its own: the requests of the fault phase that no outage
+    (or its backoff) touched had a p99 of at least half the call timeout, or one of them
+    failed at it. Returns those failures (none when the stack was not near) and what showed
+    the stack near, for the verdict's detail."""
+    timeout_s = claim.call_timeout_s
+    at_timeout = affected[failed(affected)
+                          & (affected["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
+    if at_timeout.empty or not windows:
+        return at_timeout, ""
+    first_s = min(w.start_s for w in windows)
+    touched = _affected(df, windows, budget_s)
+    rest = df[(df["t_start_s"] >= first_s) & ~df.index.isin(touched.index)]
+    if rest.empty:
+        return at_timeout.iloc[0:0], ""
+    rest_failed = rest[failed(rest) & (rest["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
+    p99_s = quantile(rest["latency_ms"], 99) / 1000.0
+    if len(rest_failed):
+        return at_timeout, (f"failed {len(rest_failed)} of {len(rest)} requests at that "
+                            "timeout too")
+    if p99_s >= timeout_s * NEAR_TIMEOUT:
+        return at_timeout, f"answered with a p99 of {p99_s:.2f} s ({len(rest)} requests)"
+    return at_timeout.iloc[0:0], ""
 
 
 def _affected(df: pd.DataFrame, windows: list[Window], budget_s: float) -> pd.DataFrame:

@@ -158,3 +158,41 @@ def test_a_stalled_outages_slow_requests_are_no_baseline_for_the_budget() -> Non
     got = judge(rows, delta=3, events=events)
     assert got[BUDGET].failed, got[BUDGET].reason
     assert "steady p99 0.02 s" in got[BUDGET].reason
+
+
+def test_failures_at_the_call_timeout_on_a_stack_near_it_are_set_aside() -> None:
+    """A CI run of the ledger on a host with CPU steal (d6956ce): the stack answered with a
+    p99 of 0.68 s against its 1 s call timeout away from any outage, and failed there too; three
+    requests after an outage failed at that timeout. An outage refuses at once, so those hangs
+    were the stack's, and they must not decide the verdict."""
+    slow = run(0, 10, 0.05, ms=700.0)
+    rows = [*slow, ask(3.0, 450), *(ask(3.2 + i / 10, 1050, 503) for i in range(3))]
+    got = judge(rows, delta=3)
+    assert got[ABSORBED].passed, got[ABSORBED].reason
+    assert "3 request(s) failed at the 1 s call timeout" in got[ABSORBED].reason
+    assert "answered with a p99 of 0.70 s" in got[ABSORBED].reason
+    # a failure at the timeout away from the outages shows the same on a faster stack
+    fast = [*STEADY, ask(8.0, 1020, 503)]
+    got = judge([*fast, ask(3.0, 450), *(ask(3.2 + i / 10, 1050, 503) for i in range(3))],
+                delta=3)
+    assert got[ABSORBED].passed, got[ABSORBED].reason
+    assert "failed 1 of" in got[ABSORBED].reason
+
+
+def test_failures_at_the_call_timeout_count_on_a_stack_well_below_it() -> None:
+    """A check that cannot fail is a defect: on a stack that answers in 20 ms away from the
+    outages, requests that hang to the call timeout around one still fail the verdict."""
+    rows = [*STEADY, ask(3.0, 450), *(ask(3.2 + i / 10, 1050, 503) for i in range(3))]
+    got = judge(rows, delta=3)
+    assert got[ABSORBED].failed, got[ABSORBED].reason
+    assert "call timeout" not in got[ABSORBED].reason
+
+
+def test_fast_failures_are_never_set_aside_on_a_slow_stack() -> None:
+    """A service without retries fails at once on a refused connection, however slow the stack
+    is elsewhere: those failures are the outage's and still fail the verdict."""
+    slow = run(0, 10, 0.05, ms=700.0)
+    naive = [*slow, *(ask(3.0 + i / 100, 5, 503) for i in range(20))]
+    got = judge(naive, delta=0)
+    assert got[ABSORBED].failed, got[ABSORBED].reason
+    assert "call timeout" not in got[ABSORBED].reason
