@@ -61,6 +61,9 @@ TIMEOUT_SHARE = 0.95
 # least this share of it: a CI host with CPU steal ran the ledger at 0.68 s against 1 s, and
 # failed two requests at the timeout away from any outage; quiet runs stay under 0.32 s
 NEAR_TIMEOUT = 0.5
+# the fewest requests beside the outages whose p99 counts as the usual latency (fewer: the
+# p99 is little more than the slowest of them)
+MIN_BESIDE = 50
 
 
 def metric_text(metric: Metric) -> str:
@@ -131,12 +134,15 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     if aside:
         hit = _affected(df, aside, budget_s)
         affected = affected[~affected.index.isin(hit.index)]
+    # the requests of the fault phase that no outage (nor its backoff) touched, leaving out
+    # those the host stalled: how the stack answered at the time of the faults, without them
+    beside = _beside(df, [*windows, *aside], budget_s, stalls)
     # a request that failed at the claim's call timeout had an attempt hang for all of it: an
     # outage refuses and resets connections at once, so the hang came from a slow stack. When
     # the stack came near that timeout away from the outages too, such failures say nothing
     # about retries (a starved host), and they are set aside; on a stack that ran well below
     # its timeout they still count
-    timed_out, slow = _own_timeouts(df, affected, [*windows, *aside], claim, budget_s)
+    timed_out, slow = _own_timeouts(affected, beside, claim)
     if len(timed_out):
         affected = affected[~affected.index.isin(timed_out.index)]
         set_aside += (f"; {len(timed_out)} request(s) failed at the {claim.call_timeout_s:g} s "
@@ -147,14 +153,23 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
                               "fault(s): retries were not exercised", evidence=ev[w])
                 for w in wanted]
 
-    # the usual latency: before the first outage of all (one set aside included: its slow
-    # requests are no baseline), leaving out requests the host stalled
+    # the usual latency: the p99 before the first outage of all (one set aside included: its
+    # slow requests are no baseline), leaving out requests the host stalled — or, when the
+    # stack answered slower beside the outages than before them, that p99: a request around
+    # an outage is as slow as the stack is at that time, backoff or not (a CI run's ledger
+    # went from a p99 of 0.18 s before the faults to ~1 s beside them, on the other test
+    # worker's load)
     first_s = min(w.start_s for w in [*windows, *too_long, *stalled])
     baseline = finished_before(df[df["t_start_s"] < first_s], first_s)
     for stall in stalls:
         baseline = baseline[~baseline.index.isin(overlapping(baseline, stall.start_s,
                                                              stall.end_s).index)]
-    base_p99_s = quantile(baseline["latency_ms"], 99) / 1000.0 if len(baseline) else 0.0
+    before_p99_s = quantile(baseline["latency_ms"], 99) / 1000.0 if len(baseline) else 0.0
+    beside_p99_s = (quantile(beside["latency_ms"], 99) / 1000.0
+                    if len(beside) >= MIN_BESIDE else 0.0)
+    base_p99_s = max(before_p99_s, beside_p99_s)
+    usual = (f"steady p99 {base_p99_s:.2f} s" if before_p99_s >= beside_p99_s else
+             f"p99 beside the outages {base_p99_s:.2f} s (before them {before_p99_s:.2f} s)")
     slow_s = base_p99_s + max(claim.initial_s, 0.05)
     ok_rows = affected[succeeded(affected)]
     slowed = ok_rows[ok_rows["latency_ms"] / 1000.0 >= slow_s]
@@ -165,9 +180,8 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
         why = f"{metric} rose by {metric_delta:g}" if retried else f"{metric} did not rise"
     else:
         retried = len(slowed) > 0
-        why = (f"{len(slowed)} successes took ≥ {slow_s:.2f} s (steady p99 {base_p99_s:.2f} s "
-               f"+ the first backoff)" if retried
-               else f"no success took ≥ {slow_s:.2f} s (steady p99 + the first backoff)")
+        why = (f"{len(slowed)} successes took ≥ {slow_s:.2f} s ({usual} + the first backoff)"
+               if retried else f"no success took ≥ {slow_s:.2f} s ({usual} + the first backoff)")
     out: list[Verdict] = []
 
     # 1. absorbed: requests overlapping the fault (and the backoff after it) still succeed
@@ -238,35 +252,44 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
             BUDGET, worst_s <= bound_s,
             f"slowest request around the fault took {worst_s:.2f} s; bound {bound_s:.2f} s "
             f"(attempts hung by the fault {worst_case_s:.2f} s + backoff {budget_s:.2f} s + "
-            f"steady p99 {base_p99_s:.2f} s + {SLACK_S:g} s)",
+            f"{usual} + {SLACK_S:g} s)",
             round(worst_s, 3), round(bound_s, 3), "s", evidence=ev[BUDGET]))
     return out
 
 
-def _own_timeouts(df: pd.DataFrame, affected: pd.DataFrame, windows: list[Window],
-                  claim: RetriesClaim, budget_s: float) -> tuple[pd.DataFrame, str]:
-    """The failed requests around the outages that took the whole call timeout, when the
-    stack came near that timeout on its own: the requests of the fault phase that no outage
-    (or its backoff) touched had a p99 of at least half the call timeout, or one of them
-    failed at it. Returns those failures (none when the stack was not near) and what showed
-    the stack near, for the verdict's detail."""
-    timeout_s = claim.call_timeout_s
-    at_timeout = affected[failed(affected)
-                          & (affected["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
-    if at_timeout.empty or not windows:
-        return at_timeout, ""
+def _beside(df: pd.DataFrame, windows: list[Window], budget_s: float,
+            stalls: list[Window]) -> pd.DataFrame:
+    """The requests from the first outage on that no outage (nor the backoff after it)
+    touched, leaving out those in flight during a stall of the host."""
+    if not windows:
+        return df.iloc[0:0]
     first_s = min(w.start_s for w in windows)
     touched = _affected(df, windows, budget_s)
     rest = df[(df["t_start_s"] >= first_s) & ~df.index.isin(touched.index)]
-    if rest.empty:
+    for stall in stalls:
+        rest = rest[~rest.index.isin(overlapping(rest, stall.start_s, stall.end_s).index)]
+    return rest
+
+
+def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesClaim
+                  ) -> tuple[pd.DataFrame, str]:
+    """The failed requests around the outages that took the whole call timeout, when the
+    stack came near that timeout on its own: the requests ``beside`` the outages had a p99 of
+    at least half the call timeout, or one of them failed at it. Returns those failures (none
+    when the stack was not near) and what showed the stack near, for the verdict's detail."""
+    timeout_s = claim.call_timeout_s
+    at_timeout = affected[failed(affected)
+                          & (affected["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
+    if at_timeout.empty or beside.empty:
         return at_timeout.iloc[0:0], ""
-    rest_failed = rest[failed(rest) & (rest["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
-    p99_s = quantile(rest["latency_ms"], 99) / 1000.0
+    rest_failed = beside[failed(beside)
+                         & (beside["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
     if len(rest_failed):
-        return at_timeout, (f"failed {len(rest_failed)} of {len(rest)} requests at that "
+        return at_timeout, (f"failed {len(rest_failed)} of {len(beside)} requests at that "
                             "timeout too")
+    p99_s = quantile(beside["latency_ms"], 99) / 1000.0
     if p99_s >= timeout_s * NEAR_TIMEOUT:
-        return at_timeout, f"answered with a p99 of {p99_s:.2f} s ({len(rest)} requests)"
+        return at_timeout, f"answered with a p99 of {p99_s:.2f} s ({len(beside)} requests)"
     return at_timeout.iloc[0:0], ""
 
 

@@ -196,3 +196,24 @@ def test_fast_failures_are_never_set_aside_on_a_slow_stack() -> None:
     got = judge(naive, delta=0)
     assert got[ABSORBED].failed, got[ABSORBED].reason
     assert "call timeout" not in got[ABSORBED].reason
+
+
+def test_the_usual_latency_is_the_slower_of_before_and_beside_the_outages() -> None:
+    """A CI run of the ledger (858c685), the other test worker busy: a p99 of 0.18 s before the
+    faults, ~1 s beside them. The slowest request around an outage took 1.29 s, backoff or
+    not; judged against the p99 from before the faults it failed the budget. Judged against
+    the stack as it was at the time, it passes — and a request slower than that still fails."""
+    claim = CLAIM.model_copy(update={"attempts": 3, "initial_s": 0.1, "max_s": 0.5})
+    outage = fault("upstream", 3.0, 3.12)
+    before = run(0, 3, 0.05, ms=180.0)
+    beside = run(3.0, 10, 0.05, ms=950.0)
+    rows = [*before, *beside, ask(3.0, 1290)]
+    got = judge(rows, delta=3, claim=claim, events=outage)
+    assert got[BUDGET].passed, got[BUDGET].reason
+    assert "p99 beside the outages 0.95 s (before them 0.18 s)" in got[BUDGET].reason
+    slower = judge([*before, *beside, ask(3.0, 2600)], delta=3, claim=claim, events=outage)
+    assert slower[BUDGET].failed, slower[BUDGET].reason
+    # beside the outages as fast as before them: the steady p99 stays the usual latency
+    quiet = judge([*before, *run(3.0, 10, 0.05, ms=180.0), ask(3.0, 1290)], delta=3,
+                  claim=claim, events=outage)
+    assert quiet[BUDGET].failed and "steady p99 0.18 s" in quiet[BUDGET].reason
