@@ -8,8 +8,13 @@ Windows on the fault, from its start ``t0``:
   request at all (evidence);
 - the *quiet*, ``[t0 + 2·timeout_s, t0 + fail_timeout_s - timeout_s)``: the instance is down in
   the balancer's eyes, so (almost) no request waits on it — at most ``max_fails`` slow ones;
-- the *retry*, around ``t0 + fail_timeout_s``: once the time is up the balancer tries it again,
-  so a slow request starts there (when the fault lasts that long).
+- the *retry*, ``fail_timeout_s`` after the *last* of the first failures ended (the balancer
+  counts ``fail_timeout`` from its last failure, not from the first): once the time is up it
+  tries the instance again, so a slow request starts there (when the fault lasts that long).
+  nginx keeps that time in whole seconds, so the retry may come up to a second later:
+  ``[last + fail_timeout_s - RETRY_SLACK_S, last + fail_timeout_s + CLOCK_S + RETRY_SLACK_S)``.
+  A CI run's nginx counted its last failure at +2.04 s and tried again at +13.62 s: a window
+  around ``t0 + fail_timeout_s`` (+7 to +13 s) missed it.
 
 "Slow" is at least :data:`SLOW_SHARE` of ``timeout_s``. The quiet's bound is absolute, not a
 rate: a balancer without ``max_fails`` sends every other request to the hung instance, so the
@@ -26,6 +31,21 @@ from gauntlet.contract import FailoverClaim
 
 SLOW_SHARE = 0.8
 RETRY_SLACK_S = 2.0
+CLOCK_S = 1.0  # nginx times fail_timeout in whole seconds of its cached clock
+
+
+def retry_window(last_failure_s: float, claim: FailoverClaim) -> tuple[float, float]:
+    """When a request that meets the instance again starts: ``fail_timeout_s`` after the last
+    of the first failures ended, within the slack and the balancer's clock granularity."""
+    at_s = last_failure_s + claim.fail_timeout_s
+    return at_s - RETRY_SLACK_S, at_s + CLOCK_S + RETRY_SLACK_S
+
+
+def last_hang_s(claim: FailoverClaim) -> float:
+    """How long into the hang a retry's slow request may still start: the first failures end
+    by ``2·timeout_s`` after the start (a request sent just before the balancer counted the
+    third ends one timeout later), and the retry window runs past that."""
+    return retry_window(2 * claim.timeout_s, claim)[1]
 
 
 def _slow_started(df: pd.DataFrame, start_s: float, end_s: float, slow_ms: float) -> int:
@@ -72,20 +92,33 @@ def failover_verdicts(samples: pd.DataFrame, claim: FailoverClaim, fault_start_s
                                text + ("" if quiet <= claim.max_fails else
                                        ": the balancer kept sending it requests"),
                                quiet, claim.max_fails, "requests", evidence=evidence))
-    retry_at = t0 + claim.fail_timeout_s
-    if fault_end_s < retry_at + timeout + RETRY_SLACK_S:
-        out.append(scope.verdict(again, "inconclusive", f"the hang ended "
-                                 f"{fault_end_s - t0:.0f} s in, before the {claim.fail_timeout_s:g}"
-                                 " s were up", evidence=evidence))
-    elif not out[0].passed:
+    if not out[0].passed:
         out.append(scope.verdict(again, "inconclusive", "the instance was not shown left alone "
                                  "first", evidence=evidence))
+        return out
+    last_s = _last_failure_s(df, t0, t0 + 2 * timeout, slow_ms)
+    from_s, to_s = retry_window(last_s, claim)
+    if fault_end_s < to_s + timeout:
+        out.append(scope.verdict(again, "inconclusive", f"the hang ended "
+                                 f"{fault_end_s - t0:.1f} s in, before a retry "
+                                 f"{claim.fail_timeout_s:g} s after the last failure "
+                                 f"(+{last_s - t0:.1f} s) could show", evidence=evidence))
     else:
-        retried = _slow_started(df, retry_at - timeout - RETRY_SLACK_S,
-                                retry_at + timeout + RETRY_SLACK_S, slow_ms)
+        retried = _slow_started(df, from_s, to_s, slow_ms)
         out.append(scope.judge(again, retried > 0,
-                               f"{retried} requests took {slow_ms / 1000:g} s or more around "
-                               f"{claim.fail_timeout_s:g} s into the hang"
+                               f"{retried} requests took {slow_ms / 1000:g} s or more from "
+                               f"+{from_s - t0:.1f} to +{to_s - t0:.1f} s into the hang "
+                               f"({claim.fail_timeout_s:g} s after the last of the first "
+                               f"failures, at +{last_s - t0:.1f} s)"
                                + ("" if retried else ": the instance was never tried again"),
                                retried, 1, "requests", evidence=evidence))
     return out
+
+
+def _last_failure_s(df: pd.DataFrame, start_s: float, end_s: float, slow_ms: float) -> float:
+    """When the last slow request started in ``[start_s, end_s)`` ended: the balancer's last
+    counted failure of the first ones."""
+    t = df["t_start_s"].to_numpy()
+    ms = df["latency_ms"].to_numpy()
+    hit = (ms >= slow_ms) & (t >= start_s) & (t < end_s)
+    return float((t[hit] + ms[hit] / 1000.0).max())

@@ -2,9 +2,10 @@
 after ``max_fails`` failures, and tried again after ``fail_timeout_s``?
 
 Under load through the balancer, a Toxiproxy ``timeout`` toxic (no answer, the connection kept
-open) goes on the balancer's link to one instance for ``fail_timeout_s`` plus the time the
-retry needs to show (:data:`TAIL`), then comes off; a recovery phase follows. The requests do
-the rest: the balancer times each one out on the hung instance and tries the next.
+open) goes on the balancer's link to one instance until the retry has had its time to show
+(``fail_timeout_s`` after the last of the first failures, within the balancer's clock and a
+slack, plus :data:`TAIL`), then comes off; a recovery phase follows. The requests do the rest:
+the balancer times each one out on the hung instance and tries the next.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.checks.failover import RETRY_SLACK_S, failover_verdicts
+from gauntlet.checks.failover import failover_verdicts, last_hang_s
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, FailoverClaim
@@ -39,7 +40,9 @@ class FailoverExperiment(Experiment):
     steady_latency = True
 
     def hang_s(self, claim: FailoverClaim) -> float:
-        return claim.fail_timeout_s + 2 * claim.timeout_s + RETRY_SLACK_S + TAIL
+        """Until the last moment a retry's request may start, plus its own timeout to show
+        slow, plus :data:`TAIL`."""
+        return last_hang_s(claim) + claim.timeout_s + TAIL
 
     def settle_s(self, target: Any) -> float:
         claim: FailoverClaim = target
