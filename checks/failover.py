@@ -48,10 +48,14 @@ def last_hang_s(claim: FailoverClaim) -> float:
     return retry_window(2 * claim.timeout_s, claim)[1]
 
 
+def _slow_in(df: pd.DataFrame, start_s: float, end_s: float, slow_ms: float) -> pd.Series:
+    """Which requests took ``slow_ms`` or more, started in ``[start_s, end_s)``."""
+    t = df["t_start_s"]
+    return (df["latency_ms"] >= slow_ms) & (t >= start_s) & (t < end_s)
+
+
 def _slow_started(df: pd.DataFrame, start_s: float, end_s: float, slow_ms: float) -> int:
-    t = df["t_start_s"].to_numpy()
-    slow = df["latency_ms"].to_numpy() >= slow_ms
-    return int((slow & (t >= start_s) & (t < end_s)).sum())
+    return int(_slow_in(df, start_s, end_s, slow_ms).sum())
 
 
 def failover_verdicts(samples: pd.DataFrame, claim: FailoverClaim, fault_start_s: float | None,
@@ -118,7 +122,5 @@ def failover_verdicts(samples: pd.DataFrame, claim: FailoverClaim, fault_start_s
 def _last_failure_s(df: pd.DataFrame, start_s: float, end_s: float, slow_ms: float) -> float:
     """When the last slow request started in ``[start_s, end_s)`` ended: the balancer's last
     counted failure of the first ones."""
-    t = df["t_start_s"].to_numpy()
-    ms = df["latency_ms"].to_numpy()
-    hit = (ms >= slow_ms) & (t >= start_s) & (t < end_s)
-    return float((t[hit] + ms[hit] / 1000.0).max())
+    hit = df[_slow_in(df, start_s, end_s, slow_ms)]
+    return float((hit["t_start_s"] + hit["latency_ms"] / 1000.0).max())

@@ -161,9 +161,7 @@ def retry_verdicts(samples: pd.DataFrame, events: list[Event], claim: RetriesCla
     # worker's load)
     first_s = min(w.start_s for w in [*windows, *too_long, *stalled])
     baseline = finished_before(df[df["t_start_s"] < first_s], first_s)
-    for stall in stalls:
-        baseline = baseline[~baseline.index.isin(overlapping(baseline, stall.start_s,
-                                                             stall.end_s).index)]
+    baseline = _without_stalls(baseline, stalls)
     before_p99_s = quantile(baseline["latency_ms"], 99) / 1000.0 if len(baseline) else 0.0
     beside_p99_s = (quantile(beside["latency_ms"], 99) / 1000.0
                     if len(beside) >= MIN_BESIDE else 0.0)
@@ -265,10 +263,20 @@ def _beside(df: pd.DataFrame, windows: list[Window], budget_s: float,
         return df.iloc[0:0]
     first_s = min(w.start_s for w in windows)
     touched = _affected(df, windows, budget_s)
-    rest = df[(df["t_start_s"] >= first_s) & ~df.index.isin(touched.index)]
+    return _without_stalls(df[(df["t_start_s"] >= first_s) & ~df.index.isin(touched.index)],
+                           stalls)
+
+
+def _without_stalls(df: pd.DataFrame, stalls: list[Window]) -> pd.DataFrame:
+    """``df`` less the requests in flight during a stall of the host."""
     for stall in stalls:
-        rest = rest[~rest.index.isin(overlapping(rest, stall.start_s, stall.end_s).index)]
-    return rest
+        df = df[~df.index.isin(overlapping(df, stall.start_s, stall.end_s).index)]
+    return df
+
+
+def _failed_at(df: pd.DataFrame, timeout_s: float) -> pd.DataFrame:
+    """The failed requests of ``df`` that took the whole of ``timeout_s``."""
+    return df[failed(df) & (df["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
 
 
 def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesClaim
@@ -278,12 +286,10 @@ def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesCl
     at least half the call timeout, or one of them failed at it. Returns those failures (none
     when the stack was not near) and what showed the stack near, for the verdict's detail."""
     timeout_s = claim.call_timeout_s
-    at_timeout = affected[failed(affected)
-                          & (affected["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
+    at_timeout = _failed_at(affected, timeout_s)
     if at_timeout.empty or beside.empty:
         return at_timeout.iloc[0:0], ""
-    rest_failed = beside[failed(beside)
-                         & (beside["latency_ms"] / 1000.0 >= timeout_s * TIMEOUT_SHARE)]
+    rest_failed = _failed_at(beside, timeout_s)
     if len(rest_failed):
         return at_timeout, (f"failed {len(rest_failed)} of {len(beside)} requests at that "
                             "timeout too")
