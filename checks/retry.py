@@ -282,8 +282,9 @@ def _failed_at(df: pd.DataFrame, timeout_s: float) -> pd.DataFrame:
 def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesClaim
                   ) -> tuple[pd.DataFrame, str]:
     """The failed requests around the outages that took the whole call timeout, when the
-    stack came near that timeout on its own: the requests ``beside`` the outages had a p99 of
-    at least half the call timeout, or one of them failed at it. Returns those failures (none
+    stack came near that timeout on its own: one of the requests ``beside`` the outages failed
+    at it, or they had a p99 of at least half of it (when there are ``MIN_BESIDE`` of them, as
+    for the budget's usual latency). Returns those failures (none
     when the stack was not near) and what showed the stack near, for the verdict's detail."""
     timeout_s = claim.call_timeout_s
     at_timeout = _failed_at(affected, timeout_s)
@@ -293,6 +294,8 @@ def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesCl
     if len(rest_failed):
         return at_timeout, (f"failed {len(rest_failed)} of {len(beside)} requests at that "
                             "timeout too")
+    if len(beside) < MIN_BESIDE:  # too few for a p99: one slow request would decide it
+        return at_timeout.iloc[0:0], ""
     p99_s = quantile(beside["latency_ms"], 99) / 1000.0
     if p99_s >= timeout_s * NEAR_TIMEOUT:
         return at_timeout, f"answered with a p99 of {p99_s:.2f} s ({len(beside)} requests)"

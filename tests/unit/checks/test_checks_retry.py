@@ -188,6 +188,23 @@ def test_failures_at_the_call_timeout_count_on_a_stack_well_below_it() -> None:
     assert "call timeout" not in got[ABSORBED].reason
 
 
+def test_a_few_slow_requests_beside_the_outages_do_not_make_the_stack_near_its_timeout(
+) -> None:
+    """The p99 of a handful of requests is their slowest: two slow ones beside the outages
+    must not set aside failures at the call timeout around them, as the budget's usual
+    latency does not count a p99 of fewer than MIN_BESIDE requests either."""
+    rows = [*run(0, 3, 0.05), ask(3.0, 450), *(ask(3.2 + i / 10, 1050, 503) for i in range(3)),
+            ask(6.0, 700), ask(6.5, 700)]
+    got = judge(rows, delta=3)
+    assert got[ABSORBED].failed, got[ABSORBED].reason
+    assert "call timeout" not in got[ABSORBED].reason
+    # as many slow requests as the p99 needs: the stack was near its timeout
+    many = [*rows, *run(5.0, 10, 0.1, ms=700.0)]
+    got = judge(many, delta=3)
+    assert got[ABSORBED].passed, got[ABSORBED].reason
+    assert "answered with a p99 of 0.70 s" in got[ABSORBED].reason
+
+
 def test_fast_failures_are_never_set_aside_on_a_slow_stack() -> None:
     """A service without retries fails at once on a refused connection, however slow the stack
     is elsewhere: those failures are the outage's and still fail the verdict."""
