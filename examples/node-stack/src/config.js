@@ -124,6 +124,12 @@ export function loadConfig (env = process.env) {
       uploadEnabled: flag(env, 'UPLOAD_RATE_LIMIT_ENABLED'),
       uploadMax: number(env, 'UPLOAD_RATE_LIMIT_MAX', 10, { min: 1, integer: true }),
       uploadWindowMs: seconds(env, 'UPLOAD_RATE_LIMIT_WINDOW_S', 60),
+      // POST /v1/summaries may have a budget of its own (lazy-foundry: generation 10 an hour per
+      // user): off unless SUMMARY_RATE_LIMIT_MAX is set, as the AI route of most teams shares
+      // the /v1 limit; SUMMARY_RATE_LIMIT_ENABLED=false (broken variant) drops a set one
+      summaryEnabled: flag(env, 'SUMMARY_RATE_LIMIT_ENABLED'),
+      summaryMax: number(env, 'SUMMARY_RATE_LIMIT_MAX', null, { min: 1, integer: true }),
+      summaryWindowMs: seconds(env, 'SUMMARY_RATE_LIMIT_WINDOW_S', 3600),
       redisCommandTimeoutMs: seconds(env, 'REDIS_COMMAND_TIMEOUT_S', 0.25)
     },
 

@@ -4,6 +4,8 @@
 //   /session    SESSION_RATE_LIMIT_MAX per SESSION_RATE_LIMIT_WINDOW_S, per client address
 //   /v1/uploads UPLOAD_RATE_LIMIT_MAX per UPLOAD_RATE_LIMIT_WINDOW_S, per user: a route config,
 //               which @fastify/rate-limit counts instead of the /v1 limit, not on top of it
+//   /v1/summaries SUMMARY_RATE_LIMIT_MAX per SUMMARY_RATE_LIMIT_WINDOW_S, per user, the same
+//               way, when SUMMARY_RATE_LIMIT_MAX is set (else the /v1 limit)
 //   /health, /health/detailed, /ready, /live, /metrics: never limited
 //
 // The client address is the first X-Forwarded-For entry (the client as the load balancer saw
@@ -83,6 +85,14 @@ export function uploadRateLimit (config) {
   return {
     max: config.rateLimit.uploadMax,
     timeWindow: config.rateLimit.uploadWindowMs
+  }
+}
+
+/** The per-route limit of POST /v1/summaries, when one is set: as the uploads one. */
+export function summaryRateLimit (config) {
+  return {
+    max: config.rateLimit.summaryMax,
+    timeWindow: config.rateLimit.summaryWindowMs
   }
 }
 
