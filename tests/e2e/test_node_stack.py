@@ -55,6 +55,21 @@ def test_node_stack_upload_route_has_a_limit_of_its_own(tmp_path: Path) -> None:
     assert verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
 
 
+LAZY_FOUNDRY_NODE = NODE.parents[2] / "contracts" / "seeds" / "lazy-foundry-node.toml"
+
+
+def test_node_stack_summaries_have_the_generation_limit_of_their_own(tmp_path: Path) -> None:
+    """lazy-foundry's "generation limited to 10 per hour per user" on the Node service: a
+    route config on POST /v1/summaries (SUMMARY_RATE_LIMIT_MAX). The first 429 comes at the
+    11th summary of a user, and the variant without the route limit answers it only at the
+    /v1 limit (the 101st), which fails the verdict; readmission after an hour is not waited."""
+    verdicts = run(tmp_path / "good", "ratelimit", "generate", contract=LAZY_FOUNDRY_NODE)
+    assert verdicts["first 429 at the limit [generate]"].passed, explain(verdicts)
+    broken = run(tmp_path / "broken", "ratelimit", "generate", params={"store_down": False},
+                 variants=["summary_limit"], contract=LAZY_FOUNDRY_NODE)
+    assert broken["first 429 at the limit [generate]"].failed, explain(broken)
+
+
 @pytest.mark.parametrize(("name", "claim", "variant", "must_fail"), NODE_BROKEN,
                          ids=[f"{n}-{v}" for n, _, v, _ in NODE_BROKEN])
 def test_node_stack_variant_fails_its_verdict(tmp_path: Path, name: str, claim: str,
