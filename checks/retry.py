@@ -284,8 +284,8 @@ def _own_timeouts(affected: pd.DataFrame, beside: pd.DataFrame, claim: RetriesCl
     """The failed requests around the outages that took the whole call timeout, when the
     stack came near that timeout on its own: one of the requests ``beside`` the outages failed
     at it, or they had a p99 of at least half of it (when there are ``MIN_BESIDE`` of them, as
-    for the budget's usual latency). Returns those failures (none
-    when the stack was not near) and what showed the stack near, for the verdict's detail."""
+    for the budget's usual latency). Returns those failures (none when the stack was not
+    near) and what showed the stack near, for the verdict's detail."""
     timeout_s = claim.call_timeout_s
     at_timeout = _failed_at(affected, timeout_s)
     if at_timeout.empty or beside.empty:
