@@ -173,7 +173,9 @@ class RateLimitExperiment(Experiment):
 
                 async def gentle() -> None:
                     # the bystander speaks while the burst keys are being refused: only then
-                    # does its success say the limit is per key
+                    # does its success say the limit is per key. It waits for the first 429,
+                    # or for the burst to end without one (a missing limiter), never for the
+                    # claim's window: an hourly limit held a broken variant's run an hour
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(limiting.wait(), timeout=window_s)
                     for seq in range(1, 4):
@@ -186,8 +188,12 @@ class RateLimitExperiment(Experiment):
                         for path in claim.exempt:
                             await c.get(path, phase="exempt", seq=seq)
 
+                async def bursts() -> None:
+                    await asyncio.gather(*(burst(c, "burst") for c in clients))
+                    limiting.set()  # ended: the bystander waits no longer
+
                 side = [gentle()] if claim.key != "none" else []
-                await asyncio.gather(*(burst(c, "burst") for c in clients), *side, exempt())
+                await asyncio.gather(bursts(), *side, exempt())
                 if window_s + 0.5 <= p.max_wait_s:
                     ctx.timeline.emit("phase", name="after-window")
                     await asyncio.sleep(window_s + 0.5)
