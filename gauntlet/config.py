@@ -113,7 +113,8 @@ class LoadConfig(_Strict):
     # rate divided by it, every other number (users, rates, gates) as stated; the report says so
     duration_scale: float = Field(1.0, gt=0, le=1)
     # scenario "declared" (the contract's own requests): seconds between one client's requests,
-    # at least; each client also keeps under half of every rate limit that covers it
+    # at least; each client also keeps under half of every rate limit that covers it (a limit
+    # on part of the mix spaces that part alone: scenarios/traffic.py spaced)
     pace_s: float = Field(1.0, gt=0)
 
     def scaled(self, scale: float) -> LoadConfig:

@@ -252,10 +252,11 @@ def _run_experiments(suite: Suite, planned: list[Planned], run_dir: Path, timeli
 
 def _declared(suite: Suite) -> dict[str, str]:
     """Scenario ``declared``: every request the contract declares with a weight, each client
-    paced under half of every rate limit covering it (a limiter answering 429 would fail an
-    SLO run for what the load did, not what the service did)."""
+    under half of every rate limit covering it (a limiter answering 429 would fail an SLO run
+    for what the load did, not what the service did). A limit on part of the mix spaces that
+    part alone: the rest keeps the suite's pace."""
     from gauntlet.config import SCENARIO_DIR
-    from gauntlet.scenarios.traffic import declared_env, mix_of, paced
+    from gauntlet.scenarios.traffic import declared_env, mix_of, spaced
 
     load, contract = suite.load, suite.resolved_contract
     if load is None or contract is None:
@@ -267,8 +268,8 @@ def _declared(suite: Suite) -> dict[str, str]:
         raise ConfigError(f"scenario 'declared': contract {contract.name!r} declares no request "
                           "with a weight to send")
     users = load.users or max((s.users for s in load.stages or []), default=1)
-    return declared_env(contract, requests,
-                        pace_s=paced(contract, requests, load.pace_s, users))
+    pace_s, spacing = spaced(contract, requests, load.pace_s, users)
+    return declared_env(contract, requests, pace_s=pace_s, spacing=spacing)
 
 
 def _timing_prober(suite: Suite, stack: Stack, timeline: Timeline) -> AbstractContextManager[Any]:

@@ -7,7 +7,8 @@ traffic section of the contract, narrowed by the experiment to the requests its 
                                        "headers": {...}, "json": {...}, "auth": true,
                                        "capture_id": "entry_id", "resend": 0.2}},
      "mix": {"POST /v2/entries": 1}, "auth": {...} | null, "client_header": "X-Forwarded-For",
-     "pace_s": 0.5, "client_prefix": "g-1234", "timeout_s": 30}
+     "pace_s": 0.5, "spacing": [[["POST /v2/reports"], 720.0]], "client_prefix": "g-1234",
+     "timeout_s": 30}
 
 Each simulated user is one client: its own key (``{client}``), its own address in the client
 header (from 198.18.0.0/15, RFC 2544's benchmarking range — a header value, never a target),
@@ -16,7 +17,9 @@ and one auth step at start. Templates in paths, headers and JSON bodies: ``{clie
 read-back can look for it) and ``{id}`` (an id a write of this client was answered with). A
 share ``resend`` of requests is sent twice with the same token, as a client retrying after a lost
 answer would. Users keep to ``pace_s`` between request starts, which the experiment derives from
-the contract's rate limits so a limiter never masks the mechanism under test.
+the contract's rate limits so a limiter never masks the mechanism under test, and send the
+requests of each ``spacing`` group at most once per its interval (a limit on part of the mix,
+in a whole-service load).
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from locust import FastHttpUser, task
 
 from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.fields import dig, fill
-from gauntlet.scenarios.pacing import next_wait_s
+from gauntlet.scenarios.pacing import Spacing, next_wait_s
 
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
 REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
@@ -48,6 +51,8 @@ def client_address() -> str:
 
 
 PACE_S = float(TRAFFIC.get("pace_s", 0.1))
+SPACING: list[tuple[list[str], float]] = [(list(names), float(interval))
+                                          for names, interval in TRAFFIC.get("spacing", [])]
 
 
 class DeclaredUser(FastHttpUser):
@@ -71,6 +76,7 @@ class DeclaredUser(FastHttpUser):
         # Locust's constant_pacing counts from the spawn and took it back at the first wait.
         time.sleep(random.uniform(0.0, PACE_S))
         self.task_started = time.monotonic()
+        self.spacing = Spacing(SPACING, self.task_started, random.random())
 
     def wait_time(self) -> float:
         return next_wait_s(time.monotonic() - self.task_started, PACE_S, random.random())
@@ -91,17 +97,19 @@ class DeclaredUser(FastHttpUser):
 
     @task
     def send(self) -> None:
-        self.task_started = time.monotonic()
-        if not self.names:
+        self.task_started = now = time.monotonic()
+        names, weights = self.spacing.allowed(self.names, self.weights, now)
+        if not names:
             return
-        name = random.choices(self.names, self.weights)[0]
+        name = random.choices(names, weights)[0]
         spec = REQUESTS[name]
         if "{id}" in spec["path"] and not self.ids:
-            writers = [n for n in self.names if REQUESTS[n].get("capture_id")]
+            writers = [n for n in names if REQUESTS[n].get("capture_id")]
             if not writers:
                 return
             name = writers[0]
             spec = REQUESTS[name]
+        self.spacing.sent(name, now)
         token = uuid.uuid4().hex
         fields = {"client": self.key, "token": token}
         if self.ids:

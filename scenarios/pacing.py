@@ -1,4 +1,5 @@
-"""Pacing a simulated client: at most one request start per pace, without marching in step.
+"""Pacing a simulated client: at most one request start per pace, without marching in step, and
+at most one of a rate-limited group of its requests per that group's interval.
 
 Pure (no Locust import), so it is unit-tested in the harness' process and used by the
 declared locustfile inside Locust.
@@ -21,3 +22,33 @@ def next_wait_s(spent_s: float, pace_s: float, draw: float) -> float:
     two starts ``pace_s`` apart.
     """
     return pace_s - spent_s if spent_s < pace_s else draw * pace_s
+
+
+class Spacing:
+    """The least time between one client's requests of a group, for groups a rate limit covers
+    that are only part of what the client sends: a route limited to 10 an hour is sent at most
+    every 12 minutes (at half the limit) while the rest of the mix keeps the client's pace.
+
+    Slowing the whole client for that route instead would turn an SLO load into a trickle:
+    at 10 an hour on one request in eight, a client would send one request every 90 s. Each
+    group starts at a random phase of its interval, so clients spawned together do not send
+    the limited route together, and a limit keyed on nothing sees its share from the start.
+    """
+
+    def __init__(self, groups: list[tuple[list[str], float]], now: float, draw: float) -> None:
+        self.groups = [(frozenset(names), interval) for names, interval in groups if interval > 0]
+        self.free_at = [now + draw * interval for _, interval in self.groups]
+
+    def allowed(self, names: list[str], weights: list[int],
+                now: float) -> tuple[list[str], list[int]]:
+        """``names`` (with their ``weights``) less those a group holds back at ``now``."""
+        held = set().union(*(g for (g, _), free in zip(self.groups, self.free_at, strict=True)
+                             if free > now))
+        kept = [(n, w) for n, w in zip(names, weights, strict=True) if n not in held]
+        return [n for n, _ in kept], [w for _, w in kept]
+
+    def sent(self, name: str, now: float) -> None:
+        """``name`` was sent at ``now``: every group holding it is closed for its interval."""
+        for i, (group, interval) in enumerate(self.groups):
+            if name in group:
+                self.free_at[i] = now + interval

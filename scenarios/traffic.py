@@ -38,14 +38,40 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     return pace
 
 
+def spaced(contract: Contract, requests: list[str], pace_s: float,
+           users: int) -> tuple[float, list[tuple[list[str], float]]]:
+    """What a whole-service load keeps to: the seconds between one client's requests (its own
+    ``pace_s``, or slower for a limit that covers everything it sends) and, for each limit that
+    covers only part of it, that part and the least seconds between two of its requests.
+
+    Unlike :func:`paced`, a limited route does not slow the rest of the mix: the load is the
+    service's load at the pace the suite asked for, with the limited route sent as often as its
+    limit allows (less often than its weight when that is less). An experiment keeps
+    :func:`paced`: it needs the claim's requests in their declared proportions.
+    """
+    pace, groups = pace_s, []
+    for claim in contract.claims.all():
+        spacing = claim.client_spacing(requests, users, LIMIT_SHARE)
+        if spacing is None:
+            continue
+        covered, interval_s = spacing
+        if set(covered) == set(requests):
+            pace = max(pace, interval_s)
+        else:
+            groups.append((covered, interval_s))
+    return pace, [(names, interval) for names, interval in groups if interval > pace]
+
+
 CLIENT_TIMEOUT_S = 30.0
 
 
 def declared_env(contract: Contract, requests: list[str], *, pace_s: float,
-                 timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
+                 timeout_s: float = CLIENT_TIMEOUT_S,
+                 spacing: list[tuple[list[str], float]] | None = None) -> dict[str, str]:
     """``$GAUNTLET_TRAFFIC`` (and the capture's header and body markers) for ``requests``;
     ``timeout_s``: how long a simulated client waits for an answer (it must outlast every
-    bound a verdict judges, or the client's own timeout is what gets measured)."""
+    bound a verdict judges, or the client's own timeout is what gets measured); ``spacing``:
+    groups of requests a client sends at most once per their interval (:func:`spaced`)."""
     traffic = contract.traffic
     declared = contract.requests_of(requests)
     spec = {
@@ -54,6 +80,7 @@ def declared_env(contract: Contract, requests: list[str], *, pace_s: float,
         "auth": traffic.auth.model_dump(by_alias=True) if traffic.auth else None,
         "client_header": traffic.client_header,
         "pace_s": pace_s,
+        "spacing": [[names, interval] for names, interval in spacing or []],
         "timeout_s": timeout_s,
         "client_prefix": f"g{int(time.time()) % 100000}",
     }

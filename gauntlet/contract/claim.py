@@ -162,6 +162,13 @@ class Claim(Strict):
         what this claim allows (a rate limit); 0 when the claim limits none of it."""
         return 0.0
 
+    def client_spacing(self, requests: Sequence[str], users: int,
+                       share: float) -> tuple[list[str], float] | None:
+        """Which of ``requests`` this claim limits, and the least time between two of them from
+        one client (``users`` clients) that keeps within ``share`` of what it allows; None when
+        the claim limits none of them."""
+        return None
+
     def holds_after_s(self, link: str) -> float:
         """How long after ``link`` is back this claim's mechanism may still act on the service
         (a breaker stays open); 0 for none."""

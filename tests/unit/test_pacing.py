@@ -3,13 +3,14 @@ closer than its pace, and clients held by one fault do not come out of it marchi
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gauntlet.scenarios.pacing import next_wait_s
+from gauntlet.scenarios.pacing import Spacing, next_wait_s
 
 
 @given(st.floats(0, 10), st.floats(0.01, 5), st.floats(0, 0.999))
@@ -47,3 +48,37 @@ def test_clients_released_together_by_a_fault_spread_again() -> None:
         phases.append(starts(offset, [2.0 - offset, *[0.05] * 6], 1.0, rng)[-1] % 1.0)
     counts = np.histogram(phases, bins=5, range=(0, 1))[0]
     assert counts.max() <= 16 and counts.min() >= 2
+
+
+def sends(spacing: Spacing, names: list[str], weights: list[int], pace_s: float, until_s: float,
+          rng: random.Random) -> list[tuple[float, str]]:
+    """One client's requests at its pace, as the declared locustfile picks them."""
+    out = []
+    for t in np.arange(0.0, until_s, pace_s):
+        allowed, w = spacing.allowed(names, weights, float(t))
+        if allowed:
+            name = rng.choices(allowed, w)[0]
+            spacing.sent(name, float(t))
+            out.append((float(t), name))
+    return out
+
+
+def test_a_limited_route_is_spaced_and_the_rest_keeps_the_pace() -> None:
+    rng = random.Random(3)
+    spacing = Spacing([(["generate"], 720.0)], 0.0, rng.random())
+    sent = sends(spacing, ["list", "create", "generate"], [3, 2, 1], 1.2, 3600.0, rng)
+    generated = [t for t, n in sent if n == "generate"]
+    assert len(generated) in (4, 5)  # 3600 s at one per 720 s
+    assert all(b - a >= 720.0 for a, b in itertools.pairwise(generated))
+    assert len(sent) == 3000  # a request every 1.2 s, none skipped
+
+
+def test_clients_start_at_random_phases_of_a_limited_route() -> None:
+    # every client may send the route at once only if the phases are equal: a limit keyed on
+    # nothing would see all of them in its first window
+    rng = random.Random(4)
+    firsts = []
+    for _ in range(40):
+        spacing = Spacing([(["generate"], 100.0)], 0.0, rng.random())
+        firsts.append(next(t for t, n in sends(spacing, ["generate"], [1], 1.0, 200.0, rng)))
+    assert np.histogram(firsts, bins=5, range=(0, 100))[0].min() >= 3

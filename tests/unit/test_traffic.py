@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from gauntlet.contract import load_contract
-from gauntlet.scenarios.traffic import LIMIT_SHARE, mix_of, paced
+from gauntlet.scenarios.traffic import LIMIT_SHARE, mix_of, paced, spaced
 
 ROOT = Path(__file__).resolve().parents[1].parent
 STACK = load_contract(ROOT / "stack" / "contract.toml")
@@ -32,3 +33,31 @@ def test_a_limit_slows_a_client_only_by_its_share_of_the_mix() -> None:
 def test_the_whole_mix_is_every_weighted_request() -> None:
     assert mix_of(STACK) == [n for n, r in STACK.traffic.requests.items() if r.weight > 0]
     assert "POST /auth/login" not in mix_of(STACK)  # weight 0: the auth step, not the load
+
+
+def test_a_whole_service_load_spaces_only_the_limited_route() -> None:
+    # lazy-foundry's generation limit (10 an hour) on one request in eight: paced as an
+    # experiment paces, every client would send one request every 90 s. A load keeps the
+    # suite's pace under the API limit (100 a minute: one every 1.2 s) and sends the generation
+    # route at most every 12 minutes
+    mix = mix_of(LAZY)
+    assert paced(LAZY, mix, 1.0, users=200) == pytest.approx(90.0)
+    pace, spacing = spaced(LAZY, mix, 1.0, users=200)
+    assert pace == pytest.approx(60 / (100 * LIMIT_SHARE))
+    assert spacing == [([GENERATE], pytest.approx(3600 / (10 * LIMIT_SHARE)))]
+
+
+def test_a_limit_no_slower_than_the_pace_spaces_nothing() -> None:
+    # the reference stack's generate limit (10 per 5 s) allows a request a second, the pace
+    assert spaced(STACK, mix_of(STACK), 1.0, users=50) == (1.0, [])
+
+
+def test_a_seed_suite_s_declared_load_spaces_its_generation_route() -> None:
+    # what the runner hands the declared locustfile for lazy-foundry on the Node service
+    from gauntlet.config import load_suite
+    from gauntlet.runner import _declared
+
+    suite = load_suite(ROOT / "suites" / "seeds" / "lazy-foundry-node.toml")
+    spec = json.loads(_declared(suite)["GAUNTLET_TRAFFIC"])
+    assert spec["pace_s"] == pytest.approx(60 / (100 * LIMIT_SHARE))
+    assert spec["spacing"] == [[["POST /v1/summaries"], pytest.approx(720.0)]]

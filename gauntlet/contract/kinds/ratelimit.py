@@ -74,16 +74,23 @@ class RateLimitClaim(Claim):
     def captured_headers(self) -> list[str]:
         return [self.retry_after_header] if self.retry_after_header else []
 
+    def client_spacing(self, requests: Sequence[str], users: int,
+                       share: float) -> tuple[list[str], float] | None:
+        """A limit keyed on nothing is every client's: each gets ``1 / users`` of it."""
+        covered = [n for n in requests if n in set(self.requests)]
+        if not covered:
+            return None
+        count, window_s = parse_rate(self.limit)
+        return covered, window_s / (count * share) * (users if self.key == "none" else 1)
+
     def client_interval_s(self, requests: Sequence[str], weights: Mapping[str, int],
                           users: int, share: float) -> float:
         """The limit covers only its share of the client's mix (the declared weights): a
         route limited to 10 an hour that is one request in six slows a client six times less
-        than a mix of only that route would. A limit keyed on nothing is every client's."""
-        covered = set(self.requests) & set(requests)
-        if not covered:
+        than a mix of only that route would."""
+        spacing = self.client_spacing(requests, users, share)
+        if spacing is None:
             return 0.0
+        covered, interval_s = spacing
         total = sum(weights.values()) or 1
-        covered_share = sum(weights.get(n, 1) for n in covered) / total
-        count, window_s = parse_rate(self.limit)
-        per_client = covered_share * window_s / (count * share)
-        return per_client * (users if self.key == "none" else 1)
+        return sum(weights.get(n, 1) for n in covered) / total * interval_s
