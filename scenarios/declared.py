@@ -76,7 +76,7 @@ class DeclaredUser(FastHttpUser):
         # Locust's constant_pacing counts from the spawn and took it back at the first wait.
         time.sleep(random.uniform(0.0, PACE_S))
         self.task_started = time.monotonic()
-        self.spacing = Spacing(SPACING, self.task_started, random.random())
+        self.spacing = Spacing(SPACING, self.task_started, random.random)
 
     def wait_time(self) -> float:
         return next_wait_s(time.monotonic() - self.task_started, PACE_S, random.random())

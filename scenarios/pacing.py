@@ -7,6 +7,8 @@ declared locustfile inside Locust.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 
 def next_wait_s(spent_s: float, pace_s: float, draw: float) -> float:
     """How long a client waits before its next request, ``spent_s`` after the last one started
@@ -35,9 +37,11 @@ class Spacing:
     the limited route together, and a limit keyed on nothing sees its share from the start.
     """
 
-    def __init__(self, groups: list[tuple[list[str], float]], now: float, draw: float) -> None:
+    def __init__(self, groups: list[tuple[list[str], float]], now: float,
+                 draw: Callable[[], float]) -> None:
+        """``draw``: uniform in [0, 1) at each call (``random.random``), a phase per group."""
         self.groups = [(frozenset(names), interval) for names, interval in groups if interval > 0]
-        self.free_at = [now + draw * interval for _, interval in self.groups]
+        self.free_at = [now + draw() * interval for _, interval in self.groups]
 
     def allowed(self, names: list[str], weights: list[int],
                 now: float) -> tuple[list[str], list[int]]:

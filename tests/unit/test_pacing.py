@@ -65,7 +65,7 @@ def sends(spacing: Spacing, names: list[str], weights: list[int], pace_s: float,
 
 def test_a_limited_route_is_spaced_and_the_rest_keeps_the_pace() -> None:
     rng = random.Random(3)
-    spacing = Spacing([(["generate"], 720.0)], 0.0, rng.random())
+    spacing = Spacing([(["generate"], 720.0)], 0.0, rng.random)
     sent = sends(spacing, ["list", "create", "generate"], [3, 2, 1], 1.2, 3600.0, rng)
     generated = [t for t, n in sent if n == "generate"]
     assert len(generated) in (4, 5)  # 3600 s at one per 720 s
@@ -79,6 +79,12 @@ def test_clients_start_at_random_phases_of_a_limited_route() -> None:
     rng = random.Random(4)
     firsts = []
     for _ in range(40):
-        spacing = Spacing([(["generate"], 100.0)], 0.0, rng.random())
+        spacing = Spacing([(["generate"], 100.0)], 0.0, rng.random)
         firsts.append(next(t for t, n in sends(spacing, ["generate"], [1], 1.0, 200.0, rng)))
     assert np.histogram(firsts, bins=5, range=(0, 100))[0].min() >= 3
+
+
+def test_each_limited_group_has_a_phase_of_its_own() -> None:
+    spacing = Spacing([(["upload"], 100.0), (["generate"], 100.0)], 0.0, random.Random(5).random)
+    # one draw for both would free them at the same moment
+    assert len(spacing.allowed(["upload", "generate"], [1, 1], min(spacing.free_at))[0]) == 1
