@@ -32,9 +32,13 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     only that route would.
     """
     weights = mix_weights(contract, requests)
+    total = sum(weights.values()) or 1
     pace = pace_s
     for claim in contract.claims.all():
-        pace = max(pace, claim.client_interval_s(requests, weights, users, LIMIT_SHARE))
+        spacing = claim.client_spacing(requests, users, LIMIT_SHARE)
+        if spacing is not None:
+            covered, interval_s = spacing
+            pace = max(pace, sum(weights.get(n, 1) for n in covered) / total * interval_s)
     return pace
 
 

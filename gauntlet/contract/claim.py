@@ -155,13 +155,6 @@ class Claim(Strict):
         most every :data:`~gauntlet.chaos.probes.GAUGE_INTERVAL_S`): a queue's depth."""
         return {}
 
-    def client_interval_s(self, requests: Sequence[str], weights: Mapping[str, int],
-                          users: int, share: float) -> float:
-        """The least time between one client's requests — ``users`` clients each sending
-        ``requests`` in the proportions of ``weights`` — that keeps them within ``share`` of
-        what this claim allows (a rate limit); 0 when the claim limits none of it."""
-        return 0.0
-
     def client_spacing(self, requests: Sequence[str], users: int,
                        share: float) -> tuple[list[str], float] | None:
         """Which of ``requests`` this claim limits, and the least time between two of them from

@@ -3,7 +3,7 @@ that fails open or closed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -82,15 +82,3 @@ class RateLimitClaim(Claim):
             return None
         count, window_s = parse_rate(self.limit)
         return covered, window_s / (count * share) * (users if self.key == "none" else 1)
-
-    def client_interval_s(self, requests: Sequence[str], weights: Mapping[str, int],
-                          users: int, share: float) -> float:
-        """The limit covers only its share of the client's mix (the declared weights): a
-        route limited to 10 an hour that is one request in six slows a client six times less
-        than a mix of only that route would."""
-        spacing = self.client_spacing(requests, users, share)
-        if spacing is None:
-            return 0.0
-        covered, interval_s = spacing
-        total = sum(weights.values()) or 1
-        return sum(weights.get(n, 1) for n in covered) / total * interval_s
