@@ -24,6 +24,7 @@ from gauntlet.checks.steady import arrived_s, steady_error_bound
 from gauntlet.config import SCENARIO_DIR, LoadConfig
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
+from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
@@ -63,18 +64,22 @@ class Context:
         return declared_env(self.contract, requests, pace_s=pace_s, timeout_s=timeout_s)
 
     def load(self, requests: list[str], *, users: int, duration_s: float,
-             pace_s: float = 0.1, timeout_s: float = CLIENT_TIMEOUT_S) -> LoadRun:
+             pace_s: float = 0.1, timeout_s: float = CLIENT_TIMEOUT_S,
+             report_in_flight: bool = False) -> LoadRun:
         """A Locust run of the claim's requests: the contract's declared requests, or the
-        user's own locustfile (whose samples the verdicts then pick by name)."""
+        user's own locustfile (whose samples the verdicts then pick by name).
+        ``report_in_flight``: the declared load writes its open requests as it runs
+        (:mod:`gauntlet.scenarios.inflight`)."""
         pace = paced(self.contract, requests, pace_s, users)
         locustfile = (str(self.contract.resolve(self.contract.traffic.locustfile))
                       if self.contract.traffic.locustfile else str(DECLARED_LOCUSTFILE))
         load = LoadConfig(scenario=locustfile, users=users, spawn_rate=users,
                           duration_s=duration_s)
         self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
-        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline,
-                       extra_env=self.traffic_env(requests, pace_s=pace, users=users,
-                                                  timeout_s=timeout_s))
+        env = self.traffic_env(requests, pace_s=pace, users=users, timeout_s=timeout_s)
+        if report_in_flight:
+            env[INFLIGHT_ENV] = "1"
+        return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline, extra_env=env)
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
         """The prober every experiment runs: the contract's live and ready paths, its claimed
@@ -100,7 +105,7 @@ class Context:
               during: Callable[[LoadRun, float], None] | None = None,
               probe_interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = (),
               timeout_s: float = CLIENT_TIMEOUT_S, settle_s: float | None = None,
-              lead_s: float = 0.0) -> None:
+              lead_s: float = 0.0, report_in_flight: bool = False) -> None:
         """Load with probes running; the fault plan's clock (t0) starts once the steady phase
         is long enough, and the load ends ``duration_s`` after t0 (or when ``during`` stops it).
 
@@ -132,7 +137,7 @@ class Context:
         with self.prober(probe_interval_s, json_probes).running(), \
                 Heartbeat(self.timeline).running() as self.heartbeat, \
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
-                          timeout_s=timeout_s) as run:
+                          timeout_s=timeout_s, report_in_flight=report_in_flight) as run:
             live, first_s = self.steady_start(run)
             steady_from_s, took_s = self.await_steady(run, live, requests,
                                                       since_s=first_s + WARMUP_S)

@@ -20,22 +20,31 @@ answer would. Users keep to ``pace_s`` between request starts, which the experim
 the contract's rate limits so a limiter never masks the mechanism under test, and send the
 requests of each ``spacing`` group at most once per its interval (a limit on part of the mix,
 in a whole-service load).
+
+When ``$GAUNTLET_REPORT_INFLIGHT`` is set, the requests each process has open are written
+every 20 ms beside the samples (:mod:`gauntlet.scenarios.inflight`): an experiment times an
+action, such as a shutdown signal, on requests being inside the service.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
 import random
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import FastHttpUser, task
 
 from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.fields import dig, fill
+from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
+from gauntlet.scenarios.inflight import WRITE_EVERY_S, Board
 from gauntlet.scenarios.pacing import Spacing, next_wait_s
 
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
@@ -43,6 +52,16 @@ REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
 MIX: dict[str, int] = {k: int(v) for k, v in TRAFFIC.get("mix", {}).items() if int(v) > 0}
 AUTH = AuthStep.from_spec(TRAFFIC["auth"]) if TRAFFIC.get("auth") else None
 _serial = itertools.count(1)
+BOARD = Board() if os.environ.get(INFLIGHT_ENV) else None
+_board_writer: list[gevent.Greenlet] = []
+
+
+def _write_board(board: Board, directory: Path) -> None:
+    while True:
+        # the run dir may go away with the run: the next write says nothing new anyway
+        with contextlib.suppress(OSError):
+            board.write(directory)
+        gevent.sleep(WRITE_EVERY_S)
 
 
 def client_address() -> str:
@@ -66,6 +85,9 @@ class DeclaredUser(FastHttpUser):
         if TRAFFIC.get("client_header"):
             self.headers[TRAFFIC["client_header"]] = client_address()
         self.ids: list[str] = []
+        if BOARD is not None and not _board_writer and os.environ.get("GAUNTLET_SAMPLES_DIR"):
+            directory = Path(os.environ["GAUNTLET_SAMPLES_DIR"])
+            _board_writer.append(gevent.spawn(_write_board, BOARD, directory))
         self.names = list(MIX)
         self.weights = [MIX[n] for n in self.names]
         if AUTH is not None:
@@ -126,11 +148,16 @@ class DeclaredUser(FastHttpUser):
                    **fill(spec.get("headers", {}), fields)}
         writes = "{token}" in json.dumps(spec.get("json")) or "{token}" in json.dumps(
             spec.get("headers", {}))
-        response = self.client.request(
-            spec.get("method", "GET"), fill(spec["path"], fields), name=name, headers=headers,
-            json=fill(spec.get("json"), fields),
-            context={"client": self.key, "token": token if writes else ""},
-        )
+        key = BOARD.sent(name) if BOARD is not None else None
+        try:
+            response = self.client.request(
+                spec.get("method", "GET"), fill(spec["path"], fields), name=name,
+                headers=headers, json=fill(spec.get("json"), fields),
+                context={"client": self.key, "token": token if writes else ""},
+            )
+        finally:
+            if key is not None and BOARD is not None:
+                BOARD.answered(key)
         capture = spec.get("capture_id")
         if capture and response.status_code in (200, 201):
             try:

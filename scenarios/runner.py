@@ -26,6 +26,7 @@ from gauntlet.hdr import merge_raw_hdr
 from gauntlet.procs import ManagedProcess
 from gauntlet.samples import CAPTURE_FILE, RAW_DIR, merge_raw, read_capture
 from gauntlet.scenarios import remote
+from gauntlet.scenarios.inflight import remove_boards
 from gauntlet.scenarios.workerauth import ENV_SECRET, ENV_SECRET_FILE
 from gauntlet.timeline import Timeline
 
@@ -292,6 +293,7 @@ class LoadRun:
                 unreadable.append(f"{path.name} holds no report")
         samples = merge_raw(self.run_dir)
         merge_raw_hdr(self.run_dir)
+        remove_boards(self.samples_dir)
         record = read_capture(self.run_dir)
         if record.counted and self.timeline:  # a torn last line too: said, not hidden
             self.timeline.emit("samples.lost", **record.as_dict())

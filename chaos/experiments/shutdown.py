@@ -9,6 +9,7 @@ experiment after every other (:attr:`Experiment.ends_service`)."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import shlex
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 
 from gauntlet import cleanup
@@ -29,21 +31,26 @@ from gauntlet.chaos.commands import CommandTimeout, restart_service, run_command
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.chaos.watch import Evidence
+from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.shutdown import shutdown_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import Window
 from gauntlet.contract import Contract, ShutdownClaim
 from gauntlet.errors import InfrastructureError, Interrupted
 from gauntlet.procs import pid_alive
+from gauntlet.scenarios.inflight import Open, in_flight
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
 
-# requests of the claim expected in flight at the signal (at the least frequent one's rate, held
-# for inflight_ms): with 8 a Poisson count is 0 about once in 3000 runs; with the 40 clients
-# this experiment had, about 4 on the reference stack, and none once in a CI run
+# requests of the claim expected in flight at the planned signal (at the least frequent one's
+# rate, held for inflight_ms). Chance alone left the 40 clients of a compose run about 3, and
+# none once in some fifty CI runs; so the signal waits for one (SIGNAL_WAIT_S), and the clients
+# derived here make that wait short
 IN_FLIGHT = 8.0
+# the latencies a request of the claim had before the link was slowed
+TYPICAL_WINDOW_S = 10.0
+# how long past its planned moment the signal waits for a request of the claim in flight
+SIGNAL_WAIT_S = 5.0
 MIN_USERS = 40
 MAX_USERS = 200
 
@@ -171,52 +178,61 @@ class ShutdownExperiment(Experiment):
         sig = signal.Signals[claim.signal]
         bound_s = claim.drain_delay_s + claim.deadline_s + 5.0
         signalled = threading.Event()
+        users = p.users or users_for(ctx.contract, claim)
+        evidence = Evidence(
+            ctx.timeline, f"shutdown.{claim.name}",
+            f"a request of {', '.join(claim.requests)} in flight at the signal",
+            bound=f"{users} clients" + (" (the suite's)" if p.users else
+                                        f" (derived for {IN_FLIGHT:g} in flight; at most "
+                                        f"{MAX_USERS})")
+            + f"; the signal waits at most {SIGNAL_WAIT_S:g} s for one")
 
         def signal_and_watch(run: LoadRun, t0: float) -> None:
-            ctx.sleep_until(t0, p.steady_s)
-            handle, wait = self._send(ctx, claim, sig, bound_s)
-            signalled.set()
-            sent = time.monotonic()
-            ctx.timeline.emit("signal.sent", handle=handle, signal=claim.signal)
-            done = threading.Event()
+            with contextlib.ExitStack() as slowed:
+                # from a second before the signal to the end of the drain delay, every request
+                # that waits on the link is held inside the service for inflight_ms
+                ctx.sleep_until(t0, max(0.0, p.steady_s - 1.0))
+                typical = _typical_ms(run, claim.requests, ctx.timeline.now_s())
+                if claim.inflight_link:
+                    slowed.enter_context(ctx.stack.faults(ctx.timeline).inject(
+                        Fault(claim.inflight_link, "latency", {"latency": claim.inflight_ms})))
+                ctx.sleep_until(t0, p.steady_s)
+                _await_in_flight(ctx, run, claim, typical, evidence)
+                handle, wait = self._send(ctx, claim, sig, bound_s)
+                signalled.set()
+                sent = time.monotonic()
+                ctx.timeline.emit("signal.sent", handle=handle, signal=claim.signal)
+                done = threading.Event()
 
-            def watch() -> None:
-                try:
-                    exited = wait(bound_s)
-                    if exited is not None:
-                        ctx.timeline.emit("process.exit", handle=handle, code=exited.code,
-                                          unknown=exited.unknown,
-                                          after_s=time.monotonic() - sent)
-                except Exception as exc:  # the verdict says the exit was not seen
-                    ctx.timeline.emit("process.watch_failed", handle=handle, error=str(exc))
-                finally:
-                    done.set()
+                def watch() -> None:
+                    try:
+                        exited = wait(bound_s)
+                        if exited is not None:
+                            ctx.timeline.emit("process.exit", handle=handle, code=exited.code,
+                                              unknown=exited.unknown,
+                                              after_s=time.monotonic() - sent)
+                    except Exception as exc:  # the verdict says the exit was not seen
+                        ctx.timeline.emit("process.watch_failed", handle=handle,
+                                          error=str(exc))
+                    finally:
+                        done.set()
 
-            threading.Thread(target=watch, name="exit-watch", daemon=True).start()
-            while not done.is_set() and time.monotonic() < sent + bound_s + 1.0:
-                cleanup.check()
-                done.wait(0.1)
+                threading.Thread(target=watch, name="exit-watch", daemon=True).start()
+                slow_until = sent + claim.drain_delay_s + 0.5
+                while not done.is_set() and time.monotonic() < sent + bound_s + 1.0:
+                    cleanup.check()
+                    if time.monotonic() >= slow_until:
+                        slowed.close()
+                    done.wait(0.1)
             cleanup.sleep(p.after_exit_s)
             run.stop()
 
-        plan = None
-        if claim.inflight_link:
-            # from a second before the signal to the end of the drain delay, every request
-            # that waits on the link is held inside the service for inflight_ms
-            slow = Fault(claim.inflight_link, "latency", {"latency": claim.inflight_ms})
-            plan = FaultPlan([TimedFault(max(0.0, p.steady_s - 1.0),
-                                         1.0 + claim.drain_delay_s + 0.5, slow)])
         interrupted = False
         try:
-            users = p.users or users_for(ctx.contract, claim)
-            Evidence(ctx.timeline, f"shutdown.{claim.name}",
-                     f"{IN_FLIGHT:g} requests of {', '.join(claim.requests)} in flight at the "
-                     "signal (expected)",
-                     bound=f"{users} clients" + (" (the suite's)" if p.users else
-                                                 f" (derived; at most {MAX_USERS})"))
-            ctx.drive(claim.requests, users=users, plan=plan,
-                      duration_s=p.steady_s + bound_s + 2.0, during=signal_and_watch,
-                      probe_interval_s=0.05, lead_s=max(0.0, p.steady_s - 1.0))
+            ctx.drive(claim.requests, users=users,
+                      duration_s=p.steady_s + SIGNAL_WAIT_S + bound_s + 2.0,
+                      during=signal_and_watch, probe_interval_s=0.05,
+                      lead_s=max(0.0, p.steady_s - 1.0), report_in_flight=True)
         except (Interrupted, KeyboardInterrupt):
             interrupted = True
             raise
@@ -297,6 +313,68 @@ class ShutdownExperiment(Experiment):
         claim: ShutdownClaim = target
         return shutdown_verdicts(record.of(claim.requests), record.events, claim,
                                  contract.answer_markers())
+
+
+def _typical_ms(run: LoadRun, requests: list[str], now_s: float) -> dict[str, float]:
+    """How long each of ``requests`` took in the last :data:`TYPICAL_WINDOW_S` before the
+    link was slowed (its p95, successes only): a request open longer than that is held."""
+    live = LiveSamples(run.samples_dir)
+    live.poll()
+    took: dict[str, list[float]] = {}
+    for row in live.rows:
+        if row.name in requests and not row.failed and row.t_end_s <= now_s \
+                and row.t_start_s >= now_s - TYPICAL_WINDOW_S:
+            took.setdefault(row.name, []).append(row.latency_ms)
+    return {name: float(np.percentile(values, 95)) for name, values in took.items()}
+
+
+def held_requests(board: list[Open], wanted: set[str], typical_ms: dict[str, float],
+                  max_age_s: float, now_s: float) -> list[Open]:
+    """The open requests of ``wanted`` that a slowed link holds and will still hold when the
+    signal lands: open longer than their typical latency (at most half of ``max_age_s``, so a
+    request slower than the hold still counts) and for at most ``max_age_s``; with no bound
+    (no link slowed), any open request of ``wanted``."""
+    def floor_s(name: str) -> float:
+        if math.isinf(max_age_s):
+            return 0.0  # no link holds them: any open request
+        return min(typical_ms.get(name, 0.0) / 1000.0, max_age_s / 2)
+
+    return [o for o in board if o.name in wanted
+            and floor_s(o.name) <= now_s - o.t_start_s <= max_age_s]
+
+
+def _await_in_flight(ctx: Context, run: LoadRun, claim: ShutdownClaim,
+                     typical_ms: dict[str, float], evidence: Evidence) -> None:
+    """Hold the signal (at most :data:`SIGNAL_WAIT_S`) until a request of the claim is in
+    flight, as the load reports it (:mod:`gauntlet.scenarios.inflight`), and will still be
+    when the signal lands. With an in-flight link that is a request open longer than it
+    typically takes (so the link holds it) and for at most half the hold (so half of it is
+    left for the signal to travel, ``docker kill`` included); without one, any open request.
+    A load that reports nothing (a team's own locustfile) is signalled at the planned moment."""
+    wanted = set(claim.requests)
+    max_age_s = claim.inflight_ms / 2000.0 if claim.inflight_link else math.inf
+    started = time.monotonic()
+    deadline = started + SIGNAL_WAIT_S
+    reported = False
+    while run.alive():
+        now_s = ctx.timeline.now_s()
+        board = in_flight(run.samples_dir, now_s)
+        if board is None and not reported and time.monotonic() >= started + 1.0:
+            evidence.adapt("signal at the planned moment", "the load reports no open requests "
+                           "(only the contract's declared load does)")
+            break
+        reported = reported or board is not None
+        held = held_requests(board or [], wanted, typical_ms, max_age_s, now_s)
+        if held:
+            names = sorted({o.name for o in held})
+            evidence.found(f"{len(held)} open ({', '.join(names)}) "
+                           f"{time.monotonic() - started:.2f} s past the planned signal")
+            return
+        if time.monotonic() >= deadline:
+            break
+        cleanup.check()
+        time.sleep(0.01)
+    evidence.give_up()
 
 
 def _never_seen(timeout_s: float) -> Exited | None:

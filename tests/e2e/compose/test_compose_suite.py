@@ -14,6 +14,7 @@ from gauntlet.chaos.execute import run_experiment
 from gauntlet.chaos.planning import plan_experiments
 from gauntlet.config import parse_suite
 from gauntlet.runner import run_suite
+from gauntlet.timeline import EVENTS_FILE, read_events
 from tests.e2e.experiments import COMPOSE_USERS
 
 # one test worker runs every compose test, one at a time (see test_compose_backend.py)
@@ -77,3 +78,9 @@ def test_experiment_on_compose(tmp_path: Path, name: str, claim: str) -> None:
     failed = [f"{v.name}: {v.reason}" for v in verdicts if not v.passed]
     assert verdicts and not failed, failed
     assert _no_gauntlet_containers() == []
+    if name == "shutdown":
+        # the signal waited for a request the slowed link held (with 40 clients, chance alone
+        # left none in flight once in some fifty CI runs): the declared load's board, read
+        found = [e for e in read_events(tmp_path / name / EVENTS_FILE)
+                 if e.kind == "evidence.found" and e.data.get("claim") == "shutdown.sigterm"]
+        assert found, "the signal was sent without a request seen in flight"
