@@ -26,7 +26,7 @@ from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
 from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
 from gauntlet.scenarios.runner import LoadRun
-from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, declared_env, paced
+from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, budgets, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
 
 DECLARED_LOCUSTFILE = SCENARIO_DIR / "declared.py"
@@ -59,9 +59,12 @@ class Context:
     heartbeat: Heartbeat | None = None
 
     def traffic_env(self, requests: list[str], *, pace_s: float, users: int,
-                    timeout_s: float = CLIENT_TIMEOUT_S) -> dict[str, str]:
-        """The environment of a Locust run that sends ``requests`` as the contract declares."""
-        return declared_env(self.contract, requests, pace_s=pace_s, timeout_s=timeout_s)
+                    timeout_s: float = CLIENT_TIMEOUT_S,
+                    run_s: float | None = None) -> dict[str, str]:
+        """The environment of a Locust run that sends ``requests`` as the contract declares,
+        for at most ``run_s`` (the limits it spends over the run: :func:`budgets`)."""
+        return declared_env(self.contract, requests, pace_s=pace_s, timeout_s=timeout_s,
+                            budget=budgets(self.contract, requests, run_s))
 
     def load(self, requests: list[str], *, users: int, duration_s: float,
              pace_s: float = 0.1, timeout_s: float = CLIENT_TIMEOUT_S,
@@ -70,13 +73,14 @@ class Context:
         user's own locustfile (whose samples the verdicts then pick by name).
         ``report_in_flight``: the declared load writes its open requests as it runs
         (:mod:`gauntlet.scenarios.inflight`)."""
-        pace = paced(self.contract, requests, pace_s, users)
+        pace = paced(self.contract, requests, pace_s, users, run_s=duration_s)
         locustfile = (str(self.contract.resolve(self.contract.traffic.locustfile))
                       if self.contract.traffic.locustfile else str(DECLARED_LOCUSTFILE))
         load = LoadConfig(scenario=locustfile, users=users, spawn_rate=users,
                           duration_s=duration_s)
         self.facts["load"] = {"users": users, "pace_s": pace, "requests": requests}
-        env = self.traffic_env(requests, pace_s=pace, users=users, timeout_s=timeout_s)
+        env = self.traffic_env(requests, pace_s=pace, users=users, timeout_s=timeout_s,
+                               run_s=duration_s)
         if report_in_flight:
             env[INFLIGHT_ENV] = "1"
         return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline, extra_env=env)

@@ -19,7 +19,8 @@ share ``resend`` of requests is sent twice with the same token, as a client retr
 answer would. Users keep to ``pace_s`` between request starts, which the experiment derives from
 the contract's rate limits so a limiter never masks the mechanism under test, and send the
 requests of each ``spacing`` group at most once per its interval (a limit on part of the mix,
-in a whole-service load).
+in a whole-service load), and at most ``count`` of each ``budget`` group in any window (a limit
+an experiment spreads over a run shorter than its window).
 
 When ``$GAUNTLET_REPORT_INFLIGHT`` is set, the requests each process has open are written
 every 20 ms beside the samples (:mod:`gauntlet.scenarios.inflight`): an experiment times an
@@ -45,7 +46,7 @@ from gauntlet.scenarios.auth import AuthStep
 from gauntlet.scenarios.fields import dig, fill
 from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
 from gauntlet.scenarios.inflight import WRITE_EVERY_S, Board
-from gauntlet.scenarios.pacing import Spacing, next_wait_s
+from gauntlet.scenarios.pacing import Budget, Spacing, next_wait_s
 
 TRAFFIC: dict[str, Any] = json.loads(os.environ.get("GAUNTLET_TRAFFIC") or "{}")
 REQUESTS: dict[str, dict[str, Any]] = TRAFFIC.get("requests", {})
@@ -72,6 +73,9 @@ def client_address() -> str:
 PACE_S = float(TRAFFIC.get("pace_s", 0.1))
 SPACING: list[tuple[list[str], float]] = [(list(names), float(interval))
                                           for names, interval in TRAFFIC.get("spacing", [])]
+BUDGET: list[tuple[list[str], int, float]] = [(list(names), int(count), float(window))
+                                              for names, count, window in
+                                              TRAFFIC.get("budget", [])]
 
 
 class DeclaredUser(FastHttpUser):
@@ -99,6 +103,7 @@ class DeclaredUser(FastHttpUser):
         time.sleep(random.uniform(0.0, PACE_S))
         self.task_started = time.monotonic()
         self.spacing = Spacing(SPACING, self.task_started, random.random)
+        self.budget = Budget(BUDGET)
 
     def wait_time(self) -> float:
         return next_wait_s(time.monotonic() - self.task_started, PACE_S, random.random())
@@ -121,6 +126,7 @@ class DeclaredUser(FastHttpUser):
     def send(self) -> None:
         self.task_started = now = time.monotonic()
         names, weights = self.spacing.allowed(self.names, self.weights, now)
+        names, weights = self.budget.allowed(names, weights, now)
         if not names:
             return
         name = random.choices(names, weights)[0]
@@ -132,11 +138,13 @@ class DeclaredUser(FastHttpUser):
             name = writers[0]
             spec = REQUESTS[name]
         self.spacing.sent(name, now)
+        sends = 2 if random.random() < float(spec.get("resend", 0.0)) else 1
+        for _ in range(sends):
+            self.budget.sent(name, now)
         token = uuid.uuid4().hex
         fields = {"client": self.key, "token": token}
         if self.ids:
             fields["id"] = random.choice(self.ids)
-        sends = 2 if random.random() < float(spec.get("resend", 0.0)) else 1
         for _ in range(sends):
             self.request(name, spec, fields, token)
 

@@ -56,3 +56,30 @@ class Spacing:
         for i, (group, interval) in enumerate(self.groups):
             if name in group:
                 self.free_at[i] = now + interval
+
+
+class Budget:
+    """At most so many of a group's requests from one client in any window: the guard of a
+    limit the experiment spreads over its run instead of over the window
+    (:func:`~gauntlet.scenarios.traffic.budgets`). A run that outlasts its plan holds the
+    group back once the client has spent its share, rather than meet the limiter."""
+
+    def __init__(self, groups: list[tuple[list[str], int, float]]) -> None:
+        self.groups = [(frozenset(names), count, window) for names, count, window in groups]
+        self.starts: list[list[float]] = [[] for _ in self.groups]
+
+    def allowed(self, names: list[str], weights: list[int],
+                now: float) -> tuple[list[str], list[int]]:
+        """``names`` (with their ``weights``) less those of a group spent at ``now``."""
+        held: set[str] = set()
+        for (group, count, window), starts in zip(self.groups, self.starts, strict=True):
+            starts[:] = [t for t in starts if t > now - window]
+            if len(starts) >= count:
+                held |= group
+        kept = [(n, w) for n, w in zip(names, weights, strict=True) if n not in held]
+        return [n for n, _ in kept], [w for _, w in kept]
+
+    def sent(self, name: str, now: float) -> None:
+        for (group, _, _), starts in zip(self.groups, self.starts, strict=True):
+            if name in group:
+                starts.append(now)

@@ -22,7 +22,8 @@ def mix_weights(contract: Contract, requests: list[str]) -> dict[str, int]:
     return {n: max(r.weight, 1) for n, r in contract.requests_of(requests).items()}
 
 
-def paced(contract: Contract, requests: list[str], pace_s: float, users: int) -> float:
+def paced(contract: Contract, requests: list[str], pace_s: float, users: int,
+          run_s: float | None = None) -> float:
     """Seconds between one client's requests, so that no client (and, for a limit keyed on
     nothing, not all of them together) exceeds ``LIMIT_SHARE`` of any claimed rate limit that
     covers what it sends.
@@ -30,6 +31,12 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
     A limit covers only its share of the client's mix (the declared weights): a route limited
     to 10 an hour that is one request in six slows the client six times less than a mix of
     only that route would.
+
+    ``run_s``: how long the load may run at most. A limit per client whose window is longer
+    than that is a budget the client spreads over the run (:func:`budgets`), not over the
+    window: 10 an hour is 5 requests of a client (half of it), which a run of 6 minutes sends
+    every 72 s instead of every 12 minutes. What keeps a longer run within the limit is the
+    budget itself, which the client counts as it sends.
     """
     weights = mix_weights(contract, requests)
     total = sum(weights.values()) or 1
@@ -38,8 +45,36 @@ def paced(contract: Contract, requests: list[str], pace_s: float, users: int) ->
         spacing = claim.client_spacing(requests, users, LIMIT_SHARE)
         if spacing is not None:
             covered, interval_s = spacing
+            budget = _spent_over(claim.client_budget(requests, LIMIT_SHARE), run_s)
+            if budget is not None and run_s is not None:
+                interval_s = min(interval_s, run_s / budget[1])
             pace = max(pace, sum(weights.get(n, 1) for n in covered) / total * interval_s)
     return pace
+
+
+def budgets(contract: Contract, requests: list[str],
+            run_s: float | None) -> list[tuple[list[str], int, float]]:
+    """The limits :func:`paced` spreads over a run of ``run_s`` rather than over their window:
+    each as the requests it covers, how many of them one client may send in any window, and
+    the window. The declared load counts them as it sends (:class:`~gauntlet.scenarios.pacing.
+    Budget`), so a run that lasts longer than planned holds a request back rather than
+    exceeding the limit."""
+    out = []
+    for claim in contract.claims.all():
+        budget = _spent_over(claim.client_budget(requests, LIMIT_SHARE), run_s)
+        if budget is not None:
+            out.append(budget)
+    return out
+
+
+def _spent_over(budget: tuple[list[str], int, float] | None,
+                run_s: float | None) -> tuple[list[str], int, float] | None:
+    """``budget`` when a run of ``run_s`` is shorter than its window and it allows a request
+    at all: only then is spreading it over the run faster than over the window."""
+    if budget is None or run_s is None or run_s <= 0:
+        return None
+    _, count, window_s = budget
+    return budget if count >= 1 and window_s > run_s else None
 
 
 def spaced(contract: Contract, requests: list[str], pace_s: float,
@@ -71,11 +106,13 @@ CLIENT_TIMEOUT_S = 30.0
 
 def declared_env(contract: Contract, requests: list[str], *, pace_s: float,
                  timeout_s: float = CLIENT_TIMEOUT_S,
-                 spacing: list[tuple[list[str], float]] | None = None) -> dict[str, str]:
+                 spacing: list[tuple[list[str], float]] | None = None,
+                 budget: list[tuple[list[str], int, float]] | None = None) -> dict[str, str]:
     """``$GAUNTLET_TRAFFIC`` (and the capture's header and body markers) for ``requests``;
     ``timeout_s``: how long a simulated client waits for an answer (it must outlast every
     bound a verdict judges, or the client's own timeout is what gets measured); ``spacing``:
-    groups of requests a client sends at most once per their interval (:func:`spaced`)."""
+    groups of requests a client sends at most once per their interval (:func:`spaced`);
+    ``budget``: groups a client sends at most so many of in any window (:func:`budgets`)."""
     traffic = contract.traffic
     declared = contract.requests_of(requests)
     spec = {
@@ -85,6 +122,7 @@ def declared_env(contract: Contract, requests: list[str], *, pace_s: float,
         "client_header": traffic.client_header,
         "pace_s": pace_s,
         "spacing": [[names, interval] for names, interval in spacing or []],
+        "budget": [[names, count, window] for names, count, window in budget or []],
         "timeout_s": timeout_s,
         "client_prefix": f"g{int(time.time()) % 100000}",
     }

@@ -162,6 +162,14 @@ class Claim(Strict):
         the claim limits none of them."""
         return None
 
+    def client_budget(self, requests: Sequence[str],
+                      share: float) -> tuple[list[str], int, float] | None:
+        """Which of ``requests`` this claim limits per client, how many of them one client may
+        send in any window within ``share`` of the limit, and the window (seconds): what a run
+        shorter than the window may spend at any pace. None for no limit on them, or a limit
+        all clients share."""
+        return None
+
     def holds_after_s(self, link: str) -> float:
         """How long after ``link`` is back this claim's mechanism may still act on the service
         (a breaker stays open); 0 for none."""

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gauntlet.scenarios.pacing import Spacing, next_wait_s
+from gauntlet.scenarios.pacing import Budget, Spacing, next_wait_s
 
 
 @given(st.floats(0, 10), st.floats(0.01, 5), st.floats(0, 0.999))
@@ -88,3 +88,22 @@ def test_each_limited_group_has_a_phase_of_its_own() -> None:
     spacing = Spacing([(["upload"], 100.0), (["generate"], 100.0)], 0.0, random.Random(5).random)
     # one draw for both would free them at the same moment
     assert len(spacing.allowed(["upload", "generate"], [1, 1], min(spacing.free_at))[0]) == 1
+
+
+def test_a_budget_holds_a_group_back_once_spent_in_its_window() -> None:
+    """5 summaries an hour (half of lazy-foundry's 10): spread over a short run at any pace,
+    never a sixth within an hour, whatever the run's length."""
+    budget = Budget([(["POST /summaries"], 5, 3600.0)])
+    names, weights = ["POST /summaries", "GET /notes"], [1, 5]
+    for i in range(5):
+        assert budget.allowed(names, weights, 10.0 * i) == (names, weights)
+        budget.sent("POST /summaries", 10.0 * i)
+    budget.sent("GET /notes", 50.0)  # not in the group: not counted
+    assert budget.allowed(names, weights, 60.0) == (["GET /notes"], [5])
+    assert budget.allowed(names, weights, 3599.0) == (["GET /notes"], [5])
+    # an hour after the first one, one is free again
+    assert budget.allowed(names, weights, 3600.5) == (names, weights)
+
+
+def test_no_budget_holds_nothing() -> None:
+    assert Budget([]).allowed(["a", "b"], [1, 2], 0.0) == (["a", "b"], [1, 2])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gauntlet.contract import load_contract
-from gauntlet.scenarios.traffic import LIMIT_SHARE, mix_of, paced, spaced
+from gauntlet.scenarios.traffic import LIMIT_SHARE, budgets, mix_of, paced, spaced
 
 ROOT = Path(__file__).resolve().parents[1].parent
 STACK = load_contract(ROOT / "stack" / "contract.toml")
@@ -28,6 +28,29 @@ def test_a_limit_slows_a_client_only_by_its_share_of_the_mix() -> None:
     weights = {n: max(LAZY.traffic.requests[n].weight, 1) for n in MIX}
     share = weights[GENERATE] / sum(weights.values())
     assert paced(LAZY, MIX, 0.1, users=10) == pytest.approx(alone * share)
+
+
+def test_a_run_shorter_than_a_limit_s_window_spends_the_client_s_budget_over_the_run() -> None:
+    # 10 an hour per user: half of it is 5 requests a client; a 6-minute run sends them every
+    # 72 s, not every 12 min, and the declared load counts them (at most 5 in any hour)
+    assert paced(LAZY, [GENERATE], 0.1, users=10, run_s=360) == pytest.approx(72.0)
+    assert budgets(LAZY, [GENERATE], 360) == [([GENERATE], 5, 3600.0)]
+    # a run longer than the window: spaced over the window, as before, and no budget
+    assert paced(LAZY, [GENERATE], 0.1, users=10, run_s=7200) == pytest.approx(720.0)
+    assert budgets(LAZY, [GENERATE], 7200) == []
+    # the reference stack's limits are seconds long: every run outlasts them
+    assert paced(STACK, [GENERATE], 0.1, users=10, run_s=60) == paced(STACK, [GENERATE], 0.1, 10)
+    assert budgets(STACK, [GENERATE], 60) == []
+
+
+def test_a_limit_all_clients_share_has_no_client_budget() -> None:
+    from gauntlet.contract.kinds.ratelimit import RateLimitClaim
+
+    shared = RateLimitClaim(name="all", limit="10/hour", key="none", requests=[GENERATE])
+    assert shared.client_budget([GENERATE], LIMIT_SHARE) is None
+    own = shared.model_copy(update={"key": "auth"})
+    assert own.client_budget([GENERATE], LIMIT_SHARE) == ([GENERATE], 5, 3600.0)
+    assert own.client_budget(["GET /api/orders"], LIMIT_SHARE) is None
 
 
 def test_the_whole_mix_is_every_weighted_request() -> None:

@@ -3,6 +3,7 @@ that fails open or closed."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -82,3 +83,13 @@ class RateLimitClaim(Claim):
             return None
         count, window_s = parse_rate(self.limit)
         return covered, window_s / (count * share) * (users if self.key == "none" else 1)
+
+    def client_budget(self, requests: Sequence[str],
+                      share: float) -> tuple[list[str], int, float] | None:
+        """A limit keyed per client (its user, address or header) gives each client
+        ``count * share`` requests a window; one keyed on nothing has no client's budget."""
+        covered = [n for n in requests if n in set(self.requests)]
+        if not covered or self.key == "none":
+            return None
+        count, window_s = parse_rate(self.limit)
+        return covered, math.floor(count * share), window_s
