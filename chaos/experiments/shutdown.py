@@ -43,9 +43,9 @@ from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
 
 # requests of the claim expected in flight at the planned signal (at the least frequent one's
-# rate, held for inflight_ms). Chance alone left the 40 clients of a compose run about 3, and
-# none once in some fifty CI runs; so the signal waits for one (SIGNAL_WAIT_S), and the clients
-# derived here make that wait short
+# rate, held for inflight_ms). Chance alone left the 40 clients of a compose run 2 to 4 (three
+# runs), and none in 9f25763's landing CI; so the signal waits for one (SIGNAL_WAIT_S), and the
+# clients derived here make that wait short
 IN_FLIGHT = 8.0
 # the latencies a request of the claim had before the link was slowed
 TYPICAL_WINDOW_S = 10.0
