@@ -85,5 +85,5 @@ def in_flight(raw_dir: Path, now_s: float | None = None) -> list[Open] | None:
 
 def remove_boards(raw_dir: Path) -> None:
     """The boards are read while the load runs, and nothing after it."""
-    for path in raw_dir.glob("inflight-*.json*"):
+    for path in raw_dir.glob(FILE_GLOB + "*"):  # and the .tmp a write left half done
         path.unlink(missing_ok=True)

@@ -48,8 +48,7 @@ class Spacing:
         """``names`` (with their ``weights``) less those a group holds back at ``now``."""
         held = set().union(*(g for (g, _), free in zip(self.groups, self.free_at, strict=True)
                              if free > now))
-        kept = [(n, w) for n, w in zip(names, weights, strict=True) if n not in held]
-        return [n for n, _ in kept], [w for _, w in kept]
+        return _without(names, weights, held)
 
     def sent(self, name: str, now: float) -> None:
         """``name`` was sent at ``now``: every group holding it is closed for its interval."""
@@ -76,10 +75,19 @@ class Budget:
             starts[:] = [t for t in starts if t > now - window]
             if len(starts) >= count:
                 held |= group
-        kept = [(n, w) for n, w in zip(names, weights, strict=True) if n not in held]
-        return [n for n, _ in kept], [w for _, w in kept]
+        return _without(names, weights, held)
 
     def sent(self, name: str, now: float) -> None:
         for (group, _, _), starts in zip(self.groups, self.starts, strict=True):
             if name in group:
                 starts.append(now)
+
+
+def _without(names: list[str], weights: list[int],
+             held: set[str]) -> tuple[list[str], list[int]]:
+    """``names`` and their ``weights`` less the ``held`` ones. Called before every request a
+    client sends: with nothing held (the usual case) the lists are returned as they are."""
+    if not held:
+        return names, weights
+    kept = [(n, w) for n, w in zip(names, weights, strict=True) if n not in held]
+    return [n for n, _ in kept], [w for _, w in kept]

@@ -78,18 +78,22 @@ class RateLimitClaim(Claim):
     def client_spacing(self, requests: Sequence[str], users: int,
                        share: float) -> tuple[list[str], float] | None:
         """A limit keyed on nothing is every client's: each gets ``1 / users`` of it."""
-        covered = [n for n in requests if n in set(self.requests)]
+        covered = self._covered(requests)
         if not covered:
             return None
-        count, window_s = parse_rate(self.limit)
-        return covered, window_s / (count * share) * (users if self.key == "none" else 1)
+        return covered, self.window_s / (self.count * share) * (users if self.key == "none"
+                                                                 else 1)
 
     def client_budget(self, requests: Sequence[str],
                       share: float) -> tuple[list[str], int, float] | None:
         """A limit keyed per client (its user, address or header) gives each client
         ``count * share`` requests a window; one keyed on nothing has no client's budget."""
-        covered = [n for n in requests if n in set(self.requests)]
+        covered = self._covered(requests)
         if not covered or self.key == "none":
             return None
-        count, window_s = parse_rate(self.limit)
-        return covered, math.floor(count * share), window_s
+        return covered, math.floor(self.count * share), self.window_s
+
+    def _covered(self, requests: Sequence[str]) -> list[str]:
+        """Which of ``requests`` this limit covers, in their order."""
+        limited = set(self.requests)
+        return [n for n in requests if n in limited]
