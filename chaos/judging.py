@@ -52,7 +52,7 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         max_error_rate = steady_error_bound(slo.error_rate)  # a claimed 0 stays 0
         steady = steady_state(sample, start_s=first, end_s=start, max_error_rate=max_error_rate,
                               p95_ms=steady_p95_ms(contract) if experiment.steady_latency
-                              else None)
+                              else None, markers=contract.answer_markers())
         if restarts:
             steady = steady.noting(restarted(restarts))
         verdicts = [steady, *demote(verdicts, steady)]
@@ -62,7 +62,8 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
             verdicts.append(steady_state(sample, start_s=settled, end_s=last + 1e-6,
                                          max_error_rate=max_error_rate,
                                          p95_ms=steady_p95_ms(contract),
-                                         label="after recovery"))
+                                         label="after recovery",
+                                         markers=contract.answer_markers()))
     disturbed = experiment.disturbed(record, target)
     for claim in experiment.integrity_claims(contract, target):
         verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim,

@@ -20,12 +20,14 @@ requests, a p95 needs at least 72"), and so are the claim verdicts it would have
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
+from gauntlet.checks.markers import marked_by_any
 from gauntlet.checks.verdict import Verdict, quantile_within, undecidable
 from gauntlet.checks.windows import failed, finished_before, started_in, statuses
+from gauntlet.contract import Marker
 from gauntlet.latency import quantile_bounds
 
 CHECK = "steady-state"
@@ -53,11 +55,26 @@ def arrived_s(rows: Iterable[tuple[str, float, float]]) -> float | None:
     return max((end_s for _, end_s in first.values()), default=None)
 
 
+def failure_kinds(failures: pd.DataFrame, markers: Mapping[str, Marker]) -> str:
+    """``"503 x20: pool.postgres x20"``: the failures' statuses, and how many of them each
+    claim's marker identifies. A 503 is a pool shedding load, an open breaker or a database
+    that is down; a reason read after the fact (a CI log, with the run dir gone) must say which.
+    """
+    kinds = statuses(failures)
+    named = [(claim, int(marked_by_any(failures, {claim: marker}).sum()))
+             for claim, marker in sorted(markers.items())]
+    named = [(claim, n) for claim, n in named if n]
+    return kinds + (": " + ", ".join(f"{claim} x{n}" for claim, n in named) if named else "")
+
+
 def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_error_rate: float,
-                 p95_ms: float | None, label: str = "before the fault") -> Verdict:
+                 p95_ms: float | None, label: str = "before the fault",
+                 markers: Mapping[str, Marker] | None = None) -> Verdict:
     """Errors (5xx, no answer) and optionally p95 of requests that started in [start, end)
     *and finished by* ``end_s`` — a request still in flight when the fault began may fail
-    because of it, so it does not speak for the steady state."""
+    because of it, so it does not speak for the steady state. ``markers`` (the contract's
+    :meth:`~gauntlet.contract.Contract.answer_markers`) name the claims whose answers the
+    failures were, in the reason only: they are failures all the same."""
     name = f"steady state {label}"
     window = finished_before(started_in(samples, start_s, end_s), end_s)
     evidence = f"requests that started and finished {label}"
@@ -68,7 +85,7 @@ def steady_state(samples: pd.DataFrame, *, start_s: float, end_s: float, max_err
     rate = float(failed(window).mean())
     # which failures: a reason read after the fact (a CI log) must tell a starved host's
     # timeouts from a service's 503s
-    kinds = f" ({statuses(window[failed(window)])})" if rate > 0 else ""
+    kinds = f" ({failure_kinds(window[failed(window)], markers or {})})" if rate > 0 else ""
     when = "still" if label.startswith("after") else "already"
     if rate > max_error_rate:
         return Verdict.judge(

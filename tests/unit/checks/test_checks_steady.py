@@ -6,6 +6,7 @@ from gauntlet.checks.slo import gate
 from gauntlet.checks.steady import demote, steady_state
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows, first_seen
+from gauntlet.contract import Marker
 from gauntlet.timeline import Event
 from tests.unit.checks.factory import T0, ask, fault, frame, run
 
@@ -94,3 +95,17 @@ def test_first_seen_allows_one_observation_interval() -> None:
     assert first_seen(0.9, 1.0, 0.5) == ("pass", False)
     assert first_seen(1.4, 1.0, 0.5) == ("inconclusive", True)
     assert first_seen(1.6, 1.0, 0.5) == ("fail", False)
+
+
+def test_a_failing_steady_phase_names_the_claims_whose_answers_failed() -> None:
+    """A 503 is a pool shedding load, an open breaker or a database that is down: the reason
+    says which claim's marker each failure carried (a CI log outlives its run dir). The
+    verdict is the same: a marked failure is a failure before the fault all the same."""
+    busy = Marker(status=503, body="database busy")
+    rows = run(0, 4, 0.1) + [ask(0.05 + i * 0.5, 5, 503, markers={"pool.postgres": 1})
+                             for i in range(4)] + [ask(0.3, 5, 503)]
+    marked = steady_state(frame(rows), start_s=T0, end_s=T0 + 4, max_error_rate=0.01,
+                          p95_ms=None, markers={"pool.postgres": busy})
+    assert marked.failed
+    assert "errors (503 x5: pool.postgres x4) in the steady phase" in marked.reason
+    assert "(503 x5) in the steady phase" in steady(rows).reason  # no markers given
