@@ -40,10 +40,15 @@ def test_up_keeps_a_stack_others_aim_at_by_name(tmp_path: Path) -> None:
         assert api["url"] == f"http://127.0.0.1:{port}"
         assert f"pid {api['pid']}" in log.read_text()
 
-        suite = tmp_path / "suite.toml"  # names no address: the handle gives them
+        # names no address: the handle gives them. Its gates are the contract's p95 500 ms
+        # and p99 1000 ms moved to 2500 and 5000 (a decidable p99 still: 368+ requests): this
+        # test is about aiming at the up stack, and this host's speed that minute is not part
+        # of it (2423533's CI, beside the other worker: p95 466.7 ms, 95 % CI 409.6 to 516.7)
+        suite = tmp_path / "suite.toml"
         suite.write_text(f'name = "quick"\ncontract = "{CONTRACT}"\n[load]\nscenario = '
                          f'"{ROOT / "stack" / "locustfiles" / "api_mix.py"}"\nusers = 40\n'
-                         'spawn_rate = 40\nduration_s = 14\n')  # a decidable p99: 368+
+                         'spawn_rate = 40\nduration_s = 14\n[slo]\np95_ms = 2500\n'
+                         'p99_ms = 5000\n')
         ran = gauntlet("run", str(suite), "--stack", "up", "--output", "runs", cwd=tmp_path)
         assert ran.returncode == 0, ran.stdout + ran.stderr
         assert "stack up (up) in" in ran.stderr and f"127.0.0.1:{port}" in ran.stderr
