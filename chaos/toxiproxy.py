@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import requests
 import toxiproxy.api as _tp_api
+from prometheus_client.parser import text_string_to_metric_families
 from toxiproxy import Toxiproxy
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 
@@ -149,6 +150,27 @@ class AnswerCounts:
 
     def __sub__(self, earlier: AnswerCounts) -> AnswerCounts:
         return AnswerCounts(self.answers - earlier.answers, self.acted - earlier.acted)
+
+
+# Toxiproxy's own counters (-proxy-metrics, docs/metrics.md of Toxiproxy 2.6+): bytes each
+# proxy received, per direction
+RECEIVED_BYTES = "toxiproxy_proxy_received_bytes"
+
+
+def proxy_bytes(metrics_text: str, direction: str = "upstream") -> dict[str, int]:
+    """Bytes each proxy received in ``direction`` from Toxiproxy's ``/metrics`` text:
+    ``upstream`` is what clients sent towards the dependency (its requests), ``downstream`` its
+    answers. A proxy that carried nothing yet has no line, and counts 0 where the caller asks."""
+    out: dict[str, int] = {}
+    for family in text_string_to_metric_families(metrics_text):
+        if family.name != RECEIVED_BYTES:
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_total") and "proxy" in sample.labels \
+                    and sample.labels.get("direction") == direction:
+                name = sample.labels["proxy"]
+                out[name] = out.get(name, 0) + int(sample.value)
+    return out
 
 
 class ToxiproxyClient:
@@ -297,6 +319,23 @@ class ToxiproxyClient:
             if toxic.get("name") == name and "answers" in attributes:
                 return AnswerCounts(int(attributes["answers"]), int(attributes["acted"]))
         return None
+
+    def bytes_sent_upstream(self) -> dict[str, int] | None:
+        """Bytes each proxy has passed towards its dependency (requests) since the server
+        started (its ``-proxy-metrics``
+        counters; a proxy that carried nothing is absent); None when the server keeps none
+        (started without the flag, or older than 2.6: ``/metrics`` is 404), and the caller says
+        what it then cannot see."""
+        try:
+            answer = requests.get(f"{self.url}/metrics", timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise ToxiproxyError(f"Toxiproxy /metrics at {self.url}: {exc}") from exc
+        if answer.status_code == 404:  # no metrics handler: started without the flag
+            return None
+        if answer.status_code != 200:
+            raise ToxiproxyError(f"Toxiproxy /metrics at {self.url} answered "
+                                 f"{answer.status_code}")
+        return proxy_bytes(answer.text)
 
     def all_toxics(self) -> dict[str, list[dict[str, Any]]]:
         return {name: self.toxics(name) for name in self.proxies()}

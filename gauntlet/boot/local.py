@@ -349,7 +349,10 @@ def boot_local(contract: Contract, config: StackConfig, logs_dir: Path | None = 
                             timeout_s=config.boot_timeout_s, what="accepting connections")
         toxiproxy = ManagedProcess(
             "toxiproxy",
-            [toxiproxy_bin, "-host", "127.0.0.1", "-port", str(ports.toxiproxy)],
+            # -proxy-metrics: the bytes each link carried (an affinity claim's evidence that
+            # every instance served)
+            [toxiproxy_bin, "-host", "127.0.0.1", "-port", str(ports.toxiproxy),
+             "-proxy-metrics"],
             log_path=logs / "toxiproxy.log",
         )
         for proc in (*managed.values(), toxiproxy):

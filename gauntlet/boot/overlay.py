@@ -80,7 +80,8 @@ def build(contract: Contract, *, services: list[str], variants: list[str],
     labels = {OWNER_LABEL: owner}
     lines = ["services:", f"  {TOXIPROXY}:",
              f"    image: {json.dumps(toxiproxy_image)}",
-             '    command: ["-host=0.0.0.0", "-config=/gauntlet/toxiproxy.json"]',
+             '    command: ["-host=0.0.0.0", "-config=/gauntlet/toxiproxy.json", '
+             '"-proxy-metrics"]',
              f"    volumes: [{json.dumps(config_path + ':/gauntlet/toxiproxy.json:ro')}]",
              "    ports: " + json.dumps([f"127.0.0.1::{TOXIPROXY_API_PORT}",
                                          f"127.0.0.1::{MAIN_PROXY_PORT}",
