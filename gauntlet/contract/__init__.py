@@ -56,6 +56,7 @@ from gauntlet.contract.claim import (
 )
 from gauntlet.contract.document import Contract, Slo
 from gauntlet.contract.files import load_contract, one_line, parse_contract, read_toml
+from gauntlet.contract.kinds.affinity import AffinityClaim
 from gauntlet.contract.kinds.breaker import BreakerClaim
 from gauntlet.contract.kinds.connlimit import ConnectionLimitClaim
 from gauntlet.contract.kinds.deadline import DeadlineClaim
@@ -85,6 +86,7 @@ from gauntlet.contract.registry import (
 from gauntlet.contract.traffic import Auth, Backoff, Realtime, Request, Traffic
 
 __all__ = [
+    "AffinityClaim",
     "Auth",
     "Backoff",
     "BreakerClaim",

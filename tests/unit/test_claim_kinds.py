@@ -31,10 +31,10 @@ OLD_WIRING = frozenset({
 
 
 def test_gauntlets_kinds_are_found_by_module_in_contract_order() -> None:
-    assert [k.key for k in claim_kinds()][:16] == [
+    assert [k.key for k in claim_kinds()][:17] == [
         "breaker", "retries", "rate_limit", "connection_limit", "shutdown", "failover",
-        "health", "deadline", "pool", "integrity", "realtime", "header", "logs", "probe",
-        "queue", "stated"]
+        "health", "deadline", "pool", "integrity", "realtime", "affinity", "header", "logs",
+        "probe", "queue", "stated"]
     found = kind_of("breaker")
     assert found is not None and found.model is BreakerClaim and BreakerClaim.kind == "breaker"
 
