@@ -322,10 +322,9 @@ class ToxiproxyClient:
 
     def bytes_sent_upstream(self) -> dict[str, int] | None:
         """Bytes each proxy has passed towards its dependency (requests) since the server
-        started (its ``-proxy-metrics``
-        counters; a proxy that carried nothing is absent); None when the server keeps none
-        (started without the flag, or older than 2.6: ``/metrics`` is 404), and the caller says
-        what it then cannot see."""
+        started (its ``-proxy-metrics`` counters; a proxy that carried nothing is absent); None
+        when the server keeps none (started without the flag, or older than 2.6: ``/metrics``
+        is 404), and the caller says what it then cannot see."""
         try:
             answer = requests.get(f"{self.url}/metrics", timeout=self.timeout_s)
         except requests.RequestException as exc:

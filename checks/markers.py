@@ -65,6 +65,14 @@ def marked_by_any(samples: pd.DataFrame, markers: Mapping[str, Marker]) -> pd.Se
     return mask
 
 
+def identifying(markers: Mapping[str, Marker]) -> dict[str, Marker]:
+    """The markers that identify an answer: those with a header or a body. A bare status (a
+    pool that declares no ``exhausted_answer``) is also what a failing dependency or a service
+    refusing requests in its drain answers, so it names nothing."""
+    return {claim: marker for claim, marker in markers.items()
+            if marker.header is not None or marker.body is not None}
+
+
 def describe(marker: Marker) -> str:
     """``"503 + X-Breaker: open"``: the marker in the words of a reason."""
     parts: list[str] = []

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from gauntlet.checks.markers import marked_by_any
+from gauntlet.checks.markers import identifying, marked_by_any
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import (
     Scope,
@@ -58,15 +58,14 @@ def _shed(window: pd.DataFrame, others: Mapping[str, Marker]) -> tuple[pd.DataFr
     how many were left out (``""`` when none). Only a marker with a header or a body
     identifies an answer: a bare status (a pool that declares no ``exhausted_answer``) is what
     a service refusing requests in its drain answers too, so it sets nothing aside."""
-    identifying = {claim: marker for claim, marker in others.items()
-                   if marker.header is not None or marker.body is not None}
-    if not identifying or window.empty:
+    named = identifying(others)
+    if not named or window.empty:
         return window, ""
-    theirs = marked_by_any(window, identifying).to_numpy(bool)
+    theirs = marked_by_any(window, named).to_numpy(bool)
     if not theirs.any():
         return window, ""
-    names = ", ".join(sorted(c for c in identifying
-                             if marked_by_any(window[theirs], {c: identifying[c]}).any()))
+    names = ", ".join(sorted(c for c in named
+                             if marked_by_any(window[theirs], {c: named[c]}).any()))
     return window[~theirs], (f"; {int(theirs.sum())} answered with another claim's marker "
                              f"({names}: {statuses(window[theirs])}), not counted")
 

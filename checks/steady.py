@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-from gauntlet.checks.markers import marked_by_any
+from gauntlet.checks.markers import identifying, marked_by_any
 from gauntlet.checks.verdict import Verdict, quantile_within, undecidable
 from gauntlet.checks.windows import failed, finished_before, started_in, statuses
 from gauntlet.contract import Marker
@@ -57,12 +57,12 @@ def arrived_s(rows: Iterable[tuple[str, float, float]]) -> float | None:
 
 def failure_kinds(failures: pd.DataFrame, markers: Mapping[str, Marker]) -> str:
     """``"503 x20: pool.postgres x20"``: the failures' statuses, and how many of them each
-    claim's marker identifies. A 503 is a pool shedding load, an open breaker or a database
-    that is down; a reason read after the fact (a CI log, with the run dir gone) must say which.
-    """
+    claim's marker identifies (a marker with a header or a body: :func:`identifying`). A 503 is
+    a pool shedding load, an open breaker or a database that is down; a reason read after the
+    fact (a CI log, with the run dir gone) must say which."""
     kinds = statuses(failures)
     named = [(claim, int(marked_by_any(failures, {claim: marker}).sum()))
-             for claim, marker in sorted(markers.items())]
+             for claim, marker in sorted(identifying(markers).items())]
     named = [(claim, n) for claim, n in named if n]
     return kinds + (": " + ", ".join(f"{claim} x{n}" for claim, n in named) if named else "")
 

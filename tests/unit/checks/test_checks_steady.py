@@ -109,3 +109,7 @@ def test_a_failing_steady_phase_names_the_claims_whose_answers_failed() -> None:
     assert marked.failed
     assert "errors (503 x5: pool.postgres x4) in the steady phase" in marked.reason
     assert "(503 x5) in the steady phase" in steady(rows).reason  # no markers given
+    # a bare status identifies nothing: a failing dependency answers 503 too
+    bare = steady_state(frame(rows), start_s=T0, end_s=T0 + 4, max_error_rate=0.01,
+                        p95_ms=None, markers={"pool.postgres": Marker(status=503)})
+    assert "(503 x5) in the steady phase" in bare.reason
