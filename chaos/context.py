@@ -21,10 +21,11 @@ from gauntlet.chaos.plan import FaultPlan
 from gauntlet.chaos.probes import JsonProbe, Prober, timed_probes
 from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
 from gauntlet.checks.steady import arrived_s, steady_error_bound
-from gauntlet.config import SCENARIO_DIR, LoadConfig
+from gauntlet.config import SCENARIO_DIR, LoadConfig, resolve_scenario
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
 from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
+from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, budgets, declared_env, paced
 from gauntlet.timeline import EVENTS_FILE, Timeline, read_events
@@ -84,6 +85,20 @@ class Context:
         if report_in_flight:
             env[INFLIGHT_ENV] = "1"
         return LoadRun(load, self.stack.base_url, self.run_dir, self.timeline, extra_env=env)
+
+    def realtime_load(self, *, users: int, duration_s: float, messages: int | None) -> LoadRun:
+        """A Locust run of the harness's ``realtime`` scenario, the connections the contract's
+        ``[traffic.realtime]`` declares: every client starts at once, and ``messages``
+        replaces the contract's count per connection (0: each client holds one connection
+        for the run; None keeps the contract's)."""
+        self.facts["load"] = {"users": users, "scenario": "realtime",
+                              "messages_per_connection": messages}
+        return LoadRun(
+            LoadConfig(scenario=str(resolve_scenario("realtime")), users=users,
+                       spawn_rate=users, duration_s=duration_s),
+            self.stack.base_url, self.run_dir, self.timeline,
+            extra_env=realtime_env(self.contract, f"g{int(time.time()) % 100000}",
+                                   messages=messages))
 
     def prober(self, interval_s: float = 0.1, json_probes: Sequence[JsonProbe] = ()) -> Prober:
         """The prober every experiment runs: the contract's live and ready paths, its claimed

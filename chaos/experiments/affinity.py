@@ -15,7 +15,6 @@ Nothing here knows the service's paths or frames: they are the contract's.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from pydantic import Field
@@ -25,10 +24,7 @@ from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.checks.affinity import affinity_verdicts
 from gauntlet.checks.verdict import Verdict
-from gauntlet.config import LoadConfig, resolve_scenario
 from gauntlet.contract import AffinityClaim, Contract
-from gauntlet.scenarios.realtime_spec import realtime_env
-from gauntlet.scenarios.runner import LoadRun
 
 
 class AffinityParams(Params):
@@ -70,14 +66,7 @@ class AffinityExperiment(Experiment):
         claim: AffinityClaim = ctx.claim
         assert ctx.stack.toxiproxy is not None  # unverifiable() said so otherwise
         before = ctx.stack.toxiproxy.bytes_sent_upstream()
-        load = LoadRun(
-            LoadConfig(scenario=str(resolve_scenario("realtime")), users=p.users,
-                       spawn_rate=p.users, duration_s=p.duration_s),
-            ctx.stack.base_url, ctx.run_dir, ctx.timeline,
-            extra_env=realtime_env(ctx.contract, f"g{int(time.time()) % 100000}",
-                                   messages=p.messages))
-        ctx.facts["load"] = {"users": p.users, "scenario": "realtime",
-                             "messages_per_connection": p.messages}
+        load = ctx.realtime_load(users=p.users, duration_s=p.duration_s, messages=p.messages)
         with ctx.prober().running(), load as run:
             run.wait(on_tick=ctx.on_tick)
         after = ctx.stack.toxiproxy.bytes_sent_upstream()

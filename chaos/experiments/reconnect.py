@@ -41,10 +41,8 @@ from gauntlet.checks.realtime import (
 )
 from gauntlet.checks.steady import demote, steady_error_bound
 from gauntlet.checks.verdict import Verdict
-from gauntlet.config import LoadConfig, resolve_scenario
 from gauntlet.contract import Contract, RealtimeClaim
 from gauntlet.errors import InfrastructureError
-from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
 
 READY_POLL_S = 0.1
@@ -106,15 +104,9 @@ class ReconnectExperiment(Experiment):
         link_back_s = p.steady_s + p.fault_s
         duration_s = link_back_s + (gap_s + 2 * p.restart_timeout_s if claim.restart else 0.0) \
             + recovery_s
-        load = LoadRun(
-            # the steady phase may wait for its samples: the run stops itself when done
-            LoadConfig(scenario=str(resolve_scenario("realtime")), users=p.users,
-                       spawn_rate=p.users, duration_s=duration_s + STEADY_BOUND_S),
-            ctx.stack.base_url, ctx.run_dir, ctx.timeline,
-            extra_env=realtime_env(ctx.contract, f"g{int(time.time()) % 100000}",
-                                   messages=p.messages))
-        ctx.facts["load"] = {"users": p.users, "scenario": "realtime",
-                             "messages_per_connection": p.messages}
+        # the steady phase may wait for its samples: the run stops itself when done
+        load = ctx.realtime_load(users=p.users, duration_s=duration_s + STEADY_BOUND_S,
+                                 messages=p.messages)
 
         def restart(run: LoadRun, t0: float) -> None:
             ctx.sleep_until(t0, link_back_s + gap_s)
