@@ -6,23 +6,30 @@ alongside, and must keep being served while this breaker is open."""
 
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 from typing import Any, Literal
 
 from pydantic import Field
 
+from gauntlet import cleanup
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.plan import FaultPlan, TimedFault
-from gauntlet.chaos.watch import Evidence
+from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.breaker import bounds, breaker_verdicts
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import BreakerClaim, Contract
+from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
 
 MAX_USERS = 1000
 DEFAULT_USERS = 10
+# open answers the fault waits for: "fails fast while open" is a p95, decidable on 72
+# (min_samples_for(0.95)); a margin above it. A fault that ended on 70 left it inconclusive
+# (878109d's CI, the optional database breaker of contracts/components.toml)
+OPEN_ANSWERS = 90
 
 
 def calls_needed(claim: BreakerClaim) -> int:
@@ -89,7 +96,6 @@ class BreakerExperiment(Experiment):
         steady_s, fault_s, recovery_s = self.phases(claim, p.steady_s)
         # both toxics take a timeout: 0 = hold forever (timeout) or reset at once (reset_peer)
         fault = Fault(claim.link, p.fault, {"timeout": 0.0})
-        plan = FaultPlan([TimedFault(steady_s, fault_s, fault)])
         requests = self.requests(claim)
         # evidence by construction: enough calls in a window for the breaker to open at all
         users = p.users or users_for(ctx.contract, claim, requests)
@@ -98,11 +104,57 @@ class BreakerExperiment(Experiment):
                  f"{claim.window_s or bounds(claim).open_within_s:g} s, for the breaker to open",
                  bound=f"{users} clients" + (" (the suite's)" if p.users else
                                              f" (derived; at most {MAX_USERS})"))
-        ctx.drive(requests, users=users, plan=plan,
-                  duration_s=steady_s + fault_s + recovery_s + 2.0,
+        answers = Evidence(
+            ctx.timeline, f"breaker.{claim.name}",
+            f"{OPEN_ANSWERS} fast answers with the open answer's status while the link hangs, "
+            "for the fail-fast p95",
+            bound=f"the fault lasts at most {fault_s:g} s longer for them")
+
+        def hang(run: LoadRun, t0: float) -> None:
+            """The link hangs from ``steady_s`` for ``fault_s``, and longer (at most as much
+            again) until the load has seen :data:`OPEN_ANSWERS` answers that look like the
+            open breaker's: its status, faster than half a call. The verdicts judge the
+            marker itself; this only decides how long the link hangs."""
+            with contextlib.ExitStack() as hung:
+                ctx.sleep_until(t0, steady_s)
+                hung.enter_context(ctx.stack.faults(ctx.timeline).inject(fault))
+                since_s = ctx.timeline.now_s()
+                ctx.sleep_until(t0, steady_s + fault_s)
+                _await_open_answers(ctx, run, claim, since_s, t0 + steady_s + 2 * fault_s,
+                                    answers)
+            ended = time.monotonic()
+            while run.alive() and time.monotonic() < ended + recovery_s:
+                cleanup.check()
+                time.sleep(0.2)
+
+        ctx.drive(requests, users=users, during=hang,
+                  duration_s=steady_s + 2 * fault_s + recovery_s + 2.0,
                   settle_s=self.settle_s(claim), lead_s=steady_s)
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
         claim: BreakerClaim = target
         return breaker_verdicts(record.of(self.requests(claim)), record.events, claim)
+
+
+def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s: float,
+                        deadline: float, evidence: Evidence) -> None:
+    """Wait (until ``deadline``, monotonic) for :data:`OPEN_ANSWERS` answers of the claim's
+    requests, started since ``since_s``, with the open answer's status (any failure when the
+    marker names none) and faster than half a call: what a hung link does not give."""
+    live = LiveSamples(run.samples_dir)
+    wanted, status = set(claim.requests), claim.open_answer.status
+    fast_ms = claim.call_timeout_s * 500.0
+    while True:
+        live.poll()
+        count = sum(1 for r in live.rows if r.name in wanted and r.t_start_s >= since_s
+                    and r.latency_ms < fast_ms
+                    and (r.status == status if status is not None else r.failed))
+        if count >= OPEN_ANSWERS:
+            evidence.found(f"{count} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
+            return
+        if time.monotonic() >= deadline or not run.alive():
+            evidence.give_up()
+            return
+        cleanup.check()
+        time.sleep(0.25)
