@@ -123,7 +123,7 @@ class BreakerExperiment(Experiment):
                 _await_open_answers(ctx, run, claim, since_s, t0 + steady_s + 2 * fault_s,
                                     answers)
             ended = time.monotonic()
-            while run.alive() and time.monotonic() < ended + recovery_s:
+            while run.alive() and time.monotonic() < ended + recovery_s + 2.0:
                 cleanup.check()
                 time.sleep(0.2)
 
