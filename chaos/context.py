@@ -167,7 +167,7 @@ class Context:
                 if during is not None:
                     during(run, t0)
                 else:
-                    self._until(run, t0 + duration_s)
+                    self.until(run, t0 + duration_s)
                 if settle_s is not None and run.alive():
                     removed = [e.at_s for e in read_events(self.run_dir / EVENTS_FILE)
                                if e.kind == "fault.removed"]
@@ -270,7 +270,9 @@ class Context:
         self.timeline.emit(STEADY_FROM, from_s=start_s, restarts=restarts)
         return start_s, took_s
 
-    def _until(self, run: LoadRun, deadline: float) -> None:
+    def until(self, run: LoadRun, deadline: float) -> None:
+        """Keep the load running until ``deadline`` (monotonic) or its end, ticking the
+        progress display: what a ``during`` callback waits with between its actions."""
         while run.alive() and time.monotonic() < deadline:
             cleanup.check()
             if self.on_tick is not None:

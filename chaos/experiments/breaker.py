@@ -119,13 +119,10 @@ class BreakerExperiment(Experiment):
                 ctx.sleep_until(t0, steady_s)
                 hung.enter_context(ctx.stack.faults(ctx.timeline).inject(fault))
                 since_s = ctx.timeline.now_s()
-                ctx.sleep_until(t0, steady_s + fault_s)
+                ctx.until(run, t0 + steady_s + fault_s)
                 _await_open_answers(ctx, run, claim, since_s, t0 + steady_s + 2 * fault_s,
                                     answers)
-            ended = time.monotonic()
-            while run.alive() and time.monotonic() < ended + recovery_s + 2.0:
-                cleanup.check()
-                time.sleep(0.2)
+            ctx.until(run, time.monotonic() + recovery_s + 2.0)
 
         ctx.drive(requests, users=users, during=hang,
                   duration_s=steady_s + 2 * fault_s + recovery_s + 2.0,
@@ -157,4 +154,6 @@ def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s
             evidence.give_up()
             return
         cleanup.check()
+        if ctx.on_tick is not None:
+            ctx.on_tick(run)
         time.sleep(0.25)
