@@ -36,6 +36,8 @@ from gauntlet.timeline import Timeline
 # how often a gauge's value is recorded: a queue's depth moves over seconds, and ten events a
 # second of every gauge would swamp the timeline
 GAUGE_INTERVAL_S = 0.5
+# the least pause between two rounds of polls, however slow the last round was
+MIN_REST_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,14 @@ class Prober:
         except ValueError:  # not Prometheus text: nothing to read, the probes go on
             return
 
+    def _rest_s(self, began: float) -> float:
+        """How long to wait before the next round of polls: the interval is a pace, from one
+        round's start to the next, not a pause after each. A pause after each let a busy host
+        thin the polls: at 60 ms an answer, 11 s of load gave 70 polls, not the 110 the
+        interval promises, and a p95 needs 72. A round slower than the interval is followed by
+        :data:`MIN_REST_S` only, so the prober never spins on a service that answers slowly."""
+        return max(MIN_REST_S, self.interval_s - (time.monotonic() - began))
+
     def _gauges_due(self) -> bool:
         return bool(self.gauges) and \
             time.monotonic() - self._gauge_read_at >= GAUGE_INTERVAL_S
@@ -179,21 +189,23 @@ class Prober:
         # a new connection per probe: a keep-alive connection would hide "stops accepting"
         with httpx.Client(timeout=self.timeout_s, limits=_NO_KEEPALIVE) as client:
             while not self._stop.is_set():
+                began = time.monotonic()
                 for target, path in self.paths.items():
                     self._poll(client, target, path)
                 # a scrape only when something reads it: gauges alone are read every 0.5 s,
                 # not fetched at the polls' pace and mostly thrown away
                 if self.metrics_path and (self.states or self._gauges_due()):
                     self._scrape(client)
-                self._stop.wait(self.interval_s)
+                self._stop.wait(self._rest_s(began))
 
     def _run_json(self, probe: JsonProbe) -> None:
         """A JSON probe polls in a thread of its own: an endpoint that hangs up to its
         (longer) timeout must not slow the readiness probes beside it."""
         with httpx.Client(timeout=self.timeout_s, limits=_NO_KEEPALIVE) as client:
             while not self._stop.is_set():
+                began = time.monotonic()
                 self._poll_json(client, probe)
-                self._stop.wait(self.interval_s)
+                self._stop.wait(self._rest_s(began))
 
     def start(self) -> Prober:
         self._threads = [threading.Thread(target=self._run, name="prober", daemon=True)]
