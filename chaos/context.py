@@ -171,7 +171,9 @@ class Context:
                 if settle_s is not None and run.alive():
                     removed = [e.at_s for e in read_events(self.run_dir / EVENTS_FILE)
                                if e.kind == "fault.removed"]
-                    since_s = (max(removed) if removed else self.timeline.now_s()) + settle_s
+                    # an experiment that saw its stack settle sooner says so in its facts
+                    settle = float(self.facts.get("settle_s", settle_s))
+                    since_s = (max(removed) if removed else self.timeline.now_s()) + settle
                     self.await_successes(run, live, requests, since_s=since_s,
                                           bound_s=recovery_bound_s(took_s),
                                           phase="steady state after recovery")

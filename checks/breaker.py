@@ -199,6 +199,9 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
 
     # 4. closes after the fault is removed: the first usable answer that is not the fallback
     after = df[df["t_start_s"] >= fault.end_s]
+    # where the error rate is judged again from: the close, when it came within its bound
+    # (after the last open answer), else the bound — as late as a close may come
+    recover_from_s = fault.end_s + b.close_within_s
     served = after[succeeded(after) & ~is_open.loc[after.index].to_numpy(bool)]
     if after.empty:
         out.append(scope.missing(CLOSES, "no request after the fault was removed: closing was "
@@ -227,6 +230,9 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
                 None, b.close_within_s, "s", evidence=ev[CLOSES]))
         else:
             took = float(settled["t_start_s"].min()) - fault.end_s
+            if took <= b.close_within_s:
+                recover_from_s = max(fault.end_s + took,
+                                     last_open if last_open is not None else fault.end_s)
             out.append(scope.judge(
                 CLOSES, took <= b.close_within_s,
                 f"serving again from {took:.2f} s after the fault was removed, no open answer "
@@ -237,7 +243,7 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
     # 5. error rate back to the steady state's; an open answer counts as an error
     errors = pd.Series(failed(df), index=df.index) | is_open
     baseline = finished_before(df[df["t_start_s"] < fault.start_s], fault.start_s)
-    tail = df[df["t_start_s"] >= fault.end_s + b.close_within_s]
+    tail = df[df["t_start_s"] > recover_from_s]
     base_err = float(errors.loc[baseline.index].mean()) if len(baseline) else 0.0
     limit = base_err + b.recovery_margin
     if tail.empty:
@@ -252,7 +258,9 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
         out.append(scope.judge(
             RECOVERS, tail_err <= limit,
             f"error rate {tail_err * 100:.2f} % over {len(tail)} requests from "
-            f"{b.close_within_s:.1f} s after the fault vs {base} (limit {limit * 100:.2f} %)",
+            f"{recover_from_s - fault.end_s:.1f} s after the fault"
+            + (" (the close)" if recover_from_s < fault.end_s + b.close_within_s else "")
+            + f" vs {base} (limit {limit * 100:.2f} %)",
             round(tail_err, 5), round(limit, 5), "ratio", evidence=ev[RECOVERS]))
     if claim.isolated:
         out.append(_isolated(others, claim, scope, b, t_open, fault.start_s, fault.end_s,

@@ -1,6 +1,7 @@
 """Circuit breaker: the claim's link hangs under load; the breaker must open, fail fast, probe
 and close again once the link is back. Phase lengths follow from the claimed numbers: the fault
-lasts long enough to open the breaker and see it probe, the recovery long enough to close it.
+lasts long enough to open the breaker and see it probe; the recovery lasts until the load sees
+it closed (at most past the closing bound), and the phase after recovery begins there.
 The claim's ``isolated`` requests (other components: one breaker per component) are sent
 alongside, and must keep being served while this breaker is open."""
 
@@ -20,6 +21,7 @@ from gauntlet.chaos.faults import Fault
 from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.breaker import bounds, breaker_verdicts
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import BreakerClaim, Contract
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
@@ -27,9 +29,17 @@ from gauntlet.scenarios.traffic import mix_weights, paced
 MAX_USERS = 1000
 DEFAULT_USERS = 10
 # open answers the fault waits for: "fails fast while open" is a p95, decidable on 72
-# (min_samples_for(0.95)); a margin above it. A fault that ended on 70 left it inconclusive
-# (878109d's CI, the optional database breaker of contracts/components.toml)
-OPEN_ANSWERS = 90
+# (min_samples_for(0.95)). Decidable is not enough on a busy host: up to 94 answers the p95's
+# upper confidence limit is the slowest answer itself, so one scheduler hiccup decides it
+# (27ec9f0's CI: 93 of 94 open answers within 30 ms, one of 311.7 ms, "fails fast" marginal
+# against 250 ms). At 200 the limit is the 197th: three hiccups are tolerated. A fault that
+# ended on 70 was inconclusive outright (878109d's CI); both were the optional database
+# breaker of contracts/components.toml
+OPEN_ANSWERS = 200
+# answers of the claim's requests after the last open answer that mean the breaker closed
+CLOSED_ANSWERS = 20
+# the phase after recovery starts this long after the close seen
+CLOSE_MARGIN_S = 1.0
 
 
 def calls_needed(claim: BreakerClaim) -> int:
@@ -114,7 +124,9 @@ class BreakerExperiment(Experiment):
             """The link hangs from ``steady_s`` for ``fault_s``, and longer (at most as much
             again) until the load has seen :data:`OPEN_ANSWERS` answers that look like the
             open breaker's: its status, faster than half a call. The verdicts judge the
-            marker itself; this only decides how long the link hangs."""
+            marker itself; this only decides how long the link hangs. Once the link is back,
+            the recovery lasts until the breaker is seen closed (:func:`_await_close`), at
+            most as long as planned."""
             with contextlib.ExitStack() as hung:
                 ctx.sleep_until(t0, steady_s)
                 hung.enter_context(ctx.stack.faults(ctx.timeline).inject(fault))
@@ -122,11 +134,33 @@ class BreakerExperiment(Experiment):
                 ctx.until(run, t0 + steady_s + fault_s)
                 _await_open_answers(ctx, run, claim, since_s, t0 + steady_s + 2 * fault_s,
                                     answers)
-            ctx.until(run, time.monotonic() + recovery_s + 2.0)
+            removed_s, deadline = ctx.timeline.now_s(), time.monotonic() + recovery_s + 2.0
+            if not answers.seen:
+                # no open breaker seen, so no close to watch for: the planned recovery
+                ctx.until(run, deadline)
+                return
+            closing = Evidence(
+                ctx.timeline, f"breaker.{claim.name}",
+                f"{CLOSED_ANSWERS} successes after the last open answer once the link is "
+                "back, for the close (the load stops once the phase after it is decidable)",
+                bound=f"the recovery runs at most {recovery_s + 2.0:g} s for it, as planned")
+            closed_s = _await_close(ctx, run, claim, removed_s, deadline, closing)
+            if closed_s is not None:
+                # the phase after recovery starts at the close seen, not at its bound: the
+                # load then runs until that phase is decidable, and stops
+                ctx.facts["settle_s"] = round(
+                    min(self.settle_s(claim), closed_s - removed_s + CLOSE_MARGIN_S), 3)
 
         ctx.drive(requests, users=users, during=hang,
                   duration_s=steady_s + 2 * fault_s + recovery_s + 2.0,
                   settle_s=self.settle_s(claim), lead_s=steady_s)
+
+    def recovered_by(self, record: Record, target: Any) -> float | None:
+        """As the base, from the close the run saw when it saw one (``settle_s`` in its facts):
+        the closing bound is how late the close may come, not when steady state resumes."""
+        ends = [w.end_s for w in fault_windows(record.events, target.link)]
+        settle = float(record.facts.get("settle_s") or self.settle_s(target))
+        return max(ends) + settle if ends else None
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:
@@ -153,6 +187,39 @@ def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s
         if time.monotonic() >= deadline or not run.alive():
             evidence.give_up()
             return
+        cleanup.check()
+        if ctx.on_tick is not None:
+            ctx.on_tick(run)
+        time.sleep(0.25)
+
+
+def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: float,
+                 deadline: float, evidence: Evidence) -> float | None:
+    """Once the link is back: wait (until ``deadline``, monotonic) for the breaker to close,
+    that is :data:`CLOSED_ANSWERS` successes of the claim's requests started after the last
+    answer with the open answer's status (after the last failure when the marker names no
+    status). Returns when the first of them started (timeline seconds), or None at the
+    deadline: the recovery then ran its whole planned length, as before the watch.
+
+    Why watch: the closing bound (open duration + one call + 2 s) is how late a close may
+    come, and the load used to run all of it and a call more. A breaker open 60 s with a
+    30 s call closes a minute or more before that bound's end."""
+    live = LiveSamples(run.samples_dir)
+    wanted, status = set(claim.requests), claim.open_answer.status
+    while True:
+        live.poll()
+        rows = [r for r in live.rows if r.name in wanted and r.t_start_s >= removed_s]
+        open_s = [r.t_start_s for r in rows
+                  if (r.status == status if status is not None else r.failed)]
+        last_open = max(open_s, default=removed_s)
+        served = [r.t_start_s for r in rows if r.t_start_s > last_open and not r.failed]
+        if len(served) >= CLOSED_ANSWERS:
+            closed_s = min(served)
+            evidence.found(f"closed {closed_s - removed_s:.1f} s after the link was back")
+            return closed_s
+        if time.monotonic() >= deadline or not run.alive():
+            evidence.give_up()
+            return None
         cleanup.check()
         if ctx.on_tick is not None:
             ctx.on_tick(run)

@@ -122,10 +122,26 @@ def test_traffic_stopping_after_opening_leaves_probe_close_and_recovery_inconclu
     assert got["error rate recovers"].inconclusive
 
 
-def test_recovery_inconclusive_without_requests_after_the_close_bound() -> None:
+def test_recovery_is_judged_from_the_close_not_from_its_bound() -> None:
+    """Old code judged the error rate only from the closing bound (7 s after the fault here),
+    so a run that stopped soon after the close it saw had nothing to judge."""
     got = verdicts(healthy(after=run(16.5, 20, 0.1)))
     assert got["closes after the fault"].passed
+    assert got["error rate recovers"].passed
+    assert "(the close)" in got["error rate recovers"].reason
+
+
+def test_recovery_inconclusive_without_a_close_or_requests_after_its_bound() -> None:
+    got = verdicts(healthy(after=opened(16.5, 20)))
+    assert got["closes after the fault"].failed
     assert got["error rate recovers"].inconclusive
+
+
+def test_errors_after_the_close_fail_the_recovery_verdict() -> None:
+    """From the close on, not from the bound: errors in the seconds after it count."""
+    flaky = run(16.5, 19, 0.1) + run(16.6, 19.1, 0.5, status=500, ms=5) + run(19, 30, 0.1)
+    got = verdicts(healthy(after=flaky))
+    assert got["error rate recovers"].failed
 
 
 def test_errors_after_recovery_fail_the_recovery_verdict() -> None:
