@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from gauntlet.scenarios.columns import HEADER_PREFIX, MARKER_PREFIX
 from gauntlet.timeline import Event, Timeline
 
 SOUGHT = "evidence.sought"
@@ -42,6 +43,8 @@ class LiveSample:
     status: int
     error: str
     client: str = ""  # the simulated client's key, when the load records one
+    # the captured header:/marker: columns, raw text: what a claim's marker is matched on
+    columns: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def t_end_s(self) -> float:
@@ -108,11 +111,14 @@ def _parse(header: list[str], reader: Iterable[list[str]]) -> Iterable[LiveSampl
     except ValueError:
         return
     client = header.index("client") if "client" in header else None
+    marks = [(i, c) for i, c in enumerate(header)
+             if c.startswith((HEADER_PREFIX, MARKER_PREFIX))]
     for row in reader:
         try:
             yield LiveSample(float(row[at["t_start_s"]]), float(row[at["latency_ms"]]),
                              row[at["name"]], int(row[at["status"]]), row[at["error"]],
-                             row[client] if client is not None else "")
+                             row[client] if client is not None else "",
+                             {c: row[i] for i, c in marks if row[i]})
         except (IndexError, ValueError):
             continue  # a watcher's view only; the merge after the run counts bad rows
 

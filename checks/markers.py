@@ -27,6 +27,7 @@ import pandas as pd
 
 from gauntlet.checks.windows import header
 from gauntlet.contract import Marker
+from gauntlet.scenarios.columns import header_column
 
 
 def marked(samples: pd.DataFrame, marker: Marker, body_column: str | None) -> pd.Series:
@@ -49,6 +50,27 @@ def marked(samples: pd.DataFrame, marker: Marker, body_column: str | None) -> pd
             column = pd.to_numeric(samples[body_column], errors="coerce").fillna(0)
             mask &= column.to_numpy() == 1
     return pd.Series(mask, index=samples.index, dtype=bool)
+
+
+def row_marked(status: int, columns: Mapping[str, str], marker: Marker,
+               body_column: str | None) -> bool:
+    """:func:`marked` for one answer as a live watcher reads it: its status and its captured
+    ``header:``/``marker:`` columns (raw text). One rule with the verdicts', so a watcher
+    waiting for a breaker's open answers never counts the service's ordinary ones when the
+    open answer is a 201 with a header (a fallback that still writes the order)."""
+    if marker.status is not None and status != marker.status:
+        return False
+    if marker.header is not None:
+        value = columns.get(header_column(marker.header), "").strip()
+        if not (value == marker.value.strip() if marker.value is not None else value != ""):
+            return False
+    if marker.body is not None:
+        flag = columns.get(body_column, "") if body_column is not None else ""
+        try:
+            return float(flag or 0) == 1
+        except ValueError:
+            return False
+    return True
 
 
 def body_column(claim: str) -> str:

@@ -18,8 +18,9 @@ from gauntlet import cleanup
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.watch import Evidence, LiveSamples
+from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
 from gauntlet.checks.breaker import bounds, breaker_verdicts
+from gauntlet.checks.markers import body_column, row_marked
 from gauntlet.checks.verdict import Verdict
 from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import BreakerClaim, Contract
@@ -116,14 +117,14 @@ class BreakerExperiment(Experiment):
                                              f" (derived; at most {MAX_USERS})"))
         answers = Evidence(
             ctx.timeline, f"breaker.{claim.name}",
-            f"{OPEN_ANSWERS} fast answers with the open answer's status while the link hangs, "
+            f"{OPEN_ANSWERS} fast answers marked as the open breaker's while the link hangs, "
             "for the fail-fast p95",
             bound=f"the fault lasts at most {fault_s:g} s longer for them")
 
         def hang(run: LoadRun, t0: float) -> None:
             """The link hangs from ``steady_s`` for ``fault_s``, and longer (at most as much
             again) until the load has seen :data:`OPEN_ANSWERS` answers that look like the
-            open breaker's: its status, faster than half a call. The verdicts judge the
+            open breaker's: its marker, faster than half a call. The verdicts judge the
             marker itself; this only decides how long the link hangs. Once the link is back,
             the recovery lasts until the breaker is seen closed (:func:`_await_close`), at
             most as long as planned."""
@@ -171,16 +172,15 @@ class BreakerExperiment(Experiment):
 def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s: float,
                         deadline: float, evidence: Evidence) -> None:
     """Wait (until ``deadline``, monotonic) for :data:`OPEN_ANSWERS` answers of the claim's
-    requests, started since ``since_s``, with the open answer's status (any failure when the
+    requests, started since ``since_s``, marked as the open breaker's (any failure when the
     marker names none) and faster than half a call: what a hung link does not give."""
     live = LiveSamples(run.samples_dir)
-    wanted, status = set(claim.requests), claim.open_answer.status
+    wanted = set(claim.requests)
     fast_ms = claim.call_timeout_s * 500.0
     while True:
         live.poll()
         count = sum(1 for r in live.rows if r.name in wanted and r.t_start_s >= since_s
-                    and r.latency_ms < fast_ms
-                    and (r.status == status if status is not None else r.failed))
+                    and r.latency_ms < fast_ms and _looks_open(r, claim))
         if count >= OPEN_ANSWERS:
             evidence.found(f"{count} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
             return
@@ -197,22 +197,22 @@ def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: flo
                  deadline: float, evidence: Evidence) -> float | None:
     """Once the link is back: wait (until ``deadline``, monotonic) for the breaker to close,
     that is :data:`CLOSED_ANSWERS` successes of the claim's requests started after the last
-    answer with the open answer's status (after the last failure when the marker names no
-    status). Returns when the first of them started (timeline seconds), or None at the
+    answer marked as the open breaker's (after the last failure when the marker names no
+    condition). Returns when the first of them started (timeline seconds), or None at the
     deadline: the recovery then ran its whole planned length, as before the watch.
 
     Why watch: the closing bound (open duration + one call + 2 s) is how late a close may
     come, and the load used to run all of it and a call more. A breaker open 60 s with a
     30 s call closes a minute or more before that bound's end."""
     live = LiveSamples(run.samples_dir)
-    wanted, status = set(claim.requests), claim.open_answer.status
+    wanted = set(claim.requests)
     while True:
         live.poll()
         rows = [r for r in live.rows if r.name in wanted and r.t_start_s >= removed_s]
-        open_s = [r.t_start_s for r in rows
-                  if (r.status == status if status is not None else r.failed)]
-        last_open = max(open_s, default=removed_s)
-        served = [r.t_start_s for r in rows if r.t_start_s > last_open and not r.failed]
+        last_open = max((r.t_start_s for r in rows if _looks_open(r, claim)),
+                        default=removed_s)
+        served = [r.t_start_s for r in rows
+                  if r.t_start_s > last_open and not r.failed and not _looks_open(r, claim)]
         if len(served) >= CLOSED_ANSWERS:
             closed_s = min(served)
             evidence.found(f"closed {closed_s - removed_s:.1f} s after the link was back")
@@ -224,3 +224,12 @@ def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: flo
         if ctx.on_tick is not None:
             ctx.on_tick(run)
         time.sleep(0.25)
+
+
+def _looks_open(row: LiveSample, claim: BreakerClaim) -> bool:
+    """Whether an answer is the open breaker's, by the claim's marker, as the verdicts judge
+    it (any failure when the marker gives no condition at all)."""
+    marker = claim.open_answer
+    if marker.status is None and marker.header is None and marker.body is None:
+        return row.failed
+    return row_marked(row.status, row.columns, marker, body_column(f"breaker.{claim.name}"))

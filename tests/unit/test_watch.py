@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gauntlet.chaos.experiments.retries import (
@@ -15,7 +16,8 @@ from gauntlet.chaos.experiments.retries import (
     shortest_wait_s,
 )
 from gauntlet.chaos.watch import ADAPTED, SOUGHT, LiveSamples, tried
-from gauntlet.contract import Metric, RetriesClaim
+from gauntlet.checks.markers import marked, row_marked
+from gauntlet.contract import Marker, Metric, RetriesClaim
 from gauntlet.scenarios.columns import COLUMNS
 from gauntlet.timeline import Event
 
@@ -107,3 +109,24 @@ def test_a_stretched_outage_is_owed_again_within_the_same_bound() -> None:
     for _ in range(20):  # however many stretch, never past planned + extra in all
         owed.transient(1.0)
     assert owed.planned_left(9) and not owed.planned_left(10) and owed.most == 10
+
+
+def test_a_watcher_matches_a_marker_as_the_verdicts_do(tmp_path: Path) -> None:
+    """Old code: the breaker's watchers matched the open answer's status alone, so a breaker
+    whose open answer is a 201 with a header (a fallback that still writes the order) had
+    every ordinary 201 counted as an open answer, and its close never seen."""
+    extra = ["header:x-circuit-open", "marker:breaker.n"]
+    lines = [",".join([*COLUMNS, *extra]) + "\n"]
+    for status, flag, body in ((201, "", ""), (201, "notifications", ""), (201, "other", "1"),
+                               (503, "notifications", "1")):
+        lines.append(row(1.0, 5.0, status).rstrip("\n") + f",{flag},{body}\n")
+    (tmp_path / "samples-1.csv").write_text("".join(lines))
+    rows = LiveSamples(tmp_path).poll()
+    frame = pd.DataFrame([{"status": r.status, **r.columns} for r in rows])
+    for marker in (Marker(status=201, header="X-Circuit-Open", value="notifications"),
+                   Marker(header="X-Circuit-Open"), Marker(status=503, body="open")):
+        live = [row_marked(r.status, r.columns, marker, "marker:breaker.n") for r in rows]
+        assert live == marked(frame, marker, "marker:breaker.n").tolist()
+    assert [row_marked(r.status, r.columns,
+                       Marker(status=201, header="X-Circuit-Open", value="notifications"),
+                       None) for r in rows] == [False, True, False, False]
