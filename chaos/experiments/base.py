@@ -153,10 +153,14 @@ class Experiment:
 
     def recovered_by(self, record: Record, target: Any) -> float | None:
         """When the stack must be steady again: the end of the last fault on the claim's links
-        plus :meth:`settle_s`; None when the experiment has no such phase."""
+        plus the settle time — the one the run recorded (``settle_s`` in its facts, which
+        :meth:`Context.drive` also waits from: a breaker claimed on the link that stays open
+        after it, a close the run saw sooner than its bound), else :meth:`settle_s`. None when
+        the experiment has no such phase."""
         ends = [w.end_s for link in self.links(target)
                 for w in fault_windows(record.events, link)]
-        return max(ends) + self.settle_s(target) if ends else None
+        settle = float(record.facts.get("settle_s") or self.settle_s(target))
+        return max(ends) + settle if ends else None
 
     def disturbed(self, record: Record, target: Any) -> list[Window]:
         """When the fault acted on the stack: each fault on the claim's links, until

@@ -22,7 +22,6 @@ from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
 from gauntlet.checks.breaker import bounds, breaker_verdicts
 from gauntlet.checks.markers import body_column, row_marked
 from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import BreakerClaim, Contract
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
@@ -155,13 +154,6 @@ class BreakerExperiment(Experiment):
         ctx.drive(requests, users=users, during=hang,
                   duration_s=steady_s + 2 * fault_s + recovery_s + 2.0,
                   settle_s=self.settle_s(claim), lead_s=steady_s)
-
-    def recovered_by(self, record: Record, target: Any) -> float | None:
-        """As the base, from the close the run saw when it saw one (``settle_s`` in its facts):
-        the closing bound is how late the close may come, not when steady state resumes."""
-        ends = [w.end_s for w in fault_windows(record.events, target.link)]
-        settle = float(record.facts.get("settle_s") or self.settle_s(target))
-        return max(ends) + settle if ends else None
 
     def judge(self, record: Record, target: Any, params: Any, contract: Contract
               ) -> list[Verdict]:

@@ -19,7 +19,6 @@ from gauntlet.chaos.watch import Evidence, LiveSamples
 from gauntlet.checks.detailed import probe_timeout_s
 from gauntlet.checks.health import DETAILED_PROBE, health_verdicts
 from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, HealthClaim
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.timeline import EVENTS_FILE, read_events
@@ -55,14 +54,6 @@ class DependencyDownExperiment(Experiment):
     def settle_s(self, target: Any) -> float:
         claim: HealthClaim = target
         return claim.recover_within_s
-
-    def recovered_by(self, record: Record, target: Any) -> float | None:
-        """As the base, with the settle time the run recorded: a breaker the contract claims
-        on this link opened during the outage and is claimed to stay open its open duration
-        after the dependency is back, so the service is steady only once it has closed."""
-        ends = [w.end_s for w in fault_windows(record.events, target.link)]
-        settle = float(record.facts.get("settle_s") or self.settle_s(target))
-        return max(ends) + settle if ends else None
 
     def run(self, ctx: Context) -> None:
         p: DependencyDownParams = ctx.params

@@ -37,7 +37,6 @@ from gauntlet.checks.slowdep import (
 )
 from gauntlet.checks.steady import demote
 from gauntlet.checks.verdict import Verdict
-from gauntlet.checks.windows import fault_windows
 from gauntlet.contract import Contract, DeadlineClaim, PoolClaim
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S
@@ -117,13 +116,6 @@ class SlowDependencyExperiment(Experiment):
     def settle_s(self, target: Any) -> float:
         slow: SlowLink = target
         return max([2.0, *(c.deadline_s for c in slow.deadlines)])
-
-    def recovered_by(self, record: Record, target: Any) -> float | None:
-        """As the base, with the settle time the run recorded: a breaker claimed on the link
-        may have opened while it was slow, and stays open its open duration after."""
-        ends = [w.end_s for w in fault_windows(record.events, target.link)]
-        settle = float(record.facts.get("settle_s") or self.settle_s(target))
-        return max(ends) + settle if ends else None
 
     def run(self, ctx: Context) -> None:
         p: SlowDependencyParams = ctx.params
