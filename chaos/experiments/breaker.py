@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
@@ -164,54 +165,71 @@ class BreakerExperiment(Experiment):
 def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s: float,
                         deadline: float, evidence: Evidence) -> None:
     """Wait (until ``deadline``, monotonic) for :data:`OPEN_ANSWERS` answers of the claim's
-    requests, started since ``since_s``, marked as the open breaker's (any failure when the
-    marker names none) and faster than half a call: what a hung link does not give."""
-    live = LiveSamples(run.samples_dir)
+    requests, started since ``since_s``, marked as the open breaker's and faster than half a
+    call: what a hung link does not give."""
     wanted = set(claim.requests)
     fast_ms = claim.call_timeout_s * 500.0
-    while True:
-        live.poll()
-        count = sum(1 for r in live.rows if r.name in wanted and r.t_start_s >= since_s
-                    and r.latency_ms < fast_ms and _looks_open(r, claim))
-        if count >= OPEN_ANSWERS:
-            evidence.found(f"{count} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
-            return
-        if time.monotonic() >= deadline or not run.alive():
-            evidence.give_up()
-            return
-        cleanup.check()
-        if ctx.on_tick is not None:
-            ctx.on_tick(run)
-        time.sleep(0.25)
+    count = 0
+
+    def enough(new: list[LiveSample]) -> bool:
+        nonlocal count
+        count += sum(1 for r in new if r.name in wanted and r.t_start_s >= since_s
+                     and r.latency_ms < fast_ms and _looks_open(r, claim))
+        return count >= OPEN_ANSWERS
+
+    if _watch(ctx, run, deadline, enough):
+        evidence.found(f"{count} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
+    else:
+        evidence.give_up()
 
 
 def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: float,
                  deadline: float, evidence: Evidence) -> float | None:
     """Once the link is back: wait (until ``deadline``, monotonic) for the breaker to close,
     that is :data:`CLOSED_ANSWERS` successes of the claim's requests started after the last
-    answer marked as the open breaker's (after the last failure when the marker names no
-    condition). Returns when the first of them started (timeline seconds), or None at the
-    deadline: the recovery then ran its whole planned length, as before the watch.
+    answer marked as the open breaker's. Returns when the first of them started (timeline
+    seconds), or None at the deadline: the recovery then ran its whole planned length, as
+    before the watch.
 
     Why watch: the closing bound (open duration + one call + 2 s) is how late a close may
     come, and the load used to run all of it and a call more. A breaker open 60 s with a
     30 s call closes a minute or more before that bound's end."""
-    live = LiveSamples(run.samples_dir)
     wanted = set(claim.requests)
+    last_open = removed_s
+    served: list[float] = []  # successes started after the last open answer seen so far
+
+    def closed(new: list[LiveSample]) -> bool:
+        nonlocal last_open, served
+        for r in new:
+            if r.name not in wanted or r.t_start_s < removed_s:
+                continue
+            if _looks_open(r, claim):
+                if r.t_start_s > last_open:  # rows arrive out of order across workers
+                    last_open = r.t_start_s
+                    served = [t for t in served if t > last_open]
+            elif not r.failed and r.t_start_s > last_open:
+                served.append(r.t_start_s)
+        return len(served) >= CLOSED_ANSWERS
+
+    if not _watch(ctx, run, deadline, closed):
+        evidence.give_up()
+        return None
+    closed_s = min(served)
+    evidence.found(f"closed {closed_s - removed_s:.1f} s after the link was back")
+    return closed_s
+
+
+def _watch(ctx: Context, run: LoadRun, deadline: float,
+           seen: Callable[[list[LiveSample]], bool]) -> bool:
+    """Feed the rows the load writes to ``seen`` (each row once, as it arrives) until it says
+    the evidence is there (True), or ``deadline`` (monotonic) passes or the load ends
+    (False); the progress display keeps ticking meanwhile."""
+    live = LiveSamples(run.samples_dir)
     while True:
-        live.poll()
-        rows = [r for r in live.rows if r.name in wanted and r.t_start_s >= removed_s]
-        last_open = max((r.t_start_s for r in rows if _looks_open(r, claim)),
-                        default=removed_s)
-        served = [r.t_start_s for r in rows
-                  if r.t_start_s > last_open and not r.failed and not _looks_open(r, claim)]
-        if len(served) >= CLOSED_ANSWERS:
-            closed_s = min(served)
-            evidence.found(f"closed {closed_s - removed_s:.1f} s after the link was back")
-            return closed_s
+        if seen(live.poll()):
+            return True
         if time.monotonic() >= deadline or not run.alive():
-            evidence.give_up()
-            return None
+            return False
         cleanup.check()
         if ctx.on_tick is not None:
             ctx.on_tick(run)
@@ -220,8 +238,6 @@ def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: flo
 
 def _looks_open(row: LiveSample, claim: BreakerClaim) -> bool:
     """Whether an answer is the open breaker's, by the claim's marker, as the verdicts judge
-    it (any failure when the marker gives no condition at all)."""
-    marker = claim.open_answer
-    if marker.status is None and marker.header is None and marker.body is None:
-        return row.failed
-    return row_marked(row.status, row.columns, marker, body_column(f"breaker.{claim.name}"))
+    it (a marker always names a status, a header or a body pattern)."""
+    return row_marked(row.status, row.columns, claim.open_answer,
+                      body_column(f"breaker.{claim.name}"))
