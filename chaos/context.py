@@ -25,6 +25,7 @@ from gauntlet.config import SCENARIO_DIR, LoadConfig, resolve_scenario
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
 from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
+from gauntlet.scenarios.inflight import STALE_S, in_flight
 from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, budgets, declared_env, paced
@@ -42,6 +43,8 @@ RECOVERY_FLOOR_S = 10.0
 # (``restarts``): Context.await_steady
 STEADY_FROM = "steady.from"
 MAX_STEADY_RESTARTS = 2
+# arrivals spread over a pace longer than this are no herd: see arrival_spread_s
+HERD_SPREAD_S = STEADY_BOUND_S / 3
 
 
 @dataclass
@@ -217,6 +220,10 @@ class Context:
           99 first requests 503 in one CI run). A herd is how the load starts, not the
           service's steady state: the phase begins when each client's first request of the
           claim has been answered (:func:`arrived_s`), a rule of the load, never of the answers.
+          A declared load paced slower than :data:`HERD_SPREAD_S` spreads its clients' first
+          requests over its pace (:func:`arrival_spread_s`): they come at the load's own rate,
+          no herd, and waiting for the last of them spent the whole bound (lazy-foundry-node's
+          suite: 400 clients at a 72 s pace, 10 to 24 s more in each of three experiments).
         - **A stall of the host.** When the decidable phase failed past the steady error bound
           and the heartbeat saw the host stop running the harness during those failures, the
           phase starts again after the stall and the failures, at most
@@ -229,6 +236,7 @@ class Context:
         began (wall clock) and how long after ``since_s`` it was decidable (None: never)."""
         limit = steady_error_bound(self.contract.slo.error_rate)
         deadline_s = since_s + STEADY_BOUND_S
+        herd = arrival_spread_s(self.contract, self.facts) <= HERD_SPREAD_S
         phase = "steady state before the fault"
         wanted = set(requests)
         start_s, decided_s, took_s = since_s, since_s, None
@@ -246,7 +254,7 @@ class Context:
             decided_s, took_s, decided_restarts = start_s, now_s - since_s, len(restarts)
             rows = [r for r in live.rows if r.name in wanted]
             herd_s = arrived_s((r.client, r.t_start_s, r.t_end_s) for r in rows)
-            if herd_s is not None and herd_s > start_s and not restarts \
+            if herd and herd_s is not None and herd_s > start_s and not restarts \
                     and herd_s < deadline_s:
                 start_s = herd_s  # clients were still arriving: the phase begins after them
                 continue
@@ -309,6 +317,61 @@ class Context:
             time.sleep(0.25)
         evidence.give_up()
         return None
+
+
+    def await_answered(self, run: LoadRun, requests: list[str], *, before_s: float,
+                       bound_s: float, phase: str) -> float | None:
+        """Wait until every request of ``requests`` that started before ``before_s`` (wall
+        clock, maybe still ahead) has been answered, as the load reports its open requests
+        (:mod:`gauntlet.scenarios.inflight`: :meth:`drive` with ``report_in_flight``), at most
+        ``bound_s`` past ``before_s``. Returns when (timeline seconds); None when the bound ran
+        out, or the load reports nothing (a team's own locustfile): the caller then waits as
+        long as it planned. The answer comes :data:`~gauntlet.scenarios.inflight.STALE_S`
+        after ``before_s`` at the soonest: a board read then was written after ``before_s``.
+
+        Why: a settle time planned from the claim's numbers (a call timeout, a deadline) is
+        how long the requests a fault touched *may* take to end. Toxiproxy passes on the data
+        a removed toxic held, so they usually end at once, and a 30 s deadline made every
+        run wait 30 s for nothing."""
+        evidence = Evidence(self.timeline, f"phase.{phase}",
+                            "every request the fault could touch answered, for the settle time",
+                            bound=f"waits at most {bound_s:g} s past the fault for them")
+        wanted = set(requests)
+        started = time.monotonic()
+        deadline_s = before_s + bound_s
+        reported = False
+        while run.alive():
+            now_s = self.timeline.now_s()
+            board = in_flight(run.samples_dir, now_s)
+            reported = reported or board is not None
+            # a board read STALE_S after before_s was written after it: it has every request
+            # started before it
+            if board is not None and now_s >= before_s + STALE_S and not any(
+                    o.name in wanted and o.t_start_s < before_s for o in board):
+                evidence.found(f"all answered {max(0.0, now_s - before_s):.2f} s after")
+                return now_s
+            if not reported and time.monotonic() >= started + 1.0:
+                evidence.adapt("wait the settle time planned", "the load reports no open "
+                               "requests (only the contract's declared load does)")
+                break
+            if now_s >= deadline_s:
+                break
+            cleanup.check()
+            if self.on_tick is not None:
+                self.on_tick(run)
+            time.sleep(0.05)
+        evidence.give_up()
+        return None
+
+
+def arrival_spread_s(contract: Contract, facts: dict[str, Any]) -> float:
+    """How long the load's clients take to send their first request, by construction: the
+    declared load sleeps each client a random share of its pace before the first one
+    (scenarios/declared.py), so they arrive over one pace, at the load's own rate. A team's
+    own locustfile: 0, as its clients may all start at once."""
+    if contract.traffic.locustfile:
+        return 0.0
+    return float(facts.get("load", {}).get("pace_s", 0.0))
 
 
 def _statuses(rows: Sequence[LiveSample]) -> str:

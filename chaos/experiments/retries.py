@@ -37,7 +37,6 @@ class RetriesParams(Params):
     steady_s: float = Field(3.0, gt=0)
     pulses: int = Field(4, ge=1)
     every_s: float = Field(3.0, gt=0)
-    recovery_s: float = Field(3.0, gt=0)
     min_success: float = Field(0.995, gt=0, le=1)
     # the bound of the adaptation: outages added when the planned ones touched no request
     extra_pulses: int = Field(6, ge=0)
@@ -135,9 +134,7 @@ class RetriesExperiment(Experiment):
             f"during a {down_s * 1000:.0f} ms outage of {claim.link}",
             bound=f"{p.pulses} planned outages + up to {p.extra_pulses} more")
         rng = random.Random(p.seed)
-        # after the last pulse, requests may still be retrying for the settle time (a 5 s
-        # call timeout and its backoff): the recovery phase is judged after that
-        tail_s = self.settle_s(claim) + p.recovery_s + 2.0
+        settle_s = self.settle_s(claim)
         before = ctx.scrape() if claim.metric else None
 
         def pulses(run: LoadRun, t0: float) -> None:
@@ -204,12 +201,22 @@ class RetriesExperiment(Experiment):
                 ctx.sleep_until(time.monotonic(), budget_s + 1.0)
                 self._look(ctx, evidence, live, windows, claim, before, budget_s)
             evidence.give_up()
-            ctx.sleep_until(time.monotonic(), tail_s)
-            run.stop()
+            # after the last outage, requests may still be retrying for the settle time (a
+            # call timeout and the backoff): the phase after recovery begins once every
+            # request the outage could touch (started before its end + the backoff budget)
+            # was answered, at most that settle time after it. drive() then holds the load
+            # until the phase is decidable. Before, the load ran the whole settle time and 5 s
+            # more: 40 s after each last outage in lazy-foundry-node's suite (a 30 s call)
+            answered = ctx.await_answered(run, claim.requests,
+                                          before_s=last_end[0] + budget_s,
+                                          bound_s=settle_s - budget_s,
+                                          phase="steady state after recovery")
+            if answered is not None:
+                ctx.facts["settle_s"] = round(min(settle_s, answered - last_end[0]), 3)
 
-        most_s = p.steady_s + (p.pulses + p.extra_pulses + 1) * p.every_s + tail_s + 5.0
+        most_s = p.steady_s + (p.pulses + p.extra_pulses + 1) * p.every_s + settle_s + 5.0
         ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=pulses,
-                  lead_s=p.steady_s)
+                  lead_s=p.steady_s, settle_s=settle_s, report_in_flight=True)
         if claim.metric is not None:
             after = ctx.scrape()
             ctx.facts["metric_delta"] = metric_delta(before, after, claim.metric)
