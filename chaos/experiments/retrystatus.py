@@ -2,7 +2,9 @@
 
 On the claim's link (``protocol = "http"``) one ``http_status`` toxic forges a share of the
 dependency's answers, one claimed status at a time, after a baseline phase that forges none;
-each phase is followed by a settle time in which in-flight retries land. The toxic counts the
+each phase is followed by a settle time in which in-flight retries land: until every request
+started in the phase was answered (as the declared load reports them), at most the settle
+time the claim's numbers give. The toxic counts the
 answers it passed and forged (docs/faults.md), so the attempts are counted at the dependency,
 not guessed from the service's answers (checks/retrystatus.py).
 
@@ -123,7 +125,15 @@ class RetryStatusExperiment(Experiment):
                            and time.monotonic() - began < p.phase_s + p.extend_s):
                         ctx.sleep_until(time.monotonic(), 0.5)
                     toxic.update({"share": 0.0})
-                    ctx.sleep_until(time.monotonic(), settle_s + wait_s)
+                    # every attempt a forged answer causes is made before its request is
+                    # answered: the phase ends once each request started in it was answered,
+                    # at most the settle time (and the Retry-After asked) after it. A fixed
+                    # settle was 6 s a phase for lazy-foundry-node's 30 s calls
+                    settling = time.monotonic()
+                    if ctx.await_answered(run, claim.requests, before_s=ctx.timeline.now_s(),
+                                          bound_s=settle_s + wait_s,
+                                          phase=f"forging {status}") is None:
+                        ctx.sleep_until(settling, settle_s + wait_s)  # as planned
                     end_s, after = ctx.timeline.now_s(), self._counts(toxic)
                     phases.append(StatusPhase(status, start_s, end_s, after[0] - before[0],
                                               after[1] - before[1], wait_s))
@@ -134,7 +144,7 @@ class RetryStatusExperiment(Experiment):
                   + (retry_after_s(claim) if claim.retry_after else 0) + 5.0)
         try:
             ctx.drive(claim.requests, users=p.users, duration_s=most_s, during=forge,
-                      settle_s=settle_s)
+                      settle_s=settle_s, report_in_flight=True)
         finally:
             ctx.facts["status_phases"] = [phase.as_dict() for phase in phases]
 
