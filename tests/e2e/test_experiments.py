@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from gauntlet.chaos.watch import FOUND
+from gauntlet.timeline import EVENTS_FILE, read_events
 from tests.e2e.experiments import ROOT, explain, run
 
 # the main job's test (tests/e2e/test_demo.py) runs these three on the same stack with the same
@@ -32,11 +34,22 @@ HEALTHY = [
 ]
 
 
+# experiments that watch for their settle time (Context.await_answered) rather than wait it
+SETTLE_SEEN = {"retries", "retry_statuses", "slow_dependency"}
+
+
 @pytest.mark.parametrize(("name", "claim"), HEALTHY)
 def test_experiment_passes_on_the_reference_stack(tmp_path: Path, name: str,
                                                   claim: str | None) -> None:
     verdicts = run(tmp_path, name, claim)
     assert verdicts and all(v.passed for v in verdicts.values()), explain(verdicts)
+    if name in SETTLE_SEEN:
+        # evidence by construction: the requests the fault touched were seen answered (the
+        # declared load reports its open requests), not waited for as long as planned
+        seen = [e for run_dir in tmp_path.iterdir() if (run_dir / EVENTS_FILE).is_file()
+                for e in read_events(run_dir / EVENTS_FILE) if e.kind == FOUND
+                and str(e.data.get("what", "")).startswith("every request the fault could")]
+        assert seen
 
 
 # (experiment, claim, params, variant, verdicts that must FAIL)
