@@ -25,7 +25,7 @@ from gauntlet.config import SCENARIO_DIR, LoadConfig, resolve_scenario
 from gauntlet.contract import Contract
 from gauntlet.metrics import scrape
 from gauntlet.scenarios.inflight import ENV as INFLIGHT_ENV
-from gauntlet.scenarios.inflight import STALE_S, in_flight
+from gauntlet.scenarios.inflight import FIRST_BOARD_S, REPORTS_NONE, STALE_S, in_flight
 from gauntlet.scenarios.realtime_spec import realtime_env
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import CLIENT_TIMEOUT_S, budgets, declared_env, paced
@@ -350,9 +350,8 @@ class Context:
                     o.name in wanted and o.t_start_s < before_s for o in board):
                 evidence.found(f"all answered {max(0.0, now_s - before_s):.2f} s after")
                 return now_s
-            if not reported and time.monotonic() >= started + 1.0:
-                evidence.adapt("wait the settle time planned", "the load reports no open "
-                               "requests (only the contract's declared load does)")
+            if not reported and time.monotonic() >= started + FIRST_BOARD_S:
+                evidence.adapt("wait the settle time planned", REPORTS_NONE)
                 break
             if now_s >= deadline_s:
                 break

@@ -29,6 +29,10 @@ FILE_GLOB = "inflight-*.json"
 WRITE_EVERY_S = 0.02
 # a board older than this is a process that stopped writing (ended, or a stalled host): unread
 STALE_S = 0.5
+# a load with no board this long after the harness first looked writes none: it is a team's
+# own locustfile, and a watcher acts as it planned, saying why (REPORTS_NONE)
+FIRST_BOARD_S = 1.0
+REPORTS_NONE = "the load reports no open requests (only the contract's declared load does)"
 
 
 @dataclass(frozen=True)

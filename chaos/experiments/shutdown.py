@@ -38,7 +38,7 @@ from gauntlet.checks.windows import Window
 from gauntlet.contract import Contract, ShutdownClaim
 from gauntlet.errors import InfrastructureError, Interrupted
 from gauntlet.procs import pid_alive
-from gauntlet.scenarios.inflight import Open, in_flight
+from gauntlet.scenarios.inflight import FIRST_BOARD_S, REPORTS_NONE, Open, in_flight
 from gauntlet.scenarios.runner import LoadRun
 from gauntlet.scenarios.traffic import mix_weights, paced
 
@@ -362,9 +362,8 @@ def _await_in_flight(ctx: Context, run: LoadRun, claim: ShutdownClaim,
     while run.alive():
         now_s = ctx.timeline.now_s()
         board = in_flight(run.samples_dir, now_s)
-        if board is None and not reported and time.monotonic() >= started + 1.0:
-            evidence.adapt("signal at the planned moment", "the load reports no open requests "
-                           "(only the contract's declared load does)")
+        if board is None and not reported and time.monotonic() >= started + FIRST_BOARD_S:
+            evidence.adapt("signal at the planned moment", REPORTS_NONE)
             break
         reported = reported or board is not None
         held = held_requests(board or [], wanted, typical_ms, max_age_s, now_s)

@@ -13,44 +13,20 @@ import pytest
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.watch import ADAPTED, FOUND, MISSING
 from gauntlet.scenarios.inflight import STALE_S, Open
-from gauntlet.timeline import Event
+from tests.unit.virtual import Clock, Events
 
 NAME = "GET /v1/notes/{id}"
 T = 1000.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
-class Events:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.emitted: list[Event] = []
-
-    def now_s(self) -> float:
-        return self.clock.now
-
-    def emit(self, kind: str, **data: Any) -> Event:
-        event = Event(self.clock.now, kind, data)
-        self.emitted.append(event)
-        return event
 
 
 def answered(monkeypatch: pytest.MonkeyPatch, board: Any, *, before_s: float,
              bound_s: float = 30.0) -> tuple[float | None, Clock, list[str]]:
     """``board(now_s)``: the open requests the load reports then (None: it reports none)."""
-    clock = Clock()
+    clock = Clock(T)
     monkeypatch.setattr("gauntlet.chaos.context.time", clock)
     monkeypatch.setattr("gauntlet.chaos.context.in_flight",
                         lambda _dir, now_s: board(now_s))

@@ -16,24 +16,11 @@ from gauntlet.chaos.watch import ADAPTED, LiveSample
 from gauntlet.checks.steady import arrived_s
 from gauntlet.checks.windows import Window, longest_overlapping
 from gauntlet.timeline import Event
+from tests.unit.virtual import Clock, Events
 
 NAME = "GET /api/orders"
 
 
-class Clock:
-    """A virtual clock for both the timeline (wall) and the waits (monotonic)."""
-
-    def __init__(self, now_s: float) -> None:
-        self.now = now_s
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Live:
@@ -49,18 +36,6 @@ class Live:
         return self.rows
 
 
-class Events:
-    def __init__(self, clock: Clock) -> None:
-        self.clock = clock
-        self.emitted: list[Event] = []
-
-    def now_s(self) -> float:
-        return self.clock.now
-
-    def emit(self, kind: str, **data: Any) -> Event:
-        event = Event(self.clock.now, kind, data)
-        self.emitted.append(event)
-        return event
 
 
 class Stalls:
