@@ -8,7 +8,7 @@ import fastifyJwt from '@fastify/jwt'
 import pRetry from 'p-retry'
 
 import { createMetrics } from './metrics.js'
-import { createPool, migrate, notesRepository } from './db.js'
+import { createPool, migrate, notesRepository, warmPool } from './db.js'
 import { createRedis } from './redis.js'
 import { createSummarizer } from './summarizer-client.js'
 import { installDeadline } from './deadline.js'
@@ -159,7 +159,12 @@ export async function buildApp (config) {
         app.log.warn({ err: error.message, attempt: attemptNumber }, 'schema migration failed, retrying')
       }
     }
-  }).then(() => {
+  }).then(async () => {
+    // the pool's floor opened before /ready says 200; a failure here is logged, not fatal:
+    // the pool opens connections on demand all the same
+    const opened = await warmPool(pool).catch(() => 0)
+    app.log[opened < pool.options.min ? 'warn' : 'info'](
+      { opened, min: pool.options.min }, 'postgres pool warmed')
     state.migrated = true
     app.log.info('schema in place')
   }, (err) => {

@@ -77,6 +77,10 @@ export function loadConfig (env = process.env) {
     // PostgreSQL pool (lazy-foundry: max 20, 2 s to get a connection)
     pg: {
       max: number(env, 'PG_POOL_MAX', 20, { min: 1, integer: true }),
+      // connections opened at boot and never reaped (as asyncpg's min_size in stack/):
+      // opening one costs a TCP and auth round trip, which a busy host can stretch past
+      // the acquire timeout, so a cold pool answered its first bursts 503
+      min: number(env, 'PG_POOL_MIN', 5, { min: 0, integer: true }),
       acquireTimeoutMs: seconds(env, 'PG_ACQUIRE_TIMEOUT_S', 2),
       acquireTimeoutEnabled: flag(env, 'PG_ACQUIRE_TIMEOUT_ENABLED'),
       idleTimeoutMs: seconds(env, 'PG_IDLE_TIMEOUT_S', 10)
