@@ -318,7 +318,6 @@ class Context:
         evidence.give_up()
         return None
 
-
     def await_answered(self, run: LoadRun, requests: list[str], *, before_s: float,
                        bound_s: float, phase: str) -> float | None:
         """Wait until every request of ``requests`` that started before ``before_s`` (wall
