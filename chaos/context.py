@@ -45,6 +45,8 @@ STEADY_FROM = "steady.from"
 MAX_STEADY_RESTARTS = 2
 # arrivals spread over a pace longer than this are no herd: see arrival_spread_s
 HERD_SPREAD_S = STEADY_BOUND_S / 3
+# the evidence Context.await_answered seeks (its events say it, a test reads them)
+SETTLE_SEEN = "every request the fault could touch answered, for the settle time"
 
 
 @dataclass
@@ -332,8 +334,7 @@ class Context:
         how long the requests a fault touched *may* take to end. Toxiproxy passes on the data
         a removed toxic held, so they usually end at once, and a 30 s deadline made every
         run wait 30 s for nothing."""
-        evidence = Evidence(self.timeline, f"phase.{phase}",
-                            "every request the fault could touch answered, for the settle time",
+        evidence = Evidence(self.timeline, f"phase.{phase}", SETTLE_SEEN,
                             bound=f"waits at most {bound_s:g} s past the fault for them")
         wanted = set(requests)
         started = time.monotonic()
