@@ -4,6 +4,11 @@ root-caused) instead of retried.
 
     scripts/flake.sh --runs 10 stack/contract.toml examples/node-stack/contract.toml
     scripts/flake.sh --runs 10 --hog 2 stack/contract.toml      # beside a 2-worker CPU hog
+    scripts/flake.sh --runs 10 --chaos retries stack/contract.toml  # one experiment's claims
+
+``--chaos EXPERIMENT`` (repeatable) runs ``gauntlet chaos EXPERIMENT`` on each contract instead
+of a whole verify: after a change to one experiment, its verdicts get their ten runs in minutes
+rather than the two hours ten verifies of both contracts take.
 
 Prints one table per contract — verdict, pass / fail / inconclusive counts, and FLIP where a
 verdict both passed and failed — then each inconclusive reason seen (what it lacked and what
@@ -55,11 +60,14 @@ class Contract:
     wall_s: list[float] = field(default_factory=list)
 
 
-def verify(contract: Contract, out: Path) -> None:
-    """One ``gauntlet verify`` of the contract; its verdicts added to the tallies."""
+def verify(contract: Contract, out: Path, experiment: str | None = None) -> None:
+    """One ``gauntlet verify`` of the contract, or one ``gauntlet chaos experiment`` of it (every
+    claim instance the experiment verifies); its verdicts added to the tallies."""
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    done = subprocess.run([*GAUNTLET, "verify", contract.path, "--output", str(out)],
+    command = (["verify", contract.path] if experiment is None
+               else ["chaos", experiment, "--contract", contract.path])
+    done = subprocess.run([*GAUNTLET, *command, "--output", str(out)],
                           cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           check=False)
     contract.wall_s.append(time.monotonic() - started)
@@ -104,7 +112,8 @@ def batches(dirs: list[Path]) -> dict[Path, dict[str, Any]]:
 def mixed(found: dict[Path, dict[str, Any]]) -> str | None:
     """Why these batches cannot make one table: two commits, or quiet runs with hog runs;
     None when they can (a batch that does not say is not counted as different)."""
-    for key, what in (("commit", "commits"), ("condition", "conditions")):
+    for key, what in (("commit", "commits"), ("condition", "conditions"),
+                      ("experiments", "experiment selections")):
         values = sorted({str(m[key]) for m in found.values() if key in m})
         if len(values) > 1:
             return f"the batches are of different {what}: {', '.join(values)}"
@@ -152,9 +161,12 @@ def add_verdicts(contract: Contract, summary: dict[str, Any]) -> None:
             tally.reasons[verdict["reason"][:300]] += 1
 
 
-def table(contract: Contract, runs: int) -> str:
-    lines = [f"### `gauntlet verify {contract.path}`, {runs} runs", "",
-             f"exit codes: {dict(sorted(contract.exits.items()))}; wall time per run "
+def table(contract: Contract, runs: int, experiments: list[str] | None = None) -> str:
+    what = (f"gauntlet chaos {' / '.join(experiments)} --contract {contract.path}" if experiments
+            else f"gauntlet verify {contract.path}")
+    lines = [f"### `{what}`, {runs} runs", "",
+             f"exit codes: {dict(sorted(contract.exits.items()))}; wall time per "
+             f"{'experiment run' if experiments else 'run'} "
              f"{min(contract.wall_s):.0f} to {max(contract.wall_s):.0f} s", "",
              "| verdict | pass | fail | inconclusive | |", "|---|---:|---:|---:|---|"]
     for key in sorted(contract.tallies):
@@ -186,6 +198,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--hog", type=int, default=0, help="stress-ng CPU workers beside")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "runs" / "flake")
+    parser.add_argument("--chaos", action="append", metavar="EXPERIMENT", default=[],
+                        help="run this experiment (gauntlet chaos) instead of a whole verify; "
+                        "repeatable")
     parser.add_argument("--tally", type=Path, nargs="+", metavar="DIR",
                         help="run nothing: add up the runs already in these flake dirs")
     args = parser.parse_args()
@@ -201,9 +216,11 @@ def main() -> int:
         unsaid = sum(1 for m in found.values() if not m)
         about = "; ".join(said) + (f"{'; ' if said else ''}{unsaid} batch(es) not saying their "
                                    "commit" if unsaid else "")
+        chosen = next((m["experiments"] for m in found.values()
+                       if isinstance(m.get("experiments"), list)), None)
         text = "\n\n".join([f"## Flake rate: {count} runs, tallied from "
                              f"{', '.join(d.name for d in args.tally)} ({about})",
-                             *(table(c, len(c.wall_s)) for c in tallied)]) + "\n"
+                             *(table(c, len(c.wall_s), chosen) for c in tallied)]) + "\n"
         print(text)
         return 1 if any(t.flipped for c in tallied for t in c.tallies.values()) else 0
     if args.runs < 1:
@@ -215,22 +232,26 @@ def main() -> int:
     out = args.out / f"{stamp}{'-hog' + str(args.hog) if args.hog else ''}"
     beside = f"beside stress-ng --cpu {args.hog}" if args.hog else "quiet"
     out.mkdir(parents=True, exist_ok=True)
-    (out / BATCH_FILE).write_text(json.dumps({"commit": describe_checkout(),
-                                              "condition": beside}))
+    (out / BATCH_FILE).write_text(json.dumps({"commit": describe_checkout(), "condition": beside,
+                                              "experiments": args.chaos or "all"}))
     hog = start_hog(args.hog)
     try:
         for i in range(1, args.runs + 1):
             for index, contract in enumerate(contracts):
-                verify(contract, out / f"run-{i:02d}" / f"{index}-{Path(contract.path).stem}")
-                print(f"[flake] run {i}/{args.runs} {contract.path}: exit "
-                      f"{list(contract.exits.elements())[-1] if contract.exits else '?'} "
-                      f"({contract.wall_s[-1]:.0f} s)", file=sys.stderr, flush=True)
+                for experiment in args.chaos or [None]:
+                    slot = f"{index}-{Path(contract.path).stem}" + (f"-{experiment}"
+                                                                    if experiment else "")
+                    verify(contract, out / f"run-{i:02d}" / slot, experiment)
+                    print(f"[flake] run {i}/{args.runs} {contract.path}"
+                          f"{' ' + experiment if experiment else ''}: exit "
+                          f"{list(contract.exits.elements())[-1] if contract.exits else '?'} "
+                          f"({contract.wall_s[-1]:.0f} s)", file=sys.stderr, flush=True)
     finally:
         if hog is not None:
             os.killpg(hog.pid, signal.SIGTERM)
             hog.wait(10)
     header = f"## Flake rate: {args.runs} runs, {beside} ({stamp}, {describe_checkout()})"
-    text = "\n\n".join([header, *(table(c, args.runs) for c in contracts)]) + "\n"
+    text = "\n\n".join([header, *(table(c, args.runs, args.chaos) for c in contracts)]) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "flake.md").write_text(text)
     (out / "flake.json").write_text(json.dumps(

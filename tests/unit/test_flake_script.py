@@ -31,10 +31,12 @@ def _verdict(name: str, status: str, reason: str = "seen") -> dict[str, Any]:
             "claim": "breaker.upstream"}
 
 
-def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
+def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str],
+         extra: tuple[str, ...] = (), commands: list[list[str]] | None = None
          ) -> tuple[int, str]:
-    """flake.py over ``len(outcomes)`` runs of one contract; run i's 'opens' verdict has
-    outcome i, its 'closes' verdict always passes."""
+    """flake.py over ``len(outcomes)`` gauntlet calls on one contract; call i's 'opens'
+    verdict has outcome i, its 'closes' verdict always passes; each call's gauntlet arguments
+    go into ``commands``."""
     flake = _flake()
     calls: list[str] = []
 
@@ -43,6 +45,8 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
             head = "abc1234\n" if "rev-parse" in argv else ""
             return subprocess.CompletedProcess(argv, 0, head, "")
         out = Path(argv[argv.index("--output") + 1])
+        if commands is not None:
+            commands.append(argv[3:argv.index("--output")])  # after python -m gauntlet.cli
         status = outcomes[len(calls)]
         calls.append(status)
         verdicts = [_verdict("opens", status, "the fault never opened it"),
@@ -55,8 +59,9 @@ def _run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outcomes: list[str]
         return subprocess.CompletedProcess(argv, 1 if status == "fail" else 0, "", "")
 
     monkeypatch.setattr(flake.subprocess, "run", fake_run)
-    monkeypatch.setattr(sys, "argv", ["flake.py", "--runs", str(len(outcomes)), "--out",
-                                      str(tmp_path), "stack/contract.toml"])
+    runs = len(outcomes) // max(1, extra.count("--chaos"))
+    monkeypatch.setattr(sys, "argv", ["flake.py", "--runs", str(runs), "--out",
+                                      str(tmp_path), *extra, "stack/contract.toml"])
     code = flake.main()
     [written] = tmp_path.glob("*/flake.md")
     [batch] = tmp_path.glob("*/batch.json")
@@ -79,6 +84,22 @@ def test_steady_verdicts_exit_0_and_an_inconclusive_one_only_differs(
     assert code == 0
     assert "| breaker[upstream] opens | 1 | 0 | 1 | differs |" in table
     assert "exit codes: {0: 2}" in table
+
+
+def test_chaos_runs_only_the_named_experiments_of_each_contract(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change to one experiment gets its ten runs without ten whole verifies."""
+    commands: list[list[str]] = []
+    code, table = _run(tmp_path, monkeypatch, ["pass", "pass", "inconclusive", "pass"],
+                       ("--chaos", "retries", "--chaos", "slow_dependency"), commands)
+    assert commands == [["chaos", "retries", "--contract", "stack/contract.toml"],
+                        ["chaos", "slow_dependency", "--contract", "stack/contract.toml"]] * 2
+    assert code == 0
+    assert ("### `gauntlet chaos retries / slow_dependency --contract stack/contract.toml`, "
+            "2 runs") in table
+    assert "wall time per experiment run" in table
+    [batch] = tmp_path.glob("*/batch.json")
+    assert json.loads(batch.read_text())["experiments"] == ["retries", "slow_dependency"]
 
 
 def test_tally_adds_up_finished_runs_of_earlier_batches(tmp_path: Path,
