@@ -115,9 +115,17 @@ def parse_requests(text: str, counter: RequestCounter) -> Counts:
     return dict(counts)
 
 
+# a path parameter as routers spell it: {id} (OpenAPI, FastAPI, Go 1.22), a whole segment :id
+# (Express, Fastify, Koa), <id> or <int:id> (Flask, Werkzeug)
+_PARAMETER = re.compile(r"\{[^}]*\}|(?<=/):[A-Za-z_]\w*(?=/|$)|<[^>/]*>")
+
+
 def _normalise(endpoint: str) -> str:
-    """``/items/{id}`` and ``/items/{item_id}`` (and ``:id``-less forms with braces) alike."""
-    return re.sub(r"\{[^}]*\}", "{}", endpoint)
+    """``/items/{id}``, ``/items/{item_id}``, ``/items/:id`` and ``/items/<int:id>`` alike: the
+    client names a request after its path template, and a Fastify or Flask service labels it
+    with its own router's syntax, which is the same route (a ``:`` inside a segment, as in
+    ``/v1/jobs:cancel``, is no parameter)."""
+    return _PARAMETER.sub("{}", endpoint)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,19 @@ def test_a_partial_match_names_the_endpoints_the_server_did_not_count() -> None:
     assert "'GET /v1/shipment/{}'" in result.warning
 
 
+def test_a_router_spelling_its_parameters_otherwise_is_the_same_route() -> None:
+    """Old code matched only braces: the Node reference service (Fastify, ``/v1/notes/:id``)
+    read server = None for 'GET /v1/notes/{id}' in every run, and warned of it."""
+    for route in ("/v1/shipments/:id", "/v1/shipments/<int:id>", "/v1/shipments/{sid}"):
+        after = GO_AFTER.replace("GET /v1/shipments/{id}", "GET " + route)
+        result = crosscheck(CLIENT, parse_requests(GO_BEFORE, GO), parse_requests(after, GO), GO)
+        assert result.warning is None, route
+        assert result.rows["GET /v1/shipments/{id}"]["server"] == 30.0
+    custom = GO_AFTER.replace("GET /v1/shipments/{id}", "GET /v1/shipments:cancel")
+    result = crosscheck(CLIENT, parse_requests(GO_BEFORE, GO), parse_requests(custom, GO), GO)
+    assert result.rows["GET /v1/shipments/{id}"]["server"] is None  # a custom method, no param
+
+
 def test_an_absent_counter_or_no_scrape_is_said_too() -> None:
     absent = crosscheck(CLIENT, {}, {}, GO)
     assert absent.warning is not None and "no sample of it" in absent.warning
