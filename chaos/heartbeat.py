@@ -13,6 +13,10 @@ stall of the host as this process saw it — and it writes a ``host.stall`` even
 the missed wake was due, ``until_s`` when it woke, ``lag_s``). Checks that must not blame a
 mechanism for the host's stalls read them (:func:`gauntlet.checks.windows.stall_windows`).
 
+A pause of the whole machine that the monotonic clock does not count (a virtual machine
+snapshotted and resumed) is a leap of the run clock's wall time instead (:mod:`gauntlet.clock`);
+the heartbeat counts it the same way, from the wake before the leap to the one after.
+
 What it cannot see: a stall of the service's processes alone, while this one kept running. That
 is the service's own time, and a verdict rightly counts it. What it also counts: a pause of this
 process alone (a long garbage collection). A stall only ever sets evidence aside, never makes
@@ -72,8 +76,9 @@ class Heartbeat:
         while not self._stop.wait(self.interval_s):
             now = time.monotonic()
             now_wall = self.timeline.now_s()
-            # the stop could have begun any time after the last wake: from there
-            self.beat(last_wall, now_wall, now - last - self.interval_s)
+            # the stop could have begun any time after the last wake: from there. A pause the
+            # monotonic clock did not count shows as the run clock's leap (RunClock.now_s)
+            self.beat(last_wall, now_wall, max(now - last, now_wall - last_wall) - self.interval_s)
             last, last_wall = now, now_wall
 
     def start(self) -> Heartbeat:

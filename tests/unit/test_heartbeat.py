@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from gauntlet.chaos.heartbeat import STALL_S, Heartbeat
 from gauntlet.checks.windows import HOST_STALL, stall_windows
 from gauntlet.timeline import RunClock, Timeline, read_events
@@ -47,3 +49,19 @@ def test_a_process_that_stopped_running_is_seen(tmp_path: Path) -> None:
         time.sleep(0.2)
     longest = max((w.duration_s for w in beat.stalls()), default=0.0)
     assert longest >= 0.5, beat.stalls()
+
+
+def test_a_pause_the_monotonic_clock_did_not_count_is_a_stall(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A VM snapshotted and resumed: the wall clock comes back 8.6 s ahead while the monotonic
+    one did not move. Old code kept the run clock on its anchor, so every sample after it sat
+    8.6 s from the timeline's faults, and the heartbeat, reading only the monotonic clock, saw
+    nothing."""
+    with timeline(tmp_path) as tl, Heartbeat(tl).running() as beat:
+        time.sleep(0.2)
+        real = time.time
+        monkeypatch.setattr(time, "time", lambda: real() + 8.6)  # the resumed guest's clock
+        time.sleep(0.2)
+    [stall] = beat.stalls()
+    assert 8.6 <= stall.duration_s <= 8.9
+    assert abs(tl.now_s() - time.time()) < 0.05  # on the wall clock again
