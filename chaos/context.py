@@ -162,6 +162,7 @@ class Context:
                 Heartbeat(self.timeline).running() as self.heartbeat, \
                 self.load(requests, users=users, duration_s=bound_s, pace_s=pace_s,
                           timeout_s=timeout_s, report_in_flight=report_in_flight) as run:
+            self.heartbeat.watch_generators(run.samples_dir)
             live, first_s = self.steady_start(run)
             steady_from_s, took_s = self.await_steady(run, live, requests,
                                                       since_s=first_s + WARMUP_S)

@@ -29,14 +29,19 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from gauntlet.checks.windows import HOST_STALL, Window, longest_overlapping
+from gauntlet.scenarios import stallwatch
 from gauntlet.timeline import Timeline
 
 INTERVAL_S = 0.05
 # the lateness that counts as a stall: the slack the checks already give scheduling on a shared
 # machine (retry.SLACK_S); a wake-up 50 ms late is a busy host, a quarter second is a stop
 STALL_S = 0.25
+# the generators' stall files are read every half second: a steady phase that waits on its
+# samples sees a generator's stall about as soon as the samples after it
+READ_EVERY = 10
 
 
 class Heartbeat:
@@ -49,6 +54,8 @@ class Heartbeat:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._stalls: list[Window] = []
+        self._generators: Path | None = None
+        self._read: dict[Path, int] = {}
 
     def stalls(self) -> list[Window]:
         """The stalls seen so far (wall clock, as the timeline's)."""
@@ -59,21 +66,38 @@ class Heartbeat:
         """The longest stall seen so far that overlaps [start, end), if any."""
         return longest_overlapping(self.stalls(), start_s, end_s)
 
-    def beat(self, due_wall_s: float, woke_wall_s: float, lag_s: float) -> None:
+    def watch_generators(self, samples_dir: Path) -> None:
+        """Also record the stalls the load's generator processes saw of themselves
+        (:mod:`gauntlet.scenarios.stallwatch`, in ``samples_dir``), read every
+        :data:`READ_EVERY` wakes and once more at the stop."""
+        self._generators = samples_dir
+
+    def beat(self, due_wall_s: float, woke_wall_s: float, lag_s: float,
+             source: str = "harness") -> None:
         """Record one wake-up that came ``lag_s`` late (a stall when ``lag_s`` ≥ the bound),
-        from ``due_wall_s`` (the wake before it) to ``woke_wall_s``."""
+        from ``due_wall_s`` (the wake before it) to ``woke_wall_s``; ``source``: whose."""
         if lag_s < self.stall_s:
             return
         window = Window(due_wall_s, woke_wall_s)
         with self._lock:
             self._stalls.append(window)
+        extra = {} if source == "harness" else {"source": source}
         self.timeline.emit(HOST_STALL, at_s=due_wall_s, until_s=woke_wall_s,
-                           lag_s=round(lag_s, 4))
+                           lag_s=round(lag_s, 4), **extra)
+
+    def _read_generators(self) -> None:
+        if self._generators is not None:
+            for start_s, end_s, lag_s in stallwatch.read_new(self._generators, self._read):
+                self.beat(start_s, end_s, lag_s, source="generator")
 
     def _run(self) -> None:
         last = time.monotonic()
         last_wall = self.timeline.now_s()
+        wakes = 0
         while not self._stop.wait(self.interval_s):
+            wakes += 1
+            if wakes % READ_EVERY == 0:
+                self._read_generators()
             now = time.monotonic()
             now_wall = self.timeline.now_s()
             # the stop could have begun any time after the last wake: from there. A pause the
@@ -90,6 +114,7 @@ class Heartbeat:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(2.0)
+        self._read_generators()  # a stall at the load's very end
 
     @contextmanager
     def running(self) -> Iterator[Heartbeat]:

@@ -16,6 +16,7 @@ from gauntlet.chaos.watch import tried
 from gauntlet.checks.integrity import integrity_verdict
 from gauntlet.checks.steady import demote, steady_error_bound, steady_state
 from gauntlet.checks.verdict import Verdict
+from gauntlet.checks.windows import in_stalls, stall_windows
 from gauntlet.contract import Contract
 from gauntlet.samples import load_samples
 from gauntlet.timeline import EVENTS_FILE, Event, read_events
@@ -59,11 +60,17 @@ def judge_dir(planned: Planned, contract: Contract, run_dir: Path) -> list[Verdi
         settled = experiment.recovered_by(record, target)
         if settled is not None:
             last = float(sample["t_start_s"].max()) if len(sample) else settled
-            verdicts.append(steady_state(sample, start_s=settled, end_s=last + 1e-6,
-                                         max_error_rate=max_error_rate,
-                                         p95_ms=steady_p95_ms(contract),
-                                         label="after recovery",
-                                         markers=contract.answer_markers()))
+            # the host's stalls after recovery are set aside: a request held up there was
+            # slow for the harness's or the generator's time, not the stack's
+            stalled = in_stalls(sample, stall_windows(record.events)) & \
+                (sample["t_start_s"] >= settled)
+            after = steady_state(sample[~stalled], start_s=settled, end_s=last + 1e-6,
+                                 max_error_rate=max_error_rate, p95_ms=steady_p95_ms(contract),
+                                 label="after recovery", markers=contract.answer_markers())
+            if stalled.any():
+                after = after.noting(f"{int(stalled.sum())} request(s) overlapping a stall of "
+                                     "the host (host.stall) set aside")
+            verdicts.append(after)
     disturbed = experiment.disturbed(record, target)
     for claim in experiment.integrity_claims(contract, target):
         verdicts.append(integrity_verdict(facts.get("integrity", {}).get(claim.name), claim,

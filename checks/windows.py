@@ -79,9 +79,21 @@ HOST_STALL = "host.stall"
 
 
 def stall_windows(events: Sequence[Event]) -> list[Window]:
-    """The stalls of the harness's host the heartbeat recorded, in order."""
+    """The stalls of the host the heartbeat recorded, in order: the harness's own, and those
+    the load's generators saw of themselves."""
     return sorted((Window(e.at_s, float(e.data.get("until_s", e.at_s))) for e in events
                    if e.kind == HOST_STALL), key=lambda w: w.start_s)
+
+
+def in_stalls(samples: pd.DataFrame, stalls: Sequence[Window]) -> pd.Series:
+    """Which requests overlapped a stall of the host (from their start to their answer): their
+    latency counts time the harness or its generator did not run, not the stack's."""
+    start = samples["t_start_s"].to_numpy(dtype=float)
+    end = start + samples["latency_ms"].to_numpy(dtype=float) / 1000.0
+    hit = np.zeros(len(samples), dtype=bool)
+    for stall in stalls:
+        hit |= (start < stall.end_s) & (end > stall.start_s)
+    return pd.Series(hit, index=samples.index)
 
 
 def longest_overlapping(windows: Iterable[Window], start_s: float,

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust import events
 
+from gauntlet.scenarios import stallwatch
 from gauntlet.scenarios.columns import COLUMNS, header_column, marker_column
 
 if TYPE_CHECKING:
@@ -279,6 +280,7 @@ def _open() -> _Sink | None:
         rows = _Rows(os.path.join(directory, f"samples-{pid}.csv"), worker)
         _sink, _pending = rows, rows.pending
     gevent.spawn(_flush_every, _sink)
+    stallwatch.start(directory)
     return _sink
 
 
