@@ -41,6 +41,9 @@ OPEN_ANSWERS = 200
 CLOSED_ANSWERS = 20
 # the phase after recovery starts this long after the close seen
 CLOSE_MARGIN_S = 1.0
+# the link comes back this share of the open duration after the breaker was seen open: before
+# the earliest probe the verdicts accept (0.9 of it, counted from when it could have opened)
+PROBE_DUE = 0.8
 
 
 def calls_needed(claim: BreakerClaim) -> int:
@@ -87,9 +90,10 @@ class BreakerExperiment(Experiment):
 
     @staticmethod
     def phases(claim: BreakerClaim, steady_s: float) -> tuple[float, float, float]:
-        """Steady, fault and recovery lengths: the fault outlasts the opening bound, the open
-        duration and one call (so the half-open probe is seen while the link still hangs); the
-        recovery outlasts the closing bound, with a tail to judge the error rate on."""
+        """Steady, fault and recovery lengths: the fault may last the opening bound, the open
+        duration and one call (it ends sooner, before the first probe is due, once the open
+        breaker's answers are seen: :data:`PROBE_DUE`); the recovery outlasts the closing
+        bound, with a tail to judge the error rate on."""
         fault_s = bounds(claim).open_within_s + claim.open_s + claim.call_s + 3.0
         recovery_s = claim.open_s + 2 * claim.call_s + 2.0 + 4.0
         return steady_s, fault_s, recovery_s
@@ -132,9 +136,17 @@ class BreakerExperiment(Experiment):
                 ctx.sleep_until(t0, steady_s)
                 hung.enter_context(ctx.stack.faults(ctx.timeline).inject(fault))
                 since_s = ctx.timeline.now_s()
-                ctx.until(run, t0 + steady_s + fault_s)
-                _await_open_answers(ctx, run, claim, since_s, t0 + steady_s + 2 * fault_s,
-                                    answers)
+                opened_s = _await_open_answers(ctx, run, claim, since_s,
+                                               t0 + steady_s + 2 * fault_s, answers)
+                if opened_s is not None:
+                    # the link comes back before the first probe is due, so the probe closes
+                    # the breaker: it used to hang through the probe too, which re-opened the
+                    # breaker for another open duration that no verdict judges (a minute or
+                    # more of a 60 s breaker's run). Never past the planned fault.
+                    now_s, now = ctx.timeline.now_s(), time.monotonic()
+                    back_s = min(opened_s + PROBE_DUE * claim.open_s,
+                                 now_s + (t0 + steady_s + fault_s - now))
+                    ctx.until(run, now + back_s - now_s)
             removed_s, deadline = ctx.timeline.now_s(), time.monotonic() + recovery_s + 2.0
             if not answers.seen:
                 # no open breaker seen, so no close to watch for: the planned recovery
@@ -163,24 +175,25 @@ class BreakerExperiment(Experiment):
 
 
 def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s: float,
-                        deadline: float, evidence: Evidence) -> None:
+                        deadline: float, evidence: Evidence) -> float | None:
     """Wait (until ``deadline``, monotonic) for :data:`OPEN_ANSWERS` answers of the claim's
     requests, started since ``since_s``, marked as the open breaker's and faster than half a
-    call: what a hung link does not give."""
+    call: what a hung link does not give. Returns when the first of them started (timeline
+    seconds: the breaker was open by then), or None if they never came."""
     wanted = set(claim.requests)
     fast_ms = claim.call_timeout_s * 500.0
-    count = 0
+    starts: list[float] = []
 
     def enough(new: list[LiveSample]) -> bool:
-        nonlocal count
-        count += sum(1 for r in new if r.name in wanted and r.t_start_s >= since_s
-                     and r.latency_ms < fast_ms and _looks_open(r, claim))
-        return count >= OPEN_ANSWERS
+        starts.extend(r.t_start_s for r in new if r.name in wanted and r.t_start_s >= since_s
+                      and r.latency_ms < fast_ms and _looks_open(r, claim))
+        return len(starts) >= OPEN_ANSWERS
 
     if _watch(ctx, run, deadline, enough):
-        evidence.found(f"{count} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
-    else:
-        evidence.give_up()
+        evidence.found(f"{len(starts)} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
+        return min(starts)
+    evidence.give_up()
+    return None
 
 
 def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: float,
