@@ -164,9 +164,12 @@ class Experiment:
 
     def disturbed(self, record: Record, target: Any) -> list[Window]:
         """When the fault acted on the stack: each fault on the claim's links, until
-        :meth:`settle_s` after its removal (the stack may still be recovering). An integrity
-        verdict needs an acknowledged write in flight in one of them."""
-        return [Window(w.start_s, w.end_s + self.settle_s(target))
+        :meth:`settle_s` after its removal (the stack may still be recovering), or the settle
+        time the run recorded if longer (a breaker on the link holds open its open duration
+        after the link is back: the first writes after it closes are the recovery's). An
+        integrity verdict needs an acknowledged write in flight in one of them."""
+        settle = max(self.settle_s(target), float(record.facts.get("settle_s") or 0.0))
+        return [Window(w.start_s, w.end_s + settle)
                 for link in self.links(target) for w in fault_windows(record.events, link)]
 
     def integrity_claims(self, contract: Contract, target: Any) -> list[IntegrityClaim]:

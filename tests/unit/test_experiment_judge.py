@@ -110,6 +110,23 @@ def test_integrity_needs_a_write_in_flight_while_the_fault_acted(tmp_path: Path)
     assert during[INTEGRITY].passed, during[INTEGRITY].reason
 
 
+def test_a_breaker_holding_open_after_the_link_is_back_extends_the_recovery(
+        tmp_path: Path) -> None:
+    """LangSense's database breaker stays open 60 s after postgres is back: every write of the
+    outage and the next minute answered 503, and the first acknowledged ones came after the
+    close. Old code ended the window recover_within_s after the link's return, so the
+    integrity verdict said "the fault never touched a write"."""
+    item = planned("dependency_down", "postgres")
+    events = fault("postgres", 10.0, 16.0)
+    rows = run(0, 9.5, 0.1, name=LIST) + writes(0, 2) + writes(60, 62)
+    planned_only = by_name(judge_dir(item, STACK, write_run(
+        tmp_path / "planned", rows, events, READ_BACK)))
+    assert planned_only[INTEGRITY].inconclusive
+    held = by_name(judge_dir(item, STACK, write_run(
+        tmp_path / "held", rows, events, {**READ_BACK, "settle_s": 60.0})))
+    assert held[INTEGRITY].passed, held[INTEGRITY].reason
+
+
 def test_a_shutdown_run_counts_writes_in_flight_during_its_signal() -> None:
     item = planned("shutdown", "sigterm")
     events = [Event(T0 + 5.0, "signal.sent", {"handle": "api", "signal": "SIGTERM"}),
