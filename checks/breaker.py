@@ -195,7 +195,11 @@ def breaker_verdicts(samples: pd.DataFrame, events: list[Event],
         marginal=marginal))
 
     # 3. probes (half-open) after the open duration — not before it, and not much after
-    out.append(_probes(df, events, claim, scope, t_open, t_surely_open, through, ev[PROBES]))
+    # several instances, each with its own breaker, see the same failing calls in turn: the
+    # last opens within about one call of the first (its failures end a call timeout after
+    # they began), and may let a call through until then
+    t_all_open = t_surely_open + (claim.call_s if claim.instances > 1 else 0.0)
+    out.append(_probes(df, events, claim, scope, t_open, t_all_open, through, ev[PROBES]))
 
     # 4. closes after the fault is removed: the first usable answer that is not the fallback
     after = df[df["t_start_s"] >= fault.end_s]
@@ -324,7 +328,8 @@ def _probes(df: pd.DataFrame, events: list[Event], claim: BreakerClaim, scope: S
     before that means the breaker did not hold open.
 
     Only a request started after ``t_surely_open`` (the first open answer's arrival, past the
-    start-order race) passing through proves the breaker did not hold. When it opened is not
+    start-order race; with several instances, one call later, when every instance's breaker
+    must be open) passing through proves the breaker did not hold. When it opened is not
     seen from outside: after the last request let through before the first open answer started
     (``t_open``), since a closed breaker admitted that one, and by ``t_surely_open``. An early
     probe is counted from that earliest moment, the lenient end: the first open answer itself

@@ -48,8 +48,8 @@ PROBE_DUE = 0.8
 
 def calls_needed(claim: BreakerClaim) -> int:
     """Calls the breaker must see to open at all — its ``min_calls`` within the window, or its
-    consecutive failures — twice over, for a margin."""
-    return 2 * max(claim.min_calls, claim.consecutive_failures or 0, 1)
+    consecutive failures — twice over, for a margin; each instance's breaker sees its share."""
+    return 2 * max(claim.min_calls, claim.consecutive_failures or 0, 1) * claim.instances
 
 
 def users_for(contract: Contract, claim: BreakerClaim, requests: list[str],

@@ -25,6 +25,9 @@ class BreakerClaim(Claim):
     # requests of other components, sent alongside: one breaker per component means they keep
     # being served while this one is open
     isolated: RequestNames = Field(default_factory=list)
+    # replicas behind a balancer, each with a breaker of its own: each sees its share of the
+    # calls, and each opens in its own time within the opening bound
+    instances: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def _trip(self) -> BreakerClaim:

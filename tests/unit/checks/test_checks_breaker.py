@@ -105,6 +105,21 @@ def test_breaker_that_does_not_hold_open_fails_the_probe_verdict() -> None:
     assert "does not hold open" in got["probes after the open duration"].reason
 
 
+def test_another_instance_still_closed_is_not_a_breaker_that_does_not_hold_open() -> None:
+    """My-SaaS-Chat's two API instances behind nginx: the first open answer came from one
+    instance, and a call 0.17 s later met the other one's breaker, not yet open. Old code
+    failed "probes after the open duration" on it: "the breaker does not hold open"."""
+    rows = healthy(open=[*opened(6.5, 6.8), ask(6.8, 1000, 504), *opened(6.9, 9.6)])
+    single = verdicts(rows)
+    assert single["probes after the open duration"].failed
+    pair = by_name(breaker_verdicts(frame(rows), FAULT, CLAIM.model_copy(update={"instances": 2})))
+    assert pair["probes after the open duration"].passed, pair["probes after the open duration"]
+    # one call (2 s) after the first open answer every instance must be open: still caught
+    late = healthy(open=[*opened(6.5, 9.0), ask(9.0, 1000, 504), *opened(9.1, 9.6)])
+    leaky = by_name(breaker_verdicts(frame(late), FAULT, CLAIM.model_copy(update={"instances": 2})))
+    assert leaky["probes after the open duration"].failed
+
+
 def test_probe_seen_only_in_the_state_metric_passes() -> None:
     rows = healthy(probe=[], reopen=opened(9.6, 16))
     events = [*FAULT, state(9.55, "breaker.upstream", "half_open")]
