@@ -13,6 +13,7 @@ judged like every experiment's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import Any
 
@@ -59,6 +60,10 @@ class ConnectionLimitExperiment(Experiment):
                      if e.kind == "phase" and e.data.get("name") == OVER), None)
         return held.at_s if held is not None else None
 
+    def links(self, target: Any) -> list[str]:
+        claim: ConnectionLimitClaim = target
+        return [claim.link, *claim.also_links]
+
     def recovered_by(self, record: Record, target: Any) -> float | None:
         return None  # the held phase ends the run: nothing follows it to judge
 
@@ -95,7 +100,10 @@ class ConnectionLimitExperiment(Experiment):
 
                 await asyncio.gather(*(at(i, c, s) for i, (c, s) in enumerate(sends)))
                 injector = ctx.stack.faults(ctx.timeline)
-                with injector.inject(Fault(claim.link, "latency", {"latency": p.hold_ms})):
+                with contextlib.ExitStack() as held:
+                    for link in [claim.link, *claim.also_links]:  # every instance behind it
+                        held.enter_context(injector.inject(
+                            Fault(link, "latency", {"latency": p.hold_ms})))
                     await asyncio.sleep(0.3)  # the toxic is on before the first byte
                     ctx.timeline.emit("phase", name=OVER)
 

@@ -44,6 +44,8 @@ LINK, REQUESTS, FILE, PROGRAM = Names("link"), Names("requests"), Names("file"),
 LinkName = Annotated[str, LINK]
 """A field naming one of the contract's links (checked against ``[links]``)."""
 OptionalLink = Annotated[str | None, LINK]
+LinkNames = Annotated[list[str], LINK]
+"""A field naming several of the contract's links."""
 RequestNames = Annotated[list[str], REQUESTS]
 """A field naming declared requests (checked against ``traffic.requests``)."""
 ContractFile = Annotated[str | None, FILE]
@@ -123,7 +125,9 @@ class Claim(Strict):
         out: dict[str, str] = {}
         for key in self.fields_naming(LINK):
             value = getattr(self, key)
-            if value is not None:
+            if isinstance(value, list):
+                out.update({f"{key}[{i}]": v for i, v in enumerate(value)})
+            elif value is not None:
                 out[key] = value
         return out
 

@@ -238,3 +238,18 @@ def test_relative_paths_resolve_against_the_contract_file(tmp_path: Path,
         assert sigterm.restart == [str(team / "start.sh"), "--quick"]
         assert docker.pid_file == str(team / "app.pid")
         assert docker.wait == ["docker", "wait", "app"]  # a program on PATH stays a name
+
+
+def test_a_claim_naming_several_links_has_each_checked(tmp_path: Path) -> None:
+    """The gateway pair's connection limit holds requests on both instances' links: the
+    balancer sends half of them to the second (My-SaaS-Chat's verdict was inconclusive, 'the
+    admitted requests were not held in flight: median 81 ms')."""
+    pair = load_contract(ROOT / "contracts" / "gateway-pair.toml")
+    [limit] = pair.claims.connection_limit
+    assert limit.links() == {"link": "api", "also_links[0]": "api2"}
+    broken = tmp_path / "broken.toml"
+    broken.write_text(f'extends = "{ROOT / "contracts" / "gateway-pair.toml"}"\n'
+                      '[[claims.connection_limit]]\nname = "per-address"\n'
+                      'also_links = ["api3"]\n')
+    with pytest.raises(ConfigError, match=r"also_links\[0\] 'api3' is not a declared link"):
+        load_contract(broken)
