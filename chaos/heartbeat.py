@@ -35,10 +35,12 @@ from gauntlet.checks.windows import HOST_STALL, Window, longest_overlapping
 from gauntlet.scenarios import stallwatch
 from gauntlet.timeline import Timeline
 
-INTERVAL_S = 0.05
-# the lateness that counts as a stall: the slack the checks already give scheduling on a shared
-# machine (retry.SLACK_S); a wake-up 50 ms late is a busy host, a quarter second is a stop
-STALL_S = 0.25
+# one wake interval and one stall bound for the harness and its generators (stallwatch, which
+# Locust loads, imports nothing of gauntlet, so they are its): a wake-up 50 ms late is a busy
+# host, a quarter second is a stop — the slack the checks already give scheduling on a shared
+# machine (retry.SLACK_S)
+INTERVAL_S = stallwatch.INTERVAL_S
+STALL_S = stallwatch.STALL_S
 # the generators' stall files are read every half second: a steady phase that waits on its
 # samples sees a generator's stall about as soon as the samples after it
 READ_EVERY = 10

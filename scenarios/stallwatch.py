@@ -26,7 +26,7 @@ from pathlib import Path
 
 STALLS_GLOB = "stalls-*.jsonl"
 INTERVAL_S = 0.05
-STALL_S = 0.25  # as the harness's heartbeat: a wake a quarter second late is a stop
+STALL_S = 0.25  # a wake a quarter second late is a stop (the harness's heartbeat uses these too)
 
 _watching_pid: int | None = None
 
