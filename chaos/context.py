@@ -374,6 +374,24 @@ def arrival_spread_s(contract: Contract, facts: dict[str, Any]) -> float:
     return float(facts.get("load", {}).get("pace_s", 0.0))
 
 
+def users_for_steady(contract: Contract, requests: list[str], *, floor: int, most: int,
+                     within_s: float) -> int:
+    """Clients enough for a steady phase to hold :data:`STEADY_SAMPLES` of ``requests`` within
+    ``within_s``, at the pace the contract's rate limits allow a client; at least ``floor``
+    (the experiment's light load), at most ``most``.
+
+    Why: the steady phases before and after a fault wait for that many successes, so a load
+    of a few clients paced at one request a second spent 18 s on each (LangSense's
+    degraded-latency run, 5 clients). With a limit keyed on nothing the pace slows as clients
+    are added and no number of them helps: then ``most``."""
+    users = max(1, floor)
+    while users < most:
+        if users / paced(contract, requests, 0.1, users) * within_s >= STEADY_SAMPLES:
+            break
+        users = min(most, users + max(1, users // 4))
+    return users
+
+
 def _statuses(rows: Sequence[LiveSample]) -> str:
     """``"503 x27, 0 x2"``: the commonest statuses of failed requests, for a reason."""
     counts: dict[int, int] = {}

@@ -10,18 +10,22 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import Field
 
-from gauntlet import cleanup
+from gauntlet.chaos.breakerwatch import (
+    CLOSE_MARGIN_S,
+    CLOSED_ANSWERS,
+    await_close,
+    looks_open,
+    watch,
+)
 from gauntlet.chaos.context import Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
-from gauntlet.chaos.watch import Evidence, LiveSample, LiveSamples
+from gauntlet.chaos.watch import Evidence, LiveSample
 from gauntlet.checks.breaker import bounds, breaker_verdicts
-from gauntlet.checks.markers import body_column, row_marked
 from gauntlet.checks.verdict import Verdict
 from gauntlet.contract import BreakerClaim, Contract
 from gauntlet.scenarios.runner import LoadRun
@@ -37,10 +41,6 @@ DEFAULT_USERS = 10
 # ended on 70 was inconclusive outright (878109d's CI); both were the optional database
 # breaker of contracts/components.toml
 OPEN_ANSWERS = 200
-# answers of the claim's requests after the last open answer that mean the breaker closed
-CLOSED_ANSWERS = 20
-# the phase after recovery starts this long after the close seen
-CLOSE_MARGIN_S = 1.0
 # the link comes back this share of the open duration after the breaker was seen open: before
 # the earliest probe the verdicts accept (0.9 of it, counted from when it could have opened)
 PROBE_DUE = 0.8
@@ -130,8 +130,8 @@ class BreakerExperiment(Experiment):
             again) until the load has seen :data:`OPEN_ANSWERS` answers that look like the
             open breaker's: its marker, faster than half a call. The verdicts judge the
             marker itself; this only decides how long the link hangs. Once the link is back,
-            the recovery lasts until the breaker is seen closed (:func:`_await_close`), at
-            most as long as planned."""
+            the recovery lasts until the breaker is seen closed (:func:`await_close`), at most
+            as long as planned."""
             with contextlib.ExitStack() as hung:
                 ctx.sleep_until(t0, steady_s)
                 hung.enter_context(ctx.stack.faults(ctx.timeline).inject(fault))
@@ -157,7 +157,7 @@ class BreakerExperiment(Experiment):
                 f"{CLOSED_ANSWERS} successes after the last open answer once the link is "
                 "back, for the close (the load stops once the phase after it is decidable)",
                 bound=f"the recovery runs at most {recovery_s + 2.0:g} s for it, as planned")
-            closed_s = _await_close(ctx, run, claim, removed_s, deadline, closing)
+            closed_s = await_close(ctx, run, claim, removed_s, deadline, closing)
             if closed_s is not None:
                 # the phase after recovery starts at the close seen, not at its bound: the
                 # load then runs until that phase is decidable, and stops
@@ -186,71 +186,11 @@ def _await_open_answers(ctx: Context, run: LoadRun, claim: BreakerClaim, since_s
 
     def enough(new: list[LiveSample]) -> bool:
         starts.extend(r.t_start_s for r in new if r.name in wanted and r.t_start_s >= since_s
-                      and r.latency_ms < fast_ms and _looks_open(r, claim))
+                      and r.latency_ms < fast_ms and looks_open(r, claim))
         return len(starts) >= OPEN_ANSWERS
 
-    if _watch(ctx, run, deadline, enough):
+    if watch(ctx, run, deadline, enough):
         evidence.found(f"{len(starts)} by {ctx.timeline.now_s() - since_s:.1f} s into the fault")
         return min(starts)
     evidence.give_up()
     return None
-
-
-def _await_close(ctx: Context, run: LoadRun, claim: BreakerClaim, removed_s: float,
-                 deadline: float, evidence: Evidence) -> float | None:
-    """Once the link is back: wait (until ``deadline``, monotonic) for the breaker to close,
-    that is :data:`CLOSED_ANSWERS` successes of the claim's requests started after the last
-    answer marked as the open breaker's. Returns when the first of them started (timeline
-    seconds), or None at the deadline: the recovery then ran its whole planned length, as
-    before the watch.
-
-    Why watch: the closing bound (open duration + one call + 2 s) is how late a close may
-    come, and the load used to run all of it and a call more. A breaker open 60 s with a
-    30 s call closes a minute or more before that bound's end."""
-    wanted = set(claim.requests)
-    last_open = removed_s
-    served: list[float] = []  # successes started after the last open answer seen so far
-
-    def closed(new: list[LiveSample]) -> bool:
-        nonlocal last_open, served
-        for r in new:
-            if r.name not in wanted or r.t_start_s < removed_s:
-                continue
-            if _looks_open(r, claim):
-                if r.t_start_s > last_open:  # rows arrive out of order across workers
-                    last_open = r.t_start_s
-                    served = [t for t in served if t > last_open]
-            elif not r.failed and r.t_start_s > last_open:
-                served.append(r.t_start_s)
-        return len(served) >= CLOSED_ANSWERS
-
-    if not _watch(ctx, run, deadline, closed):
-        evidence.give_up()
-        return None
-    closed_s = min(served)
-    evidence.found(f"closed {closed_s - removed_s:.1f} s after the link was back")
-    return closed_s
-
-
-def _watch(ctx: Context, run: LoadRun, deadline: float,
-           seen: Callable[[list[LiveSample]], bool]) -> bool:
-    """Feed the rows the load writes to ``seen`` (each row once, as it arrives) until it says
-    the evidence is there (True), or ``deadline`` (monotonic) passes or the load ends
-    (False); the progress display keeps ticking meanwhile."""
-    live = LiveSamples(run.samples_dir)
-    while True:
-        if seen(live.poll()):
-            return True
-        if time.monotonic() >= deadline or not run.alive():
-            return False
-        cleanup.check()
-        if ctx.on_tick is not None:
-            ctx.on_tick(run)
-        time.sleep(0.25)
-
-
-def _looks_open(row: LiveSample, claim: BreakerClaim) -> bool:
-    """Whether an answer is the open breaker's, by the claim's marker, as the verdicts judge
-    it (a marker always names a status, a header or a body pattern)."""
-    return row_marked(row.status, row.columns, claim.open_answer,
-                      body_column(f"breaker.{claim.name}"))

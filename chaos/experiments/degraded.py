@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import Field
 
 from gauntlet import cleanup
-from gauntlet.chaos.context import Context
+from gauntlet.chaos.context import Context, users_for_steady
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault, LiveToxic
 from gauntlet.chaos.probes import JsonProbe
@@ -44,10 +44,14 @@ ABOVE = 1.6  # and past it
 MAX_PHASE_S = 30.0
 STEP_S = 1.0
 MAX_DELAY_FACTOR = 4.0  # the delay never goes past this many thresholds
+MIN_USERS, MAX_USERS = 5, 30  # the derived load's bounds (30: dependency_down's)
+STEADY_WITHIN_S = 6.0  # how long each steady phase should take to be decidable
 
 
 class DegradedLatencyParams(Params):
-    users: int = Field(5, ge=0)  # a light load beside the polls: "under load", not a stress
+    # a light load beside the polls, "under load", not a stress: by default the fewest clients
+    # (at least 5) whose steady phases are decidable in STEADY_WITHIN_S at the contract's pace
+    users: int | None = Field(None, ge=0)
     steady_s: float = Field(4.0, gt=0)
 
 
@@ -113,7 +117,10 @@ class DegradedLatencyExperiment(Experiment):
             # recovery is judged
             ctx.sleep_until(time.monotonic(), claim.recover_within_s + 2.0)
 
-        ctx.drive(claim.requests, users=p.users, json_probes=[probe],
+        users = p.users if p.users is not None else users_for_steady(
+            ctx.contract, claim.requests, floor=MIN_USERS, most=MAX_USERS,
+            within_s=STEADY_WITHIN_S)
+        ctx.drive(claim.requests, users=users, json_probes=[probe],
                   duration_s=p.steady_s + 2 * MAX_PHASE_S + claim.recover_within_s + 10.0,
                   during=steer, settle_s=claim.recover_within_s, lead_s=p.steady_s)
 

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import Field
 
 from gauntlet import cleanup
+from gauntlet.chaos.breakerwatch import await_link_settled
 from gauntlet.chaos.context import STEADY_SAMPLES, Context
 from gauntlet.chaos.experiments.base import Experiment, Params, Record
 from gauntlet.chaos.faults import Fault
@@ -59,9 +60,9 @@ class DependencyDownExperiment(Experiment):
         p: DependencyDownParams = ctx.params
         claim: HealthClaim = ctx.claim
         fault_s = p.fault_s or max(6.0, claim.ready_within_s + 4.0)
-        settle_s = max(claim.recover_within_s, ctx.contract.holds_after_s(claim.link))
+        hold_s = ctx.contract.holds_after_s(claim.link)  # a breaker on it, open that long
+        settle_s = max(claim.recover_within_s, hold_s)
         ctx.facts["settle_s"] = settle_s
-        recovery_s = p.recovery_s or settle_s + 2.0
         detail = claim.detailed
         json_probes = [JsonProbe(DETAILED_PROBE, detail.path, detail.status_field(claim.link),
                                  timeout_s=probe_timeout_s(detail))] if detail is not None else []
@@ -96,12 +97,20 @@ class DependencyDownExperiment(Experiment):
                         evidence.adapt("the outage held longer", f"too few while down: "
                                        f"{'; '.join(short)}")
                     cleanup.sleep(0.5)
-            # the recovery: readiness back within its bound, and a tail to judge it on
-            ctx.sleep_until(time.monotonic(), recovery_s)
+            # the recovery: readiness back within its bound, a breaker on the link closed
+            # (watched: it may close long before its claimed bound, which the phase after
+            # recovery used to wait out), and a tail to judge them on
+            removed_s, removed = ctx.timeline.now_s(), time.monotonic()
+            settled_s = max(claim.recover_within_s,
+                            await_link_settled(ctx, run, claim.link, self.requests(claim),
+                                               removed_s, hold_s))
+            ctx.facts["settle_s"] = round(settled_s, 3)
+            ctx.sleep_until(removed, p.recovery_s or settled_s + 2.0)
 
         # the load lasts past the recovery until its steady phase holds enough requests
         ctx.drive(self.requests(claim), users=p.users, json_probes=json_probes,
-                  duration_s=p.steady_s + fault_s + MAX_HOLD_S + settle_s + recovery_s + 5.0,
+                  duration_s=p.steady_s + fault_s + MAX_HOLD_S + settle_s
+                  + (p.recovery_s or settle_s + 2.0) + 5.0,
                   during=outage, settle_s=settle_s, lead_s=p.steady_s)
 
     @staticmethod
