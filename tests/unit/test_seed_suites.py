@@ -47,3 +47,17 @@ def test_lazy_foundry_keeps_its_users_and_scales_only_durations() -> None:
     quick = load.scaled(0.02)
     assert [s.users for s in quick.stages or []] == [100, 100, 200, 200, 0]
     assert quick.total_duration_s == pytest.approx(18.0)
+
+
+def test_quemiai_runs_its_socketio_load_on_two_sticky_instances() -> None:
+    """Quemiai's "Socket.IO load behind sticky sessions" is a claim its Node suite verifies
+    (two instances behind sticky nginx, the affinity experiment), not a row it states."""
+    suite = load_suite(ROOT / "suites" / "seeds" / "quemiai-node.toml")
+    contract = suite.the_contract
+    assert not contract.claims.stated
+    (affinity,) = contract.claims.affinity
+    assert list(affinity.instances) == ["api", "api2"]
+    assert contract.services["gateway"].env["GATEWAY_STICKY"] == "1"
+    (breaker,) = contract.claims.breaker
+    assert breaker.instances == 2  # each instance's breaker sees half the calls
+    assert "affinity[socketio]" in [p.label for p in plan_experiments(suite)]
