@@ -162,9 +162,11 @@ def add_verdicts(contract: Contract, summary: dict[str, Any]) -> None:
 
 
 def table(contract: Contract, runs: int, experiments: list[str] | None = None) -> str:
-    what = (f"gauntlet chaos {' / '.join(experiments)} --contract {contract.path}" if experiments
-            else f"gauntlet verify {contract.path}")
-    lines = [f"### `{what}`, {runs} runs", "",
+    # one command per experiment: the heading names each, not a command line that would not
+    # parse (the docs test every `gauntlet ...` span they show)
+    what = (f"`{contract.path}`, one chaos run each of {', '.join(experiments)}" if experiments
+            else f"`gauntlet verify {contract.path}`")
+    lines = [f"### {what}, {runs} runs", "",
              f"exit codes: {dict(sorted(contract.exits.items()))}; wall time per "
              f"{'experiment run' if experiments else 'run'} "
              f"{min(contract.wall_s):.0f} to {max(contract.wall_s):.0f} s", "",

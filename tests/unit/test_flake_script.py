@@ -95,7 +95,7 @@ def test_chaos_runs_only_the_named_experiments_of_each_contract(
     assert commands == [["chaos", "retries", "--contract", "stack/contract.toml"],
                         ["chaos", "slow_dependency", "--contract", "stack/contract.toml"]] * 2
     assert code == 0
-    assert ("### `gauntlet chaos retries / slow_dependency --contract stack/contract.toml`, "
+    assert ("### `stack/contract.toml`, one chaos run each of retries, slow_dependency, "
             "2 runs") in table
     assert "wall time per experiment run" in table
     [batch] = tmp_path.glob("*/batch.json")
