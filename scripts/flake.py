@@ -58,6 +58,7 @@ class Contract:
     tallies: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     exits: Counter[int] = field(default_factory=Counter)
     wall_s: list[float] = field(default_factory=list)
+    last_exit: int | None = None  # of the latest run, for the progress line
 
 
 def verify(contract: Contract, out: Path, experiment: str | None = None) -> None:
@@ -72,6 +73,7 @@ def verify(contract: Contract, out: Path, experiment: str | None = None) -> None
                           check=False)
     contract.wall_s.append(time.monotonic() - started)
     contract.exits[done.returncode] += 1
+    contract.last_exit = done.returncode
     runs = sorted(out.glob("*/summary.json"))
     if not runs:
         contract.tallies["(the run itself)"].counts["error"] += 1
@@ -246,7 +248,7 @@ def main() -> int:
                     verify(contract, out / f"run-{i:02d}" / slot, experiment)
                     print(f"[flake] run {i}/{args.runs} {contract.path}"
                           f"{' ' + experiment if experiment else ''}: exit "
-                          f"{list(contract.exits.elements())[-1] if contract.exits else '?'} "
+                          f"{'?' if contract.last_exit is None else contract.last_exit} "
                           f"({contract.wall_s[-1]:.0f} s)", file=sys.stderr, flush=True)
     finally:
         if hog is not None:

@@ -162,3 +162,14 @@ def test_tally_refuses_batches_of_two_commits_or_two_conditions(
     assert flake.main() == 0
     assert ("tallied from b1, b4, b5 (1f60811, quiet; 1 batch(es) not saying their commit)"
             in capsys.readouterr().out)
+
+
+def test_each_progress_line_says_the_exit_of_its_own_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Old code: the line printed the last element of the exit-code Counter, grouped by code,
+    so a run that exited 0 after one that failed read "exit 1" (and LangSense's
+    dependency_down "exit 4" after a slow_dependency run with a contract finding)."""
+    _run(tmp_path, monkeypatch, ["pass", "fail", "pass"])
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[flake] run")]
+    assert [x.split(": exit ")[1].split()[0] for x in lines] == ["0", "1", "0"]
