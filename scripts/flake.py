@@ -59,6 +59,8 @@ class Contract:
     exits: Counter[int] = field(default_factory=Counter)
     wall_s: list[float] = field(default_factory=list)
     last_exit: int | None = None  # of the latest run, for the progress line
+    # the run-NN dirs a tally read it from: with --chaos a run holds several experiment runs
+    run_dirs: set[Path] = field(default_factory=set)
 
 
 def verify(contract: Contract, out: Path, experiment: str | None = None) -> None:
@@ -142,6 +144,7 @@ def tally_dirs(dirs: list[Path]) -> tuple[list[Contract], int]:
                                    - float(summary.get("started_at_s", 0.0)))
             add_verdicts(contract, summary)
             runs.add(slot.parent)
+            contract.run_dirs.add(slot.parent)
     return [contracts[k] for k in sorted(contracts)], len(runs)
 
 
@@ -224,7 +227,7 @@ def main() -> int:
                        if isinstance(m.get("experiments"), list)), None)
         text = "\n\n".join([f"## Flake rate: {count} runs, tallied from "
                              f"{', '.join(d.name for d in args.tally)} ({about})",
-                             *(table(c, len(c.wall_s), chosen) for c in tallied)]) + "\n"
+                             *(table(c, len(c.run_dirs), chosen) for c in tallied)]) + "\n"
         print(text)
         return 1 if any(t.flipped for c in tallied for t in c.tallies.values()) else 0
     if args.runs < 1:

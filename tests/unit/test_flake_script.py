@@ -173,3 +173,31 @@ def test_each_progress_line_says_the_exit_of_its_own_run(
     _run(tmp_path, monkeypatch, ["pass", "fail", "pass"])
     lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("[flake] run")]
     assert [x.split(": exit ")[1].split()[0] for x in lines] == ["0", "1", "0"]
+
+
+def test_a_tally_of_chaos_batches_counts_runs_not_experiment_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Old code titled a tally of two --chaos runs of two experiments "4 runs": it counted
+    the contract's experiment runs."""
+    flake = _flake()
+    for i in (1, 2):
+        for experiment in ("retries", "slow_dependency"):
+            run_dir = (tmp_path / "b1" / "stamp" / f"run-{i:02d}" / f"0-contract-{experiment}"
+                       / "r")
+            run_dir.mkdir(parents=True)
+            verdicts = [_verdict(experiment, "pass")]
+            (run_dir / "summary.json").write_text(json.dumps({
+                "contract": "reference-stack", "status": "pass", "exit_code": 0,
+                "started_at_s": 0.0, "finished_at_s": 50.0,
+                "experiments": [{"name": experiment, "claim": "x", "verdicts": verdicts}],
+                "verdicts": verdicts}))
+    (tmp_path / "b1" / "stamp" / "batch.json").write_text(json.dumps(
+        {"commit": "abc1234", "condition": "quiet",
+         "experiments": ["retries", "slow_dependency"]}))
+    monkeypatch.setattr(sys, "argv", ["flake.py", "--tally", str(tmp_path / "b1")])
+    assert flake.main() == 0
+    out = capsys.readouterr().out
+    assert "## Flake rate: 2 runs" in out
+    assert ("### `reference-stack`, one chaos run each of retries, slow_dependency, 2 runs"
+            in out)
