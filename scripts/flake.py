@@ -130,7 +130,6 @@ def tally_dirs(dirs: list[Path]) -> tuple[list[Contract], int]:
     still ``running``, or none) is left out; the exit code and wall time come from each
     summary. Returns the contracts, in the order their dirs sort, and the runs counted."""
     contracts: dict[str, Contract] = {}
-    runs: set[Path] = set()
     for base in dirs:
         for summary_path in sorted(base.glob("**/run-*/*/*/summary.json")):
             summary = json.loads(summary_path.read_text())
@@ -143,8 +142,8 @@ def tally_dirs(dirs: list[Path]) -> tuple[list[Contract], int]:
             contract.wall_s.append(float(summary.get("finished_at_s", 0.0))
                                    - float(summary.get("started_at_s", 0.0)))
             add_verdicts(contract, summary)
-            runs.add(slot.parent)
             contract.run_dirs.add(slot.parent)
+    runs = set().union(*(c.run_dirs for c in contracts.values()))
     return [contracts[k] for k in sorted(contracts)], len(runs)
 
 

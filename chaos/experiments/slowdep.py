@@ -172,10 +172,8 @@ class SlowDependencyExperiment(Experiment):
                                           phase="steady state after recovery")
             # a breaker on the link holds until it is seen closed, at most its claimed bound
             held_s = await_link_settled(ctx, run, target.link, target.requests, end, holds_s)
-            if answered is not None:
-                ctx.facts["settle_s"] = round(max(held_s, min(settle_s, answered - end)), 3)
-            elif held_s < holds_s:
-                ctx.facts["settle_s"] = round(max(deadline_settle_s, held_s), 3)
+            ctx.facts["settle_s"] = round(max(held_s, deadline_settle_s if answered is None
+                                              else min(settle_s, answered - end)), 3)
 
         # the load goes on (settle_s) until the phase after recovery holds enough successes
         # to be decidable: at 10 clients a second (the pace a 31 s fault asks for) a fixed
